@@ -1,0 +1,35 @@
+# PETRA developer entry points. Quick start: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+CONFIG  ?=
+
+.PHONY: run test lint bench bench-scan clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run PETRA on the embedded demo plant (or CONFIG=path/to/plant.yaml)
+run: $(STAMP)
+	$(VENV)/bin/petra run $(CONFIG)
+
+## install the Debian test services if missing, then run the whole suite
+test: $(STAMP)
+	tools/install-test-services.sh
+	$(PY) -m pytest -q
+	$(VENV)/bin/ruff check .
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## benchmarks print their numbers; see README "Benchmarks"
+bench: bench-scan
+bench-scan: $(STAMP)
+	$(PY) benchmarks/scan.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,34 @@
+"""`petra`: the runtime and its tools, one sub-command each."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from petra import __version__
+from petra.commands import config_cmds, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="petra", description="PETRA: Programmable Engine for Telemetry, Runtime, and Automation"
+    )
+    parser.add_argument("--version", action="version", version=f"petra {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run.register(sub)
+    config_cmds.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per group of `petra` sub-commands; each has `register(subparsers)`."""

@@ -1,0 +1,54 @@
+"""Shared steps of sub-commands: plugins, loading a config, printing its problems."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+from petra.config.model import PlantConfig
+from petra.plant import Plant
+from petra.plugins import PluginError, load_plugins
+
+DEMO = "<embedded demo>"
+
+
+def load_plugins_or_report(plugins: list[str]) -> bool:
+    try:
+        load_plugins(plugins)
+    except PluginError as exc:
+        print(f"petra: {exc}", file=sys.stderr)
+        return False
+    import petra.blocks  # noqa: F401  (registers the built-in block types)
+
+    return True
+
+
+def load_or_report(path: str | None, plugins: list[str]) -> tuple[PlantConfig, Plant] | None:
+    """Load, validate and compile; on any problem print it plainly and return None."""
+    if not load_plugins_or_report(plugins):
+        return None
+    from petra.config.errors import ConfigError
+    from petra.config.loader import load_config, load_config_text
+    from petra.logic.compiler import CompileError
+    from petra.plant import build_plant
+
+    try:
+        if path is None:
+            text = resources.files("petra").joinpath("demo.yaml").read_text(encoding="utf-8")
+            config = load_config_text(text, DEMO)
+        else:
+            if not Path(path).is_file():
+                print(f"petra: {path}: no such file", file=sys.stderr)
+                return None
+            config = load_config(path)
+        for warning in config.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return config, build_plant(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return None
+    except CompileError as exc:
+        print(f"{path or DEMO}: {exc}", file=sys.stderr)
+        return None

@@ -1,0 +1,91 @@
+"""The typed, validated configuration the runtime is built from.
+
+The loader (`petra.config.loader`) turns YAML into these objects after the
+schema and the cross-checks passed; nothing downstream sees raw YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from petra.values import DataType, Value
+
+SignalRef = str
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """One signal. `group` names the signal-group actor that owns it when no
+    block writes it; `implicit` marks signals created from a writer's type."""
+
+    name: str
+    type: DataType
+    initial: Value
+    unit: str = ""
+    description: str = ""
+    group: str = "default"
+    implicit: bool = False
+    writable: bool = True
+
+
+@dataclass(frozen=True)
+class BlockInput:
+    """What feeds one input port: a signal name or a literal constant.
+
+    `previous` (written `"name@prev"` in YAML) reads the value the signal had at
+    the end of the previous scan: the explicit unit delay (IEC 61131-3's
+    feedback variable) that closes a loop through a process model without
+    making it an algebraic loop.
+    """
+
+    port: str
+    signal: SignalRef | None = None
+    literal: Value | None = None
+    previous: bool = False
+
+
+@dataclass(frozen=True)
+class BlockConfig:
+    """One block instance. `inputs` is in the order the block's `step()` takes."""
+
+    name: str
+    type: str
+    inputs: tuple[BlockInput, ...]
+    outputs: dict[str, SignalRef]
+    params: dict[str, Any]
+    line: int = 0
+
+    def input_signals(self) -> list[SignalRef]:
+        """Signals read in this scan (not the `@prev` ones): they order the chain."""
+        return [i.signal for i in self.inputs if i.signal is not None and not i.previous]
+
+    def previous_signals(self) -> list[SignalRef]:
+        """Signals read with `@prev`: they join chains but impose no order."""
+        return [i.signal for i in self.inputs if i.signal is not None and i.previous]
+
+
+@dataclass(frozen=True)
+class PlantConfig:
+    """A whole validated configuration.
+
+    `sections` keeps the validated dicts of sections whose runtime lives
+    elsewhere (alarms, mqtt, storage, s7, modbus, twilio, security, ...), keyed
+    by section name, so later subsystems build their own models from them.
+    """
+
+    source: Path | None
+    text_sha256: str
+    node_id: str
+    scan_time_ms: int
+    signals: tuple[SignalConfig, ...]
+    blocks: tuple[BlockConfig, ...]
+    sections: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def signal(self, name: str) -> SignalConfig:
+        for sig in self.signals:
+            if sig.name == name:
+                return sig
+        raise KeyError(name)

@@ -1,0 +1,78 @@
+"""Messages between PETRA's actors: small immutable records named for what happened.
+
+Commands are imperative (`UpdateSignals`, `SubscribeTicks`), events past tense
+(`SignalsChanged`, `ScanDone`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from petra.values import Quality, Value
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The clock's scan trigger: `scheduled_at` is the absolute monotonic deadline."""
+
+    seq: int
+    scheduled_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDone:
+    """A chain finished evaluating tick `seq`; `work_s` is its own evaluation time."""
+
+    chain: str
+    seq: int
+    work_s: float
+    finished_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeTicks:
+    """Ask the clock to send `Tick`s to `ref` under the name `chain`."""
+
+    chain: str
+    ref: Any
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeTicks:
+    chain: str
+    ref: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SignalUpdate:
+    """One new value for a signal; quality None means GOOD."""
+
+    name: str
+    value: Value
+    quality: Quality | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSignals:
+    """A batch of new values for signals one group owns (one per poll or message)."""
+
+    updates: tuple[SignalUpdate, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    slot: int
+    name: str
+    value: Value
+    quality: Quality
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsChanged:
+    """Signals of one owner changed; published in batches, once per update or scan."""
+
+    owner: str
+    changes: tuple[Change, ...]
