@@ -118,6 +118,8 @@ class Block:
     def validate_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         """Fill defaults and check every parameter; raise BlockParamError if wrong.
 
+        Given values are checked against their `schema` by `check_param_value`.
+
         Subclasses extend this for cross-parameter rules (e.g. out_min < out_max).
         """
         known = {p.name for p in cls.params}
