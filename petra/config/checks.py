@@ -1,0 +1,343 @@
+"""Cross-checks of signals and blocks that a schema cannot express.
+
+Block structure (ports, variadic counts, params) is checked against the block
+classes in the registry; then the block graph is ordered (`partition`), which
+finds algebraic loops, and output types are resolved in that order so that a
+block writing a declared signal of an incompatible type is caught.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from petra.blocks.base import ANY, Block, BlockParamError, BlockRegistry, Port
+from petra.config.context import CheckContext, Writer, mappings
+from petra.config.errors import Path_, did_you_mean
+from petra.config.model import BlockConfig, BlockInput, SignalConfig
+from petra.config.validation import explain
+from petra.logic.graph import AlgebraicLoopError, partition
+from petra.values import CoercionError, DataType, Value, coerce, parse_literal, type_of
+
+ALIASES = {
+    "GTE": "GE", "GEQ": "GE", "LTE": "LE", "LEQ": "LE", "NEQ": "NE", "EQUAL": "EQ", "NOT_EQUAL": "NE",
+    "TIMER": "TON", "COUNTER": "CTU", "INV": "NOT", "INVERT": "NOT", "SUM": "ADD", "PLUS": "ADD",
+    "MINUS": "SUB", "MULTIPLY": "MUL", "DIVIDE": "DIV", "CLAMP": "LIMIT", "MOV": "MOVE", "COPY": "MOVE",
+    "LATCH": "SR", "FLIPFLOP": "SR", "RTRIG": "R_TRIG", "FTRIG": "F_TRIG", "AVG": "MOVING_AVERAGE",
+    "AVERAGE": "MOVING_AVERAGE", "FILTER": "LOWPASS", "LOW_PASS": "LOWPASS", "DERIVATIVE": "RATE_OF_CHANGE",
+    "GENERATOR": "DATA_GENERATOR",
+}
+"""Names from other PLC dialects, suggested before spelling neighbours."""
+
+PREVIOUS = "@prev"
+"""Suffix of an input that reads the signal's value from the previous scan."""
+
+_WIDENING = {(DataType.BOOL, DataType.INT), (DataType.BOOL, DataType.FLOAT), (DataType.INT, DataType.FLOAT)}
+
+
+def fits(written: DataType, declared: DataType) -> bool:
+    """A value of type `written` may be stored in a signal of type `declared`."""
+    return written == declared or (written, declared) in _WIDENING
+
+
+def check_signals(ctx: CheckContext) -> None:
+    """Declared signals: unique names, usable names, coercible initial values."""
+    data = ctx.data if isinstance(ctx.data, dict) else {}
+    for index, item in mappings(data.get("signals")):
+        path = ("signals", index)
+        name = item.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in ctx.declared_at:
+            line = ctx.line_of(ctx.declared_at[name])
+            ctx.error((*path, "name"), f"duplicate signal name '{name}' (first declared on line {line})")
+            continue
+        ctx.declared_at[name] = (*path, "name")
+        if parse_literal(name) is not None:
+            ctx.error((*path, "name"), f"'{name}' is a literal value and cannot name a signal")
+        try:
+            dtype = DataType(item.get("type"))
+        except ValueError:
+            continue
+        initial: Value = dtype.default
+        if "initial" in item and isinstance(item["initial"], (bool, int, float, str)):
+            try:
+                initial = coerce(item["initial"], dtype)
+            except CoercionError as exc:
+                ctx.error((*path, "initial"), f"initial value {_show(item['initial'])} is not a valid "
+                                              f"{dtype.value} ({exc})")
+        ctx.declared[name] = SignalConfig(
+            name=name,
+            type=dtype,
+            initial=initial,
+            unit=str(item.get("unit", "")),
+            description=str(item.get("description", "")),
+            group=str(item.get("group", "default")),
+            writable=bool(item.get("writable", True)),
+        )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class BlockChecker:
+    """Checks each block against its type and builds the BlockConfigs."""
+
+    def __init__(self, ctx: CheckContext, registry: BlockRegistry) -> None:
+        self.ctx = ctx
+        self.registry = registry
+        self.blocks: list[BlockConfig] = []
+        self.index: dict[str, int] = {}
+        self.classes: dict[str, type[Block]] = {}
+        self.usable: set[str] = set()
+
+    def run(self) -> list[BlockConfig]:
+        data = self.ctx.data if isinstance(self.ctx.data, dict) else {}
+        for index, item in mappings(data.get("blocks")):
+            self.check_block(index, item)
+        self.order_and_type()
+        return self.blocks
+
+    def check_block(self, index: int, item: dict[str, Any]) -> None:
+        ctx = self.ctx
+        path: Path_ = ("blocks", index)
+        name, type_name = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not isinstance(type_name, str):
+            return
+        if name in self.index:
+            line = ctx.line_of(("blocks", self.index[name]))
+            ctx.error((*path, "name"), f"duplicate block name '{name}' (first defined on line {line})")
+            return
+        self.index[name] = len(self.blocks)
+        cls = self.registry.get(type_name)
+        if cls is None:
+            hint = did_you_mean(type_name, self.registry.names(), ALIASES)
+            ctx.error((*path, "type"), f"unknown block type '{type_name}'{hint}")
+        raw_inputs = item.get("inputs") if isinstance(item.get("inputs"), dict) else {}
+        raw_outputs = item.get("outputs") if isinstance(item.get("outputs"), dict) else {}
+        raw_params = item.get("params") if isinstance(item.get("params"), dict) else {}
+        errors_before = len(ctx.errors)
+        params: dict[str, Any] = dict(raw_params)
+        if cls is not None:
+            self.check_input_names(cls, path, raw_inputs)
+            self.check_output_names(cls, path, raw_outputs)
+            params = self.check_params(cls, path, raw_params)
+        inputs = self.connect_inputs(cls, path, raw_inputs)
+        outputs: dict[str, str] = {}
+        for port, target in raw_outputs.items():
+            signal = ctx.signal_name(target, (*path, "outputs", port))
+            if signal is not None:
+                outputs[port] = signal
+                ctx.write(signal, Writer(f"block '{name}'", (*path, "outputs", port), None, "logic"))
+        line = ctx.doc.position(path)[0]
+        self.blocks.append(BlockConfig(name, type_name, inputs, outputs, params, line))
+        if cls is not None:
+            self.classes[name] = cls
+            if len(ctx.errors) == errors_before:
+                self.usable.add(name)
+
+    def check_input_names(self, cls: type[Block], path: Path_, raw: dict[str, Any]) -> None:
+        ctx = self.ctx
+        fixed = [p.name for p in cls.inputs]
+        family = cls.variadic
+        valid = list(fixed)
+        if family is not None:
+            valid.append(f"{family.prefix}{family.start}..{family.prefix}{family.start + family.maximum - 1}")
+        numbered: list[int] = []
+        for port in raw:
+            if port in fixed:
+                continue
+            number = family.index_of(port) if family is not None else None
+            if family is not None and number is not None:
+                if family.start <= number < family.start + family.maximum:
+                    numbered.append(number)
+                else:
+                    ctx.error((*path, "inputs", port), f"input '{port}' is out of range: {cls.type_name} "
+                                                       f"takes {valid[-1]}", key=True)
+                continue
+            names = fixed + (family.names(family.maximum) if family is not None else [])
+            hint = did_you_mean(port, names)
+            listing = ", ".join(valid) if valid else "none"
+            ctx.error((*path, "inputs", port),
+                      f"unknown input '{port}' for {cls.type_name}{hint}; valid inputs: {listing}", key=True)
+        where = (*path, "inputs") if (*path, "inputs") in ctx.doc.values else (*path, "type")
+        for port in cls.inputs:
+            if port.required and port.name not in raw:
+                ctx.error(where, f"missing required input '{port.name}' for {cls.type_name}")
+        if family is not None:
+            count = len(numbered)
+            expected = family.names(count)
+            if count < family.minimum or count > family.maximum:
+                ctx.error(where, f"{cls.type_name} takes {family.minimum} to {family.maximum} inputs "
+                                 f"{family.prefix}{family.start}, {family.prefix}{family.start + 1}, ...; "
+                                 f"got {count}")
+            elif sorted(numbered) != list(range(family.start, family.start + count)):
+                got = ", ".join(f"{family.prefix}{n}" for n in sorted(numbered))
+                ctx.error(where, f"numbered inputs must have no gaps: expected {', '.join(expected)}, "
+                                 f"got {got}")
+
+    def check_output_names(self, cls: type[Block], path: Path_, raw: dict[str, Any]) -> None:
+        names = [p.name for p in cls.outputs]
+        for port in raw:
+            if port not in names:
+                hint = did_you_mean(port, names)
+                listing = ", ".join(names)
+                message = f"unknown output '{port}' for {cls.type_name}{hint}; valid outputs: {listing}"
+                self.ctx.error((*path, "outputs", port), message, key=True)
+
+    def check_params(self, cls: type[Block], path: Path_, raw: dict[str, Any]) -> dict[str, Any]:
+        ctx = self.ctx
+        known = {p.name: p for p in cls.params}
+        before = len(ctx.errors)
+        for key, value in raw.items():
+            param = known.get(key)
+            if param is None:
+                hint = did_you_mean(key, known)
+                listing = ", ".join(known) if known else "none"
+                ctx.error((*path, "params", key),
+                          f"unknown parameter '{key}' for {cls.type_name}{hint}; valid parameters: {listing}",
+                          key=True)
+                continue
+            for error in Draft202012Validator(dict(param.schema)).iter_errors(value):
+                for where, message, at_key in explain(error, (*path, "params", key)):
+                    ctx.error(where, message, key=at_key)
+        if len(ctx.errors) > before:
+            return dict(raw)
+        try:
+            return cls.validate_params(raw)
+        except BlockParamError as exc:
+            if exc.param is not None and exc.param in raw:
+                ctx.error((*path, "params", exc.param), str(exc))
+            else:
+                where = (*path, "params") if (*path, "params") in ctx.doc.values else (*path, "type")
+                ctx.error(where, str(exc))
+        except (TypeError, ValueError, KeyError) as exc:
+            ctx.error((*path, "params"), f"invalid parameters for {cls.type_name}: {exc}")
+        return dict(raw)
+
+    def connect_inputs(
+        self, cls: type[Block] | None, path: Path_, raw: dict[str, Any]
+    ) -> tuple[BlockInput, ...]:
+        ports: list[Port] = cls.input_ports(list(raw)) if cls is not None else [Port(n, ANY) for n in raw]
+        result = []
+        for port in ports:
+            where = (*path, "inputs", port.name)
+            if port.name not in raw:
+                result.append(BlockInput(port.name, literal=port.default))
+                continue
+            value = raw[port.name]
+            literal = parse_literal(value)
+            if literal is None:
+                previous = isinstance(value, str) and value.endswith(PREVIOUS)
+                if previous:
+                    value = value[: -len(PREVIOUS)]
+                signal = self.ctx.signal_name(value, where)
+                if signal is not None:
+                    self.ctx.read(signal, where)
+                result.append(BlockInput(port.name, signal=signal, previous=previous))
+                continue
+            if isinstance(port.type, DataType):
+                try:
+                    literal = coerce(literal, port.type)
+                except CoercionError as exc:
+                    self.ctx.error(where, f"literal {_show(value)} cannot feed {port.type.value} input "
+                                          f"'{port.name}' ({exc})")
+            result.append(BlockInput(port.name, literal=literal))
+        return tuple(result)
+
+    def order_and_type(self) -> None:
+        """Find algebraic loops; resolve output types in evaluation order."""
+        ctx = self.ctx
+        try:
+            chains = partition(self.blocks)
+        except AlgebraicLoopError as exc:
+            # Start the cycle at the block written first in the file.
+            ring = exc.cycle[:-1] if len(exc.cycle) > 1 and exc.cycle[0] == exc.cycle[-1] else exc.cycle
+            start = min(range(len(ring)), key=lambda i: self.index.get(ring[i], 0))
+            cycle = [*ring[start:], *ring[:start], ring[start]]
+            first = self.index.get(cycle[0], 0)
+            ctx.error(("blocks", first, "name"),
+                      f"algebraic loop between blocks {' -> '.join(cycle)}: a block's output feeds back "
+                      "into its own input within one scan (read one of the signals as "
+                      "'name@prev' to use its value from the previous scan)")
+            return
+        # Two passes: an `@prev` input may read a signal whose writer comes later
+        # in the chain; the first pass learns its type, the second reports.
+        errors = len(ctx.errors)
+        for final in (False, True):
+            for chain in chains:
+                for block in chain.blocks:
+                    if block.name in self.usable:
+                        self.resolve_types(block)
+            if not final:
+                del ctx.errors[errors:]
+
+    def signal_type(self, signal: str) -> DataType:
+        if signal in self.ctx.declared:
+            return self.ctx.declared[signal].type
+        writer = self.ctx.writers.get(signal)
+        if writer is not None and writer.type is not None:
+            return writer.type
+        return DataType.FLOAT
+
+    def resolve_types(self, block: BlockConfig) -> None:
+        ctx = self.ctx
+        cls = self.classes[block.name]
+        path = ("blocks", self.index[block.name])
+        input_types: dict[str, DataType] = {}
+        ports = {p.name: p for p in cls.input_ports([i.port for i in block.inputs])}
+        for inp in block.inputs:
+            if inp.signal is not None:
+                dtype = self.signal_type(inp.signal)
+                port = ports.get(inp.port)
+                if port is not None and port.type != ANY and dtype is DataType.STRING \
+                        and port.type is not DataType.STRING:
+                    wanted = port.type.value if isinstance(port.type, DataType) else "a number"
+                    ctx.error((*path, "inputs", inp.port), f"input '{inp.port}' of {cls.type_name} needs "
+                                                           f"{wanted}, but signal '{inp.signal}' is string")
+                input_types[inp.port] = dtype
+            elif inp.literal is not None:
+                input_types[inp.port] = type_of(inp.literal)
+        try:
+            instance = cls(block.name, block.params, [i.port for i in block.inputs])
+            types = instance.output_types(input_types)
+        except (TypeError, ValueError, KeyError) as exc:
+            ctx.error(path, f"block '{block.name}' cannot be built: {exc}")
+            return
+        for port, signal in block.outputs.items():
+            dtype = types.get(port)
+            if dtype is None:
+                continue
+            writer = ctx.writers.get(signal)
+            if writer is not None and writer.what == f"block '{block.name}'":
+                writer.type = dtype
+            declared = ctx.declared.get(signal)
+            if declared is not None and not fits(dtype, declared.type):
+                ctx.error((*path, "outputs", port),
+                          f"block '{block.name}' output '{port}' is {dtype.value} but signal '{signal}' is "
+                          f"declared {declared.type.value}")
+
+
+def resolve_signals(ctx: CheckContext) -> list[SignalConfig]:
+    """Declared signals, then implicit ones from writers, then read-only unknown ones."""
+    signals = list(ctx.declared.values())
+    for name, writer in ctx.writers.items():
+        declared = ctx.declared.get(name)
+        if declared is not None:
+            if writer.type is not None and writer.group != "logic" and not fits(writer.type, declared.type):
+                ctx.error(writer.path, f"{writer.what} delivers {writer.type.value} but signal '{name}' is "
+                                       f"declared {declared.type.value}")
+            continue
+        dtype = writer.type or DataType.FLOAT
+        signals.append(SignalConfig(name, dtype, dtype.default, group=writer.group, implicit=True))
+    for name, path in ctx.reads.items():
+        if name in ctx.declared or name in ctx.writers:
+            continue
+        ctx.warn(path, f"signal '{name}' is read but never declared or written; it is created as float "
+                       "with bad quality")
+        signals.append(SignalConfig(name, DataType.FLOAT, DataType.FLOAT.default, implicit=True))
+    return signals

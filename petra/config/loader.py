@@ -1,0 +1,112 @@
+"""Load a configuration file into a PlantConfig, or say everything wrong with it.
+
+Steps: YAML with positions and ``${VAR}`` substitution (`yaml_source`), the
+JSON Schema (`schema`, messages from `validation`), then the cross-checks
+(`checks`, `section_checks`). All problems of all steps that could run are
+reported together in one ConfigError, sorted by position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+from petra.blocks.base import BlockRegistry
+from petra.config.checks import BlockChecker, check_signals, resolve_signals
+from petra.config.context import CheckContext
+from petra.config.errors import ConfigError, Problem
+from petra.config.model import PlantConfig
+from petra.config.schema import TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
+from petra.config.section_checks import check_sections
+from petra.config.validation import schema_problems
+from petra.config.yaml_source import parse_yaml
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    registry: BlockRegistry | None = None,
+) -> PlantConfig:
+    """Load and check the file at `path`; raise ConfigError listing every problem.
+
+    `env` replaces `os.environ` for ``${VAR}`` substitution; `registry` replaces
+    the global block registry (tests).
+    """
+    name = os.fspath(path)
+    try:
+        raw = Path(name).read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(name, 0, 0, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([Problem(name, line, column, "", "the file is not UTF-8 text")]) from None
+    return _load(text, name, env, registry, Path(name), hashlib.sha256(raw).hexdigest())
+
+
+def load_config_text(
+    text: str,
+    filename: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    *,
+    registry: BlockRegistry | None = None,
+) -> PlantConfig:
+    """Like `load_config` for text already in memory; `filename` is used in messages."""
+    return _load(text, filename, env, registry, None, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _load(
+    text: str,
+    filename: str,
+    env: Mapping[str, str] | None,
+    registry: BlockRegistry | None,
+    source: Path | None,
+    sha256: str,
+) -> PlantConfig:
+    registry = registry if registry is not None else default_registry()
+    doc = parse_yaml(text, filename, os.environ if env is None else env)
+    _normalize(doc.data)
+    schema = build_schema(registry, block_details=False)
+    problems = schema_problems(doc, schema)
+
+    ctx = CheckContext(doc)
+    check_signals(ctx)
+    blocks = BlockChecker(ctx, registry).run()
+    check_sections(ctx)
+    signals = resolve_signals(ctx)
+    problems.extend(ctx.errors)
+    if problems:
+        raise ConfigError(sorted(dict.fromkeys(problems)))
+
+    data = doc.data
+    sections = {
+        key: fill_defaults(value, schema["properties"][key])
+        for key, value in data.items()
+        if key not in TOP_LEVEL_CORE
+    }
+    return PlantConfig(
+        source=source,
+        text_sha256=sha256,
+        node_id=str(data.get("node_id") or socket.gethostname()),
+        scan_time_ms=int(data.get("scan_time_ms", 100)),
+        signals=tuple(signals),
+        blocks=tuple(blocks),
+        sections=sections,
+        warnings=tuple(str(w) for w in sorted(dict.fromkeys(ctx.warnings))),
+    )
+
+
+def _normalize(data: object) -> None:
+    """Accept ``condition: true`` / ``condition: false`` unquoted (YAML reads them
+    as booleans) by turning them into the strings the alarm schema names."""
+    alarms = data.get("alarms") if isinstance(data, dict) else None
+    items = alarms.get("alarms") if isinstance(alarms, dict) else None
+    for alarm in items if isinstance(items, list) else []:
+        if isinstance(alarm, dict) and isinstance(alarm.get("condition"), bool):
+            alarm["condition"] = "true" if alarm["condition"] else "false"

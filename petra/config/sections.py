@@ -1,0 +1,294 @@
+"""JSON Schemas of the sections whose runtime lives in other subsystems.
+
+They are complete now so that a mistake in, say, an S7 mapping is reported when
+the file is loaded, not when the driver first connects. Defaults given here are
+filled into `PlantConfig.sections`. Times are in the unit their name ends with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+"""Signal, block, alarm and contact names: a letter or _ first, no spaces."""
+
+PATTERN_HINTS = {
+    NAME_PATTERN: "a name of letters, digits, '_', '.', '-' that starts with a letter or '_'",
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": "a time of day as HH:MM (quote it: \"08:00\")",
+}
+
+Schema = dict[str, Any]
+
+
+def obj(properties: Schema, required: tuple[str, ...] = (), description: str = "", **extra: Any) -> Schema:
+    """A closed object: unknown keys are errors."""
+    schema: Schema = {"type": "object"}
+    if description:
+        schema["description"] = description
+    schema["properties"] = properties
+    if required:
+        schema["required"] = list(required)
+    schema["additionalProperties"] = False
+    schema.update(extra)
+    return schema
+
+
+def _scalar(kind: str, description: str, default: Any, **limits: Any) -> Schema:
+    schema: Schema = {"type": kind}
+    if description:
+        schema["description"] = description
+    schema.update({k: v for k, v in limits.items() if v is not None})
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def string(description: str = "", default: str | None = None, **limits: Any) -> Schema:
+    return _scalar("string", description, default, **limits)
+
+
+def integer(description: str = "", default: int | None = None, minimum: int | None = None,
+            maximum: int | None = None) -> Schema:
+    return _scalar("integer", description, default, minimum=minimum, maximum=maximum)
+
+
+def number(description: str = "", default: float | None = None, minimum: float | None = None,
+           maximum: float | None = None) -> Schema:
+    return _scalar("number", description, default, minimum=minimum, maximum=maximum)
+
+
+def boolean(description: str = "", default: bool | None = None) -> Schema:
+    return _scalar("boolean", description, default)
+
+
+def enum(values: list[Any], description: str = "", default: Any = None) -> Schema:
+    schema: Schema = {"enum": values}
+    if description:
+        schema["description"] = description
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def array(items: Schema, description: str = "", **extra: Any) -> Schema:
+    schema: Schema = {"type": "array"}
+    if description:
+        schema["description"] = description
+    schema["items"] = items
+    schema.update(extra)
+    return schema
+
+
+def name(description: str) -> Schema:
+    return string(description, pattern=NAME_PATTERN)
+
+
+def signal_ref(description: str) -> Schema:
+    return string(description, minLength=1)
+
+
+SECONDS = {"minimum": 0}
+DATA_TYPES = ["bool", "int", "float", "string"]
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def alarms_schema() -> Schema:
+    alarm = obj(
+        {
+            "id": name("Unique alarm id; escalation chains refer to it."),
+            "name": string("Human-readable name, used in messages as {name}."),
+            "signal": signal_ref("The signal the condition watches."),
+            "condition": enum(
+                ["above", "below", "equal", "not_equal", "true", "false", "deviation"],
+                "above/below/equal/not_equal compare with setpoint; true/false watch a bool signal; "
+                "deviation: |signal - setpoint| > max_deviation.",
+            ),
+            "setpoint": {
+                "description": "A number, or the name of a signal that holds the limit.",
+                "type": ["number", "string"],
+            },
+            "max_deviation": number("Allowed |signal - setpoint| for condition deviation.", minimum=0),
+            "deadband": number("Hysteresis: the alarm clears only this far back inside the limit.",
+                               default=0.0, minimum=0),
+            "delay_seconds": number("The condition must hold this long before the alarm raises.",
+                                    default=0, minimum=0),
+            "clear_delay_seconds": number("The condition must be gone this long before it clears.",
+                                          default=0, minimum=0),
+            "severity": enum(["info", "warning", "critical", "emergency"], default="warning"),
+            "message_template": string(
+                "Notification text; {name}, {value}, {setpoint}, {signal}, {severity} are filled in."
+            ),
+            "require_acknowledgment": boolean("An operator must acknowledge it.", default=False),
+            "auto_reset": boolean("Clears by itself when the condition is gone.", default=True),
+            "repeat_interval_seconds": number("Re-notify while active; 0 = never.", default=0, minimum=0),
+            "enabled": boolean(default=True),
+            "suppress_when": signal_ref("A bool signal; while it is true the alarm is suppressed."),
+        },
+        required=("id", "signal", "condition"),
+        allOf=[
+            {
+                "if": {"properties": {"condition": {"enum": ["above", "below", "equal", "not_equal",
+                                                             "deviation"]}},
+                       "required": ["condition"]},
+                "then": {"required": ["setpoint"]},
+            },
+            {
+                "if": {"properties": {"condition": {"const": "deviation"}}, "required": ["condition"]},
+                "then": {"required": ["max_deviation"]},
+            },
+        ],
+    )
+    contact = obj(
+        {
+            "id": name("Unique contact id; escalation chains list these."),
+            "name": string("Full name."),
+            "email": string("E-mail address.", pattern=r"^[^@\s]+@[^@\s]+$"),
+            "phone": string("Phone number in E.164 form, e.g. +41791234567.",
+                            pattern=r"^\+?[0-9 ()-]{5,20}$"),
+            "preferred_method": enum(["sms", "call", "email"], default="sms"),
+            "priority": integer("1 is notified first.", default=1, minimum=1),
+            "escalation_delay_seconds": number("Wait this long before escalating past this contact.",
+                                               default=300, minimum=0),
+            "work_hours_only": boolean(default=False),
+            "work_hours": obj(
+                {
+                    "timezone": string("IANA time zone, e.g. Europe/Zurich.", default="UTC"),
+                    "days": array(enum(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+                                  uniqueItems=True, default=["mon", "tue", "wed", "thu", "fri"]),
+                    "start": string("HH:MM", default="08:00", pattern=TIME_OF_DAY),
+                    "end": string("HH:MM", default="17:00", pattern=TIME_OF_DAY),
+                }
+            ),
+        },
+        required=("id", "name"),
+    )
+    return obj(
+        {
+            "alarms": array(alarm, "Alarm definitions.", default=[]),
+            "contacts": array(contact, "People who are notified.", default=[]),
+            "escalation_chains": {
+                "type": "object",
+                "description": "Alarm id -> contact ids, notified in this order.",
+                "additionalProperties": array(string(minLength=1), minItems=1),
+                "default": {},
+            },
+        },
+        description="Alarm management: alarms, contacts and escalation chains.",
+    )
+
+
+def twilio_schema() -> Schema:
+    action = obj(
+        {
+            "name": name(""),
+            "trigger_signal": signal_ref("A bool signal; its rising edge triggers the action."),
+            "action_type": enum(["sms", "call"]),
+            "to_number": string(minLength=1),
+            "content": string("SMS text, or TwiML for a call."),
+            "cooldown_seconds": number(default=300, minimum=0),
+        },
+        required=("name", "trigger_signal", "action_type", "to_number"),
+    )
+    return obj(
+        {
+            "account_sid": string("Defaults to the TWILIO_ACCOUNT_SID environment variable."),
+            "auth_token": string("Defaults to the TWILIO_AUTH_TOKEN environment variable."),
+            "from_number": string(minLength=1),
+            "api_base_url": string(default="https://api.twilio.com"),
+            "status_callback_url": string(),
+            "actions": array(action, default=[]),
+        },
+        description="Twilio SMS and voice calls.",
+    )
+
+
+def email_schema() -> Schema:
+    return obj(
+        {
+            "smtp_host": string(minLength=1),
+            "smtp_port": integer(default=587, minimum=1, maximum=65535),
+            "username": string(),
+            "password": string(),
+            "from_address": string(pattern=r"^[^@\s]+@[^@\s]+$"),
+            "starttls": boolean(default=True),
+            "tls": boolean("Implicit TLS (port 465).", default=False),
+        },
+        required=("smtp_host",),
+        description="SMTP for e-mail notifications.",
+    )
+
+
+def security_schema() -> Schema:
+    return obj(
+        {
+            "enable_audit_logging": boolean(default=False),
+            "audit_log": string("Audit log file.", default="./data/audit.log"),
+            "max_failed_auth_attempts": integer(default=5, minimum=1),
+            "session_timeout_minutes": integer(default=30, minimum=1),
+            "require_tls": boolean(default=False),
+            "allowed_cipher_suites": array(string(minLength=1), default=[]),
+            "require_signed_config": boolean("Refuse a config without a valid .sig.", default=False),
+            "trusted_keys_dir": string("Directory of trusted Ed25519 public keys."),
+        },
+        description="Security: audit log, TLS, signed configurations.",
+    )
+
+
+def control_schema() -> Schema:
+    token = {
+        "anyOf": [
+            string(minLength=1),
+            obj({"token": string(minLength=1),
+                 "role": enum(["operator", "engineer", "administrator"], default="operator")},
+                required=("token",)),
+        ]
+    }
+    return obj(
+        {
+            "socket": string("Unix socket path for petra-ctl.", default="/run/petra/control.sock"),
+            "tcp": obj(
+                {
+                    "host": string(default="127.0.0.1"),
+                    "port": integer(minimum=1, maximum=65535),
+                    "cert_file": string(),
+                    "key_file": string(),
+                    "tokens": array(token, "Bearer tokens (use ${ENV} for the secrets).", default=[]),
+                },
+                required=("port",),
+                dependentRequired={"cert_file": ["key_file"], "key_file": ["cert_file"]},
+            ),
+        },
+        description="The control API used by petra-ctl.",
+    )
+
+
+def small_sections() -> dict[str, Schema]:
+    return {
+        "metrics": obj({"port": integer(default=9090, minimum=1, maximum=65535),
+                        "host": string(default="127.0.0.1")},
+                       description="Prometheus metrics exporter."),
+        "opcua": obj({"endpoint": string("e.g. opc.tcp://0.0.0.0:4840/petra"),
+                      "port": integer(default=4840, minimum=1, maximum=65535)},
+                     description="OPC UA server."),
+        "logging": obj({"level": enum(["debug", "info", "warning", "error", "critical"], default="info")},
+                       description="Log settings."),
+    }
+
+
+def section_schemas() -> dict[str, Schema]:
+    """Every section other than node_id, scan_time_ms, signals and blocks."""
+    from petra.config.driver_sections import modbus_schema, mqtt_schema, s7_schema, storage_schema
+
+    sections = {
+        "alarms": alarms_schema(),
+        "mqtt": mqtt_schema(),
+        "storage": storage_schema(),
+        "s7": s7_schema(),
+        "modbus": modbus_schema(),
+        "twilio": twilio_schema(),
+        "email": email_schema(),
+        "security": security_schema(),
+        "control": control_schema(),
+    }
+    sections.update(small_sections())
+    return sections
