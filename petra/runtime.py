@@ -27,10 +27,10 @@ from petra.plant import Plant, build_plant
 from supervision import (
     ChildSpec,
     Strategy,
+    SupervisionTree,
     Supervisor,
     SupervisorEvent,
     SupervisorSpec,
-    SupervisionTree,
     start_tree,
 )
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import math
 from enum import Enum, IntEnum
-from typing import Union
 
-Value = Union[bool, int, float, str]
+Value = bool | int | float | str
 
 
-class DataType(str, Enum):
+class DataType(str, Enum):  # noqa: UP042  (str mixin keeps json.dumps and YAML happy)
     """The type of a signal. Values are the names used in YAML."""
 
     BOOL = "bool"

@@ -45,7 +45,7 @@ def _safe_int(value: object) -> int:
     """float -> int for an INT port: NaN and infinities become 0 instead of raising."""
     if isinstance(value, float) and not math.isfinite(value):
         return 0
-    return int(round(value)) if isinstance(value, float) else int(value)  # type: ignore[arg-type]
+    return round(value) if isinstance(value, float) else int(value)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _input_code(
 
 
 def _coerce_code(block: BlockConfig, port: str, code: str, source: DataType, target: PortType) -> str:
-    if target == ANY or target == source:
+    if target in (ANY, source):
         return code
     if source is DataType.STRING:
         raise CompileError(f"block '{block.name}': input '{port}' cannot take a string signal")
