@@ -120,9 +120,7 @@ def test_backoff_resets_after_the_child_stayed_up_long_enough(start) -> None:
         assert time.monotonic() - crashed_at < 0.5  # always delay(1), never growing
 
 
-def test_child_crashing_in_a_loop_makes_its_supervisor_give_up_and_its_parent_see_it_fail(
-    start, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_child_crashing_in_a_loop_makes_its_supervisor_give_up_and_its_parent_see_it_fail(start) -> None:
     journal = Journal()
     events = Events()
     inner = sup_spec(worker("loop", journal), max_restarts=2, period=5.0)
@@ -158,8 +156,8 @@ def test_root_giving_up_sets_gave_up_and_emits_the_event(start) -> None:
     snapshot = tree.tree()
     assert snapshot.state == "gave_up"
     assert all(node.state == "stopped" for node in snapshot.children)
-    # Giving up stops the remaining children in reverse start order.
-    assert journal.events()[-1] == ("stop", "a") or ("stop", "b") in journal.events()
+    # Giving up stopped the child that was still running.
+    assert journal.count("stop", "b") == 1
     assert tree.lookup("root/b") is None
 
 
@@ -185,7 +183,7 @@ def test_hung_child_is_detected_counted_abandoned_and_replaced(start) -> None:
     hung_at = time.monotonic()
     hung_ref.tell(Inject("hang", 2.0))
     wait_until(lambda: events.of(EventKind.HUNG, "root/a"), what="hang detected")
-    assert time.monotonic() - hung_at < 0.2 + 0.2  # probe_timeout plus a probe interval and slack
+    assert time.monotonic() - hung_at < 0.2 + 0.6  # probe_timeout plus a probe interval and scheduling slack
     wait_until(lambda: tree.tree().find("root/a").state == "running", what="replacement running")
     node = tree.tree().find("root/a")
     assert node.hung == 1

@@ -180,3 +180,21 @@ def test_a_crashing_sub_supervisor_is_restarted_with_its_children(start) -> None
     )
     assert journal.count("stop", "clock") == 1  # the crashing supervisor still stopped its child
     assert journal.count("start", "x") == 1
+
+
+def test_a_supervised_actor_started_without_a_supervisor_still_works() -> None:
+    journal = Journal()
+    from sup_helpers import Worker
+
+    ref = Worker.start(journal)
+    actor = journal.instances[0]
+    assert actor.path == "worker" and actor.child_id == "worker"
+    assert ref.ask("hi", timeout=5) == ("ok", "hi")
+    assert actor.mailbox_depth() == 0
+    ref.tell(Inject("crash"))
+    wait_until(lambda: not ref.is_alive(), what="standalone actor exited")
+
+
+def test_unknown_fault_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        Inject("explode")

@@ -1,0 +1,47 @@
+"""Erlang/OTP-style supervision trees for pykka actors.
+
+Children are declared as data (``ChildSpec``) under a ``Supervisor`` with a
+``SupervisorSpec`` (strategy, restart intensity, back-off, liveness probes). Every
+supervised actor subclasses ``SupervisedActor``, which reports each exit -
+including the ones pykka would swallow (failures in ``ask`` calls' actors,
+failing ``on_start``) - to its supervisor. ``start_tree`` starts a root supervisor
+and returns a ``SupervisionTree`` for introspection (``tree()``), lookups by path
+and operator actions. Depends on pykka only.
+"""
+
+from ._actor import ChildExited, Inject, InjectedFault, Link, SupervisedActor
+from ._backoff import BackoffPolicy
+from ._events import EventKind, Listener, SupervisorEvent
+from ._intensity import RestartIntensity
+from ._registry import Registry
+from ._snapshot import NodeSnapshot
+from ._spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate_specs
+from ._supervisor import ChildInfo, GaveUp, HangDetected, StartError, Supervisor
+from ._tree import SupervisionTree, start_tree
+
+__all__ = [
+    "BackoffPolicy",
+    "ChildExited",
+    "ChildInfo",
+    "ChildSpec",
+    "EventKind",
+    "GaveUp",
+    "HangDetected",
+    "Inject",
+    "InjectedFault",
+    "Link",
+    "Listener",
+    "NodeSnapshot",
+    "Registry",
+    "Restart",
+    "RestartIntensity",
+    "StartError",
+    "Strategy",
+    "SupervisedActor",
+    "SupervisionTree",
+    "Supervisor",
+    "SupervisorEvent",
+    "SupervisorSpec",
+    "start_tree",
+    "validate_specs",
+]
