@@ -1,13 +1,12 @@
 """Messages between PETRA's actors: small immutable records named for what happened.
 
-Commands are imperative (`UpdateSignals`, `SubscribeTicks`), events past tense
+Commands are imperative (`UpdateSignals`), events past tense
 (`SignalsChanged`, `ScanDone`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from petra.values import Quality, Value
 
@@ -28,20 +27,6 @@ class ScanDone:
     seq: int
     work_s: float
     finished_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class SubscribeTicks:
-    """Ask the clock to send `Tick`s to `ref` under the name `chain`."""
-
-    chain: str
-    ref: Any
-
-
-@dataclass(frozen=True, slots=True)
-class UnsubscribeTicks:
-    chain: str
-    ref: Any
 
 
 @dataclass(frozen=True, slots=True)

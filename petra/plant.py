@@ -15,8 +15,7 @@ from petra.logic.graph import partition
 from petra.metrics import PlantMetrics
 from petra.scanstats import ScanStats
 from petra.signals import SignalTable
-
-CLOCK_PATH = "petra/core/clock"
+from petra.ticks import TickBoard
 
 
 @dataclass
@@ -28,6 +27,10 @@ class Plant:
     bus: ChangeBus = field(default_factory=ChangeBus)
     stats: ScanStats = field(default_factory=ScanStats)
     metrics: PlantMetrics = field(default_factory=PlantMetrics)
+    ticks: TickBoard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ticks = TickBoard(self.stats)
 
     @property
     def scan_time_s(self) -> float:

@@ -13,6 +13,7 @@ from ._actor import ChildExited, Inject, InjectedFault, Link, SupervisedActor
 from ._backoff import BackoffPolicy
 from ._events import EventKind, Listener, SupervisorEvent
 from ._intensity import RestartIntensity
+from ._pool import ActorPool, PooledActor
 from ._registry import Registry
 from ._snapshot import NodeSnapshot
 from ._spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate_specs
@@ -20,6 +21,7 @@ from ._supervisor import ChildInfo, GaveUp, HangDetected, StartError, Supervisor
 from ._tree import SupervisionTree, start_tree
 
 __all__ = [
+    "ActorPool",
     "BackoffPolicy",
     "ChildExited",
     "ChildInfo",
@@ -32,6 +34,7 @@ __all__ = [
     "Link",
     "Listener",
     "NodeSnapshot",
+    "PooledActor",
     "Registry",
     "Restart",
     "RestartIntensity",

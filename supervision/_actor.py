@@ -273,18 +273,22 @@ class SupervisedActor(pykka.ThreadingActor):
                 self._exit_error = exc
             raise
         finally:
-            try:
-                self._after_exit()
-            except Exception:
-                logger.exception("%s: cleanup after exit failed", self.path)
-            ActorRegistry.unregister(self.actor_ref)
-            self.actor_stopped.set()
-            try:
-                self.link.report(ChildExited(self.child_id, self.link.instance, self._exit_error))
-            except pykka.ActorDeadError:
-                pass  # the supervisor is gone; nobody is left to tell
-            except Exception:
-                logger.exception("%s: could not report exit to its supervisor", self.path)
+            self._finish()
+
+    def _finish(self) -> None:
+        """Clean up and report the exit; runs once, after the actor's last message."""
+        try:
+            self._after_exit()
+        except Exception:
+            logger.exception("%s: cleanup after exit failed", self.path)
+        ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+        try:
+            self.link.report(ChildExited(self.child_id, self.link.instance, self._exit_error))
+        except pykka.ActorDeadError:
+            pass  # the supervisor is gone; nobody is left to tell
+        except Exception:
+            logger.exception("%s: could not report exit to its supervisor", self.path)
 
     def _after_exit(self) -> None:
         """Hook run in the actor thread after the loop ended, before the exit is reported."""

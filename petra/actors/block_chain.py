@@ -11,16 +11,23 @@ import logging
 import time
 
 from petra.logic.compiler import ChainProgram, CompiledChain, propagate_quality
-from petra.messages import Change, ScanDone, SignalsChanged, SubscribeTicks, Tick, UnsubscribeTicks
-from petra.plant import CLOCK_PATH, Plant
+from petra.messages import Change, ScanDone, SignalsChanged, Tick
+from petra.plant import Plant
 from petra.values import Quality
-from supervision import SupervisedActor
+from supervision import PooledActor
 
 log = logging.getLogger(__name__)
 
 
-class BlockChainActor(SupervisedActor):
-    """Runs a `CompiledChain`'s scan function on every `Tick`."""
+class BlockChainActor(PooledActor):
+    """Runs a `CompiledChain`'s scan function on every `Tick`.
+
+    Chains are pooled actors: hundreds of chains share two worker threads
+    instead of waking hundreds of threads that fight over the GIL each tick.
+    """
+
+    pool_name = "logic"
+    pool_workers = 1
 
     def __init__(self, plant: Plant, chain: CompiledChain) -> None:
         super().__init__()
@@ -29,15 +36,13 @@ class BlockChainActor(SupervisedActor):
         self.owner = f"logic/{chain.name}"
         self.program: ChainProgram | None = None
         self._epoch = -1
-        self._clock = None
+        self._subscribed = False
         self._updates = plant.metrics.signal_updates.labels(self.owner)
 
     def on_start(self) -> None:
         self.program = self.chain.instantiate()
-        self._clock = self.registry.get(CLOCK_PATH)
-        if self._clock is None:
-            raise RuntimeError(f"{self.path}: no clock at {CLOCK_PATH}")
-        self._clock.tell(SubscribeTicks(self.chain.name, self.actor_ref))
+        self.plant.ticks.subscribe(self.chain.name, self.actor_ref)
+        self._subscribed = True
 
     def on_stop(self) -> None:
         self._leave_clock()
@@ -47,8 +52,9 @@ class BlockChainActor(SupervisedActor):
         self._leave_clock()
 
     def _leave_clock(self) -> None:
-        if self._clock is not None:
-            self._clock.tell(UnsubscribeTicks(self.chain.name, self.actor_ref))
+        if self._subscribed:
+            self.plant.ticks.unsubscribe(self.chain.name, self.actor_ref)
+            self._subscribed = False
 
     def on_receive(self, message: object) -> object:
         if isinstance(message, Tick):
@@ -78,4 +84,6 @@ class BlockChainActor(SupervisedActor):
                     )
                 )
         work = time.perf_counter() - started
-        self._clock.tell(ScanDone(self.chain.name, tick.seq, work, time.monotonic()))  # type: ignore[union-attr]
+        scan_work = self.plant.ticks.done(ScanDone(self.chain.name, tick.seq, work, time.monotonic()))
+        if scan_work is not None:
+            self.plant.metrics.scan_duration.observe(scan_work)

@@ -1,0 +1,94 @@
+"""The tick board: which chains the clock ticks, which are still busy, and scan completion.
+
+Shared by the clock (dispatch) and the chains (completion) behind one lock,
+so a chain reports `ScanDone` with a direct call instead of a message that
+would wake the clock's thread a hundred times per scan. It lives in the plant,
+not in the clock actor, so a restarted clock keeps ticking the same chains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pykka import ActorDeadError
+
+from petra.messages import ScanDone, Tick
+from petra.scanstats import ScanStats
+
+
+@dataclass
+class _Target:
+    ref: Any
+    pending: int | None = None
+
+
+@dataclass
+class _OpenScan:
+    seq: int
+    started: float
+    outstanding: int
+
+
+class TickBoard:
+    """Subscriptions, overrun detection and scan-work measurement."""
+
+    def __init__(self, stats: ScanStats) -> None:
+        self._lock = threading.Lock()
+        self._targets: dict[str, _Target] = {}
+        self._open: _OpenScan | None = None
+        self._stats = stats
+
+    def subscribe(self, chain: str, ref: Any) -> None:
+        with self._lock:
+            self._targets[chain] = _Target(ref)
+
+    def unsubscribe(self, chain: str, ref: Any) -> None:
+        with self._lock:
+            target = self._targets.get(chain)
+            if target is not None and target.ref == ref:
+                del self._targets[chain]
+
+    def chains(self) -> list[str]:
+        with self._lock:
+            return sorted(self._targets)
+
+    def dispatch(self, seq: int, scheduled_at: float, woke: float) -> tuple[int, list[str]]:
+        """Send `Tick` to every idle chain; returns (ticks sent, chains that overran)."""
+        tick = Tick(seq, scheduled_at)
+        sent: list[Any] = []
+        overran: list[str] = []
+        with self._lock:
+            for name, target in self._targets.items():
+                if target.pending is not None:
+                    overran.append(name)
+                    continue
+                target.pending = seq
+                sent.append(target.ref)
+            self._open = _OpenScan(seq, woke, len(sent)) if sent else None
+        for name in overran:
+            self._stats.record_overrun(name)
+        for ref in sent:
+            with contextlib.suppress(ActorDeadError):  # stopping right now; it unsubscribes itself
+                ref.tell(tick)
+        return len(sent), overran
+
+    def done(self, report: ScanDone) -> float | None:
+        """A chain finished `report.seq`; returns the whole scan's work time when it was the last."""
+        self._stats.record_chain(report.chain, report.work_s)
+        with self._lock:
+            target = self._targets.get(report.chain)
+            if target is not None and target.pending == report.seq:
+                target.pending = None
+            scan = self._open
+            if scan is None or scan.seq != report.seq:
+                return None
+            scan.outstanding -= 1
+            if scan.outstanding > 0:
+                return None
+            self._open = None
+        work = report.finished_at - scan.started
+        self._stats.record_scan(report.finished_at, work)
+        return work

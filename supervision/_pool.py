@@ -1,0 +1,225 @@
+"""Pooled actors: many supervised actors driven by a few shared threads.
+
+A pykka ThreadingActor costs one OS thread; a plant with hundreds of block
+chains or a thousand alarms would pay for hundreds of threads that all wake at
+once and fight over the GIL. A ``PooledActor`` keeps everything that makes it an
+actor (its own inbox, one message at a time, supervision, probes, fault
+injection) but has no thread of its own: when its inbox gets a message it is
+queued on an ``ActorPool``, whose workers run a slice of its messages.
+
+A handler that hangs blocks one worker. The pool's monitor retires a worker
+that has been busy on one slice for longer than ``stuck_after_s`` and starts a
+replacement, so the other actors keep running; the supervisor's liveness probe
+meanwhile replaces the hung actor itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._actor import SupervisedActor
+
+__all__ = ["ActorPool", "PooledActor"]
+
+logger = logging.getLogger("supervision")
+
+
+@dataclass
+class _Worker:
+    name: str
+    thread: threading.Thread | None = None
+    busy_since: float | None = None
+    current: str = ""
+    retired: bool = False
+
+
+class ActorPool:
+    """A named set of worker threads shared by every ``PooledActor`` that names it."""
+
+    _pools: ClassVar[dict[str, ActorPool]] = {}
+    _pools_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, name: str, workers: int = 2, stuck_after_s: float = 2.0) -> None:
+        self.name = name
+        self.size = workers
+        self.stuck_after_s = stuck_after_s
+        self.stuck_workers = 0
+        self._ready: deque[PooledActor] = deque()
+        self._cond = threading.Condition()
+        self._workers: list[_Worker] = []
+        self._counter = 0
+        for _ in range(workers):
+            self._spawn_worker()
+        threading.Thread(target=self._monitor, name=f"pool-{name}-monitor", daemon=True).start()
+
+    @classmethod
+    def named(cls, name: str, workers: int = 2, stuck_after_s: float = 2.0) -> ActorPool:
+        """The process-wide pool called `name`, created on first use."""
+        with cls._pools_lock:
+            pool = cls._pools.get(name)
+            if pool is None:
+                pool = cls._pools[name] = cls(name, workers, stuck_after_s)
+            return pool
+
+    def threads(self) -> int:
+        """Live worker threads, stuck ones included."""
+        return sum(1 for w in self._workers if w.thread is not None and w.thread.is_alive())
+
+    def schedule(self, actor: PooledActor) -> None:
+        with self._cond:
+            self._ready.append(actor)
+            self._cond.notify()
+
+    def _spawn_worker(self) -> None:
+        self._counter += 1
+        worker = _Worker(f"pool-{self.name}-{self._counter}")
+        worker.thread = threading.Thread(target=self._work, args=(worker,), name=worker.name, daemon=True)
+        self._workers.append(worker)
+        worker.thread.start()
+
+    def _work(self, me: _Worker) -> None:
+        while not me.retired:
+            with self._cond:
+                while not self._ready:
+                    self._cond.wait()
+                actor = self._ready.popleft()
+            me.current = actor.path
+            me.busy_since = time.monotonic()
+            try:
+                actor._run_slice()
+            except BaseException:  # a slice must never kill the worker
+                logger.exception("pool %s: slice of %s failed", self.name, actor.path)
+            me.busy_since = None
+
+    def _monitor(self) -> None:
+        while True:
+            time.sleep(max(0.05, self.stuck_after_s / 4))
+            now = time.monotonic()
+            with self._cond:
+                for worker in list(self._workers):
+                    since = worker.busy_since
+                    if worker.retired or since is None or now - since < self.stuck_after_s:
+                        continue
+                    worker.retired = True
+                    self._workers.remove(worker)
+                    self.stuck_workers += 1
+                    logger.warning(
+                        "pool %s: worker stuck in %s for %.1f s; starting a replacement",
+                        self.name, worker.current, now - since,
+                    )
+                    self._spawn_worker()
+
+
+class _PooledInbox:
+    """An inbox that schedules its actor on the pool when a message arrives."""
+
+    def __init__(self, actor: PooledActor) -> None:
+        self._actor = actor
+        self._queue: deque[Any] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = True  # until start(): messages wait, nothing runs
+
+    def put(self, envelope: Any, /) -> None:
+        with self._lock:
+            self._queue.append(envelope)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._actor._pool.schedule(self._actor)
+
+    def get(self) -> Any:
+        with self._lock:
+            return self._queue.popleft()
+
+    def pop(self) -> Any | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    def empty(self) -> bool:
+        return not self._queue
+
+    def qsize(self) -> int:
+        return len(self._queue)
+
+    def release(self) -> bool:
+        """After a slice: stay scheduled (True) if messages are waiting, else go idle."""
+        with self._lock:
+            if self._queue:
+                return True
+            self._scheduled = False
+            return False
+
+
+class PooledActor(SupervisedActor):
+    """A supervised actor without a thread of its own; see the module docstring.
+
+    Subclasses set ``pool_name`` (actors naming the same pool share its workers)
+    and may set ``pool_workers`` (used when the pool is first created).
+    """
+
+    pool_name: ClassVar[str] = "default"
+    pool_workers: ClassVar[int] = 2
+    slice_messages: ClassVar[int] = 32
+    """Messages one slice handles before the actor goes to the back of the queue."""
+
+    def _create_actor_inbox(self) -> _PooledInbox:  # type: ignore[override]
+        return _PooledInbox(self)
+
+    def _start_actor_loop(self) -> None:
+        self._pool = ActorPool.named(self.pool_name, self.pool_workers)
+        self._set_up = False
+        self._finished = False
+        self._pool.schedule(self)
+
+    def _run_slice(self) -> None:
+        inbox: _PooledInbox = self.actor_inbox  # type: ignore[assignment]
+        try:
+            if not self._set_up:
+                self._set_up = True
+                self._actor_loop_setup()
+            handled = 0
+            while not self.actor_stopped.is_set() and handled < self.slice_messages:
+                envelope = inbox.pop()
+                if envelope is None:
+                    break
+                self._process(envelope)
+                handled += 1
+        except BaseException as exc:
+            if self._exit_error is None:
+                self._exit_error = exc
+            self.actor_stopped.set()
+        if self.actor_stopped.is_set():
+            if not self._finished:
+                self._finished = True
+                self._actor_loop_teardown()
+                self._finish()
+            return
+        if inbox.release():
+            self._pool.schedule(self)
+
+    def _process(self, envelope: Any) -> None:
+        """One message, with pykka's own semantics for tell and ask failures."""
+        try:
+            response = self._handle_receive(envelope.message)
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(response)
+        except Exception:
+            if envelope.reply_to is not None:
+                envelope.reply_to.set_exception()
+            else:
+                self._handle_failure(*sys.exc_info())
+                try:
+                    self.on_failure(*sys.exc_info())
+                except Exception:
+                    self._handle_failure(*sys.exc_info())
+
+    def mailbox_depth(self) -> int:
+        return self.actor_inbox.qsize()  # type: ignore[attr-defined]
+
+
