@@ -24,6 +24,7 @@ from petra.actors.metrics_server import MetricsServerActor
 from petra.actors.signal_group import SignalGroupActor
 from petra.config.model import PlantConfig
 from petra.plant import Plant, build_plant
+from petra.subsystems import providers
 from supervision import (
     ChildSpec,
     Strategy,
@@ -36,7 +37,7 @@ from supervision import (
 
 log = logging.getLogger(__name__)
 
-NOT_YET_ACTIVE = ("alarms", "mqtt", "storage", "s7", "modbus", "twilio", "email", "opcua")
+ALWAYS_LATER = ("opcua",)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class RuntimeOptions:
 def _supervisor(child_id: str, strategy: Strategy, children: list[ChildSpec], max_restarts: int = 10,
                 period: float = 60.0) -> ChildSpec:
     spec = SupervisorSpec(strategy=strategy, max_restarts=max_restarts, period=period, children=tuple(children))
-    return ChildSpec(child_id, Supervisor, kwargs={"spec": spec})
+    # A supervisor stops its own children first: give it longer than any one of them.
+    return ChildSpec(child_id, Supervisor, kwargs={"spec": spec}, shutdown_timeout=30.0)
 
 
 def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
@@ -75,24 +77,28 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
         ChildSpec("clock", ClockActor, kwargs={"plant": plant}),
         _supervisor("logic", Strategy.ONE_FOR_ONE, chains, max_restarts=20),
     ]
-    services = []
+    groups: dict[str, list[ChildSpec]] = {"drivers": [], "storage": [], "alarms": [], "services": []}
     if options.metrics_port is not None:
-        services.append(
+        groups["services"].append(
             ChildSpec(
                 "metrics",
                 MetricsServerActor,
                 kwargs={"plant": plant, "host": options.metrics_host, "port": options.metrics_port},
             )
         )
-    return SupervisorSpec(
-        strategy=Strategy.ONE_FOR_ONE,
-        max_restarts=10,
-        period=60.0,
-        children=(
-            _supervisor("core", Strategy.REST_FOR_ONE, core, max_restarts=20),
-            _supervisor("services", Strategy.ONE_FOR_ONE, services),
-        ),
-    )
+    for provider in providers():
+        if provider.active:
+            groups[provider.group].extend(provider.build(plant))  # type: ignore[misc]
+    children = [_supervisor("core", Strategy.REST_FOR_ONE, core, max_restarts=20)]
+    children.extend(_supervisor(name, Strategy.ONE_FOR_ONE, specs) for name, specs in groups.items() if specs)
+    return SupervisorSpec(strategy=Strategy.ONE_FOR_ONE, max_restarts=10, period=60.0, children=tuple(children))
+
+
+def inactive_sections(config: PlantConfig) -> list[str]:
+    """Configured sections whose runtime is not part of this build."""
+    inactive = {s for p in providers() if not p.active for s in p.sections}
+    inactive.update(ALWAYS_LATER)
+    return sorted(s for s in config.sections if s in inactive)
 
 
 class Runtime:
@@ -111,9 +117,8 @@ class Runtime:
 
     def start(self) -> None:
         config = self.plant.config
-        for section in NOT_YET_ACTIVE:
-            if section in config.sections:
-                log.warning("config section '%s' is validated but not yet active in this version", section)
+        for section in inactive_sections(config):
+            log.warning("config section '%s' is validated but not yet active in this version", section)
         if self.options.switch_interval_s:
             sys.setswitchinterval(self.options.switch_interval_s)
         self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[_log_event])
