@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from petra import __version__
-from petra.commands import config_cmds, run
+from petra.commands import config_cmds, run, security_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run.register(sub)
     config_cmds.register(sub)
+    security_cmds.register(sub)
     return parser
 
 

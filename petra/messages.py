@@ -61,3 +61,15 @@ class SignalsChanged:
 
     owner: str
     changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForceSignal:
+    """Hold a signal at `value` whatever its writer computes; `value` None releases it.
+
+    Sent to the signal's owner (group or chain), which is its single writer.
+    """
+
+    name: str
+    value: Value | None
+    reason: str = ""

@@ -48,6 +48,9 @@ class PlantMetrics:
         self.signal_errors = Counter(
             "petra_signal_update_errors", "Rejected or uncoercible signal writes", ["group"], registry=r
         )
+        self.forced_suppressed = Counter(
+            "petra_forced_writes_suppressed", "Writes dropped because the signal is forced", ["group"], registry=r
+        )
         self.signals = Gauge("petra_signals", "Signals in the table", registry=r)
         self.scan_time = Gauge("petra_scan_time_seconds", "Configured scan period", registry=r)
 

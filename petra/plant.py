@@ -6,12 +6,13 @@ actors through their child specs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from petra.bus import ChangeBus
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain, compile_chain
-from petra.logic.graph import partition
+from petra.logic.graph import Chain, partition
 from petra.metrics import PlantMetrics
 from petra.scanstats import ScanStats
 from petra.signals import SignalTable
@@ -28,6 +29,8 @@ class Plant:
     stats: ScanStats = field(default_factory=ScanStats)
     metrics: PlantMetrics = field(default_factory=PlantMetrics)
     ticks: TickBoard = field(init=False)
+    runtime: Any = None
+    """The running `Runtime`, for services that steer it (control API)."""
 
     def __post_init__(self) -> None:
         self.ticks = TickBoard(self.stats)
@@ -37,25 +40,33 @@ class Plant:
         return self.config.scan_time_ms / 1000.0
 
 
+def chain_owners(chains: list[Chain]) -> dict[str, str]:
+    """Signal name -> owning chain ("logic/<chain>") for every block output."""
+    return {
+        signal: f"logic/{chain.name}" for chain in chains for block in chain.blocks for signal in block.outputs.values()
+    }
+
+
+def signal_groups(table: SignalTable) -> dict[str, list[int]]:
+    """Group -> slots for every live signal no chain owns."""
+    groups: dict[str, list[int]] = {}
+    for slot in table.index.values():
+        owner = table.owners[slot]
+        if not owner.startswith("logic/"):
+            groups.setdefault(owner, []).append(slot)
+    for slots in groups.values():
+        slots.sort()
+    return groups
+
+
 def build_plant(config: PlantConfig, scan_time_ms: int | None = None) -> Plant:
     """Resolve slots, compile every chain and group the signals chains do not own."""
     if scan_time_ms is not None:
-        from dataclasses import replace
-
         config = replace(config, scan_time_ms=scan_time_ms)
     chains = partition(config.blocks)
-    owners: dict[str, str] = {}
-    for chain in chains:
-        for block in chain.blocks:
-            for signal in block.outputs.values():
-                owners[signal] = f"logic/{chain.name}"
-    table = SignalTable(config.signals, owners)
+    table = SignalTable(config.signals, chain_owners(chains))
     compiled = [compile_chain(chain, table) for chain in chains]
-    groups: dict[str, list[int]] = {}
-    for slot, owner in enumerate(table.owners):
-        if not owner.startswith("logic/"):
-            groups.setdefault(owner, []).append(slot)
-    plant = Plant(config=config, table=table, chains=compiled, groups=groups)
-    plant.metrics.signals.set(len(table))
+    plant = Plant(config=config, table=table, chains=compiled, groups=signal_groups(table))
+    plant.metrics.signals.set(len(table.index))
     plant.metrics.scan_time.set(plant.scan_time_s)
     return plant

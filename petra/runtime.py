@@ -16,17 +16,28 @@ import gc
 import logging
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import Counter
 
 from petra.actors.block_chain import BlockChainActor
 from petra.actors.clock import ClockActor
 from petra.actors.metrics_server import MetricsServerActor
 from petra.actors.signal_group import SignalGroupActor
+from petra.audit import AuditLog
 from petra.config.model import PlantConfig
+from petra.logic.compiler import CompiledChain
 from petra.plant import Plant, build_plant
+from petra.reload import ReloadPlan, plan_reload
+from petra.sdnotify import Notifier
+from petra.security import SigningError, Verification, verify_file
 from petra.subsystems import providers
 from supervision import (
     ChildSpec,
+    EventKind,
     Strategy,
     SupervisionTree,
     Supervisor,
@@ -49,6 +60,11 @@ class RuntimeOptions:
     metrics_port: int | None = 9090
     gc_freeze: bool = True
     switch_interval_s: float | None = 0.0005
+    config_path: Path | None = None
+    control_socket: Path | None = None
+    audit_log: Path | None = None
+    require_signed: bool = False
+    trusted_keys: Path | None = None
 
 
 def _supervisor(child_id: str, strategy: Strategy, children: list[ChildSpec], max_restarts: int = 10,
@@ -58,6 +74,14 @@ def _supervisor(child_id: str, strategy: Strategy, children: list[ChildSpec], ma
     return ChildSpec(child_id, Supervisor, kwargs={"spec": spec}, shutdown_timeout=30.0)
 
 
+def _group_spec(plant: Plant, group: str, slots: list[int]) -> ChildSpec:
+    return ChildSpec(group, SignalGroupActor, kwargs={"plant": plant, "group": group, "slots": slots})
+
+
+def _chain_spec(plant: Plant, chain: CompiledChain) -> ChildSpec:
+    return ChildSpec(chain.name, BlockChainActor, kwargs={"plant": plant, "chain": chain})
+
+
 def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
     """The declarative supervision tree for `plant`.
 
@@ -65,13 +89,8 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
     give up, the clock and every chain restart after them; a single chain or
     group that crashes restarts alone under its one_for_one supervisor.
     """
-    groups = [
-        ChildSpec(group, SignalGroupActor, kwargs={"plant": plant, "group": group, "slots": slots})
-        for group, slots in sorted(plant.groups.items())
-    ]
-    chains = [
-        ChildSpec(chain.name, BlockChainActor, kwargs={"plant": plant, "chain": chain}) for chain in plant.chains
-    ]
+    groups = [_group_spec(plant, group, slots) for group, slots in sorted(plant.groups.items())]
+    chains = [_chain_spec(plant, chain) for chain in plant.chains]
     core = [
         _supervisor("signals", Strategy.ONE_FOR_ONE, groups),
         ChildSpec("clock", ClockActor, kwargs={"plant": plant}),
@@ -101,34 +120,62 @@ def inactive_sections(config: PlantConfig) -> list[str]:
     return sorted(s for s in config.sections if s in inactive)
 
 
+@dataclass
+class ReloadResult:
+    accepted: bool
+    reason: str = ""
+    problems: list[str] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+    duration_ms: float = 0.0
+    sha256: str = ""
+    signer: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted, "reason": self.reason, "problems": self.problems, "changes": self.changes,
+            "duration_ms": round(self.duration_ms, 3), "sha256": self.sha256, "signer": self.signer,
+        }
+
+
 class Runtime:
-    """One running plant: build it, start the tree, stop it in order."""
+    """One running plant: build it, start the tree, reload it, stop it in order."""
 
     def __init__(self, plant: Plant, options: RuntimeOptions | None = None) -> None:
         self.options = options or RuntimeOptions()
         self.plant = plant
+        plant.runtime = self
         self.tree: SupervisionTree | None = None
         self.stopped = threading.Event()
+        self.signer: str | None = None
+        self.loaded_at = time.time()
+        self.notifier = Notifier.from_env()
+        self._reload_lock = threading.Lock()
+        self._audit_log: AuditLog | None = None
+        self.reloads = _reload_counter(plant)
 
     @classmethod
     def from_config(cls, config: PlantConfig, options: RuntimeOptions | None = None) -> Runtime:
         options = options or RuntimeOptions()
         return cls(build_plant(config, options.scan_time_ms), options)
 
+    # --- lifecycle -------------------------------------------------------
+
     def start(self) -> None:
         config = self.plant.config
+        self._open_audit()
         for section in inactive_sections(config):
             log.warning("config section '%s' is validated but not yet active in this version", section)
         if self.options.switch_interval_s:
             sys.setswitchinterval(self.options.switch_interval_s)
-        self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[_log_event])
+        self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[self._on_event])
         self.plant.metrics.watch_tree(self.tree.tree)
         if self.options.gc_freeze:
             gc.collect()
             gc.freeze()
+        self.audit("runtime.start", "system", config=self.config_info())
         log.info(
             "plant running: %d signals, %d blocks in %d chains, scan %d ms",
-            len(self.plant.table), len(config.blocks), len(self.plant.chains), self.plant.config.scan_time_ms,
+            len(self.plant.table.index), len(config.blocks), len(self.plant.chains), self.plant.config.scan_time_ms,
         )
 
     @property
@@ -139,9 +186,177 @@ class Runtime:
         return None if ref is None else ref.proxy().bound_port().get(timeout=5)
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.notifier.stopping()
         if self.tree is not None:
             self.tree.stop(timeout=timeout)
+            self.audit("runtime.stop", "system")
+        if self._audit_log is not None:
+            self._audit_log.close()
+            self._audit_log = None
         self.stopped.set()
+
+    def health_line(self) -> str:
+        """One line for systemd's STATUS= and `petra-ctl status`."""
+        summary = self.plant.stats.summary()
+        nodes = list(self.tree.tree().walk()) if self.tree else []
+        down = [n.path for n in nodes if n.state != "running"]
+        return (
+            f"scan {self.plant.config.scan_time_ms} ms, p99 work {summary.work_p99_ms:.2f} ms, "
+            f"{summary.overruns} overruns; {len(nodes) - len(down)}/{len(nodes)} actors running"
+            + (f"; not running: {', '.join(down[:3])}" if down else "")
+        )
+
+    # --- audit and identity --------------------------------------------
+
+    def _open_audit(self) -> None:
+        security = self.plant.config.sections.get("security") or {}
+        path = self.options.audit_log
+        if path is None and security.get("enable_audit_logging"):
+            path = Path(security.get("audit_log") or "./data/audit.log")
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._audit_log = AuditLog(Path(path))
+
+    def audit(self, event: str, actor: str, **details: Any) -> None:
+        """Append to the audit trail (when enabled); never lets a write failure stop the plant."""
+        if self._audit_log is None:
+            return
+        try:
+            self._audit_log.append(event, actor, **details)
+        except Exception as exc:
+            log.error("audit trail write failed: %s", exc)
+
+    def config_info(self) -> dict[str, Any]:
+        return {
+            "path": str(self.options.config_path) if self.options.config_path else None,
+            "sha256": self.plant.config.text_sha256,
+            "signer": self.signer,
+            "loaded_at": self.loaded_at,
+        }
+
+    def _on_event(self, event: SupervisorEvent) -> None:
+        _log_event(event)
+        if event.kind is EventKind.GAVE_UP:
+            self.audit("supervisor.gave_up", "system", path=event.path, error=event.error)
+
+    # --- reload ------------------------------------------------------------
+
+    def reload(self, caller: str = "system") -> ReloadResult:
+        """Re-read, validate, verify and apply the config file; refuse and keep running on any problem."""
+        with self._reload_lock:
+            started = time.perf_counter()
+            self.notifier.reloading()
+            try:
+                result = self._reload()
+            finally:
+                self.notifier.ready(self.health_line())
+            result.duration_ms = (time.perf_counter() - started) * 1e3
+            self.reloads.labels("accepted" if result.accepted else "refused").inc()
+            self.audit(
+                "config.reload", caller, accepted=result.accepted, reason=result.reason, sha256=result.sha256,
+                signer=result.signer, changes=result.changes,
+            )
+            if result.accepted:
+                log.info("reload applied in %.1f ms: %s", result.duration_ms, result.changes)
+            else:
+                log.error("reload refused, keeping the running config: %s %s", result.reason,
+                          "; ".join(result.problems[:5]))
+            return result
+
+    def _reload(self) -> ReloadResult:
+        from petra.config.errors import ConfigError
+        from petra.config.loader import load_config
+        from petra.logic.compiler import CompileError
+        from petra.logic.graph import AlgebraicLoopError
+
+        path = self.options.config_path
+        if path is None:
+            return ReloadResult(False, "the embedded demo plant has no file to reload")
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            return ReloadResult(False, "invalid configuration", [str(p) for p in exc.problems])
+        except OSError as exc:
+            return ReloadResult(False, f"cannot read {path}: {exc}")
+        signer = None
+        if signature_required(self.options, self.plant.config) or signature_required(self.options, config):
+            verdict = verify_config(path, self.options, self.plant.config)
+            if not verdict.ok:
+                return ReloadResult(False, f"signature refused: {verdict.reason}", sha256=config.text_sha256)
+            signer = verdict.key_id
+        if self.options.scan_time_ms is not None:
+            config = replace(config, scan_time_ms=self.options.scan_time_ms)
+        try:
+            plan = plan_reload(self.plant, config)
+        except (CompileError, AlgebraicLoopError, ValueError) as exc:
+            return ReloadResult(False, f"configuration cannot run: {exc}", sha256=config.text_sha256)
+        self._apply(plan)
+        self.signer = signer
+        self.loaded_at = time.time()
+        return ReloadResult(True, "applied", changes=plan.summary(), sha256=config.text_sha256, signer=signer)
+
+    def _apply(self, plan: ReloadPlan) -> None:
+        tree = self.tree
+        assert tree is not None
+        plant = self.plant
+        affected = [p for p in providers() if p.active and set(p.sections) & set(plan.sections_changed)]
+        old_specs = {id(p): p.build(plant) for p in affected}  # type: ignore[misc]
+        plant.table.apply_layout(plan.config.signals, plan.owners)
+        plant.config = plan.config
+        plant.chains = plan.chains
+        plant.groups = plan.groups
+        plant.metrics.signals.set(len(plant.table.index))
+        by_name = {c.name: c for c in plan.chains}
+        for name in plan.chains_to_stop:
+            tree.remove_child(f"petra/core/logic/{name}")
+        for group in plan.groups_to_stop:
+            tree.remove_child(f"petra/core/signals/{group}")
+        for group in plan.groups_to_start:
+            tree.add_child("petra/core/signals", _group_spec(plant, group, plan.groups[group]))
+        for name in plan.chains_to_start:
+            tree.add_child("petra/core/logic", _chain_spec(plant, by_name[name]))
+        if plan.restart_clock:
+            plant.metrics.scan_time.set(plant.scan_time_s)
+            tree.restart("petra/core/clock")
+        for provider in affected:
+            self._replace_children(provider.group, old_specs[id(provider)], provider.build(plant))  # type: ignore[misc]
+
+    def _replace_children(self, group: str, old: list[ChildSpec], new: list[ChildSpec]) -> None:
+        tree = self.tree
+        assert tree is not None
+        existing = {n.path for n in tree.tree().walk()}
+        parent = f"petra/{group}"
+        for spec in old:
+            if f"{parent}/{spec.id}" in existing:
+                tree.remove_child(f"{parent}/{spec.id}")
+        if parent not in existing:
+            if new:
+                tree.add_child("petra", _supervisor(group, Strategy.ONE_FOR_ONE, new))
+            return
+        for spec in new:
+            tree.add_child(parent, spec)
+
+
+def signature_required(options: RuntimeOptions, config: PlantConfig) -> bool:
+    security = config.sections.get("security") or {}
+    return options.require_signed or bool(security.get("require_signed_config"))
+
+
+def verify_config(path: Path, options: RuntimeOptions, config: PlantConfig) -> Verification:
+    """Check `path`'s detached signature against the trusted keys (CLI first, else config)."""
+    security = config.sections.get("security") or {}
+    trusted = options.trusted_keys or (Path(security["trusted_keys_dir"]) if security.get("trusted_keys_dir") else None)
+    if trusted is None:
+        return Verification(False, None, "signed configs are required but no trusted keys are configured "
+                                         "(security.trusted_keys_dir or --trusted)")
+    try:
+        return verify_file(Path(path), trusted)
+    except SigningError as exc:
+        return Verification(False, None, str(exc))
+
+
+def _reload_counter(plant: Plant) -> Counter:
+    return Counter("petra_config_reloads", "Config reloads by result", ["result"], registry=plant.metrics.registry)
 
 
 def _log_event(event: SupervisorEvent) -> None:

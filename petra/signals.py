@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from petra.config.model import SignalConfig
-from petra.values import DataType, Quality, Value, coerce
+from petra.values import CoercionError, DataType, Quality, Value, coerce
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,11 @@ class Sample:
     description: str = ""
     owner: str = ""
 
+    forced: bool = False
+
     def to_dict(self) -> dict[str, object]:
         return {
+            "forced": self.forced,
             "name": self.name,
             "type": self.type.value,
             "value": self.value,
@@ -50,7 +53,7 @@ class SignalTable:
 
     def __init__(self, specs: Sequence[SignalConfig], owners: dict[str, str] | None = None) -> None:
         now = time.time()
-        self.specs: tuple[SignalConfig, ...] = tuple(specs)
+        self.specs: list[SignalConfig] = list(specs)
         self.names: list[str] = [s.name for s in specs]
         self.index: dict[str, int] = {s.name: i for i, s in enumerate(specs)}
         self.types: list[DataType] = [s.type for s in specs]
@@ -60,6 +63,8 @@ class SignalTable:
         self.owners: list[str] = [(owners or {}).get(s.name, s.group) for s in specs]
         self.quality_epoch = 0
         self._quality_lock = threading.Lock()
+        # slot -> (value, reason): written only by the slot's owner
+        self.forced: dict[int, tuple[Value, str]] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -82,16 +87,74 @@ class SignalTable:
             unit=spec.unit,
             description=spec.description,
             owner=self.owners[slot],
+            forced=slot in self.forced,
         )
 
     def read(self, name: str) -> Sample:
         return self.sample(self.slot(name))
 
     def match(self, pattern: str = "*") -> list[Sample]:
-        """Samples whose names match a shell-style pattern, in table order."""
-        if pattern in ("", "*"):
-            return [self.sample(i) for i in range(len(self.names))]
-        return [self.sample(i) for i, n in enumerate(self.names) if fnmatch.fnmatchcase(n, pattern)]
+        """Samples of live signals whose names match a shell-style pattern, in table order."""
+        everything = pattern in ("", "*")
+        return [
+            self.sample(i)
+            for i, n in enumerate(self.names)
+            if n in self.index and (everything or fnmatch.fnmatchcase(n, pattern))
+        ]
+
+    def staging_copy(self) -> SignalTable:
+        """A copy of the layout (not the live values' identity) to plan a reload on."""
+        copy = SignalTable.__new__(SignalTable)
+        copy.specs = list(self.specs)
+        copy.names = list(self.names)
+        copy.index = dict(self.index)
+        copy.types = list(self.types)
+        copy.values = list(self.values)
+        copy.quality = list(self.quality)
+        copy.timestamps = list(self.timestamps)
+        copy.owners = list(self.owners)
+        copy.quality_epoch = self.quality_epoch
+        copy._quality_lock = threading.Lock()
+        copy.forced = dict(self.forced)
+        return copy
+
+    def apply_layout(self, specs: Sequence[SignalConfig], owners: dict[str, str]) -> None:
+        """Adopt a new signal list in place, keeping every surviving signal's slot and value.
+
+        New signals are appended; removed ones leave a tombstone slot (out of the
+        index) so running chains' compiled slot numbers stay valid. A signal whose
+        type changed is coerced (or reset to its initial value, bad quality).
+        """
+        now = time.time()
+        wanted = {s.name for s in specs}
+        for name in [n for n in self.index if n not in wanted]:
+            slot = self.index.pop(name)
+            self.owners[slot] = ""
+            self.forced.pop(slot, None)
+        for spec in specs:
+            owner = owners.get(spec.name, spec.group)
+            slot = self.index.get(spec.name)
+            if slot is None:
+                self.specs.append(spec)
+                self.names.append(spec.name)
+                self.types.append(spec.type)
+                self.values.append(coerce(spec.initial, spec.type))
+                self.quality.append(Quality.GOOD)
+                self.timestamps.append(now)
+                self.owners.append(owner)
+                self.index[spec.name] = len(self.names) - 1
+                continue
+            if spec.type != self.types[slot]:
+                self.types[slot] = spec.type
+                try:
+                    self.values[slot] = coerce(self.values[slot], spec.type)
+                except CoercionError:
+                    self.values[slot] = coerce(spec.initial, spec.type)
+                    self.quality[slot] = Quality.BAD
+                self.forced.pop(slot, None)
+            self.specs[slot] = spec
+            self.owners[slot] = owner
+        self.bump_quality_epoch()
 
     def set_quality(self, slots: Iterable[int], quality: Quality) -> None:
         """Change quality of several slots; bumps the epoch chains watch."""

@@ -48,7 +48,7 @@ class Provider:
 
 
 def providers() -> list[Provider]:
-    """Every known provider; `build` is None when its module is not in this build."""
+    """Every known provider; `build` is None when its module (or its function) is not in this build."""
     found = []
     for group, entries in GROUPS.items():
         for sections, target in entries:
@@ -60,5 +60,5 @@ def providers() -> list[Provider]:
                     raise
                 found.append(Provider(group, sections, None))
                 continue
-            found.append(Provider(group, sections, getattr(module, function)))
+            found.append(Provider(group, sections, getattr(module, function, None)))
     return found

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import time
 
-from petra.logic.compiler import ChainProgram, CompiledChain, propagate_quality
-from petra.messages import Change, ScanDone, SignalsChanged, Tick
+from petra.logic.compiler import ChainProgram, CompiledChain, compile_chain, propagate_quality
+from petra.messages import Change, ForceSignal, ScanDone, SignalsChanged, Tick
 from petra.plant import Plant
-from petra.values import Quality
+from petra.values import Quality, coerce
 from supervision import PooledActor
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class BlockChainActor(PooledActor):
 
     def on_start(self) -> None:
         self.program = self.chain.instantiate()
+        if self._forced_outputs():
+            self._recompile()
         self.plant.ticks.subscribe(self.chain.name, self.actor_ref)
         self._subscribed = True
 
@@ -60,7 +62,32 @@ class BlockChainActor(PooledActor):
         if isinstance(message, Tick):
             self._scan(message)
             return None
+        if isinstance(message, ForceSignal):
+            return self._force(message)
         return super().on_receive(message)
+
+    def _forced_outputs(self) -> frozenset[int]:
+        return frozenset(self.plant.table.forced).intersection(self.chain.output_slots)
+
+    def _force(self, message: ForceSignal) -> str | None:
+        """Hold (or release) one of this chain's outputs; recompiles, keeping block state."""
+        table = self.plant.table
+        slot = table.slot(message.name)
+        if slot not in self.chain.output_slots:
+            return f"signal '{message.name}' is not written by chain {self.chain.name}"
+        if message.value is None:
+            table.forced.pop(slot, None)
+        else:
+            value = coerce(message.value, table.types[slot])
+            table.forced[slot] = (value, message.reason)
+            table.values[slot] = value
+            table.timestamps[slot] = time.time()
+        self._recompile()
+        return None
+
+    def _recompile(self) -> None:
+        compiled = compile_chain(self.chain.chain, self.plant.table, forced=self._forced_outputs())
+        self.program = compiled.instantiate(self.program.blocks if self.program else None)
 
     def _scan(self, tick: Tick) -> None:
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from petra.messages import Change, SignalsChanged, SignalUpdate, UpdateSignals
+from petra.messages import Change, ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
 from petra.plant import Plant
 from petra.values import CoercionError, Quality, coerce
 from supervision import SupervisedActor
@@ -34,14 +34,35 @@ class SignalGroupActor(SupervisedActor):
         self.slots = frozenset(slots)
         self._updates = plant.metrics.signal_updates.labels(group)
         self._errors = plant.metrics.signal_errors.labels(group)
+        self._suppressed = plant.metrics.forced_suppressed.labels(group)
 
     def on_receive(self, message: object) -> object:
         if isinstance(message, UpdateSignals):
             return self.apply(message.updates, message.source)
+        if isinstance(message, ForceSignal):
+            return self._force(message)
         return super().on_receive(message)
 
-    def apply(self, updates: tuple[SignalUpdate, ...] | list[SignalUpdate], source: str = "") -> list[str]:
-        """Write a batch; returns one message per refused update (empty when all applied)."""
+    def _force(self, message: ForceSignal) -> str | None:
+        table = self.plant.table
+        slot = table.index.get(message.name)
+        if slot is None or slot not in self.slots:
+            return f"signal '{message.name}' is not owned by group '{self.group}'"
+        if message.value is None:
+            table.forced.pop(slot, None)
+            return None
+        value = coerce(message.value, table.types[slot])
+        table.forced[slot] = (value, message.reason)
+        self.apply([SignalUpdate(message.name, value)], "force", forcing=True)
+        return None
+
+    def apply(
+        self, updates: tuple[SignalUpdate, ...] | list[SignalUpdate], source: str = "", forcing: bool = False
+    ) -> list[str]:
+        """Write a batch; returns one message per refused update (empty when all applied).
+
+        Updates to a forced signal are dropped (counted) until it is released.
+        """
         table = self.plant.table
         now = time.time()
         changes: list[Change] = []
@@ -51,6 +72,9 @@ class SignalGroupActor(SupervisedActor):
             slot = table.index.get(update.name)
             if slot is None or slot not in self.slots:
                 errors.append(f"signal '{update.name}' is not owned by group '{self.group}'")
+                continue
+            if slot in table.forced and not forcing:
+                self._suppressed.inc()
                 continue
             quality = Quality.GOOD if update.quality is None else update.quality
             try:

@@ -1,4 +1,10 @@
-"""`petra run [CONFIG]`: run a plant (the embedded demo when no file is given)."""
+"""`petra run [CONFIG]`: run a plant (the embedded demo when no file is given).
+
+Speaks systemd's notify protocol when NOTIFY_SOCKET is set: READY=1 once the
+tree is up and a scan completed, STATUS= with a health line, RELOADING=1 and
+READY=1 around a SIGHUP reload, STOPPING=1, and WATCHDOG=1 only while scans
+are actually completing.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ import logging
 import signal
 import sys
 import threading
+import time
+from pathlib import Path
 
 from petra.commands.common import load_or_report
 
 log = logging.getLogger("petra")
+
+STATUS_EVERY_S = 5.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--log-format", choices=("logfmt", "json"), default="logfmt")
     run.add_argument("--metrics-port", type=int, metavar="PORT",
                      help="Prometheus port (default: config metrics.port or 9090; 0 disables)")
-    run.add_argument("--metrics-host", metavar="ADDR", help="address the metrics server binds (default 127.0.0.1)")
+    run.add_argument("--metrics-host", metavar="ADDR", help="metrics bind address (default 127.0.0.1)")
+    run.add_argument("--control-socket", type=Path, metavar="PATH", help="control API socket (overrides config)")
+    run.add_argument("--audit-log", type=Path, metavar="FILE", help="append the audit trail to FILE")
+    run.add_argument("--require-signed", action="store_true", help="refuse configs without a trusted signature")
+    run.add_argument("--trusted", type=Path, metavar="PATH", help="trusted public key file or directory")
     run.add_argument("--plugin", action="append", default=[], help="module or .py file with extra block types")
     run.add_argument("--no-gc-freeze", action="store_true", help="do not gc.freeze() after start-up")
     run.set_defaults(handler=handle)
@@ -40,27 +54,48 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     config, _ = loaded
 
-    from petra.runtime import Runtime, RuntimeOptions
+    from petra.runtime import Runtime, RuntimeOptions, signature_required, verify_config
 
     metrics_section = config.sections.get("metrics") or {}
     port = args.metrics_port if args.metrics_port is not None else metrics_section.get("port", 9090)
-    host = args.metrics_host or metrics_section.get("host", "127.0.0.1")
     options = RuntimeOptions(
         scan_time_ms=args.scan_time,
-        metrics_host=host,
+        metrics_host=args.metrics_host or metrics_section.get("host", "127.0.0.1"),
         metrics_port=None if port == 0 else port,
         gc_freeze=not args.no_gc_freeze,
+        config_path=Path(args.config) if args.config else None,
+        control_socket=args.control_socket,
+        audit_log=args.audit_log,
+        require_signed=args.require_signed,
+        trusted_keys=args.trusted,
     )
+    signer = None
+    if signature_required(options, config):
+        if options.config_path is None:
+            print("petra: signed configs are required, but the embedded demo is not signed", file=sys.stderr)
+            return 2
+        verdict = verify_config(options.config_path, options, config)
+        if not verdict.ok:
+            print(f"petra: {args.config}: refused: {verdict.reason}", file=sys.stderr)
+            return 2
+        signer = verdict.key_id
+        log.info("config signature valid: key %s", signer)
+
     runtime = Runtime.from_config(config, options)
+    runtime.signer = signer
     stop = threading.Event()
+    reload_requested = threading.Event()
     received: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            reload_requested.set()
+            return
         received.append(signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
         runtime.start()
     except Exception as exc:
@@ -68,14 +103,47 @@ def handle(args: argparse.Namespace) -> int:
         runtime.stop(timeout=5)
         return 1
     if options.metrics_port is not None:
-        log.info("metrics on http://%s:%s/metrics", host, runtime.metrics_port)
+        log.info("metrics on http://%s:%s/metrics", options.metrics_host, runtime.metrics_port)
+    return _supervise(runtime, stop, reload_requested, received)
+
+
+def _supervise(runtime, stop: threading.Event, reload_requested: threading.Event, received: list[str]) -> int:
+    """The main thread's job: systemd notifications, reloads on SIGHUP, and a clean stop."""
+    from petra.sdnotify import WatchdogGate
+
     tree = runtime.tree
-    assert tree is not None
-    while not stop.wait(0.2):
+    notifier = runtime.notifier
+    stats = runtime.plant.stats
+    has_chains = bool(runtime.plant.chains)
+
+    def progress() -> float | None:
+        return stats.last_complete_monotonic if has_chains else stats.last_tick_monotonic
+
+    deadline = time.monotonic() + 10
+    while progress() is None and time.monotonic() < deadline and not stop.is_set():
+        time.sleep(0.01)
+    notifier.ready(runtime.health_line())
+    gate = WatchdogGate(max(10 * runtime.plant.scan_time_s, 1.0))
+    ping_every = notifier.watchdog_interval_s or 1.0
+    next_ping = next_status = 0.0
+    while not stop.wait(min(0.2, ping_every)):
+        now = time.monotonic()
         if tree.gave_up.is_set():
             log.error("supervision gave up: stopping with a failure so the service manager restarts PETRA")
             runtime.stop(timeout=10)
             return 1
+        if reload_requested.is_set():
+            reload_requested.clear()
+            log.info("received SIGHUP: reloading %s", runtime.options.config_path or "(embedded demo)")
+            runtime.reload(caller="signal:SIGHUP")
+            has_chains = bool(runtime.plant.chains)
+        if now >= next_ping:
+            next_ping = now + ping_every
+            if gate.should_ping(progress(), now):
+                notifier.watchdog()
+        if now >= next_status:
+            next_status = now + STATUS_EVERY_S
+            notifier.status(runtime.health_line())
     log.info("received %s: shutting down", received[0] if received else "stop")
     runtime.stop(timeout=10)
     log.info("stopped cleanly")

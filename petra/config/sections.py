@@ -238,14 +238,18 @@ def control_schema() -> Schema:
     token = {
         "anyOf": [
             string(minLength=1),
-            obj({"token": string(minLength=1),
+            obj({"name": string("Shown in the audit trail as token:<name>.", minLength=1),
+                 "token": string(minLength=1),
                  "role": enum(["operator", "engineer", "administrator"], default="operator")},
                 required=("token",)),
         ]
     }
     return obj(
         {
-            "socket": string("Unix socket path for petra-ctl.", default="/run/petra/control.sock"),
+            "socket": string(
+                "Unix socket path for petra-ctl (default: $PETRA_SOCKET, else /run/petra/control.sock when "
+                "/run/petra is writable, else $XDG_RUNTIME_DIR/petra/control.sock or /tmp/petra-UID/control.sock)."
+            ),
             "tcp": obj(
                 {
                     "host": string(default="127.0.0.1"),

@@ -67,6 +67,7 @@ class ChainProgram:
 class CompiledChain:
     """Everything about a chain that does not change between restarts."""
 
+    chain: Chain
     name: str
     source: str
     output_slots: tuple[int, ...]
@@ -74,9 +75,14 @@ class CompiledChain:
     step_blocks: tuple[_StepBlock, ...]
     block_names: tuple[str, ...]
 
-    def instantiate(self) -> ChainProgram:
-        """New block instances (timers, counters start from zero) and their scan."""
-        blocks = [sb.cls(sb.config.name, sb.config.params, sb.input_names) for sb in self.step_blocks]
+    def instantiate(self, blocks: list[Block] | None = None) -> ChainProgram:
+        """New block instances (timers, counters start from zero) and their scan.
+
+        Pass the `blocks` of a running program to keep their state (a recompile
+        after forcing a signal must not reset timers).
+        """
+        if blocks is None:
+            blocks = [sb.cls(sb.config.name, sb.config.params, sb.input_names) for sb in self.step_blocks]
         namespace: dict[str, object] = {"_safe_int": _safe_int}
         exec(compile(self.source, f"<chain {self.name}>", "exec"), namespace)
         make = namespace["_make"]
@@ -84,13 +90,22 @@ class CompiledChain:
         return ChainProgram(scan=scan, blocks=blocks)
 
 
-def compile_chain(chain: Chain, table: SignalTable, registry: BlockRegistry = REGISTRY) -> CompiledChain:
-    """Generate the scan function source for `chain` against `table`'s slots."""
+def compile_chain(
+    chain: Chain, table: SignalTable, registry: BlockRegistry = REGISTRY, forced: frozenset[int] = frozenset()
+) -> CompiledChain:
+    """Generate the scan function source for `chain` against `table`'s slots.
+
+    Outputs in `forced` are still computed (block state moves on) but not
+    stored: an operator holds them at their forced value.
+    """
     body: list[str] = []
     prev_locals: dict[int, str] = {}
     step_blocks: list[_StepBlock] = []
     outputs: list[int] = []
     plan: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    # A chain's own outputs read back with `@prev` carry state, not new information:
+    # leaving them out of quality propagation keeps a feedback loop from latching bad.
+    own_outputs = {signal for block in chain.blocks for signal in block.outputs.values()}
 
     for block in chain.blocks:
         cls = registry.get(block.type)
@@ -107,7 +122,8 @@ def compile_chain(chain: Chain, table: SignalTable, registry: BlockRegistry = RE
             args[port.name] = code
             input_types[port.name] = source_type
             if source is not None and source.signal is not None:
-                input_slots.append(table.slot(source.signal))
+                if not (source.previous and source.signal in own_outputs):
+                    input_slots.append(table.slot(source.signal))
         instance = cls(block.name, block.params, [p.name for p in ports])
         out_types = instance.output_types(input_types)
         body.append(f"# {block.name} ({block.type})")
@@ -117,7 +133,7 @@ def compile_chain(chain: Chain, table: SignalTable, registry: BlockRegistry = RE
             for port_name, signal in block.outputs.items():
                 slot = table.slot(signal)
                 code = _output_code(block, expressions[port_name], out_types[port_name], table.types[slot])
-                body.extend(_assign(slot, code))
+                body.extend(_assign(slot, code, slot in forced))
                 out_slots.append(slot)
         else:
             callee = f"b{len(step_blocks)}"
@@ -128,7 +144,8 @@ def compile_chain(chain: Chain, table: SignalTable, registry: BlockRegistry = RE
             for port_name, signal in block.outputs.items():
                 slot = table.slot(signal)
                 value = "r" if len(port_order) == 1 else f"r[{port_order.index(port_name)}]"
-                body.extend(_assign(slot, _output_code(block, value, out_types[port_name], table.types[slot])))
+                code = _output_code(block, value, out_types[port_name], table.types[slot])
+                body.extend(_assign(slot, code, slot in forced))
                 out_slots.append(slot)
         outputs.extend(out_slots)
         plan.append((tuple(out_slots), tuple(input_slots)))
@@ -139,6 +156,7 @@ def compile_chain(chain: Chain, table: SignalTable, registry: BlockRegistry = RE
     lines.extend(f"        {line}" for line in body)
     lines.extend(["        return changed", "    return scan", ""])
     return CompiledChain(
+        chain=chain,
         name=chain.name,
         source="\n".join(lines),
         output_slots=tuple(outputs),
@@ -148,7 +166,9 @@ def compile_chain(chain: Chain, table: SignalTable, registry: BlockRegistry = RE
     )
 
 
-def _assign(slot: int, code: str) -> list[str]:
+def _assign(slot: int, code: str, forced: bool = False) -> list[str]:
+    if forced:
+        return [f"x = {code}  # forced: computed, not stored"]
     return [f"x = {code}", f"if x != v[{slot}]:", f"    v[{slot}] = x; ch({slot})"]
 
 

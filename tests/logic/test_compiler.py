@@ -126,3 +126,16 @@ def test_output_quality_is_the_worst_quality_of_the_inputs():
     table.quality[table.slot("b")] = Quality.GOOD
     propagate_quality(table.quality, compiled.quality_plan)
     assert table.quality[table.slot("twice")] == Quality.GOOD
+
+
+def test_a_feedback_loop_through_prev_recovers_good_quality_after_going_bad():
+    signals = [sig("level", initial=10.0), sig("inflow", initial=1.0)]
+    blocks = [blk("integrate", "ADD", {"in1": "level@prev", "in2": "inflow"}, {"out": "level"})]
+    table = SignalTable(signals)
+    compiled = compile_chain(partition(blocks)[0], table)
+    table.quality[table.slot("level")] = Quality.BAD  # e.g. the chain crashed
+    propagate_quality(table.quality, compiled.quality_plan)
+    assert table.quality[table.slot("level")] == Quality.GOOD
+    table.quality[table.slot("inflow")] = Quality.BAD  # a real input going bad still counts
+    propagate_quality(table.quality, compiled.quality_plan)
+    assert table.quality[table.slot("level")] == Quality.BAD

@@ -1,0 +1,287 @@
+"""The control API's request handling: routing, validation, JSON in and out.
+
+Pure of sockets: `ControlApi.handle(Request) -> Response` is what the HTTP
+server calls and what tests call directly. Every request is validated; a bad
+one gets a 4xx with a message, an unexpected error a 500 with a message, never
+a dropped connection. Writes are audited with the caller's identity.
+
+Routes (all JSON; see docs/control-api.md):
+
+    GET    /v1/status                      version, uptime, config hash and signer, scan statistics
+    GET    /v1/tree                        the supervision tree
+    GET    /v1/signals?pattern=GLOB        signals (shell-style pattern)
+    GET    /v1/signals/NAME
+    PUT    /v1/signals/NAME                {"value": V}
+    POST   /v1/signals/NAME/force          {"value": V, "reason": "..."}
+    DELETE /v1/signals/NAME/force          {"reason": "..."} (optional)
+    GET    /v1/events?pattern=GLOB         server-sent events of signal changes (handled by the server)
+    POST   /v1/reload                      re-read, validate, verify and apply the config
+    POST   /v1/actors/restart              {"path": "petra/core/logic/x"}
+    POST   /v1/actors/inject               {"path": ..., "kind": "crash|hang|slow|raise-on-next", "arg": N}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pykka import ActorDeadError
+from pykka import Timeout as PykkaTimeout
+
+from petra import __version__
+from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
+from petra.signal_io import SIGNALS_PATH
+from petra.values import CoercionError, coerce
+from supervision import Inject
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("crash", "hang", "slow", "raise-on-next")
+ASK_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    caller: str = "unknown"
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+
+    def encode(self) -> bytes:
+        return (json.dumps(self.body, default=str) + "\n").encode()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+Handler = Callable[[Request, dict[str, str]], Any]
+
+
+class ControlApi:
+    """Routes requests to the running `Runtime` (see petra/runtime.py)."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.started_at = time.time()
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.add_route("GET", r"/v1/status", self._status)
+        self.add_route("GET", r"/v1/tree", self._tree)
+        self.add_route("GET", r"/v1/signals", self._signals)
+        self.add_route("GET", r"/v1/signals/(?P<name>[^/]+)", self._get_signal)
+        self.add_route("PUT", r"/v1/signals/(?P<name>[^/]+)", self._set_signal)
+        self.add_route("POST", r"/v1/signals/(?P<name>[^/]+)/force", self._force)
+        self.add_route("DELETE", r"/v1/signals/(?P<name>[^/]+)/force", self._unforce)
+        self.add_route("POST", r"/v1/reload", self._reload)
+        self.add_route("POST", r"/v1/actors/restart", self._restart)
+        self.add_route("POST", r"/v1/actors/inject", self._inject)
+
+    def add_route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Subsystems (e.g. alarms) add their own routes the same way."""
+        self._routes.append((method, re.compile(pattern + r"/?"), handler))
+
+    def handle(self, request: Request) -> Response:
+        try:
+            matched_path = False
+            for method, pattern, handler in self._routes:
+                match = pattern.fullmatch(request.path)
+                if match is None:
+                    continue
+                matched_path = True
+                if method != request.method:
+                    continue
+                result = handler(request, match.groupdict())
+                return result if isinstance(result, Response) else Response(200, result)
+            if matched_path:
+                raise ApiError(405, f"method {request.method} not allowed on {request.path}")
+            raise ApiError(404, f"no such endpoint: {request.path}")
+        except ApiError as exc:
+            return Response(exc.status, {"error": exc.message})
+        except Exception as exc:  # a bug must answer, not drop the connection
+            log.exception("control API %s %s failed", request.method, request.path)
+            return Response(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
+
+    # --- helpers ---------------------------------------------------------
+
+    @property
+    def plant(self) -> Any:
+        return self.runtime.plant
+
+    def _json(self, request: Request) -> dict[str, Any]:
+        if not request.body:
+            return {}
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "body must be a JSON object")
+        return data
+
+    def _slot(self, name: str) -> int:
+        slot = self.plant.table.index.get(name)
+        if slot is None:
+            raise ApiError(404, f"unknown signal '{name}'")
+        return slot
+
+    def _audit(self, event: str, request: Request, **details: Any) -> None:
+        self.runtime.audit(event, request.caller, **details)
+
+    def _ask_owner(self, name: str, message: Any) -> Any:
+        table = self.plant.table
+        owner = table.owners[self._slot(name)]
+        path = f"petra/core/{owner}" if owner.startswith("logic/") else f"{SIGNALS_PATH}/{owner}"
+        ref = self.runtime.tree.lookup(path)
+        if ref is None:
+            raise ApiError(503, f"the owner of '{name}' ({path}) is not running right now; try again")
+        try:
+            return ref.ask(message, timeout=ASK_TIMEOUT_S)
+        except (ActorDeadError, PykkaTimeout):
+            raise ApiError(503, f"the owner of '{name}' ({path}) did not answer; try again") from None
+
+    # --- handlers ----------------------------------------------------------
+
+    def _status(self, request: Request, _: dict[str, str]) -> Any:
+        runtime = self.runtime
+        tree = runtime.tree.tree()
+        nodes = list(tree.walk())
+        return {
+            "version": __version__,
+            "node_id": self.plant.config.node_id,
+            "uptime_s": round(time.time() - self.started_at, 3),
+            "config": runtime.config_info(),
+            "scan_time_ms": self.plant.config.scan_time_ms,
+            "scan": self.plant.stats.summary().to_dict(),
+            "chain_work_ms": {k: round(v * 1e3, 4) for k, v in self.plant.stats.chain_work_s.items()},
+            "signals": len(self.plant.table.index),
+            "forced": len(self.plant.table.forced),
+            "actors": {
+                "total": len(nodes),
+                "running": sum(1 for n in nodes if n.state == "running"),
+                "restarts": sum(n.restarts for n in nodes),
+                "hung": sum(n.hung for n in nodes),
+            },
+        }
+
+    def _tree(self, request: Request, _: dict[str, str]) -> Any:
+        return self.runtime.tree.tree().to_dict()
+
+    def _signals(self, request: Request, _: dict[str, str]) -> Any:
+        pattern = request.query.get("pattern", "*")
+        return {"signals": [s.to_dict() for s in self.plant.table.match(pattern) if s.name in self.plant.table.index]}
+
+    def _get_signal(self, request: Request, params: dict[str, str]) -> Any:
+        sample = self.plant.table.sample(self._slot(params["name"])).to_dict()
+        forced = self.plant.table.forced.get(self._slot(params["name"]))
+        if forced is not None:
+            sample["force_reason"] = forced[1]
+        return sample
+
+    def _value(self, name: str, data: dict[str, Any]) -> Any:
+        if "value" not in data:
+            raise ApiError(400, "body needs a 'value'")
+        try:
+            return coerce(data["value"], self.plant.table.types[self._slot(name)])
+        except CoercionError as exc:
+            raise ApiError(422, f"{name}: {exc}") from None
+
+    def _set_signal(self, request: Request, params: dict[str, str]) -> Any:
+        name = params["name"]
+        data = self._json(request)
+        value = self._value(name, data)
+        owner = self.plant.table.owners[self._slot(name)]
+        if owner.startswith("logic/"):
+            raise ApiError(409, f"'{name}' is computed by {owner} every scan; use force to hold it")
+        if not self.plant.table.specs[self._slot(name)].writable:
+            raise ApiError(403, f"'{name}' is not writable (writable: false in the config)")
+        errors = self._ask_owner(name, UpdateSignals((SignalUpdate(name, value),), f"control:{request.caller}"))
+        if errors:
+            raise ApiError(422, "; ".join(errors))
+        self._audit("signal.set", request, signal=name, value=value)
+        return self.plant.table.read(name).to_dict()
+
+    def _force(self, request: Request, params: dict[str, str]) -> Any:
+        name = params["name"]
+        data = self._json(request)
+        reason = data.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ApiError(400, "forcing needs a non-empty 'reason'")
+        value = self._value(name, data)
+        error = self._ask_owner(name, ForceSignal(name, value, reason))
+        if error:
+            raise ApiError(409, error)
+        self._audit("signal.force", request, signal=name, value=value, reason=reason)
+        return self._get_signal(request, params)
+
+    def _unforce(self, request: Request, params: dict[str, str]) -> Any:
+        name = params["name"]
+        slot = self._slot(name)
+        if slot not in self.plant.table.forced:
+            raise ApiError(409, f"'{name}' is not forced")
+        reason = self._json(request).get("reason", "")
+        error = self._ask_owner(name, ForceSignal(name, None, str(reason)))
+        if error:
+            raise ApiError(409, error)
+        self._audit("signal.unforce", request, signal=name, reason=reason)
+        return self._get_signal(request, params)
+
+    def _reload(self, request: Request, _: dict[str, str]) -> Any:
+        result = self.runtime.reload(caller=request.caller)
+        if not result.accepted:
+            return Response(422, result.to_dict())
+        return result.to_dict()
+
+    def _actor_path(self, data: dict[str, Any]) -> str:
+        path = data.get("path")
+        if not isinstance(path, str) or not path:
+            raise ApiError(400, "body needs an actor 'path' such as petra/core/clock")
+        if path not in {n.path for n in self.runtime.tree.tree().walk()}:
+            raise ApiError(404, f"no actor at '{path}'")
+        if path == "petra":
+            raise ApiError(400, "the root cannot be restarted; restart the service instead")
+        return path
+
+    def _restart(self, request: Request, _: dict[str, str]) -> Any:
+        path = self._actor_path(self._json(request))
+        try:
+            self.runtime.tree.restart(path, timeout=30)
+        except Exception as exc:
+            raise ApiError(409, f"restart of {path} failed: {exc}") from None
+        self._audit("actor.restart", request, path=path)
+        return {"restarted": path}
+
+    def _inject(self, request: Request, _: dict[str, str]) -> Any:
+        data = self._json(request)
+        path = self._actor_path(data)
+        kind = data.get("kind")
+        if kind not in FAULT_KINDS:
+            raise ApiError(400, f"kind must be one of: {', '.join(FAULT_KINDS)}")
+        arg = data.get("arg")
+        if arg is not None and (not isinstance(arg, (int, float)) or isinstance(arg, bool) or arg < 0):
+            raise ApiError(400, "arg must be a non-negative number (slow: ms per message; hang: seconds)")
+        if kind == "slow" and arg is None:
+            raise ApiError(400, "slow needs arg: milliseconds per message")
+        ref = self.runtime.tree.lookup(path)
+        if ref is None:
+            raise ApiError(409, f"{path} is not running right now")
+        try:
+            ref.tell(Inject(kind, arg))
+        except ActorDeadError:
+            raise ApiError(409, f"{path} stopped before the fault could be injected") from None
+        self._audit("actor.inject", request, path=path, kind=kind, arg=arg)
+        return {"injected": kind, "path": path, "arg": arg}

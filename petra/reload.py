@@ -1,0 +1,110 @@
+"""Hot reload as a tree diff: decide what a new config changes, before touching anything.
+
+`plan_reload` is pure planning on a staging copy of the signal table: it
+compiles every new or changed chain, so a config that cannot run is refused
+while the plant keeps the one it has. The runtime then applies the plan:
+unchanged actors keep running (same instance, same uptime), changed ones
+restart, removed ones stop, new ones start, and signal values survive for
+signals that still exist (their slots never move).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from petra.config.model import PlantConfig, SignalConfig
+from petra.logic.compiler import CompiledChain, compile_chain
+from petra.logic.graph import partition
+from petra.plant import Plant, chain_owners, signal_groups
+from petra.signals import SignalTable
+
+
+@dataclass
+class ReloadPlan:
+    """What to do, by actor path relative to its supervisor."""
+
+    config: PlantConfig
+    owners: dict[str, str]
+    chains: list[CompiledChain]
+    groups: dict[str, list[int]]
+    chains_to_stop: list[str] = field(default_factory=list)
+    chains_to_start: list[str] = field(default_factory=list)
+    groups_to_stop: list[str] = field(default_factory=list)
+    groups_to_start: list[str] = field(default_factory=list)
+    restart_clock: bool = False
+    sections_changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        changed_chains = sorted(set(self.chains_to_stop) & set(self.chains_to_start))
+        changed_groups = sorted(set(self.groups_to_stop) & set(self.groups_to_start))
+        return {
+            "restarted": [f"logic/{c}" for c in changed_chains] + [f"signals/{g}" for g in changed_groups]
+            + (["clock"] if self.restart_clock else []),
+            "stopped": [f"logic/{c}" for c in sorted(set(self.chains_to_stop) - set(changed_chains))]
+            + [f"signals/{g}" for g in sorted(set(self.groups_to_stop) - set(changed_groups))],
+            "started": [f"logic/{c}" for c in sorted(set(self.chains_to_start) - set(changed_chains))]
+            + [f"signals/{g}" for g in sorted(set(self.groups_to_start) - set(changed_groups))],
+            "sections_changed": self.sections_changed,
+            "unchanged": len(self.unchanged),
+        }
+
+
+def _comparable(spec: SignalConfig) -> SignalConfig:
+    """A spec without its initial value: changing `initial` must not restart a running writer."""
+    return replace(spec, initial=spec.type.default)
+
+
+def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
+    """Everything a reload needs, computed without changing the running plant.
+
+    Raises what the compiler raises (CompileError, AlgebraicLoopError) when the
+    new config cannot run.
+    """
+    old_table = plant.table
+    new_chains = partition(config.blocks)
+    owners = chain_owners(new_chains)
+    staging: SignalTable = old_table.staging_copy()
+    staging.apply_layout(config.signals, owners)
+
+    old_specs = {name: _comparable(old_table.specs[slot]) for name, slot in old_table.index.items()}
+    new_specs = {s.name: _comparable(s) for s in config.signals}
+    old_owner = {name: old_table.owners[slot] for name, slot in old_table.index.items()}
+
+    def signal_unchanged(name: str) -> bool:
+        return old_specs.get(name) == new_specs.get(name) and old_owner.get(name) == staging.owners[staging.slot(name)]
+
+    old_by_name = {c.name: c for c in plant.chains}
+    compiled: list[CompiledChain] = []
+    plan = ReloadPlan(config=config, owners=owners, chains=compiled, groups={})
+    for chain in new_chains:
+        old = old_by_name.get(chain.name)
+        touched = {s for b in chain.blocks for s in (*b.input_signals(), *b.previous_signals(), *b.outputs.values())}
+        if old is not None and old.chain == chain and all(signal_unchanged(s) for s in touched):
+            compiled.append(old)
+            plan.unchanged.append(f"logic/{chain.name}")
+            continue
+        compiled.append(compile_chain(chain, staging))
+        if old is not None:
+            plan.chains_to_stop.append(chain.name)
+        plan.chains_to_start.append(chain.name)
+    new_names = {c.name for c in new_chains}
+    plan.chains_to_stop.extend(name for name in old_by_name if name not in new_names)
+
+    plan.groups = signal_groups(staging)
+    for group, slots in plan.groups.items():
+        old_slots = plant.groups.get(group)
+        same = old_slots == slots and all(signal_unchanged(staging.names[s]) for s in slots)
+        if same:
+            plan.unchanged.append(f"signals/{group}")
+            continue
+        if old_slots is not None:
+            plan.groups_to_stop.append(group)
+        plan.groups_to_start.append(group)
+    plan.groups_to_stop.extend(g for g in plant.groups if g not in plan.groups)
+
+    plan.restart_clock = config.scan_time_ms != plant.config.scan_time_ms
+    names = set(config.sections) | set(plant.config.sections)
+    plan.sections_changed = sorted(n for n in names if config.sections.get(n) != plant.config.sections.get(n))
+    return plan
