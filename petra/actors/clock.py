@@ -67,11 +67,12 @@ class ClockActor(SupervisedActor):
         monotonic = time.monotonic
         deadline = monotonic() + period
         seq = stats.ticks
-        while not self._halt.is_set():
+        # An abandoned (hung) clock instance must stop ticking: its replacement ticks now.
+        while not self._halt.is_set() and not self.abandoned:
             delay = deadline - monotonic()
             if delay > 0:
                 time.sleep(delay)
-            if self._halt.is_set():
+            if self._halt.is_set() or self.abandoned:
                 break
             woke = monotonic()
             lateness = woke - deadline
