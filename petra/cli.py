@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from petra import __version__
-from petra.commands import config_cmds, run, security_cmds
+from petra.commands import config_cmds, mqtt_cmds, run, security_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     config_cmds.register(sub)
     security_cmds.register(sub)
+    mqtt_cmds.register(sub)
     return parser
 
 

@@ -75,6 +75,7 @@ def check_signals(ctx: CheckContext) -> None:
             description=str(item.get("description", "")),
             group=str(item.get("group", "default")),
             writable=bool(item.get("writable", True)),
+            history=item.get("history"),
         )
 
 

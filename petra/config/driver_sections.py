@@ -34,6 +34,16 @@ def mqtt_schema() -> Schema:
         },
         required=("topic",),
     )
+    published = obj(
+        {
+            "signal": signal_ref("The signal to publish under <topic_prefix>/<signal>."),
+            "deadband": number("Numeric changes smaller than this are not published; default publish_deadband.",
+                               minimum=0),
+            "qos": integer("QoS of this signal's messages; default qos.", minimum=0, maximum=2),
+            "retain": boolean("Retain this signal's messages; default retain."),
+        },
+        required=("signal",),
+    )
     return obj(
         {
             "broker_host": string("Host name or IP of the broker.", minLength=1),
@@ -64,6 +74,15 @@ def mqtt_schema() -> Schema:
             "buffer_max_messages": integer("Messages kept while the broker is down.", default=10000,
                                            minimum=0),
             "subscriptions": array(subscription, default=[]),
+            "publish_signals": array(
+                published,
+                "Signals to publish, with per-signal deadband, QoS and retain. Absent: every signal "
+                "except those written by MQTT subscriptions, with the section's defaults.",
+            ),
+            "payload_format": enum(["json", "plain"], 'Published payloads: {"value","quality","ts"} or the '
+                                   "bare value.", default="json"),
+            "reconnect_max_s": number("Longest wait between reconnect attempts (doubles from 0.1 s).",
+                                      default=10.0, minimum=0.1),
         },
         required=("broker_host",),
         description="MQTT client: publishes signals, writes subscribed topics into signals.",
@@ -79,6 +98,8 @@ def storage_schema() -> Schema:
             "compression_level": integer(minimum=1, maximum=22),
             "retention_days": integer(default=7, minimum=0),
             "compact_after_hours": integer(default=24, minimum=0),
+            "flush_interval_seconds": number("Write buffered rows as a Parquet part at least this often.",
+                                             default=60, minimum=0.01),
         }
     )
     remote = obj(
@@ -94,6 +115,8 @@ def storage_schema() -> Schema:
             "async_insert": boolean(default=False),
             "alternative_hosts": array(string(minLength=1), "Fail-over hosts (host or host:port).",
                                        default=[]),
+            "fallback_after_seconds": number("remote_first: rows ClickHouse has not taken this long are "
+                                             "written to local Parquet.", default=60, minimum=0),
         },
         anyOf=[{"required": ["url"]}, {"required": ["host"]}],
     )
@@ -150,6 +173,8 @@ def s7_schema() -> Schema:
             "bit": integer(default=0, minimum=0, maximum=7),
             "data_type": enum(["bool", "byte", "word", "int", "dword", "dint", "real", "lreal", "string"]),
             "direction": enum(["read", "write", "read_write"], default="read"),
+            "length": integer("Characters, for data_type string (an S7 STRING[length]).", default=254,
+                              minimum=1, maximum=254),
             "scale": obj({"factor": number(default=1.0), "offset": number(default=0.0)},
                          description="signal = raw * factor + offset"),
         },

@@ -28,6 +28,8 @@ class SignalConfig:
     group: str = "default"
     implicit: bool = False
     writable: bool = True
+    history: bool | dict[str, Any] | None = None
+    """Per-signal recording options (`storage.history` keys) or False; None uses the default."""
 
 
 @dataclass(frozen=True)

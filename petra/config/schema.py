@@ -19,7 +19,18 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from petra.blocks.base import REGISTRY, Block, BlockRegistry, Port
-from petra.config.sections import DATA_TYPES, NAME_PATTERN, Schema, array, boolean, enum, integer, obj, string
+from petra.config.sections import (
+    DATA_TYPES,
+    NAME_PATTERN,
+    Schema,
+    array,
+    boolean,
+    enum,
+    integer,
+    number,
+    obj,
+    string,
+)
 from petra.config.sections import section_schemas as _section_schemas
 from petra.values import DataType
 
@@ -73,6 +84,14 @@ def _signal_schema() -> Schema:
             "group": string("Signal group (actor) that owns the signal when no block writes it.",
                             default="default", pattern=NAME_PATTERN),
             "writable": boolean("Operators and MQTT commands may write it.", default=True),
+            "history": {
+                "description": "How this signal is recorded (overrides storage.history); false: not recorded.",
+                "anyOf": [
+                    {"type": "boolean"},
+                    obj({"mode": enum(["on_change", "interval"]), "deadband": number(minimum=0),
+                         "min_interval_ms": integer(minimum=0), "max_interval_ms": integer(minimum=0)}),
+                ],
+            },
         },
         required=("name", "type"),
     )

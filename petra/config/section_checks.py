@@ -103,7 +103,8 @@ def check_mqtt(ctx: CheckContext) -> None:
             ctx.error(path, "missing required key 'signal' "
                             "(or 'signal_from_topic_segment' for wildcard topics)")
         segment = sub.get("signal_from_topic_segment")
-        if isinstance(segment, int) and isinstance(topic, str) and segment >= len(topic.split("/")):
+        if (isinstance(segment, int) and isinstance(topic, str) and not topic.endswith("#")
+                and segment >= len(topic.split("/"))):
             ctx.error((*path, "signal_from_topic_segment"),
                       f"topic '{topic}' has only {len(topic.split('/'))} levels (counted from 0)")
         signal = ctx.signal_name(sub.get("signal"), (*path, "signal"))
@@ -120,6 +121,8 @@ def check_mqtt(ctx: CheckContext) -> None:
             signal = ctx.signal_name(name, ("mqtt", "writable_signals", index))
             if signal is not None:
                 ctx.read(signal, ("mqtt", "writable_signals", index))
+    for index, item in mappings(mqtt.get("publish_signals")):
+        _read_signal(ctx, item, "signal", ("mqtt", "publish_signals", index))
 
 
 def _type_of(table: dict[str, DataType], data_type: Any) -> DataType | None:

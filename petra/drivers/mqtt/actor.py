@@ -1,0 +1,438 @@
+"""The MQTT bridge actor: subscriptions in, publish on change out, remote writes, status topic.
+
+Threads: paho's network thread (``loop_start``) owns the socket and runs the
+callbacks; they only queue and ``tell`` this actor, which does all decoding,
+routing and publishing in its own thread, so the bridge's state has one owner.
+
+* In: messages that arrive in one burst are routed as one batch: the first
+  message of a burst tells the actor to flush, the rest pile up until it does,
+  so the batch size grows with the load (1 message at a trickle, hundreds under
+  a flood). Each batch goes to the owning signal groups as `UpdateSignals`.
+* A payload that cannot be decoded is logged (rate-limited), counted in
+  ``petra_driver_errors`` and turns its signal BAD (the last value is kept).
+* Connection lost: every signal the bridge writes turns BAD; each turns GOOD
+  again with its next message after the reconnect (retained topics deliver one
+  right away). paho reconnects with doubling back-off (0.1 s .. ``reconnect_max_s``)
+  and this actor re-subscribes on every connect, so neither a clean nor a
+  persistent session loses its subscriptions. Bad credentials are refused by the
+  broker the same way: logged, counted, retried with the same back-off.
+* Out: changes arrive from the `ChangeBus`; signals in `published` go out under
+  ``<topic_prefix>/<signal>`` when they pass their deadband. While disconnected
+  they wait in a bounded drop-oldest `OutboundBuffer`, sent in order on reconnect.
+* Status: ``online`` (retained) on each connect; the broker's last will
+  publishes ``offline`` (retained) when the connection dies, and a normal stop
+  publishes it itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pykka
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from petra.drivers.mqtt import codec
+from petra.drivers.mqtt.buffer import OutboundBuffer, Outgoing
+from petra.drivers.mqtt.config import MqttConfig, Subscription
+from petra.drivers.mqtt.metrics import DriverMetrics
+from petra.messages import SignalsChanged, SignalUpdate
+from petra.plant import Plant
+from petra.signal_io import SignalWriter
+from petra.values import CoercionError, Quality, coerce
+from supervision import SupervisedActor
+
+log = logging.getLogger(__name__)
+
+_TOPIC_CACHE_MAX = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    """Messages wait in the inbox list: route them."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Connected:
+    session_present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ConnectFailed:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _PublishAll:
+    """Periodic publish of every published signal (``publish_on_change: false``)."""
+
+
+_FLUSH = _Flush()
+_PUBLISH_ALL = _PublishAll()
+
+
+class RateLimitedLog:
+    """At most one log line per key every `interval_s`; says how many were suppressed."""
+
+    def __init__(self, logger: logging.Logger, interval_s: float = 10.0) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self._last: dict[str, tuple[float, int]] = {}
+
+    def warning(self, key: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        last, suppressed = self._last.get(key, (-self.interval_s, 0))
+        if now - last < self.interval_s:
+            self._last[key] = (last, suppressed + 1)
+            return
+        if suppressed:
+            message += f" ({suppressed} similar suppressed)"
+        self._last[key] = (now, 0)
+        self.logger.warning(message, *args)
+
+
+class MqttBridgeActor(SupervisedActor):
+    """One broker connection of the plant (``mqtt:<client_id>`` under ``drivers``)."""
+
+    def __init__(self, plant: Plant, config: MqttConfig) -> None:
+        super().__init__()
+        self.plant = plant
+        self.config = config
+        self.metrics = DriverMetrics(plant.metrics.registry, config.driver_id)
+        self.buffer = OutboundBuffer(config.buffer_max_messages)
+        self.connected = False
+        self.ever_connected = False
+        self.client: mqtt.Client | None = None
+        self.writer: SignalWriter | None = None
+        self._inbox: list[tuple[str, bytes]] = []
+        self._inbox_lock = threading.Lock()
+        self._flush_scheduled = False
+        self._targets: dict[str, list[tuple[Subscription, str]]] = {}
+        self._written: set[str] = {s.signal for s in config.subscriptions if s.signal}
+        self._last_published: dict[str, tuple[Any, int]] = {}
+        self._bus_subscriber: Any = None
+        self._stop_ticker = threading.Event()
+        self._rlog = RateLimitedLog(log)
+        table = plant.table
+        self._published_owners = {
+            table.owners[table.index[name]] for name in config.published if name in table.index
+        }
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.writer = SignalWriter(self.plant, self.registry, self.config.driver_id)
+        self._mark_bad(self._written)
+        if self.config.published:
+            if self.config.publish_on_change:
+                self._bus_subscriber = self.plant.bus.subscribe(self._on_change)
+            else:
+                threading.Thread(target=self._ticker, name=f"{self.config.driver_id}-ticker", daemon=True).start()
+        self.client = self._make_client()
+        cfg = self.config
+        self.client.connect_async(cfg.broker_host, cfg.broker_port, keepalive=cfg.keepalive_s)
+        self.client.loop_start()
+        log.info("%s: connecting to %s:%d", cfg.driver_id, cfg.broker_host, cfg.broker_port)
+
+    def _after_exit(self) -> None:
+        self._stop_ticker.set()
+        if self._bus_subscriber is not None:
+            self.plant.bus.unsubscribe(self._bus_subscriber)
+        client = self.client
+        if client is not None:
+            if self.connected:
+                info = client.publish(self.config.status_topic, b"offline", qos=1, retain=True)
+                with contextlib.suppress(RuntimeError, ValueError):
+                    info.wait_for_publish(timeout=1.0)
+            client.disconnect()
+            client.loop_stop()
+        self.metrics.connected.set(0)
+        self._mark_bad(self._written)
+
+    def check_health(self) -> None:
+        thread = getattr(self.client, "_thread", None)
+        if thread is not None and not thread.is_alive():
+            raise RuntimeError("paho's network thread died")
+
+    def _make_client(self) -> mqtt.Client:
+        cfg = self.config
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=cfg.client_id, clean_session=cfg.clean_session,
+            protocol=mqtt.MQTTv311,
+        )
+        if cfg.username:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls is not None:
+            client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
+            client.tls_insecure_set(cfg.tls.insecure)
+        client.will_set(cfg.status_topic, b"offline", qos=1, retain=True)
+        client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(max(cfg.buffer_max_messages, 1000))
+        client.on_socket_open = _set_nodelay
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # -- paho's network thread: queue and tell, nothing else ----------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _userdata: object, flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            self._tell(_ConnectFailed(str(reason)))
+            return
+        topics = [(s.topic, s.qos) for s in self.config.subscriptions]
+        if self.config.writable_signals:
+            topics.append((self.config.command_topic, 1))
+        if topics:
+            client.subscribe(topics)
+        client.publish(self.config.status_topic, b"online", qos=1, retain=True)
+        self._tell(_Connected(bool(flags.session_present)))
+
+    def _tell(self, message: object) -> None:
+        with contextlib.suppress(pykka.ActorDeadError):  # paho may call back while we stop
+            self.actor_ref.tell(message)
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        self._tell(_ConnectFailed("broker unreachable"))
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: Any, reason: Any, _p: Any) -> None:
+        self._tell(_Disconnected(str(reason)))
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        with self._inbox_lock:
+            self._inbox.append((message.topic, message.payload))
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        self._tell(_FLUSH)
+
+    def _on_change(self, event: SignalsChanged) -> None:
+        # Runs in the publisher's thread: only a set lookup and a tell.
+        if event.owner in self._published_owners:
+            self._tell(event)
+
+    def _ticker(self) -> None:
+        while not self._stop_ticker.wait(self.plant.scan_time_s):
+            self._tell(_PUBLISH_ALL)
+
+    # -- the actor thread ------------------------------------------------------------------------
+
+    def on_receive(self, message: object) -> object:
+        if message is _FLUSH or isinstance(message, _Flush):
+            self._route_inbox()
+        elif isinstance(message, SignalsChanged):
+            for change in message.changes:
+                self._publish(change.name, change.value, change.quality, change.timestamp)
+        elif isinstance(message, _Connected):
+            self._handle_connected(message)
+        elif isinstance(message, _Disconnected):
+            self._handle_disconnected(message.reason)
+        elif isinstance(message, _ConnectFailed):
+            self.metrics.errors.inc()
+            self._rlog.warning("connect", "%s: cannot connect to %s:%d: %s", self.config.driver_id,
+                               self.config.broker_host, self.config.broker_port, message.reason)
+        elif isinstance(message, _PublishAll):
+            table = self.plant.table
+            for name in self.config.published:
+                slot = table.index.get(name)
+                if slot is not None:
+                    self._send(name, table.values[slot], Quality(table.quality[slot]), table.timestamps[slot])
+        else:
+            return super().on_receive(message)
+        return None
+
+    def _handle_connected(self, event: _Connected) -> None:
+        if self.ever_connected:
+            self.metrics.reconnects.inc()
+        self.ever_connected = True
+        self.connected = True
+        self.metrics.connected.set(1)
+        log.info("%s: connected to %s:%d (session present: %s)", self.config.driver_id,
+                 self.config.broker_host, self.config.broker_port, event.session_present)
+        self._drain_buffer()
+
+    def _handle_disconnected(self, reason: str) -> None:
+        if not self.connected:
+            return
+        self.connected = False
+        self.metrics.connected.set(0)
+        self.metrics.errors.inc()
+        log.warning("%s: connection lost (%s); %d signal(s) bad until their next message",
+                    self.config.driver_id, reason, len(self._written))
+        self._mark_bad(self._written)
+
+    def _mark_bad(self, names: set[str]) -> None:
+        if self.writer is None:
+            return
+        known = [n for n in names if n in self.plant.table.index]
+        if known:
+            self.writer.mark_bad(known)
+
+    # -- in: route a burst of messages -------------------------------------------------------------
+
+    def _route_inbox(self) -> None:
+        with self._inbox_lock:
+            batch, self._inbox = self._inbox, []
+            self._flush_scheduled = False
+        if not batch:
+            return
+        self.metrics.messages_in.inc(len(batch))
+        cfg = self.config
+        table = self.plant.table
+        command_filter = cfg.command_topic if cfg.writable_signals else None
+        updates: list[SignalUpdate] = []
+        for topic, payload in batch:
+            if command_filter is not None and codec.topic_matches(command_filter, topic):
+                self._command(topic, payload)
+                continue
+            targets = self._targets.get(topic)
+            if targets is None:
+                targets = self._resolve(topic)
+            for sub, name in targets:
+                try:
+                    value = codec.decode(payload, sub.data_type, sub.value_path)
+                except codec.PayloadError as exc:
+                    self.metrics.errors.inc()
+                    self._rlog.warning(f"payload:{name}", "%s: bad payload on '%s' for signal '%s': %s",
+                                       cfg.driver_id, topic, name, exc)
+                    updates.append(SignalUpdate(name, table.values[table.index[name]], Quality.BAD))
+                    continue
+                updates.append(SignalUpdate(name, value))
+        if updates:
+            assert self.writer is not None
+            lost = self.writer.write(updates)
+            if lost:
+                self.metrics.errors.inc(len(lost))
+                self._rlog.warning("lost", "%s: signal group not reachable for %s", cfg.driver_id, lost[:5])
+
+    def _resolve(self, topic: str) -> list[tuple[Subscription, str]]:
+        """The (subscription, signal) pairs a topic feeds; unknown signal names are counted once."""
+        table = self.plant.table
+        targets: list[tuple[Subscription, str]] = []
+        for sub in self.config.subscriptions:
+            if not codec.topic_matches(sub.topic, topic):
+                continue
+            if sub.signal is not None:
+                targets.append((sub, sub.signal))
+                continue
+            try:
+                name = codec.segment(topic, sub.signal_from_topic_segment or 0)
+            except codec.TopicError as exc:
+                self.metrics.errors.inc()
+                self._rlog.warning(f"topic:{topic}", "%s: %s", self.config.driver_id, exc)
+                continue
+            slot = table.index.get(name)
+            if slot is None or table.owners[slot].startswith("logic/"):
+                self.metrics.errors.inc()
+                why = "no such signal" if slot is None else "it is written by block logic"
+                self._rlog.warning(f"topic:{topic}", "%s: topic '%s' names signal '%s' but %s; ignored",
+                                   self.config.driver_id, topic, name, why)
+                continue
+            targets.append((sub, name))
+            self._written.add(name)
+        if len(self._targets) >= _TOPIC_CACHE_MAX:
+            self._targets.clear()
+        self._targets[topic] = targets
+        return targets
+
+    def _command(self, topic: str, payload: bytes) -> None:
+        cfg = self.config
+        table = self.plant.table
+        try:
+            name, raw = codec.command_target(cfg.command_topic, topic, payload)
+        except codec.PayloadError as exc:
+            self.metrics.errors.inc()
+            self._rlog.warning("command", "%s: bad command on '%s': %s", cfg.driver_id, topic, exc)
+            return
+        slot = table.index.get(name)
+        if (name not in cfg.writable_signals or slot is None or not table.specs[slot].writable
+                or table.owners[slot].startswith("logic/")):
+            self.metrics.refused.inc()
+            self._rlog.warning(f"refused:{name}", "%s: refused remote write to '%s' on '%s': not in "
+                               "writable_signals (or not writable)", cfg.driver_id, name, topic)
+            return
+        try:
+            value = coerce(raw, table.types[slot])
+        except CoercionError as exc:
+            self.metrics.errors.inc()
+            self._rlog.warning(f"command:{name}", "%s: bad value for '%s' on '%s': %s", cfg.driver_id,
+                               name, topic, exc)
+            return
+        assert self.writer is not None
+        self.writer.write([SignalUpdate(name, value)])
+
+    # -- out: publish on change --------------------------------------------------------------------
+
+    def _publish(self, name: str, value: Any, quality: Quality, timestamp: float) -> None:
+        options = self.config.published.get(name)
+        if options is None:
+            return
+        if not codec.passes_deadband(self._last_published.get(name), value, quality, options.deadband):
+            return
+        self._send(name, value, quality, timestamp)
+
+    def _send(self, name: str, value: Any, quality: Quality, timestamp: float) -> None:
+        options = self.config.published[name]
+        self._last_published[name] = (value, quality)
+        out = Outgoing(self.config.topic_of(name), codec.encode(value, quality, timestamp, self.config.payload_format),
+                       options.qos, options.retain)
+        if not self.connected:
+            self._buffer(out)
+            return
+        self._transmit(out)
+
+    def _transmit(self, out: Outgoing) -> bool:
+        """Hand one message to paho; False when it had to go back to the buffer."""
+        assert self.client is not None
+        rc = self.client.publish(out.topic, out.payload, qos=out.qos, retain=out.retain).rc
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self.metrics.messages_out.inc()
+            return True
+        if rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+            if out.qos == 0:  # QoS 1/2 stay in paho's own queue and go out after the reconnect
+                self._buffer(out)
+                return False
+            self.metrics.messages_out.inc()
+            return True
+        self.metrics.dropped.inc()  # MQTT_ERR_QUEUE_SIZE: paho's bounded queue is full
+        return True
+
+    def _buffer(self, out: Outgoing) -> None:
+        dropped = self.buffer.push(out)
+        if dropped:
+            self.metrics.dropped.inc(dropped)
+            self._rlog.warning("buffer", "%s: outbound buffer full (%d); dropping the oldest messages",
+                               self.config.driver_id, self.buffer.max_messages)
+        self.metrics.buffer_depth.set(len(self.buffer))
+
+    def _drain_buffer(self) -> None:
+        sent = 0
+        while self.connected:
+            out = self.buffer.pop()
+            if out is None:
+                break
+            if not self._transmit(out):
+                break
+            sent += 1
+        self.metrics.buffer_depth.set(len(self.buffer))
+        if sent:
+            log.info("%s: sent %d buffered message(s)", self.config.driver_id, sent)
+
+
+def _set_nodelay(_client: mqtt.Client, _userdata: object, sock: Any) -> None:
+    """paho leaves Nagle on: small messages would wait for the next packet (ms of latency)."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,216 @@
+"""Pure MQTT logic: topic filters, JSON value paths, payload decoding and encoding, deadband.
+
+No sockets, no threads: the actor calls these, tests call them directly.
+
+Payloads in:
+  * with `value_path` the payload must be JSON; the path walks nested keys and
+    array indexes (``a.b[2].c``, an optional leading ``$.``);
+  * without it, a JSON object with a ``"value"`` key gives that value (so PETRA
+    reads what PETRA publishes); anything else is the payload's UTF-8 text;
+  * the value is then coerced to the subscription's data type by
+    `petra.values.coerce`.
+
+Payloads out (``payload_format``): ``json`` gives
+``{"value": 21.5, "quality": "good", "ts": 1712345678.123}`` (ts in Unix seconds);
+``plain`` gives the bare value (``21.5``, ``true``, text as is).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from petra.values import CoercionError, DataType, Quality, Value, coerce
+
+
+class PayloadError(ValueError):
+    """A message whose payload cannot become a value of the wanted type."""
+
+
+class TopicError(ValueError):
+    """A topic filter or a topic that does not fit what it is used for."""
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """True when `topic` matches `topic_filter` (MQTT 3.1.1 section 4.7: ``+`` one level, ``#`` the rest)."""
+    return _matches(tuple(topic_filter.split("/")), topic.split("/"))
+
+
+def _matches(parts: Sequence[str], levels: Sequence[str]) -> bool:
+    for index, part in enumerate(parts):
+        if part == "#":
+            return True
+        if index >= len(levels):
+            return False
+        if part != "+" and part != levels[index]:
+            return False
+    return len(parts) == len(levels)
+
+
+def validate_filter(topic_filter: str) -> None:
+    """Raise TopicError unless `topic_filter` is a legal MQTT topic filter."""
+    parts = topic_filter.split("/")
+    for index, part in enumerate(parts):
+        if "#" in part and (part != "#" or index != len(parts) - 1):
+            raise TopicError(f"'{topic_filter}': '#' must be a whole last level")
+        if "+" in part and part != "+":
+            raise TopicError(f"'{topic_filter}': '+' must be a whole level")
+
+
+def has_wildcard(topic_filter: str) -> bool:
+    return "+" in topic_filter or "#" in topic_filter
+
+
+def segment(topic: str, index: int) -> str:
+    """Topic level `index` (0 = first); TopicError when the topic is shorter."""
+    levels = topic.split("/")
+    if index >= len(levels) or not levels[index]:
+        raise TopicError(f"topic '{topic}' has no level {index} (counted from 0)")
+    return levels[index]
+
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
+
+
+@lru_cache(maxsize=1024)
+def parse_path(path: str) -> tuple[str | int, ...]:
+    """``"a.b[2].c"`` -> ``("a", "b", 2, "c")``; a leading ``$.`` is allowed."""
+    text = path[2:] if path.startswith("$.") else path
+    steps: list[str | int] = []
+    position = 0
+    expect_name = True
+    while position < len(text):
+        match = _PATH_TOKEN.match(text, position)
+        if match is None:
+            raise PayloadError(f"value_path '{path}': cannot read '{text[position:]}'")
+        name, index, dot = match.groups()
+        if name is not None:
+            if not expect_name:
+                raise PayloadError(f"value_path '{path}': missing '.' before '{name}'")
+            steps.append(name)
+            expect_name = False
+        elif index is not None:
+            steps.append(int(index))
+            expect_name = False
+        elif dot is not None:
+            if expect_name:
+                raise PayloadError(f"value_path '{path}': empty key")
+            expect_name = True
+        position = match.end()
+    if not steps or expect_name:
+        raise PayloadError(f"value_path '{path}': ends without a key")
+    return tuple(steps)
+
+
+def extract(document: object, path: str) -> object:
+    """The value at `path` in a parsed JSON document; PayloadError names the failing step."""
+    current = document
+    walked = ""
+    for step in parse_path(path):
+        if isinstance(step, int):
+            if not isinstance(current, list):
+                raise PayloadError(f"value_path '{path}': '{walked}' is not an array")
+            if step >= len(current):
+                raise PayloadError(f"value_path '{path}': index {step} out of range ({len(current)} items)")
+            current = current[step]
+            walked += f"[{step}]"
+        else:
+            if not isinstance(current, dict):
+                raise PayloadError(f"value_path '{path}': '{walked or '$'}' is not an object")
+            if step not in current:
+                raise PayloadError(f"value_path '{path}': key '{step}' not found")
+            current = current[step]
+            walked = f"{walked}.{step}" if walked else step
+    return current
+
+
+def decode(payload: bytes, data_type: DataType, value_path: str | None = None) -> Value:
+    """A payload as a value of `data_type` (rules in the module docstring)."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"payload is not UTF-8: {exc}") from None
+    raw: object
+    if value_path:
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise PayloadError(f"payload is not JSON ({exc}): {text[:60]!r}") from None
+        raw = extract(document, value_path)
+    else:
+        raw = text
+        stripped = text.lstrip()
+        if stripped.startswith("{"):
+            try:
+                document = json.loads(text)
+            except ValueError:
+                document = None
+            if isinstance(document, dict) and "value" in document:
+                raw = document["value"]
+    if raw is None or isinstance(raw, (dict, list)):
+        raise PayloadError(f"expected a {data_type.value}, got {json.dumps(raw)[:60]}")
+    try:
+        return coerce(raw, data_type)
+    except CoercionError as exc:
+        raise PayloadError(str(exc)) from None
+
+
+def encode(value: Value, quality: Quality, timestamp: float, payload_format: str = "json") -> bytes:
+    """The payload PETRA publishes for a signal (format in the module docstring)."""
+    if payload_format == "plain":
+        if isinstance(value, bool):
+            return b"true" if value else b"false"
+        return str(value).encode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        value = str(value)  # JSON has no NaN/inf
+    return json.dumps(
+        {"value": value, "quality": quality.name.lower(), "ts": round(timestamp, 6)}, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def passes_deadband(last: tuple[Value, int] | None, value: Value, quality: int, deadband: float) -> bool:
+    """Whether a change is worth publishing given the last published (value, quality).
+
+    Always on the first value and on a quality change; numbers only when they
+    moved by at least `deadband` (0 = every change); bools and text on any change.
+    """
+    if last is None:
+        return True
+    last_value, last_quality = last
+    if quality != last_quality:
+        return True
+    if deadband > 0 and not isinstance(value, (bool, str)) and not isinstance(last_value, (bool, str)):
+        return abs(value - last_value) >= deadband
+    return value != last_value
+
+
+def command_target(command_filter: str, topic: str, payload: bytes) -> tuple[str, object]:
+    """(signal, raw value) of a remote write.
+
+    With a wildcard command topic (``plant/cmd/+``) the signal is the topic's last
+    level and the payload the value (plain, or JSON with a ``"value"`` key);
+    without one the payload must be JSON ``{"signal": ..., "value": ...}``.
+    """
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError("command payload is not UTF-8") from None
+    document: object = None
+    if text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise PayloadError(f"command payload is not JSON: {exc}") from None
+    if has_wildcard(command_filter):
+        signal = topic.rsplit("/", 1)[-1]
+        if isinstance(document, dict):
+            if "value" not in document:
+                raise PayloadError("command JSON needs a 'value' key")
+            return signal, document["value"]
+        return signal, text
+    if not isinstance(document, dict) or "signal" not in document or "value" not in document:
+        raise PayloadError('command payload must be JSON {"signal": ..., "value": ...}')
+    return str(document["signal"]), document["value"]
