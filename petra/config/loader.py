@@ -22,7 +22,7 @@ from petra.config.model import PlantConfig
 from petra.config.schema import TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
 from petra.config.section_checks import check_sections
 from petra.config.validation import schema_problems
-from petra.config.yaml_source import parse_yaml
+from petra.config.yaml_source import Document, parse_yaml, release_gradually
 
 
 def load_config(
@@ -71,6 +71,13 @@ def _load(
 ) -> PlantConfig:
     registry = registry if registry is not None else default_registry()
     doc = parse_yaml(text, filename, os.environ if env is None else env)
+    try:
+        return _check(doc, registry, source, sha256)
+    finally:
+        release_gradually(doc.keys, doc.values)
+
+
+def _check(doc: Document, registry: BlockRegistry, source: Path | None, sha256: str) -> PlantConfig:
     _normalize(doc.data)
     schema = build_schema(registry, block_details=False)
     problems = schema_problems(doc, schema)

@@ -117,6 +117,28 @@ class Document:
         return Problem(self.filename, line, column, format_path(path), message)
 
 
+def release_gradually(*containers: Any) -> None:
+    """Free big node graphs and dicts piece by piece instead of in one C-level cascade.
+
+    Dropping a 10,000-block document at once frees ~150,000 objects without ever
+    returning to the interpreter loop, holding the GIL for tens of milliseconds
+    and making the clock late. Taking it apart in Python lets other threads in.
+    """
+    stack: list[Any] = list(containers)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Node):
+            stack.append(item.value)
+        elif isinstance(item, list):
+            while item:
+                stack.append(item.pop())
+        elif isinstance(item, dict):
+            while item:
+                stack.extend(item.popitem())
+        elif isinstance(item, tuple):
+            stack.extend(item)
+
+
 def _mark(node: Node) -> Mark:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -143,6 +165,7 @@ def parse_yaml(text: str, filename: str, env: Mapping[str, str]) -> Document:
         doc.values[()] = (1, 1)
     else:
         doc.data = builder.build(root, (), doc)
+        release_gradually(root)
     if builder.problems:
         raise ConfigError(sorted(builder.problems))
     return doc
