@@ -27,6 +27,7 @@ from petra.actors.block_chain import BlockChainActor
 from petra.actors.clock import ClockActor
 from petra.actors.metrics_server import MetricsServerActor
 from petra.actors.signal_group import SignalGroupActor
+from petra import __version__
 from petra.audit import AuditLog
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain
@@ -151,6 +152,8 @@ class Runtime:
         self.notifier = Notifier.from_env()
         self._reload_lock = threading.Lock()
         self._audit_log: AuditLog | None = None
+        # (method, path regex, handler) that subsystems add to the control API, e.g. alarms
+        self.api_routes: list[tuple[str, str, Any]] = []
         self.reloads = _reload_counter(plant)
 
     @classmethod
@@ -172,7 +175,8 @@ class Runtime:
         if self.options.gc_freeze:
             gc.collect()
             gc.freeze()
-        self.audit("runtime.start", "system", config=self.config_info())
+        self.audit("config.load", "system", accepted=True, **self.config_info())
+        self.audit("runtime.start", "system", version=__version__)
         log.info(
             "plant running: %d signals, %d blocks in %d chains, scan %d ms",
             len(self.plant.table.index), len(config.blocks), len(self.plant.chains), self.plant.config.scan_time_ms,
@@ -209,13 +213,10 @@ class Runtime:
     # --- audit and identity --------------------------------------------
 
     def _open_audit(self) -> None:
-        security = self.plant.config.sections.get("security") or {}
-        path = self.options.audit_log
-        if path is None and security.get("enable_audit_logging"):
-            path = Path(security.get("audit_log") or "./data/audit.log")
+        path = audit_path(self.options, self.plant.config)
         if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._audit_log = AuditLog(Path(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._audit_log = AuditLog(path)
 
     def audit(self, event: str, actor: str, **details: Any) -> None:
         """Append to the audit trail (when enabled); never lets a write failure stop the plant."""
@@ -343,6 +344,27 @@ class Runtime:
             return
         for spec in new:
             tree.add_child(parent, spec)
+
+
+def audit_path(options: RuntimeOptions, config: PlantConfig) -> Path | None:
+    """The audit trail file: --audit-log, else security.audit_log when audit logging is enabled."""
+    security = config.sections.get("security") or {}
+    if options.audit_log is not None:
+        return Path(options.audit_log)
+    if security.get("enable_audit_logging"):
+        return Path(security.get("audit_log") or "./data/audit.log")
+    return None
+
+
+def audit_refused_start(options: RuntimeOptions, config: PlantConfig, reason: str) -> None:
+    """Record a start refused for its signature, before any runtime exists."""
+    path = audit_path(options, config)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with AuditLog(path) as log_file:
+        log_file.append("config.load", "system", accepted=False, path=str(options.config_path),
+                        sha256=config.text_sha256, reason=reason)
 
 
 def signature_required(options: RuntimeOptions, config: PlantConfig) -> bool:

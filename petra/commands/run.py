@@ -54,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     config, _ = loaded
 
-    from petra.runtime import Runtime, RuntimeOptions, signature_required, verify_config
+    from petra.runtime import Runtime, RuntimeOptions, audit_refused_start, signature_required, verify_config
 
     metrics_section = config.sections.get("metrics") or {}
     port = args.metrics_port if args.metrics_port is not None else metrics_section.get("port", 9090)
@@ -77,6 +77,7 @@ def handle(args: argparse.Namespace) -> int:
         verdict = verify_config(options.config_path, options, config)
         if not verdict.ok:
             print(f"petra: {args.config}: refused: {verdict.reason}", file=sys.stderr)
+            audit_refused_start(options, config, verdict.reason)
             return 2
         signer = verdict.key_id
         log.info("config signature valid: key %s", signer)

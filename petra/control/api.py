@@ -71,6 +71,7 @@ class ApiError(Exception):
 
 
 Handler = Callable[[Request, dict[str, str]], Any]
+"""A route handler: returns a JSON-able body (200) or a Response; raises ApiError for 4xx."""
 
 
 class ControlApi:
@@ -95,10 +96,15 @@ class ControlApi:
         """Subsystems (e.g. alarms) add their own routes the same way."""
         self._routes.append((method, re.compile(pattern + r"/?"), handler))
 
+    def routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
+        """Built-in routes plus those subsystems registered on the runtime (`runtime.api_routes`)."""
+        extra = getattr(self.runtime, "api_routes", [])
+        return self._routes + [(m, re.compile(p + r"/?"), h) for m, p, h in extra]
+
     def handle(self, request: Request) -> Response:
         try:
             matched_path = False
-            for method, pattern, handler in self._routes:
+            for method, pattern, handler in self.routes():
                 match = pattern.fullmatch(request.path)
                 if match is None:
                     continue

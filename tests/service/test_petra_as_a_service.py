@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -112,7 +113,7 @@ def test_an_unsigned_or_tampered_config_is_refused_at_start_when_signatures_are_
     config = tmp_path / "plant.yaml"
     config.write_text(yaml.safe_dump(PLANT))
     args = [*PETRA, "run", str(config), "--metrics-port", "0", "--require-signed", "--trusted", str(keys),
-            "--control-socket", str(tmp_path / "c.sock")]
+            "--control-socket", str(tmp_path / "c.sock"), "--audit-log", str(tmp_path / "audit.log")]
     unsigned = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert unsigned.returncode == 2 and "refused" in unsigned.stderr and "no signature" in unsigned.stderr
     sign_file(config, tmp_path / "ops.key")
@@ -120,3 +121,6 @@ def test_an_unsigned_or_tampered_config_is_refused_at_start_when_signatures_are_
     tampered = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert tampered.returncode == 2 and "does not match" in tampered.stderr
     assert "plant running" not in tampered.stderr and "Traceback" not in tampered.stderr
+    refusals = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert [e["details"]["accepted"] for e in refusals] == [False, False]
+    assert "does not match" in refusals[-1]["details"]["reason"]
