@@ -1,0 +1,179 @@
+"""Pure Modbus data handling: registers <-> values with byte and word order, scaling, coalescing.
+
+A register is 16 bits. `byte_order` is the order of the two bytes inside each
+register, `word_order` the order of the registers of a 32/64-bit value
+("big"/"big" is the Modbus convention: most significant first). Strings hold
+two characters per register and honour `byte_order`; trailing NULs are dropped.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from petra.drivers.modbus.config import ModbusMapping
+from petra.values import Value
+
+MAX_REGISTERS = 125
+"""Registers one read may return (Modbus application protocol, 6.3/6.4)."""
+MAX_BITS = 2000
+"""Coils or discrete inputs one read may return (6.1/6.2)."""
+
+_FORMATS = {
+    "int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64": ">q",
+    "float32": ">f", "float64": ">d",
+}
+_INTEGER = frozenset({"int16", "uint16", "int32", "uint32", "int64"})
+
+
+class ModbusDecodeError(ValueError):
+    """Registers that do not hold a value of the mapping's type (too few, bad text)."""
+
+
+class ModbusEncodeError(ValueError):
+    """A value that does not fit the mapping's type."""
+
+
+def register_count(data_type: str, length: int = 1) -> int:
+    """Registers a value occupies (bool in a register table takes one)."""
+    if data_type == "string":
+        return length
+    if data_type == "bool":
+        return 1
+    return struct.calcsize(_FORMATS[data_type]) // 2
+
+
+def mapping_width(mapping: ModbusMapping) -> int:
+    """Addresses a mapping occupies in its table: 1 for a bit, else its registers."""
+    return 1 if mapping.is_bit else register_count(mapping.data_type, mapping.length)
+
+
+def _to_bytes(registers: Sequence[int], byte_order: str, word_order: str) -> bytes:
+    words = list(registers)
+    if word_order == "little":
+        words.reverse()
+    data = bytearray()
+    for word in words:
+        pair = (word & 0xFFFF).to_bytes(2, "big")
+        data += pair[::-1] if byte_order == "little" else pair
+    return bytes(data)
+
+
+def _to_registers(data: bytes, byte_order: str, word_order: str) -> list[int]:
+    words = []
+    for index in range(0, len(data), 2):
+        pair = data[index:index + 2]
+        words.append(int.from_bytes(pair[::-1] if byte_order == "little" else pair, "big"))
+    if word_order == "little":
+        words.reverse()
+    return words
+
+
+def decode(data_type: str, registers: Sequence[int], byte_order: str = "big", word_order: str = "big",
+           length: int = 1) -> Value:
+    """The raw (unscaled) value held by `registers`."""
+    needed = register_count(data_type, length)
+    if len(registers) < needed:
+        raise ModbusDecodeError(f"{data_type} needs {needed} registers, got {len(registers)}")
+    registers = registers[:needed]
+    if data_type == "bool":
+        return registers[0] != 0
+    if data_type == "string":
+        raw = _to_bytes(registers, byte_order, "big").rstrip(b"\x00")
+        try:
+            return raw.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise ModbusDecodeError(f"string registers hold non-ASCII bytes: {raw!r}") from exc
+    return struct.unpack(_FORMATS[data_type], _to_bytes(registers, byte_order, word_order))[0]  # type: ignore[no-any-return]
+
+
+def encode(data_type: str, value: Value, byte_order: str = "big", word_order: str = "big",
+           length: int = 1) -> list[int]:
+    """Registers that hold `value` (raw, unscaled)."""
+    if data_type == "bool":
+        return [1 if value else 0]
+    if data_type == "string":
+        raw = str(value).encode("ascii", errors="replace")
+        if len(raw) > 2 * length:
+            raise ModbusEncodeError(f"string of {len(raw)} characters exceeds {length} registers")
+        return _to_registers(raw.ljust(2 * length, b"\x00"), byte_order, "big")
+    if isinstance(value, str):
+        raise ModbusEncodeError(f"{data_type} needs a number, got {value!r}")
+    number: int | float = value
+    if data_type in _INTEGER:
+        if isinstance(number, float):
+            if not math.isfinite(number):
+                raise ModbusEncodeError(f"{number} is not an integer")
+            number = round(number)
+        number = int(number)
+    else:
+        number = float(number)
+    try:
+        data = struct.pack(_FORMATS[data_type], number)
+    except (struct.error, OverflowError) as exc:
+        raise ModbusEncodeError(f"{value!r} does not fit {data_type}") from exc
+    return _to_registers(data, byte_order, word_order)
+
+
+def to_signal(mapping: ModbusMapping, raw: Value) -> Value:
+    """signal = raw * scale + offset (numbers only)."""
+    if mapping.scaled and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return raw * mapping.scale + mapping.offset
+    return raw
+
+
+def to_raw(mapping: ModbusMapping, value: Value) -> Value:
+    """The inverse of `to_signal`."""
+    if mapping.scaled and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if mapping.scale == 0:
+            raise ModbusEncodeError("scale 0 cannot be inverted")
+        return (value - mapping.offset) / mapping.scale
+    return value
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """One read of `count` addresses from `address` of one unit's table, serving `members`."""
+
+    unit_id: int
+    table: str
+    address: int
+    count: int
+    members: tuple[int, ...]
+
+
+def plan_reads(mappings: Sequence[ModbusMapping], max_gap: int = 16) -> list[ReadRequest]:
+    """The fewest reads covering every mapping within the protocol limits.
+
+    Mappings are grouped by unit and table, sorted by address and merged while
+    the merged range stays within 125 registers (2000 bits) and the hole between
+    neighbours is at most `max_gap` addresses: unlike an S7 DB, a device's
+    register map may have holes that answer "illegal data address", so only
+    small holes are read across. `members` are indices into `mappings`.
+    """
+    groups: dict[tuple[int, str], list[int]] = {}
+    for index, mapping in enumerate(mappings):
+        groups.setdefault((mapping.unit_id, mapping.table), []).append(index)
+    requests: list[ReadRequest] = []
+    for (unit, table), members in sorted(groups.items()):
+        limit = MAX_BITS if mappings[members[0]].is_bit else MAX_REGISTERS
+        members.sort(key=lambda i: (mappings[i].address, mapping_width(mappings[i])))
+        current: list[int] = []
+        start = end = 0
+        for index in members:
+            m_start = mappings[index].address
+            m_end = m_start + mapping_width(mappings[index])
+            if current:
+                new_end = max(end, m_end)
+                if new_end - start <= limit and m_start - end <= max_gap:
+                    current.append(index)
+                    end = new_end
+                    continue
+                requests.append(ReadRequest(unit, table, start, end - start, tuple(current)))
+            current, start, end = [index], m_start, m_end
+        if current:
+            requests.append(ReadRequest(unit, table, start, end - start, tuple(current)))
+    return requests

@@ -1,0 +1,47 @@
+"""Shared steps of the S7 and Modbus driver tests: run a plant against a real peer, read metrics."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from petra.runtime import Runtime, RuntimeOptions
+from petra.signal_io import SignalWriter
+from tests.helpers import plant_config, wait_until
+
+
+@contextmanager
+def running_plant(data: dict[str, Any]) -> Iterator[Runtime]:
+    """A started runtime for `data` (no metrics port); stopped, and its threads gone, afterwards."""
+    config = plant_config({"scan_time_ms": 50, **data})
+    runtime = Runtime.from_config(config, RuntimeOptions(metrics_port=None, gc_freeze=False,
+                                                         switch_interval_s=None))
+    before = {t.ident for t in threading.enumerate()}
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+    wait_until(lambda: not [t for t in threading.enumerate() if t.ident not in before and t.is_alive()], timeout=10)
+
+
+def metric(runtime: Runtime, name: str, driver: str) -> float:
+    value = runtime.plant.metrics.registry.get_sample_value(name, {"driver": driver})
+    return 0.0 if value is None else value
+
+
+def write_signals(runtime: Runtime, values: dict[str, Any]) -> None:
+    """Write signals the way the control API does: through their owning group actors."""
+    assert runtime.tree is not None
+    lost = SignalWriter(runtime.plant, runtime.tree.registry, "test").write_values(values)
+    assert not lost
+
+
+def good(runtime: Runtime, name: str) -> bool:
+    return runtime.plant.table.read(name).quality == 0
+
+
+def bad(runtime: Runtime, name: str) -> bool:
+    return runtime.plant.table.read(name).quality == 2
