@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CONFIG  ?=
 
-.PHONY: run test lint bench bench-scan clean
+.PHONY: run simulate test lint bench bench-scan clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 ## run PETRA on the embedded demo plant (or CONFIG=path/to/plant.yaml)
 run: $(STAMP)
 	$(VENV)/bin/petra run $(CONFIG)
+
+## run PETRA connected to the plant simulator (a local S7 PLC and Modbus device)
+simulate: $(STAMP)
+	$(VENV)/bin/petra run --simulate
 
 ## install the Debian test services if missing, then run the whole suite
 test: $(STAMP)

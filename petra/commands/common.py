@@ -24,8 +24,13 @@ def load_plugins_or_report(plugins: list[str]) -> bool:
     return True
 
 
-def load_or_report(path: str | None, plugins: list[str]) -> tuple[PlantConfig, Plant] | None:
-    """Load, validate and compile; on any problem print it plainly and return None."""
+def load_or_report(
+    path: str | None, plugins: list[str], text: str | None = None, name: str = DEMO
+) -> tuple[PlantConfig, Plant] | None:
+    """Load, validate and compile; on any problem print it plainly and return None.
+
+    With no `path`, `text` (named `name` in messages) or else the embedded demo.
+    """
     if not load_plugins_or_report(plugins):
         return None
     from petra.config.errors import ConfigError
@@ -35,8 +40,9 @@ def load_or_report(path: str | None, plugins: list[str]) -> tuple[PlantConfig, P
 
     try:
         if path is None:
-            text = resources.files("petra").joinpath("demo.yaml").read_text(encoding="utf-8")
-            config = load_config_text(text, DEMO)
+            if text is None:
+                text = resources.files("petra").joinpath("demo.yaml").read_text(encoding="utf-8")
+            config = load_config_text(text, name)
         else:
             if not Path(path).is_file():
                 print(f"petra: {path}: no such file", file=sys.stderr)
@@ -50,5 +56,5 @@ def load_or_report(path: str | None, plugins: list[str]) -> tuple[PlantConfig, P
             print(str(problem), file=sys.stderr)
         return None
     except CompileError as exc:
-        print(f"{path or DEMO}: {exc}", file=sys.stderr)
+        print(f"{path or name}: {exc}", file=sys.stderr)
         return None

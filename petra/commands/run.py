@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--trusted", type=Path, metavar="PATH", help="trusted public key file or directory")
     run.add_argument("--plugin", action="append", default=[], help="module or .py file with extra block types")
     run.add_argument("--no-gc-freeze", action="store_true", help="do not gc.freeze() after start-up")
+    run.add_argument("--simulate", action="store_true",
+                     help="start the plant simulator (an S7 PLC and a Modbus device on loopback) and run "
+                          "PETRA connected to it instead of the embedded demo")
     run.set_defaults(handler=handle)
 
 
@@ -49,10 +52,29 @@ def handle(args: argparse.Namespace) -> int:
     if args.scan_time is not None and not 1 <= args.scan_time <= 60000:
         print("petra: --scan-time must be between 1 and 60000 ms", file=sys.stderr)
         return 2
-    loaded = load_or_report(args.config, args.plugin)
-    if loaded is None:
-        return 2
-    config, _ = loaded
+    simulator = None
+    if args.simulate:
+        if args.config:
+            print("petra: --simulate runs the simulator's own plant; give no CONFIG", file=sys.stderr)
+            return 2
+        from petra.simulator import Simulator
+
+        simulator = Simulator().start()
+        log.info("simulator: S7 PLC on 127.0.0.1:%d, Modbus device on 127.0.0.1:%d",
+                 simulator.s7_port, simulator.modbus_port)
+        loaded = load_or_report(None, args.plugin, simulator.config_snippet(), "<simulator>")
+    else:
+        loaded = load_or_report(args.config, args.plugin)
+    try:
+        if loaded is None:
+            return 2
+        return _run(args, loaded[0])
+    finally:
+        if simulator is not None:
+            simulator.stop()
+
+
+def _run(args: argparse.Namespace, config) -> int:
 
     from petra.runtime import Runtime, RuntimeOptions, audit_refused_start, signature_required, verify_config
 
