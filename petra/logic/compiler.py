@@ -121,9 +121,9 @@ def compile_chain(
             code, source_type = _input_code(block, port.name, port.type, port.default, source, table, prev_locals)
             args[port.name] = code
             input_types[port.name] = source_type
-            if source is not None and source.signal is not None:
-                if not (source.previous and source.signal in own_outputs):
-                    input_slots.append(table.slot(source.signal))
+            feeds_quality = source is not None and source.signal is not None
+            if feeds_quality and not (source.previous and source.signal in own_outputs):
+                input_slots.append(table.slot(source.signal))
         instance = cls(block.name, block.params, [p.name for p in ports])
         out_types = instance.output_types(input_types)
         body.append(f"# {block.name} ({block.type})")

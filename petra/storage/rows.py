@@ -1,0 +1,153 @@
+"""Sample rows: the compact block the WAL stores, and the typed table every tier writes.
+
+A WAL block is one group commit: an Arrow IPC stream (lz4) of one record batch,
+its node id in the schema metadata. Tiers turn it into the row schema below,
+adding each sample's WAL sequence number (`seq`), the key that makes every tier
+idempotent.
+
+Row schema (Parquet, query results; ClickHouse has the same columns, see
+`clickhouse.py`)::
+
+    seq           uint64                 WAL sequence, unique per node and WAL
+    ts            timestamp[us, UTC]
+    node_id       dictionary<string>
+    signal        dictionary<string>
+    value_type    dictionary<string>     bool | int | float | string
+    value_bool    bool      (null unless value_type == bool)
+    value_int     int64     (null unless value_type == int)
+    value_float   double    (null unless value_type == float)
+    value_string  string    (null unless value_type == string)
+    quality       dictionary<string>     good | uncertain | bad
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+VALUE_TYPES = ("bool", "int", "float", "string")
+QUALITIES = ("good", "uncertain", "bad")
+
+Sample = tuple[float, str, object, int]
+"""(timestamp in epoch seconds, signal name, value, quality code) as the recorder produces it."""
+
+WAL_SCHEMA = pa.schema([
+    ("ts_us", pa.int64()),
+    ("signal", pa.string()),
+    ("vtype", pa.int8()),
+    ("value_bool", pa.bool_()),
+    ("value_int", pa.int64()),
+    ("value_float", pa.float64()),
+    ("value_string", pa.string()),
+    ("quality", pa.int8()),
+])
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+ROW_SCHEMA = pa.schema([
+    ("seq", pa.uint64()),
+    ("ts", pa.timestamp("us", tz="UTC")),
+    ("node_id", _DICT),
+    ("signal", _DICT),
+    ("value_type", _DICT),
+    ("value_bool", pa.bool_()),
+    ("value_int", pa.int64()),
+    ("value_float", pa.float64()),
+    ("value_string", pa.string()),
+    ("quality", _DICT),
+])
+
+_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+_TYPE_DICT = pa.array(VALUE_TYPES)
+_QUALITY_DICT = pa.array(QUALITIES)
+
+
+def encode_block(samples: Sequence[Sample], node_id: str) -> bytes:
+    """One WAL block from samples, in order."""
+    ts: list[float] = []
+    names: list[str] = []
+    vtype: list[int] = []
+    vb: list[bool | None] = []
+    vi: list[int | None] = []
+    vf: list[float | None] = []
+    vs: list[str | None] = []
+    quality: list[int] = []
+    for t, name, value, q in samples:
+        ts.append(t)
+        names.append(name)
+        quality.append(q)
+        kind = type(value)
+        if kind is float:
+            vtype.append(2)
+            vf.append(value)  # type: ignore[arg-type]
+            vb.append(None)
+            vi.append(None)
+            vs.append(None)
+        elif kind is bool:
+            vtype.append(0)
+            vb.append(value)  # type: ignore[arg-type]
+            vi.append(None)
+            vf.append(None)
+            vs.append(None)
+        elif kind is int:
+            vtype.append(1)
+            vi.append(value)  # type: ignore[arg-type]
+            vb.append(None)
+            vf.append(None)
+            vs.append(None)
+        else:
+            vtype.append(3)
+            vs.append(str(value))
+            vb.append(None)
+            vi.append(None)
+            vf.append(None)
+    ts_us = pc.cast(pc.round(pc.multiply(pa.array(ts, pa.float64()), 1e6)), pa.int64())
+    batch = pa.RecordBatch.from_arrays(
+        [ts_us, pa.array(names, pa.string()), pa.array(vtype, pa.int8()), pa.array(vb, pa.bool_()),
+         pa.array(vi, pa.int64()), pa.array(vf, pa.float64()), pa.array(vs, pa.string()),
+         pa.array(quality, pa.int8())],
+        schema=WAL_SCHEMA.with_metadata({"node_id": node_id}),
+    )
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema, options=_IPC) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def decode_block(data: bytes | memoryview) -> pa.RecordBatch:
+    """The record batch of one WAL block (node id in `schema.metadata[b"node_id"]`)."""
+    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
+        return reader.read_next_batch()
+
+
+def to_rows(batch: pa.RecordBatch, first_seq: int) -> pa.Table:
+    """A decoded WAL block as a table in ROW_SCHEMA; the block's samples get seqs first_seq, first_seq+1, ..."""
+    n = batch.num_rows
+    node_id = (batch.schema.metadata or {}).get(b"node_id", b"").decode()
+    seq = pa.array(range(first_seq, first_seq + n), pa.uint64())
+    ts = batch.column("ts_us").cast(pa.timestamp("us", tz="UTC"))
+    node = pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([node_id]))
+    signal = pc.dictionary_encode(batch.column("signal")).cast(_DICT)
+    vtype = pa.DictionaryArray.from_arrays(batch.column("vtype").cast(pa.int32()), _TYPE_DICT)
+    quality = pa.DictionaryArray.from_arrays(batch.column("quality").cast(pa.int32()), _QUALITY_DICT)
+    return pa.Table.from_arrays(
+        [seq, ts, node, signal, vtype, batch.column("value_bool"), batch.column("value_int"),
+         batch.column("value_float"), batch.column("value_string"), quality],
+        schema=ROW_SCHEMA,
+    )
+
+
+def concat_rows(tables: Iterable[pa.Table]) -> pa.Table:
+    """Tables in ROW_SCHEMA as one, dictionaries unified."""
+    tables = list(tables)
+    if not tables:
+        return ROW_SCHEMA.empty_table()
+    return pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+
+
+def row_values(table: pa.Table) -> list[object]:
+    """Each row's typed value as a Python object (bool, int, float or str)."""
+    types = table.column("value_type").to_pylist()
+    cols = {name: table.column(f"value_{name}").to_pylist() for name in VALUE_TYPES}
+    return [cols[t][i] for i, t in enumerate(types)]

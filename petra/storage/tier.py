@@ -1,0 +1,143 @@
+"""The shape every storage tier shares: an actor whose worker thread lags, never dies, while its sink is down.
+
+`step()` does one unit of work (read from the source, write the sink, commit the
+cursor) and says whether there was work. Errors the tier declares retriable
+(the sink is away, the disk is full) are counted, logged once per episode and
+retried with back-off; the tier simply lags. Anything else is a bug: the actor
+fails and its supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, ClassVar
+
+from pykka import ActorDeadError, Timeout
+
+from petra.plant import Plant
+from petra.storage.metrics import storage_metrics
+from petra.storage.settings import StorageSettings
+from petra.storage.wal import Block
+from supervision import SupervisedActor
+
+log = logging.getLogger(__name__)
+
+
+class WalClient:
+    """A tier's handle on the WAL actor, looked up by path on each call (it may have restarted)."""
+
+    def __init__(self, registry: Any, path: str, timeout: float = 30.0) -> None:
+        self.registry = registry
+        self.path = path
+        self.timeout = timeout
+
+    def _call(self, method: str, *args: Any) -> Any:
+        ref = self.registry.wait_for(self.path, self.timeout)
+        return getattr(ref.proxy(), method)(*args).get(timeout=self.timeout)
+
+    def read(self, after: int, max_samples: int, until: int | None = None) -> list[Block]:
+        return self._call("read", after, max_samples, until)
+
+    def cursor(self, name: str) -> int:
+        return self._call("cursor", name)
+
+    def commit(self, name: str, seq: int) -> None:
+        self._call("commit", name, seq)
+
+    def head(self) -> int:
+        return self._call("head")
+
+
+class WalUnavailable(Exception):
+    """The WAL actor is restarting."""
+
+
+class TierActor(SupervisedActor):
+    """Base of the storage tiers; subclasses set `tier`, `retriable` and implement open/step/close."""
+
+    tier: ClassVar[str] = "tier"
+    retriable: ClassVar[tuple[type[BaseException], ...]] = (OSError, WalUnavailable, TimeoutError)
+    poll_s: ClassVar[float] = 0.2
+    max_backoff_s: ClassVar[float] = 5.0
+
+    def __init__(self, plant: Plant, settings: StorageSettings, wal_path: str | None = None) -> None:
+        super().__init__()
+        self.plant = plant
+        self.settings = settings
+        self.metrics = storage_metrics(plant)
+        self._wal_path = wal_path
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
+
+    @property
+    def wal(self) -> WalClient:
+        path = self._wal_path or self.path.rsplit("/", 1)[0] + "/wal"
+        return WalClient(self.registry, path)
+
+    def open(self) -> None:
+        """Prepare without touching the sink (it may be down); runs in on_start."""
+
+    def step(self) -> bool:
+        """One unit of work; True when there was something to do."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release resources; runs after the worker stopped."""
+
+    def on_start(self) -> None:
+        self.open()
+        self._thread = threading.Thread(target=self._run, name=f"{self.path}-worker", daemon=True)
+        self._thread.start()
+
+    def on_stop(self) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.close()
+
+    def on_failure(self, *_exc: object) -> None:
+        self._halt.set()
+
+    def check_health(self) -> None:
+        if self._thread is not None and not self._thread.is_alive() and not self._halt.is_set():
+            raise RuntimeError(f"{self.path}: worker thread died")
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._halt.is_set():
+            try:
+                busy = self.step()
+            except (ActorDeadError, Timeout) as exc:
+                busy = self._failed(WalUnavailable(str(exc)))
+            except self.retriable as exc:
+                busy = self._failed(exc)
+            except Exception as exc:
+                log.error("%s: unexpected error, restarting: %r", self.path, exc)
+                self.fail(exc)
+                return
+            else:
+                if busy and self.failing_since is not None:
+                    log.warning("%s: recovered after %.1f s", self.path, time.time() - self.failing_since)
+                    self.failing_since = None
+                    self.last_error = None
+                    backoff = 0.2
+                if not busy:
+                    self._halt.wait(self.poll_s)
+                continue
+            self._halt.wait(backoff)
+            backoff = min(self.max_backoff_s, backoff * 2)
+
+    def _failed(self, exc: BaseException) -> bool:
+        self.metrics.failures.labels(self.tier).inc()
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            log.warning("%s: %s; lagging and retrying with back-off", self.path, self.last_error)
+        return False
+
+    def status(self) -> dict[str, Any]:
+        return {"tier": self.tier, "failing_since": self.failing_since, "last_error": self.last_error}

@@ -1,0 +1,286 @@
+"""The LMDB write-ahead log: group-committed blocks of samples, consumer cursors, trimming.
+
+One environment, three named databases:
+
+* ``blocks``: key = first sequence number of the block (8 bytes big-endian),
+  value = header (sample count, commit time) + an Arrow IPC block (`rows.py`).
+  Sample *i* of a block has sequence ``key + i``.
+* ``cursors``: consumer name -> the last sequence it has durably written.
+* ``meta``: ``head`` (last acknowledged sequence) and ``origin`` (the first).
+
+A sample is acknowledged once `append` returned: its transaction committed,
+and was fsynced when ``sync_on_write``. Sequences start at the creation time in
+microseconds since the epoch, so a WAL that is deleted and created again never
+reuses a sequence another tier may already hold.
+
+Not thread-safe: one owner (the WAL actor) calls it; LMDB's ``set_mapsize``
+needs that no transaction is open while the map grows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import lmdb
+
+from petra.storage.settings import WalSettings
+
+log = logging.getLogger(__name__)
+
+_KEY = struct.Struct(">Q")
+_HEADER = struct.Struct(">Id")
+MB = 1024 * 1024
+
+
+class WalFull(Exception):
+    """The block could not be stored: the map is at its maximum (or the disk is full) and nothing can be trimmed."""
+
+
+@dataclass(frozen=True)
+class Block:
+    first_seq: int
+    count: int
+    committed_at: float
+    payload: bytes
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + self.count - 1
+
+
+def _key(seq: int) -> bytes:
+    return _KEY.pack(seq)
+
+
+class Wal:
+    """The write-ahead log in `settings.wal_dir`; `consumers` are the cursors that gate trimming."""
+
+    def __init__(self, settings: WalSettings, consumers: Iterable[str] = (),
+                 gating: Iterable[str] | None = None) -> None:
+        self.settings = settings
+        self.path = Path(settings.wal_dir)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.max_map = max(settings.max_map_size_mb, settings.map_size_mb) * MB
+        size = settings.map_size_mb * MB
+        data = self.path / "data.mdb"
+        if data.exists():  # never open with a map smaller than the file
+            size = min(max(size, data.stat().st_size), max(self.max_map, data.stat().st_size))
+        self.env = lmdb.open(str(self.path), map_size=size, max_dbs=4, sync=settings.sync_on_write,
+                             metasync=settings.sync_on_write, readahead=False)
+        self._blocks = self.env.open_db(b"blocks")
+        self._cursors = self.env.open_db(b"cursors")
+        self._meta = self.env.open_db(b"meta")
+        with self.env.begin(write=True) as txn:
+            origin = txn.get(b"origin", db=self._meta)
+            if origin is None:
+                self.origin = max(1, time.time_ns() // 1000)
+                txn.put(b"origin", _key(self.origin), db=self._meta)
+                txn.put(b"head", _key(self.origin - 1), db=self._meta)
+            else:
+                self.origin = _KEY.unpack(origin)[0]
+            self.head = _KEY.unpack(txn.get(b"head", db=self._meta))[0]
+        self.consumers: tuple[str, ...] = ()
+        self.gating: tuple[str, ...] = ()
+        self.register(consumers, gating)
+        self.full = False
+
+    # -- consumers -------------------------------------------------------------------------------
+
+    def register(self, names: Iterable[str], gating: Iterable[str] | None = None) -> None:
+        """Make `names` the consumers: new ones start at the oldest sample held; others are dropped.
+
+        `gating` (default: all of them) are the consumers whose cursors limit trimming.
+        """
+        names = tuple(dict.fromkeys(names))
+        self.gating = names if gating is None else tuple(gating)
+        with self.env.begin(write=True) as txn:
+            existing = {bytes(k).decode(): _KEY.unpack(v)[0] for k, v in txn.cursor(db=self._cursors)}
+            for stale in set(existing) - set(names):
+                log.warning("WAL: dropping the cursor of consumer '%s' (no longer configured)", stale)
+                txn.delete(stale.encode(), db=self._cursors)
+            start = self._tail(txn) - 1
+            for name in names:
+                if name not in existing:
+                    txn.put(name.encode(), _key(start), db=self._cursors)
+        self.consumers = names
+
+    def cursor(self, name: str) -> int:
+        with self.env.begin() as txn:
+            raw = txn.get(name.encode(), db=self._cursors)
+        return self.origin - 1 if raw is None else _KEY.unpack(raw)[0]
+
+    def cursors(self) -> dict[str, int]:
+        with self.env.begin() as txn:
+            return {bytes(k).decode(): _KEY.unpack(v)[0] for k, v in txn.cursor(db=self._cursors)}
+
+    def commit(self, name: str, seq: int) -> None:
+        """Durably record that consumer `name` has written everything up to `seq`."""
+        if seq > self.head:
+            raise ValueError(f"consumer {name} commits {seq} beyond the head {self.head}")
+        with self.env.begin(write=True) as txn:
+            txn.put(name.encode(), _key(seq), db=self._cursors)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def append(self, payload: bytes, count: int) -> int:
+        """Store one block of `count` samples; returns the last acknowledged sequence.
+
+        Grows the map (bounded by the maximum) and trims consumed blocks when full;
+        raises WalFull when neither helps. The environment is never left inconsistent.
+        """
+        if count <= 0:
+            return self.head
+        first = self.head + 1
+        value = _HEADER.pack(count, time.time()) + payload
+        for _attempt in range(8):
+            try:
+                with self.env.begin(write=True) as txn:
+                    txn.put(_key(first), value, db=self._blocks, append=True)
+                    txn.put(b"head", _key(first + count - 1), db=self._meta)
+                self.head = first + count - 1
+                self.full = False
+                return self.head
+            except lmdb.MapFullError:
+                if self._grow():
+                    continue
+                if self._trim_for_space():
+                    continue
+                self.full = True
+                raise WalFull(f"WAL map full at its maximum {self.max_map // MB} MB") from None
+            except lmdb.Error as exc:  # ENOSPC and friends: the transaction was aborted
+                if "No space" in str(exc) and self._trim_for_space():
+                    continue
+                self.full = True
+                raise WalFull(f"WAL write failed: {exc}") from exc
+        self.full = True
+        raise WalFull("WAL still full after growing and trimming")
+
+    def _trim_for_space(self) -> bool:
+        if not self.trim(pressure=True):
+            return False
+        # LMDB reuses pages freed by a transaction only after a later one committed: write a marker.
+        with self.env.begin(write=True) as txn:
+            txn.put(b"trimmed_at", struct.pack(">d", time.time()), db=self._meta)
+        return True
+
+    def _grow(self) -> bool:
+        size = self.env.info()["map_size"]
+        if size >= self.max_map:
+            return False
+        new = min(self.max_map, size * 2)
+        self.env.set_mapsize(new)
+        log.info("WAL map grown from %d MB to %d MB (maximum %d MB)", size // MB, new // MB, self.max_map // MB)
+        return True
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def read(self, after: int, max_samples: int = 10000, until: int | None = None) -> list[Block]:
+        """Blocks holding sequences > `after` (the first may start before it), up to about max_samples."""
+        out: list[Block] = []
+        total = 0
+        with self.env.begin() as txn:
+            cur = txn.cursor(db=self._blocks)
+            if not cur.set_range(_key(after + 1)):
+                if not cur.last():
+                    return out
+            else:
+                key = _KEY.unpack(cur.key())[0]
+                if key > after + 1 and not cur.prev():
+                    cur.first()
+            for key, value in cur:
+                first = _KEY.unpack(key)[0]
+                count, committed = _HEADER.unpack_from(value)
+                if first + count - 1 <= after:
+                    continue
+                if until is not None and first > until:
+                    break
+                out.append(Block(first, count, committed, bytes(value[_HEADER.size:])))
+                total += count
+                if total >= max_samples:
+                    break
+        return out
+
+    def oldest_after(self, after: int) -> float | None:
+        """Commit time of the oldest block holding sequences > `after` (None when there is none)."""
+        blocks = self.read(after, max_samples=1)
+        return blocks[0].committed_at if blocks else None
+
+    @property
+    def tail(self) -> int:
+        """The oldest sequence still held (head + 1 when empty)."""
+        with self.env.begin() as txn:
+            return self._tail(txn)
+
+    def _tail(self, txn: lmdb.Transaction) -> int:
+        cur = txn.cursor(db=self._blocks)
+        return _KEY.unpack(cur.key())[0] if cur.first() else self.head + 1
+
+    # -- trimming --------------------------------------------------------------------------------
+
+    def trim(self, pressure: bool = False, now: float | None = None, limit: int = 20000) -> int:
+        """Delete blocks every consumer has committed and retention lets go; returns samples removed.
+
+        Consumed blocks stay for `retention_hours` (replay, inspection); under pressure
+        (map full at its maximum) they go regardless. Unconsumed blocks never go.
+        """
+        cursors = self.cursors()
+        horizon = min((cursors.get(c, self.origin - 1) for c in self.gating), default=self.head)
+        cutoff = (now or time.time()) - self.settings.retention_hours * 3600
+        removed = 0
+        with self.env.begin(write=True) as txn:
+            doomed: list[bytes] = []
+            for key, value in txn.cursor(db=self._blocks):
+                first = _KEY.unpack(key)[0]
+                count, committed = _HEADER.unpack_from(value)
+                if first + count - 1 > horizon or (not pressure and committed > cutoff) or len(doomed) >= limit:
+                    break
+                doomed.append(bytes(key))
+                removed += count
+            for key in doomed:
+                txn.delete(key, db=self._blocks)
+        if removed:
+            log.debug("WAL trimmed %d samples (horizon %d, pressure %s)", removed, horizon, pressure)
+        return removed
+
+    # -- introspection ---------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        """Sizes for metrics: bytes used by blocks, the file on disk and the map."""
+        with self.env.begin() as txn:
+            st = txn.stat(self._blocks)
+        pages = st["branch_pages"] + st["leaf_pages"] + st["overflow_pages"]
+        data = self.path / "data.mdb"
+        return {
+            "used_bytes": pages * st["psize"],
+            "entries": st["entries"],
+            "file_bytes": os.stat(data).st_blocks * 512 if data.exists() else 0,
+            "map_bytes": self.env.info()["map_size"],
+        }
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def read_committed(wal_dir: str | Path) -> tuple[int, int, list[tuple[int, bytes]]]:
+    """(origin, head, [(first_seq, block payload), ...]) straight from a WAL directory.
+
+    For tools and tests, also after the owning process was killed: what this
+    returns is exactly what was acknowledged.
+    """
+    env = lmdb.open(str(wal_dir), max_dbs=4, readonly=True, lock=False)
+    try:
+        with env.begin() as txn:
+            meta = env.open_db(b"meta", txn=txn, create=False)
+            blocks_db = env.open_db(b"blocks", txn=txn, create=False)
+            origin = _KEY.unpack(txn.get(b"origin", db=meta))[0]
+            head = _KEY.unpack(txn.get(b"head", db=meta))[0]
+            blocks = [(_KEY.unpack(k)[0], bytes(v[_HEADER.size:])) for k, v in txn.cursor(db=blocks_db)]
+        return origin, head, blocks
+    finally:
+        env.close()

@@ -1,0 +1,235 @@
+"""The WAL actor: records changes from the bus into the LMDB WAL and serves the tiers' reads.
+
+The bus calls `_on_change` in the publisher's thread: it only appends to a deque
+and, if the actor is idle, tells it to drain. The actor drains everything queued,
+runs the recording policy and commits all of it as one block (group commit): the
+slower the disk, the bigger the groups. Tiers read and commit cursors through
+this actor's proxy, so only its thread touches the environment.
+
+When the WAL is full (map at its maximum, or disk full) and no consumed block can
+be trimmed, new samples are refused: they are counted in
+``petra_wal_dropped_samples_total``, ``petra_wal_full`` is 1, the condition is
+logged once per episode and `status()["full"]` is true. Acknowledged samples are
+never dropped to make room. The plant keeps scanning.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+
+from petra.messages import SignalsChanged
+from petra.plant import Plant
+from petra.storage.metrics import storage_metrics
+from petra.storage.policy import Recorder, policies_for
+from petra.storage.rows import Sample, encode_block
+from petra.storage.settings import StorageSettings
+from petra.storage.wal import Block, Wal, WalFull
+from supervision import SupervisedActor
+
+log = logging.getLogger(__name__)
+
+MAX_BLOCK = 65536
+TIMER_S = 0.1
+TRIM_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class _Drain:
+    pass
+
+
+@dataclass(frozen=True)
+class _Timer:
+    pass
+
+
+class WalActor(SupervisedActor):
+    """Owns the WAL environment; `consumers` are the cursors that gate trimming."""
+
+    def __init__(self, plant: Plant, settings: StorageSettings, consumers: tuple[str, ...],
+                 gating: tuple[str, ...] | None = None) -> None:
+        super().__init__()
+        self.plant = plant
+        self.settings = settings
+        self.consumer_names = consumers
+        self.gating = gating
+        self.metrics = storage_metrics(plant)
+        self.wal: Wal | None = None
+        self._queue: collections.deque[SignalsChanged] = collections.deque()
+        self._wake = False
+        self._halt = threading.Event()
+        self._timer: threading.Thread | None = None
+        self._last_trim = 0.0
+        self._full_since: float | None = None
+        self.recorder = Recorder(plant.table, policies_for(plant.table, settings.history))
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.wal = Wal(self.settings.wal, self.consumer_names, self.gating)
+        log.info("WAL open at %s: head %d, consumers %s", self.settings.wal.wal_dir, self.wal.head,
+                 ", ".join(self.consumer_names) or "none")
+        # Subscribe first, then record the current values: nothing falls between the two.
+        self.plant.bus.subscribe(self._on_change)
+        self._drain()
+        samples: list[Sample] = []
+        self.recorder.snapshot(time.time(), samples)
+        self._write(samples)
+        self._timer = threading.Thread(target=self._tick, name=f"{self.path}-timer", daemon=True)
+        self._timer.start()
+        self._update_metrics()
+
+    def on_stop(self) -> None:
+        self.plant.bus.unsubscribe(self._on_change)
+        self._halt.set()
+        self._drain()
+        if self.wal is not None:
+            self.wal.close()
+            self.wal = None
+
+    def on_failure(self, *_exc: object) -> None:
+        self.plant.bus.unsubscribe(self._on_change)
+        self._halt.set()
+        if self.wal is not None:
+            self.wal.close()
+            self.wal = None
+
+    def _on_change(self, event: SignalsChanged) -> None:
+        """Called in the publisher's thread: queue and wake the actor, nothing more."""
+        self._queue.append(event)
+        if not self._wake:
+            self._wake = True
+            with contextlib.suppress(pykka.ActorDeadError):  # stopping: on_stop drains the queue
+                self.actor_ref.tell(_Drain())
+
+    def _tick(self) -> None:
+        while not self._halt.wait(TIMER_S):
+            try:
+                self.actor_ref.tell(_Timer())
+            except Exception:  # the actor is gone
+                return
+
+    def on_receive(self, message: object) -> object:
+        if isinstance(message, _Drain):
+            self._drain()
+            return None
+        if isinstance(message, _Timer):
+            self._on_timer()
+            return None
+        return super().on_receive(message)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        self._wake = False
+        samples: list[Sample] = []
+        queue = self._queue
+        offer = self.recorder.offer
+        while queue:
+            offer(queue.popleft().changes, samples)
+        self._write(samples)
+
+    def _on_timer(self) -> None:
+        now = time.time()
+        samples: list[Sample] = []
+        self.recorder.due(now, samples)
+        self._write(samples)
+        if now - self._last_trim >= TRIM_EVERY_S or (self.wal is not None and self.wal.full):
+            self._last_trim = now
+            assert self.wal is not None
+            self.wal.trim(now=now)
+        self._update_metrics()
+
+    def _write(self, samples: list[Sample]) -> None:
+        wal = self.wal
+        if not samples or wal is None:
+            return
+        node_id = self.settings.node_id
+        for start in range(0, len(samples), MAX_BLOCK):
+            chunk = samples[start:start + MAX_BLOCK]
+            try:
+                wal.append(encode_block(chunk, node_id), len(chunk))
+            except WalFull as exc:
+                self.metrics.wal_dropped.inc(len(chunk))
+                self.metrics.wal_full.set(1)
+                if self._full_since is None:
+                    self._full_since = time.time()
+                    log.error("WAL FULL: refusing new samples until the tiers catch up or space is freed "
+                              "(%s); the plant keeps running, dropped samples are counted in "
+                              "petra_wal_dropped_samples_total", exc)
+                continue
+            self.metrics.wal_samples.inc(len(chunk))
+            self.metrics.wal_commits.inc()
+            if self._full_since is not None:
+                log.warning("WAL accepts samples again after %.1f s full", time.time() - self._full_since)
+                self._full_since = None
+                self.metrics.wal_full.set(0)
+
+    def _update_metrics(self) -> None:
+        wal = self.wal
+        if wal is None:
+            return
+        m = self.metrics
+        m.wal_head.set(wal.head)
+        stats = wal.stats()
+        m.wal_used.set(stats["used_bytes"])
+        m.wal_file.set(stats["file_bytes"])
+        m.wal_map.set(stats["map_bytes"])
+        now = time.time()
+        for name, cursor in wal.cursors().items():
+            m.lag.labels(name).set(wal.head - cursor)
+            oldest = wal.oldest_after(cursor) if cursor < wal.head else None
+            m.oldest.labels(name).set(0.0 if oldest is None else max(0.0, now - oldest))
+
+    # -- the tiers' interface (called through the proxy) -----------------------------------------
+
+    def read(self, after: int, max_samples: int = 10000, until: int | None = None) -> list[Block]:
+        """Blocks with sequences > `after`; see `Wal.read`."""
+        assert self.wal is not None
+        return self.wal.read(after, max_samples, until)
+
+    def cursor(self, name: str) -> int:
+        assert self.wal is not None
+        return self.wal.cursor(name)
+
+    def commit(self, name: str, seq: int) -> None:
+        assert self.wal is not None
+        self.wal.commit(name, seq)
+
+    def head(self) -> int:
+        """The last acknowledged sequence."""
+        assert self.wal is not None
+        return self.wal.head
+
+    def flush(self) -> int:
+        """Drain what is queued now and return the head (tests, the self-test, orderly stops)."""
+        self._drain()
+        return self.head()
+
+    def trim(self, pressure: bool = False) -> int:
+        """Trim now (operator action; `pressure` ignores retention, never unconsumed samples)."""
+        assert self.wal is not None
+        return self.wal.trim(pressure=pressure)
+
+    def status(self) -> dict[str, Any]:
+        """What the control API shows: head, full flag, sizes and each consumer's cursor and lag."""
+        wal = self.wal
+        assert wal is not None
+        cursors = wal.cursors()
+        return {
+            "origin": wal.origin,
+            "head": wal.head,
+            "tail": wal.tail,
+            "full": self._full_since is not None,
+            "full_since": self._full_since,
+            "consumers": {n: {"cursor": c, "lag": wal.head - c} for n, c in cursors.items()},
+            **wal.stats(),
+        }

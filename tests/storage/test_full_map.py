@@ -1,0 +1,37 @@
+"""A WAL whose map is full at its maximum: PETRA keeps scanning, refuses new samples and says so."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from petra.messages import SignalUpdate, UpdateSignals
+from tests.helpers import wait_until
+from tests.peers.clickhouse import free_port
+from tests.storage.conftest import metric, ramp_config, start_runtime, wal_proxy
+
+
+def test_a_full_map_is_reported_and_the_plant_keeps_scanning(tmp_path: Path, caplog) -> None:
+    remote = {"type": "clickhouse", "host": "127.0.0.1", "port": free_port(), "database": "down"}
+    storage = {"strategy": "parallel", "remote": remote, "wal": {"map_size_mb": 1, "max_map_size_mb": 2}}
+    runtime = start_runtime(ramp_config(tmp_path, storage))
+    group = runtime.tree.lookup("petra/core/signals/default")
+    try:
+        with caplog.at_level(logging.ERROR, "petra.storage.wal_actor"):
+            for _ in range(400):  # 64 KB of incompressible text per change; ClickHouse never takes any
+                group.ask(UpdateSignals((SignalUpdate("label", os.urandom(32 * 1024).hex()),)), timeout=5)
+                if metric(runtime, "petra_wal_full") == 1:
+                    break
+            wait_until(lambda: metric(runtime, "petra_wal_full") == 1, timeout=10)
+        assert any("WAL FULL" in r.message for r in caplog.records)
+        status = wal_proxy(runtime).status().get()
+        assert status["full"] and status["map_bytes"] == 2 * 1024 * 1024
+        ticks = metric(runtime, "petra_ticks_total")
+        dropped = metric(runtime, "petra_wal_dropped_samples_total")
+        wait_until(lambda: metric(runtime, "petra_ticks_total") > ticks + 50, timeout=10)
+        wait_until(lambda: metric(runtime, "petra_wal_dropped_samples_total") > dropped, timeout=10)
+        assert runtime.plant.table.read("count0").value > 0
+        assert metric(runtime, "petra_actor_up", {"path": "petra/storage/wal"}) == 1
+    finally:
+        runtime.stop()
