@@ -7,6 +7,7 @@ Commands are imperative (`UpdateSignals`), events past tense
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from petra.values import Quality, Value
 
@@ -55,12 +56,64 @@ class Change:
     timestamp: float
 
 
-@dataclass(frozen=True, slots=True)
 class SignalsChanged:
-    """Signals of one owner changed; published in batches, once per update or scan."""
+    """Signals of one owner changed; published in batches, once per update or scan.
 
-    owner: str
-    changes: tuple[Change, ...]
+    Kept as columns (slots, values, qualities, one timestamp) rather than one
+    `Change` per signal: a scan in which 10,000 signals change would otherwise
+    allocate 10,000 objects per tick for every listener. `changes` and `names`
+    are built on first use for listeners that want them.
+    """
+
+    __slots__ = ("_changes", "_names", "_names_source", "owner", "qualities", "slots", "timestamp", "values")
+
+    def __init__(
+        self,
+        owner: str,
+        changes: tuple[Change, ...] | None = None,
+        *,
+        slots: tuple[int, ...] = (),
+        values: tuple[Value, ...] = (),
+        qualities: tuple[int, ...] = (),
+        timestamp: float = 0.0,
+        names: Any = None,
+    ) -> None:
+        self.owner = owner
+        self._changes = changes
+        self._names: tuple[str, ...] | None = None
+        self._names_source = names
+        if changes is not None:
+            self.slots = tuple(c.slot for c in changes)
+            self.values = tuple(c.value for c in changes)
+            self.qualities = tuple(int(c.quality) for c in changes)
+            self.timestamp = changes[0].timestamp if changes else timestamp
+            self._names = tuple(c.name for c in changes)
+        else:
+            self.slots, self.values, self.qualities, self.timestamp = slots, values, qualities, timestamp
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Signal names in column order (`names` given as the table's name list resolves lazily)."""
+        if self._names is None:
+            source = self._names_source
+            self._names = tuple(source[s] for s in self.slots) if source is not None else ()
+        return self._names
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        if self._changes is None:
+            ts = self.timestamp
+            self._changes = tuple(
+                Change(slot, name, value, Quality(q), ts)
+                for slot, name, value, q in zip(self.slots, self.names, self.values, self.qualities, strict=True)
+            )
+        return self._changes
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __repr__(self) -> str:
+        return f"SignalsChanged({self.owner!r}, {len(self.slots)} changes)"
 
 
 @dataclass(frozen=True, slots=True)

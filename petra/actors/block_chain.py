@@ -11,7 +11,7 @@ import logging
 import time
 
 from petra.logic.compiler import ChainProgram, CompiledChain, compile_chain, propagate_quality
-from petra.messages import Change, ForceSignal, ScanDone, SignalsChanged, Tick
+from petra.messages import ForceSignal, ScanDone, SignalsChanged, Tick
 from petra.plant import Plant
 from petra.values import Quality, coerce
 from supervision import PooledActor
@@ -103,11 +103,15 @@ class BlockChainActor(PooledActor):
                 stamps[slot] = wall
             self._updates.inc(len(changed))
             if self.plant.bus.has_subscribers:
-                values, quality, names = table.values, table.quality, table.names
+                values, quality = table.values, table.quality
                 self.plant.bus.publish(
                     SignalsChanged(
                         self.owner,
-                        tuple(Change(s, names[s], values[s], Quality(quality[s]), wall) for s in changed),
+                        slots=tuple(changed),
+                        values=tuple([values[s] for s in changed]),
+                        qualities=tuple([quality[s] for s in changed]),
+                        timestamp=wall,
+                        names=table.names,
                     )
                 )
         work = time.perf_counter() - started

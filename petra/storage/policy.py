@@ -16,8 +16,9 @@ samples on its timer. Per signal:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from petra.messages import Change
+from petra.messages import Change, SignalsChanged
 from petra.signals import SignalTable
 from petra.storage.rows import Sample
 from petra.storage.settings import HistoryPolicy
@@ -57,14 +58,22 @@ class Recorder:
 
     def offer(self, changes: Iterable[Change], out: list[Sample]) -> None:
         """Append to `out` the samples these changes produce now."""
-        policies = self.policies
         for change in changes:
-            slot = change.slot
+            self.offer_columns((change.slot,), (change.value,), (int(change.quality),), change.timestamp, out)
+
+    def offer_event(self, event: SignalsChanged, out: list[Sample]) -> None:
+        """The same for a whole bus event, straight from its columns (the hot path)."""
+        self.offer_columns(event.slots, event.values, event.qualities, event.timestamp, out)
+
+    def offer_columns(self, slots: Sequence[int], values: Sequence[Any], qualities: Sequence[int], timestamp: float,
+                      out: list[Sample]) -> None:
+        policies = self.policies
+        names = self.table.names
+        for slot, value, quality in zip(slots, values, qualities, strict=True):
             policy = policies[slot]
             if not policy.enabled or policy.mode == "interval":
                 continue
-            value = change.value
-            quality = int(change.quality)
+            quality = int(quality)
             last = self._value[slot]
             if quality == self._quality[slot]:
                 if value == last and type(value) is type(last):
@@ -72,8 +81,8 @@ class Recorder:
                 if policy.deadband and self._numeric[slot] and last is not None \
                         and abs(value - last) <= policy.deadband:  # type: ignore[operator]
                     continue
-            sample = (change.timestamp, change.name, value, quality)
-            if policy.min_interval_ms and change.timestamp - self._stored_at[slot] < policy.min_interval_ms / 1000:
+            sample = (timestamp, names[slot], value, quality)
+            if policy.min_interval_ms and timestamp - self._stored_at[slot] < policy.min_interval_ms / 1000:
                 self._held[slot] = sample
                 continue
             self._store(slot, sample, out)

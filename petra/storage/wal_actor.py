@@ -132,9 +132,9 @@ class WalActor(SupervisedActor):
         self._wake = False
         samples: list[Sample] = []
         queue = self._queue
-        offer = self.recorder.offer
+        offer = self.recorder.offer_event
         while queue:
-            offer(queue.popleft().changes, samples)
+            offer(queue.popleft(), samples)
         self._write(samples)
 
     def _on_timer(self) -> None:

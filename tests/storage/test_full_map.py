@@ -25,8 +25,12 @@ def test_a_full_map_is_reported_and_the_plant_keeps_scanning(tmp_path: Path, cap
                     break
             wait_until(lambda: metric(runtime, "petra_wal_full") == 1, timeout=10)
         assert any("WAL FULL" in r.message for r in caplog.records)
-        status = wal_proxy(runtime).status().get()
-        assert status["full"] and status["map_bytes"] == 2 * 1024 * 1024
+        # Full is a state that trimming can briefly lift; what matters is that it is reported.
+        def reported_full() -> bool:
+            status = wal_proxy(runtime).status().get()
+            return bool(status["full"]) and status["map_bytes"] == 2 * 1024 * 1024
+
+        wait_until(reported_full, timeout=10)
         ticks = metric(runtime, "petra_ticks_total")
         dropped = metric(runtime, "petra_wal_dropped_samples_total")
         wait_until(lambda: metric(runtime, "petra_ticks_total") > ticks + 50, timeout=10)
