@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from petra.drivers.mapping import Directional
+
 BIT_TABLES = ("coil", "discrete_input")
 REGISTER_TABLES = ("holding_register", "input_register")
 WRITABLE_TABLES = ("coil", "holding_register")
 
 
 @dataclass(frozen=True)
-class ModbusMapping:
+class ModbusMapping(Directional):
     """One signal at one protocol address (0-based) of one unit's table."""
 
     signal: str
@@ -31,14 +33,6 @@ class ModbusMapping:
     scale: float = 1.0
     offset: float = 0.0
     direction: str = "read"
-
-    @property
-    def reads(self) -> bool:
-        return self.direction in ("read", "read_write")
-
-    @property
-    def writes(self) -> bool:
-        return self.direction in ("write", "read_write")
 
     @property
     def is_bit(self) -> bool:

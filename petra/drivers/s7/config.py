@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from petra.drivers.mapping import Directional
+
 AREAS = ("DB", "MK", "PE", "PA")
 DIRECTIONS = ("read", "write", "read_write")
 STRING_DEFAULT_LENGTH = 254
 
 
 @dataclass(frozen=True)
-class S7Mapping:
+class S7Mapping(Directional):
     """One signal at one PLC address (e.g. DB10.DBX4.1 is area DB, db 10, address 4, bit 1)."""
 
     signal: str
@@ -29,14 +31,6 @@ class S7Mapping:
     offset: float = 0.0
     length: int = STRING_DEFAULT_LENGTH
     """Characters of an S7 STRING[length]; it occupies length + 2 bytes."""
-
-    @property
-    def reads(self) -> bool:
-        return self.direction in ("read", "read_write")
-
-    @property
-    def writes(self) -> bool:
-        return self.direction in ("write", "read_write")
 
     @property
     def scaled(self) -> bool:
