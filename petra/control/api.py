@@ -182,7 +182,23 @@ class ControlApi:
                 "restarts": sum(n.restarts for n in nodes),
                 "hung": sum(n.hung for n in nodes),
             },
+            "subsystems": self._subsystem_status(nodes),
         }
+
+    def _subsystem_status(self, nodes: list[Any]) -> dict[str, Any]:
+        """What each driver and storage actor reports about itself (connected, lag, errors...)."""
+        found: dict[str, Any] = {}
+        for node in nodes:
+            if node.kind != "worker" or not node.path.startswith(("petra/drivers/", "petra/storage/")):
+                continue
+            ref = self.runtime.tree.lookup(node.path)
+            if ref is None or not hasattr(ref.actor_class, "status"):
+                continue
+            try:
+                found[node.path] = ref.proxy().status().get(timeout=ASK_TIMEOUT_S / 5)
+            except (ActorDeadError, PykkaTimeout):
+                found[node.path] = {"error": "not answering"}
+        return found
 
     def _tree(self, request: Request, _: dict[str, str]) -> Any:
         return self.runtime.tree.tree().to_dict()

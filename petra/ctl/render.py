@@ -178,7 +178,18 @@ def render_status(status: dict[str, Any]) -> RenderableType:
     info.add_row("actors", Text(f"{actors.get('running', 0)}/{actors.get('total', 0)} running, "
                                 f"{actors.get('restarts', 0)} restarts, {actors.get('hung', 0)} hung",
                                 style="green" if healthy else "yellow"))
-    return Group(info, render_scan(status))
+    parts: list[RenderableType] = [info, render_scan(status)]
+    subsystems = status.get("subsystems") or {}
+    if subsystems:
+        table = Table(title="drivers and storage", title_justify="left", header_style="bold")
+        table.add_column("actor")
+        table.add_column("status")
+        for path, report in sorted(subsystems.items()):
+            text = ", ".join(f"{k}={v}" for k, v in report.items() if not isinstance(v, (dict, list))) \
+                if isinstance(report, dict) else str(report)
+            table.add_row(path.split("/", 2)[-1], text[:160])
+        parts.append(table)
+    return Group(*parts)
 
 
 def render_scan(status: dict[str, Any]) -> Table:

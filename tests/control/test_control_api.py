@@ -129,3 +129,22 @@ def test_an_operator_restart_of_one_actor_leaves_the_others_alone(running):
     after = {n.path: n for n in running.tree.tree().walk()}
     assert after["petra/core/logic/sp_check"].uptime_s < before["petra/core/logic/sp_check"]
     assert after["petra/core/logic/gen"].uptime_s >= before["petra/core/logic/gen"]
+
+
+def test_status_includes_what_driver_and_storage_actors_report(tmp_path):
+    from petra.config.loader import load_config_text
+    from petra.runtime import Runtime, RuntimeOptions
+    from petra.simulator import Simulator
+
+    with Simulator() as simulator:
+        config = load_config_text(simulator.config_snippet(poll_interval_ms=50), "sim.yaml", env={})
+        runtime = Runtime.from_config(config, RuntimeOptions(metrics_port=None, control_socket=tmp_path / "c.sock"))
+        runtime.start()
+        try:
+            api = ControlApi(runtime)
+            wait_until(lambda: call(api, "GET", "/v1/status")[1]["subsystems"].get("petra/drivers/s7:tank", {})
+                       .get("connected"))
+            subsystems = call(api, "GET", "/v1/status")[1]["subsystems"]
+            assert subsystems["petra/drivers/modbus:heater"]["connected"] is True
+        finally:
+            runtime.stop()
