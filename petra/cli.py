@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from petra import __version__
-from petra.commands import config_cmds, drivers_cmds, history_cmds, mqtt_cmds, run, security_cmds
+from petra.commands import alarm_cmds, config_cmds, drivers_cmds, history_cmds, mqtt_cmds, run, security_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     mqtt_cmds.register(sub)
     drivers_cmds.register(sub)
     history_cmds.register(sub)
+    alarm_cmds.register(sub)
     return parser
 
 

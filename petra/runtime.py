@@ -23,11 +23,11 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from petra import __version__
 from petra.actors.block_chain import BlockChainActor
 from petra.actors.clock import ClockActor
 from petra.actors.metrics_server import MetricsServerActor
 from petra.actors.signal_group import SignalGroupActor
-from petra import __version__
 from petra.audit import AuditLog
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain

@@ -17,4 +17,7 @@ def _shared_actor_pools():
     from supervision import ActorPool
 
     ActorPool.named(BlockChainActor.pool_name, BlockChainActor.pool_workers)
+    from petra.alarms.alarm_actor import AlarmActor
+
+    ActorPool.named(AlarmActor.pool_name, AlarmActor.pool_workers)
     yield

@@ -61,8 +61,11 @@ def check_alarms(ctx: CheckContext) -> None:
     alarms = section(ctx.data, "alarms")
     alarm_ids = _unique(ctx, alarms.get("alarms"), "id", ("alarms", "alarms"), "alarm id")
     contact_ids = _unique(ctx, alarms.get("contacts"), "id", ("alarms", "contacts"), "contact id")
+    first_of: dict[str, int] = {}
     for index, alarm in mappings(alarms.get("alarms")):
         path = ("alarms", "alarms", index)
+        if first_of.setdefault(str(alarm.get("id")), index) == index:
+            _alarm_state_signals(ctx, alarm, path)
         _read_signal(ctx, alarm, "signal", path)
         _read_signal(ctx, alarm, "suppress_when", path)
         if isinstance(alarm.get("setpoint"), str):
@@ -88,6 +91,24 @@ def check_alarms(ctx: CheckContext) -> None:
             if isinstance(contact, str) and contact not in contact_ids:
                 ctx.warn((*path, position), f"contact '{contact}' is not defined under alarms.contacts"
                                             f"{did_you_mean(contact, contact_ids)}; it will be skipped")
+
+
+ALARM_STATE_SIGNALS = {"active": DataType.BOOL, "acked": DataType.BOOL, "state": DataType.STRING}
+"""The implicit signals `alarm.<id>.<field>` each alarm writes (group "alarms")."""
+ALARM_SUMMARY_SIGNALS = {"alarms.flood": DataType.BOOL, "alarms.active_count": DataType.INT,
+                         "alarms.unacked_count": DataType.INT}
+
+
+def _alarm_state_signals(ctx: CheckContext, alarm: dict[str, Any], path: Path_) -> None:
+    """Each alarm's state is visible as signals that logic, MQTT and OPC UA can read."""
+    alarm_id = alarm.get("id")
+    if not isinstance(alarm_id, str) or ctx.signal_name(alarm_id, (*path, "id")) is None:
+        return
+    if not ctx.writers.keys() & ALARM_SUMMARY_SIGNALS.keys():
+        for name, dtype in ALARM_SUMMARY_SIGNALS.items():
+            ctx.write(name, Writer("the alarm runtime", ("alarms",), dtype, "alarms"))
+    for field, dtype in ALARM_STATE_SIGNALS.items():
+        ctx.write(f"alarm.{alarm_id}.{field}", Writer(f"alarm '{alarm_id}'", (*path, "id"), dtype, "alarms"))
 
 
 def check_mqtt(ctx: CheckContext) -> None:

@@ -116,13 +116,16 @@ def alarms_schema() -> Schema:
                                           default=0, minimum=0),
             "severity": enum(["info", "warning", "critical", "emergency"], default="warning"),
             "message_template": string(
-                "Notification text; {name}, {value}, {setpoint}, {signal}, {severity} are filled in."
+                "Notification text; {name}, {value}, {setpoint}, {unit}, {severity}, {time}, {signal}, {id} and "
+                "{code} (the short code for 'ACK <code>' replies) are filled in."
             ),
+            "unit": string("Unit shown as {unit}; defaults to the watched signal's unit."),
             "require_acknowledgment": boolean("An operator must acknowledge it.", default=False),
             "auto_reset": boolean("Clears by itself when the condition is gone.", default=True),
             "repeat_interval_seconds": number("Re-notify while active; 0 = never.", default=0, minimum=0),
             "enabled": boolean(default=True),
             "suppress_when": signal_ref("A bool signal; while it is true the alarm is suppressed."),
+            "description": string("Free text for operators."),
         },
         required=("id", "signal", "condition"),
         allOf=[
@@ -172,9 +175,48 @@ def alarms_schema() -> Schema:
                 "additionalProperties": array(string(minLength=1), minItems=1),
                 "default": {},
             },
+            **alarm_runtime_properties(),
         },
         description="Alarm management: alarms, contacts and escalation chains.",
     )
+
+
+def alarm_runtime_properties() -> Schema:
+    """Settings of the alarm runtime (durable state, escalation policy, flood, chatter, retries)."""
+    return {
+        "state_dir": string("LMDB directory for alarm states, escalations, deliveries and events.",
+                            default="./data/alarms"),
+        "durability": enum(["batched", "fsync"], "Both survive a crash or kill -9 of PETRA. fsync: every "
+                                                 "transition is fsynced before it is announced; batched: "
+                                                 "fsynced every 100 ms (a power loss may lose the last 100 ms).",
+                           default="batched"),
+        "notification_cooldown_seconds": number(
+            "The same contact is told about the same alarm at most once in this time.", default=60, minimum=0),
+        "when_nobody_eligible": enum(
+            ["notify_all", "last_contact"],
+            "When every contact of a chain is outside work hours: tell them all anyway, or the last one.",
+            default="notify_all"),
+        "max_shelve_seconds": number("Longest time an alarm may be shelved.", default=86400, minimum=1),
+        "stale_after_seconds": number("An alarm active longer than this counts as stale (KPI).",
+                                      default=86400, minimum=1),
+        "flood": obj({
+            "threshold": integer("More than this many alarms raised within window_seconds is a flood.",
+                                 default=10, minimum=1),
+            "window_seconds": number(default=600, minimum=1),
+            "summary_interval_seconds": number("During a flood, notifications per contact are consolidated "
+                                               "into one summary at most this often.", default=30, minimum=0),
+        }, description="Alarm flood detection and notification consolidation (ISA-18.2).", default={}),
+        "chatter": obj({
+            "activations": integer("This many activations within window_seconds flag chattering.",
+                                   default=3, minimum=2),
+            "window_seconds": number(default=60, minimum=1),
+        }, description="Chattering alarm detection.", default={}),
+        "retry": obj({
+            "max_attempts": integer(default=5, minimum=1),
+            "initial_backoff_seconds": number(default=1.0, minimum=0),
+            "max_backoff_seconds": number(default=60.0, minimum=0),
+        }, description="Retries of notifications after transient failures.", default={}),
+    }
 
 
 def twilio_schema() -> Schema:
@@ -195,7 +237,20 @@ def twilio_schema() -> Schema:
             "auth_token": string("Defaults to the TWILIO_AUTH_TOKEN environment variable."),
             "from_number": string(minLength=1),
             "api_base_url": string(default="https://api.twilio.com"),
-            "status_callback_url": string(),
+            "status_callback_url": string("Delivery status callbacks (default: webhook.public_url + "
+                                          "/v1/twilio/status when a webhook is configured)."),
+            "timeout_seconds": number("HTTP timeout of REST requests.", default=10, minimum=0.1),
+            "webhook": obj(
+                {
+                    "host": string("Listen address of the webhook listener.", default="127.0.0.1"),
+                    "port": integer("TCP port of the webhook listener (0: any free port).", minimum=0,
+                                    maximum=65535),
+                    "public_url": string("The URL Twilio reaches the listener at (e.g. https://plant.example.com); "
+                                         "request signatures are checked against it.", minLength=1),
+                },
+                required=("port", "public_url"),
+                description="Inbound Twilio webhooks (SMS replies, call key presses, status callbacks).",
+            ),
             "actions": array(action, default=[]),
         },
         description="Twilio SMS and voice calls.",
@@ -212,6 +267,8 @@ def email_schema() -> Schema:
             "from_address": string(pattern=r"^[^@\s]+@[^@\s]+$"),
             "starttls": boolean(default=True),
             "tls": boolean("Implicit TLS (port 465).", default=False),
+            "ca_file": string("CA certificate(s) to trust for the server's certificate (default: the system's)."),
+            "timeout_seconds": number(default=10, minimum=0.1),
         },
         required=("smtp_host",),
         description="SMTP for e-mail notifications.",

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from petra import __version__
 from petra.control.paths import default_socket_path
+from petra.ctl import alarms as alarm_commands
 from petra.ctl import commands
 from petra.ctl.client import ControlClient, CtlError, Refused, Target, Unreachable
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH")
     p.add_argument("kind", choices=FAULTS, metavar="KIND", help=" | ".join(FAULTS))
     p.add_argument("arg", nargs="?", type=_non_negative, metavar="ARG", help="slow: ms per message; hang: seconds")
+    alarm_commands.register(sub, common)
     return parser
 
 

@@ -67,6 +67,13 @@ def test_signals_written_but_not_declared_take_their_writers_type_and_group():
         "device_temp": (DataType.FLOAT, "mqtt"),
         "motor_running": (DataType.BOOL, "s7"),
         "emergency_stop": (DataType.FLOAT, "default"),
+        # each alarm's state as signals, and the alarm runtime's summary signals
+        "alarm.temp_critical.active": (DataType.BOOL, "alarms"),
+        "alarm.temp_critical.acked": (DataType.BOOL, "alarms"),
+        "alarm.temp_critical.state": (DataType.STRING, "alarms"),
+        "alarms.flood": (DataType.BOOL, "alarms"),
+        "alarms.active_count": (DataType.INT, "alarms"),
+        "alarms.unacked_count": (DataType.INT, "alarms"),
     }
 
 

@@ -100,7 +100,8 @@ def test_forcing_holds_a_computed_signal_until_released(running):
 def test_forcing_a_group_signal_drops_other_writes_until_released(running):
     api = ControlApi(running)
     assert call(api, "POST", "/v1/signals/setpoint/force", {"value": 10, "reason": "maintenance"})[0] == 200
-    status, body = call(api, "PUT", "/v1/signals/setpoint", {"value": 99})
+    status, _ = call(api, "PUT", "/v1/signals/setpoint", {"value": 99})
+    assert status == 200  # accepted by the owner, then dropped because the signal is forced
     assert running.plant.table.read("setpoint").value == 10.0
     assert call(api, "DELETE", "/v1/signals/setpoint/force")[0] == 200
     assert call(api, "PUT", "/v1/signals/setpoint", {"value": 99})[1]["value"] == 99.0
@@ -110,7 +111,7 @@ def test_an_injected_crash_is_restarted_and_recorded_with_the_caller(running, tm
     api = ControlApi(running)
     status, body = call(api, "POST", "/v1/actors/inject", {"path": "petra/core/logic/gen", "kind": "crash"},
                         caller="token:ops")
-    assert status == 200
+    assert status == 200 and body == {"injected": "crash", "path": "petra/core/logic/gen", "arg": None}
 
     def restarted():
         node = next(n for n in running.tree.tree().walk() if n.path == "petra/core/logic/gen")
@@ -125,7 +126,7 @@ def test_an_operator_restart_of_one_actor_leaves_the_others_alone(running):
     api = ControlApi(running)
     before = {n.path: n.uptime_s for n in running.tree.tree().walk()}
     status, body = call(api, "POST", "/v1/actors/restart", {"path": "petra/core/logic/sp_check"})
-    assert status == 200
+    assert status == 200 and body == {"restarted": "petra/core/logic/sp_check"}
     after = {n.path: n for n in running.tree.tree().walk()}
     assert after["petra/core/logic/sp_check"].uptime_s < before["petra/core/logic/sp_check"]
     assert after["petra/core/logic/gen"].uptime_s >= before["petra/core/logic/gen"]

@@ -1,0 +1,273 @@
+"""`alarm:<id>` actors (pooled: 1,000 alarms share the "alarms" pool's threads) and the router.
+
+The router owns the ChangeBus subscription. Its callback runs in the
+publisher's thread, so it only looks the changed signal up in a precomputed
+signal -> alarm ids index and tells those alarm actors `Evaluate`.
+
+An alarm actor reads its signals from the table, runs the pure `AlarmMachine`,
+and for every transition: writes state + event durably (one LMDB transaction),
+updates its state signals (`alarm.<id>.active|acked|state`) through the
+"alarms" signal group, updates the live view and tells the escalation manager.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from typing import Any
+
+import pykka
+
+from petra.alarms.config import AlarmSpec
+from petra.alarms.messages import AlarmChanged, Command, Evaluate, Wake
+from petra.alarms.service import AlarmService
+from petra.alarms.states import AlarmMachine, Transition
+from petra.messages import SignalsChanged
+from petra.signal_io import SignalWriter
+from petra.values import Quality
+from supervision import PooledActor, SupervisedActor
+
+log = logging.getLogger(__name__)
+
+_WAKE = Wake()
+
+
+class _Defaults(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render_message(spec: AlarmSpec, machine: AlarmMachine, setpoint: Any, unit: str, now: float) -> str:
+    """The alarm's message from its template ({name} {value} {setpoint} {unit} {severity} {time} ...)."""
+    template = spec.message_template or "{severity}: {name} - {signal} {condition} {setpoint}{unit} (value {value})"
+    value = machine.value
+    if isinstance(value, float):
+        value = round(value, 3)
+    fields = _Defaults(
+        name=spec.title, id=spec.id, value=value, setpoint=setpoint, unit=unit, severity=spec.severity.upper(),
+        time=dt.datetime.fromtimestamp(now).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"), signal=spec.signal,
+        condition=spec.condition, code=machine.code, state=str(machine.state),
+    )
+    try:
+        return template.format_map(fields)
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+class AlarmActor(PooledActor):
+    """One alarm's ISA-18.2 state machine (`alarm:<id>` under `alarms`)."""
+
+    pool_name = "alarms"
+    pool_workers = 2
+
+    def __init__(self, service: AlarmService, spec: AlarmSpec) -> None:
+        super().__init__()
+        self.service = service
+        self.spec = spec
+        config = service.config
+        self.machine = AlarmMachine(spec, config.chatter_activations, config.chatter_window_s)
+        table = service.plant.table
+        self.slot = table.index.get(spec.signal)
+        self.setpoint_slot = table.index.get(spec.setpoint_signal) if spec.setpoint_signal else None
+        self.suppress_slot = table.index.get(spec.suppress_when) if spec.suppress_when else None
+        self.unit = spec.unit or (table.specs[self.slot].unit if self.slot is not None else "")
+        self.writer: SignalWriter | None = None
+        self._published: tuple[Any, ...] | None = None
+        self._wake_at: float | None = None
+
+    def on_start(self) -> None:
+        self.service.attach(self.registry, self.path)
+        self.writer = SignalWriter(self.service.plant, self.registry, f"alarm:{self.spec.id}")
+        saved = self.service.store.get("states", self.spec.id)
+        if saved:
+            self.machine.restore(saved)
+        now = time.time()
+        self._after([], now, None, announce=True)  # the escalation manager learns the restored state
+        if not saved or self.service.fresh(self.slot):
+            # After a restart, a signal still at its configured initial value says nothing about the
+            # process: the restored state stands until the signal's first real update.
+            self._evaluate(now, None)
+
+    # -- messages ---------------------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Evaluate):
+            self._evaluate(time.time(), message.stamp)
+            return None
+        if isinstance(message, Wake):
+            now = time.time()
+            self._wake_at = None
+            self._after(self.machine.wake(now), now, None)
+            return None
+        if isinstance(message, Command):
+            return self._command(message)
+        return super().on_receive(message)
+
+    def _inputs(self) -> tuple[Any, float | None, bool, bool]:
+        table = self.service.plant.table
+        spec = self.spec
+        value = None if self.slot is None else table.values[self.slot]
+        bad = self.slot is None or table.quality[self.slot] == Quality.BAD
+        if self.setpoint_slot is not None:
+            setpoint = table.values[self.setpoint_slot]
+        else:
+            setpoint = spec.setpoint if isinstance(spec.setpoint, float) else None
+        suppressed = self.suppress_slot is not None and bool(table.values[self.suppress_slot])
+        if isinstance(setpoint, bool) or not isinstance(setpoint, int | float):
+            setpoint = None if setpoint is None or isinstance(setpoint, str) else float(setpoint)
+        return value, setpoint, suppressed, bad
+
+    def _evaluate(self, now: float, stamp: float | None) -> None:
+        value, setpoint, suppressed, bad = self._inputs()
+        if bad:
+            # a value of bad quality says nothing about the process: keep the condition as it is
+            if suppressed != self.machine.suppressed:
+                self._after(self.machine.evaluate(self.machine.value, setpoint, suppressed, now), now, stamp)
+            return
+        self._after(self.machine.evaluate(value, setpoint, suppressed, now), now, stamp)
+
+    def _command(self, command: Command) -> dict[str, Any]:
+        now = time.time()
+        m = self.machine
+        kind = command.kind
+        if kind == "ack":
+            transitions = m.ack(command.who, now, command.reason)
+        elif kind == "reset":
+            transitions = m.reset(command.who, now)
+        elif kind == "shelve":
+            duration = command.duration_s
+            if duration is not None and not 0 < duration <= self.service.config.max_shelve_s:
+                from petra.alarms.states import CommandRefused
+
+                raise CommandRefused(f"shelve duration must be between 0 and {self.service.config.max_shelve_s:g} s")
+            transitions = m.shelve_for(command.who, command.reason, now, duration)
+        elif kind == "unshelve":
+            transitions = m.unshelve(command.who, now)
+        elif kind in ("disable", "enable"):
+            transitions = m.set_enabled(kind == "enable", command.who, command.reason, now)
+        elif kind == "view":
+            return m.view(now)
+        else:
+            raise ValueError(f"unknown alarm command {kind!r}")
+        self._after(transitions, now, None, wait=True)  # answer once it is durable
+        return m.view(now)
+
+    # -- after a transition -----------------------------------------------------------------------
+
+    def _after(self, transitions: list[Transition], now: float, stamp: float | None, announce: bool = False,
+               wait: bool = False) -> None:
+        """Persist the transitions (group commit), then announce them from the store's writer thread."""
+        service = self.service
+        m = self.machine
+        spec = self.spec
+        code_added = None
+        if any(t.event == "raised" or t.details.get("raised") for t in transitions):
+            m.code = service.next_code()
+            code_added = m.code
+        service.views[spec.id] = m.view(now)
+        self._schedule_wake()
+        if not transitions and not announce:
+            return
+        changed = None
+        if transitions or announce:
+            setpoint = spec.setpoint if self.setpoint_slot is None else service.plant.table.values[self.setpoint_slot]
+            changed = AlarmChanged(
+                alarm=spec.id, events=tuple(t.event for t in transitions), state=str(m.state),
+                needs_attention=m.needs_attention, active=m.active, acked=m.acked, time=now,
+                message=render_message(spec, m, setpoint, self.unit, now) if m.needs_attention else "",
+                severity=spec.severity, code=m.code, raised=code_added is not None,
+            )
+        signals = (m.active, m.acked, str(m.state))
+
+        def announce_after_commit() -> None:
+            if stamp is not None:
+                service.metrics.latency.observe(max(0.0, time.time() - stamp))
+            self._publish_signals(signals)
+            if changed is not None:
+                service.tell("escalations", changed)
+            for t in transitions:
+                service.metrics.transitions.labels(t.event).inc()
+                service.notify_transition(t)
+
+        if not transitions:
+            service.store.submit(announce_after_commit)
+            return
+        for t in transitions:
+            if t.event in ("raised", "cleared", "acked", "shelved", "unshelved", "reset"):
+                log.info("alarm %s %s (%s) value=%r%s", spec.id, t.event, t.state, t.value,
+                         f" by {t.who}" if t.who else "")
+        service.store.submit(announce_after_commit, wait=wait, states={spec.id: m.snapshot()},
+                             events=[t.to_dict() for t in transitions],
+                             codes={code_added: spec.id} if code_added else None)
+
+    def _publish_signals(self, current: tuple[Any, ...]) -> None:
+        # runs in the store's writer thread, in commit order
+        if current == self._published or self.writer is None:
+            return
+        self._published = current
+        prefix = f"alarm.{self.spec.id}."
+        self.writer.write_values({prefix + "active": current[0], prefix + "acked": current[1],
+                                  prefix + "state": current[2]})
+
+    def _schedule_wake(self) -> None:
+        when = self.machine.next_wake()
+        if when is None or (self._wake_at is not None and self._wake_at <= when):
+            return
+        self._wake_at = when
+        self.service.scheduler.tell_at(when, self.actor_ref, _WAKE)
+
+
+class AlarmRouter(SupervisedActor):
+    """Owns the bus subscription and the control API routes (`alarm-router` under `alarms`)."""
+
+    def __init__(self, service: AlarmService) -> None:
+        super().__init__()
+        self.service = service
+        index: dict[str, list[str]] = {}
+        for spec in service.config.alarms:
+            for name in dict.fromkeys(spec.signals()):
+                index.setdefault(name, []).append(spec.id)
+        self.index = index
+        self._refs: dict[str, pykka.ActorRef[Any]] = {}
+        self._subscriber: Any = None
+
+    def on_start(self) -> None:
+        from petra.alarms.api import register_routes
+
+        self.service.attach(self.registry, self.path)
+        register_routes(self.service)
+        self._subscriber = self.service.plant.bus.subscribe(self._on_change)
+
+    def _after_exit(self) -> None:
+        if self._subscriber is not None:
+            self.service.plant.bus.unsubscribe(self._subscriber)
+            self._subscriber = None
+
+    def on_stop(self) -> None:
+        # A normal stop (shutdown or reload): the timer thread goes too; the next attach() restarts it.
+        self.service.scheduler.stop()
+
+    def check_health(self) -> None:
+        self.service.scheduler.ensure_running()
+
+    def _on_change(self, event: SignalsChanged) -> None:
+        # The publisher's thread: a dict lookup and a tell per affected alarm, nothing else.
+        index = self.index
+        for change in event.changes:
+            ids = index.get(change.name)
+            if ids is None:
+                continue
+            message = Evaluate(change.timestamp if not math.isnan(change.timestamp) else time.time())
+            for alarm_id in ids:
+                ref = self._refs.get(alarm_id)
+                if ref is None or not ref.is_alive():
+                    ref = self.service.alarm_ref(alarm_id)
+                    if ref is None:
+                        continue
+                    self._refs[alarm_id] = ref
+                try:
+                    ref.tell(message)
+                except pykka.ActorDeadError:
+                    self._refs.pop(alarm_id, None)

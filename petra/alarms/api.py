@@ -1,0 +1,153 @@
+"""The alarm routes of the control API (added to `runtime.api_routes` by the alarm router).
+
+    GET  /v1/alarms                          the alarm list (state, ack, shelve, chatter, escalation)
+    GET  /v1/alarms/kpi?period_s=86400       ISA-18.2 KPIs
+    GET  /v1/alarms/history?id=&since=&limit=  alarm events, newest first
+    GET  /v1/alarms/deliveries?limit=        notification delivery records, newest first
+    GET  /v1/alarms/ID
+    POST /v1/alarms/ID/ack                   {"comment": "..."}
+    POST /v1/alarms/ID/shelve                {"for_s": 7200, "reason": "..."} (no for_s: one-shot)
+    POST /v1/alarms/ID/unshelve | /reset
+    POST /v1/alarms/ID/disable               {"reason": "..."} (out of service) | /enable
+
+Every command is audited with the caller's identity (`uid:1000`, `token:ops`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from petra.alarms.flood import kpis
+from petra.alarms.service import AlarmService, UnknownAlarm
+from petra.alarms.states import CommandRefused
+from petra.control.api import ApiError, Request
+
+PREFIX = "/v1/alarms"
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return data
+
+
+def _number(text: str | None, name: str) -> float | None:
+    if text in (None, ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a number") from None
+
+
+class AlarmApi:
+    def __init__(self, service: AlarmService) -> None:
+        self.service = service
+
+    def routes(self) -> list[tuple[str, str, Any]]:
+        one = PREFIX + r"/(?P<id>[^/]+)"
+        return [
+            ("GET", PREFIX, self.list),
+            ("GET", PREFIX + "/kpi", self.kpi),
+            ("GET", PREFIX + "/history", self.history),
+            ("GET", PREFIX + "/deliveries", self.deliveries),
+            ("GET", one, self.one),
+            ("POST", one + r"/(?P<command>ack|shelve|unshelve|reset|disable|enable)", self.command),
+        ]
+
+    def list(self, request: Request, _: dict[str, str]) -> Any:
+        walks = self.service.store.items("escalations")
+        alarms = []
+        for alarm_id in sorted(self.service.views):
+            view = dict(self.service.views[alarm_id])
+            record = walks.get(alarm_id)
+            if record:
+                walk = record["walk"]
+                view["escalation"] = {"round": walk["round"], "step": walk["step"], "next_at": walk["next_at"],
+                                      "notified": walk["notified"], "chain": walk["chain"]}
+            alarms.append(view)
+        return {"alarms": alarms, "flood": self.service.flood_active}
+
+    def one(self, request: Request, params: dict[str, str]) -> Any:
+        try:
+            alarm_id = self.service.resolve(params["id"])
+        except UnknownAlarm:
+            raise ApiError(404, f"unknown alarm '{params['id']}'") from None
+        view = self.service.views.get(alarm_id)
+        if view is None:
+            raise ApiError(503, f"alarm '{alarm_id}' is not running right now")
+        return view
+
+    def kpi(self, request: Request, _: dict[str, str]) -> Any:
+        now = time.time()
+        period = _number(request.query.get("period_s"), "period_s") or 86400.0
+        events = self.service.store.events(since=now - period, limit=1_000_000)
+        return kpis(events, self.service.views.values(), now, self.service.config.stale_after_s, period)
+
+    def history(self, request: Request, _: dict[str, str]) -> Any:
+        alarm = request.query.get("id") or None
+        if alarm is not None:
+            try:
+                alarm = self.service.resolve(alarm)
+            except UnknownAlarm:
+                raise ApiError(404, f"unknown alarm '{alarm}'") from None
+        since = _number(request.query.get("since"), "since")
+        limit = int(_number(request.query.get("limit"), "limit") or 200)
+        events = self.service.store.events(alarm, since, limit=limit, newest_first=True)
+        return {"events": events}
+
+    def deliveries(self, request: Request, _: dict[str, str]) -> Any:
+        limit = int(_number(request.query.get("limit"), "limit") or 100)
+        records = sorted(self.service.store.items("deliveries").values(), key=lambda d: d.get("created", 0),
+                         reverse=True)
+        return {"deliveries": records[:limit]}
+
+    def command(self, request: Request, params: dict[str, str]) -> Any:
+        data = _body(request)
+        kind = params["command"]
+        try:
+            alarm_id = self.service.resolve(params["id"])
+        except UnknownAlarm:
+            raise ApiError(404, f"unknown alarm '{params['id']}'") from None
+        reason = str(data.get("reason") or data.get("comment") or "")
+        duration = None
+        if kind == "shelve":
+            raw = data.get("for_s")
+            if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0):
+                raise ApiError(400, "for_s must be a positive number of seconds (omit it for a one-shot shelve)")
+            duration = None if raw is None else float(raw)
+            if not reason.strip():
+                raise ApiError(400, "shelving needs a non-empty 'reason'")
+        if kind == "disable" and not reason.strip():
+            raise ApiError(400, "taking an alarm out of service needs a non-empty 'reason'")
+        try:
+            view = self.service.command(alarm_id, kind, request.caller, reason, duration)
+        except CommandRefused as exc:
+            raise ApiError(409, str(exc)) from None
+        except TimeoutError as exc:
+            raise ApiError(503, str(exc)) from None
+        details: dict[str, Any] = {"alarm": alarm_id}
+        if reason:
+            details["reason"] = reason
+        if duration is not None:
+            details["for_s"] = duration
+        self.service.audit(f"alarm.{kind}", request.caller, **details)
+        return view
+
+
+def register_routes(service: AlarmService) -> None:
+    """Replace any alarm routes on the runtime with this service's (idempotent across restarts)."""
+    runtime = service.plant.runtime
+    if runtime is None or not hasattr(runtime, "api_routes"):
+        return
+    routes = [r for r in runtime.api_routes if not str(r[1]).startswith(PREFIX)]
+    routes.extend(AlarmApi(service).routes())
+    runtime.api_routes[:] = routes

@@ -1,0 +1,167 @@
+"""What the alarm subsystem's actors of one plant share: config, store, timers, metrics, live views.
+
+One `AlarmService` per plant (kept on the plant, so a reload that rebuilds the
+child specs reuses it). It is plain data plus thread-safe helpers; all state
+changes happen in the actors. The control API and the webhooks reach the
+actors through `command()` (an ask to `alarm:<id>`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pykka
+
+from petra.alarms.config import AlarmsConfig
+from petra.alarms.messages import Command, Deliver
+from petra.alarms.metrics import AlarmMetrics
+from petra.alarms.states import CommandRefused, Transition
+from petra.alarms.store import AlarmStore, open_store
+from petra.alarms.timers import Scheduler
+from petra.plant import Plant
+from supervision import Registry
+
+log = logging.getLogger(__name__)
+
+PARENT = "petra/alarms"
+ALARM_GROUP = "states"
+"""The sub-supervisor of the alarm actors: petra/alarms/states/alarm:<id>."""
+ASK_TIMEOUT_S = 5.0
+CHANNEL_OF_METHOD = {"sms": "sms", "call": "voice", "email": "email"}
+
+
+class UnknownAlarm(KeyError):
+    pass
+
+
+class AlarmService:
+    """Shared by the actors of one plant's alarm subsystem."""
+
+    def __init__(self, plant: Plant, config: AlarmsConfig) -> None:
+        self.plant = plant
+        self.config = config
+        self.store: AlarmStore = open_store(config.state_dir, config.fsync)
+        self.scheduler = Scheduler()
+        self.views: dict[str, dict[str, Any]] = {}
+        self.flood_active = False
+        self.metrics = AlarmMetrics(plant.metrics.registry, lambda: self.views, lambda: self.flood_active)
+        self.registry: Registry | None = None
+        self.parent = PARENT
+        self.transition_listeners: list[Callable[[Transition], None]] = []
+        """Called in the alarm actor after each durable transition (tests, benchmarks)."""
+        self.boot_stamps = list(plant.table.timestamps)
+        """Signal timestamps as the table was built: a signal still at its stamp holds its initial value."""
+        self._codes: list[str] = []
+        self._codes_lock = threading.Lock()
+
+    @classmethod
+    def for_plant(cls, plant: Plant, config: AlarmsConfig) -> AlarmService:
+        service = getattr(plant, "alarm_service", None)
+        if service is None or service.config.state_dir != config.state_dir:
+            service = cls(plant, config)
+            plant.alarm_service = service  # type: ignore[attr-defined]
+        service.config = config
+        return service
+
+    # -- helpers for the actors -------------------------------------------------------------------
+
+    def attach(self, registry: Registry, path: str) -> None:
+        """Called by each actor on start: learn the registry and where our siblings live."""
+        self.registry = registry
+        parent = path.rsplit("/", 1)[0]
+        self.parent = parent.rsplit("/", 1)[0] if parent.endswith("/" + ALARM_GROUP) else parent
+        self.scheduler.start()
+
+    def alarm_ref(self, alarm_id: str) -> pykka.ActorRef[Any] | None:
+        return self.ref(f"{ALARM_GROUP}/alarm:{alarm_id}")
+
+    def fresh(self, slot: int | None) -> bool:
+        """True when the signal at `slot` was written since start (it is not just its configured initial value)."""
+        table = self.plant.table
+        return slot is not None and (slot >= len(self.boot_stamps) or table.timestamps[slot] != self.boot_stamps[slot])
+
+    def ref(self, child_id: str) -> pykka.ActorRef[Any] | None:
+        return None if self.registry is None else self.registry.get(f"{self.parent}/{child_id}")
+
+    def tell(self, child_id: str, message: Any) -> bool:
+        ref = self.ref(child_id)
+        if ref is None:
+            return False
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            return False
+        return True
+
+    def next_code(self) -> str:
+        """A short code for a new alarm occurrence (reserved from the store in blocks of 50)."""
+        with self._codes_lock:
+            if not self._codes:
+                self._codes = self.store.reserve_codes(50)
+            return self._codes.pop(0)
+
+    def audit(self, event: str, who: str, **details: Any) -> None:
+        runtime = self.plant.runtime
+        if runtime is not None:
+            runtime.audit(event, who, **details)
+
+    # -- for the control API and the webhooks -----------------------------------------------------
+
+    def resolve(self, key: str) -> str:
+        """An alarm id from an id or a short code."""
+        if key in self.views or self.config.alarm(key) is not None:
+            return key
+        alarm = self.store.get("codes", key)
+        if alarm is not None:
+            return str(alarm)
+        raise UnknownAlarm(key)
+
+    def command(self, alarm_id: str, kind: str, who: str, reason: str = "",
+                duration_s: float | None = None) -> dict[str, Any]:
+        """Run an operator command on an alarm actor; raises UnknownAlarm, CommandRefused, TimeoutError."""
+        if self.config.alarm(alarm_id) is None:
+            raise UnknownAlarm(alarm_id)
+        ref = self.alarm_ref(alarm_id)
+        if ref is None:
+            raise TimeoutError(f"alarm:{alarm_id} is not running right now")
+        try:
+            return ref.ask(Command(kind, who, reason, duration_s), timeout=ASK_TIMEOUT_S)
+        except (pykka.ActorDeadError, pykka.Timeout):
+            raise TimeoutError(f"alarm:{alarm_id} did not answer") from None
+        except CommandRefused:
+            raise
+
+    def delivery_status(self, sid: str, status: str, error: str | None = None) -> dict[str, Any] | None:
+        """A provider's status callback: update the delivery record it names."""
+        delivery_id = self.store.get("sids", sid)
+        if delivery_id is None:
+            return None
+        record = self.store.get("deliveries", delivery_id) or {}
+        record.update(status=status, status_at=time.time())
+        if error:
+            record["error"] = error
+        history = record.setdefault("history", [])
+        history.append({"status": status, "time": record["status_at"]})
+        events = []
+        if record.get("alarm") and status in ("delivered", "failed", "undelivered", "completed", "no-answer",
+                                              "busy", "canceled"):
+            events.append({"alarm": record["alarm"], "event": f"notification_{status}", "time": time.time(),
+                           "who": record.get("contact", ""), "details": {"delivery": delivery_id, "sid": sid}})
+        self.store.write(deliveries={delivery_id: record}, events=events)
+        self.metrics.status.labels(record.get("channel", "?"), status).inc()
+        return record
+
+    def redeliver(self, channel: str, record: dict[str, Any], delay_s: float) -> None:
+        ref = self.ref(f"notify:{channel}")
+        if ref is not None:
+            self.scheduler.tell_at(time.time() + delay_s, ref, Deliver(record))
+
+    def notify_transition(self, transition: Transition) -> None:
+        for listener in self.transition_listeners:
+            with contextlib.suppress(Exception):
+                listener(transition)

@@ -1,0 +1,258 @@
+"""Durable alarm state in one LMDB environment (`alarms.state_dir`).
+
+Named databases (values are JSON):
+
+    states       alarm id -> AlarmMachine snapshot
+    escalations  alarm id -> Escalation in progress
+    events       (time µs, seq) big-endian -> event record: who, when, value (append only)
+    deliveries   delivery id -> notification record (status updated by retries and callbacks)
+    sids         provider message/call sid -> delivery id
+    outbox       delivery id -> channel, for deliveries not yet handed to the provider
+    cooldowns    "alarm|contact" -> time of the last notification
+    codes        short code -> alarm id (for "ACK <code>" replies)
+    meta         counters
+
+Each write is one transaction, so a state, its event and the escalation it
+starts land together or not at all - a kill -9 at any moment leaves a
+consistent store. Every commit reaches the OS before anything is announced, so
+a crash or kill -9 of PETRA loses nothing that was announced. With `fsync=True`
+each commit is also fsynced before it is announced; with `fsync=False` it is
+fsynced within `SYNC_INTERVAL_S` (a power loss may lose that much).
+
+Alarm transitions use `submit`: a single writer thread takes everything queued,
+commits it in one transaction (one fsync for the group: group commit), then
+runs each submission's callback (the announcement). A burst of 1,000
+transitions costs a handful of transactions instead of 1,000.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+_DBS = ("states", "escalations", "events", "deliveries", "sids", "outbox", "cooldowns", "codes", "meta")
+_MAP_SIZE = 256 << 20
+SYNC_INTERVAL_S = 0.1
+IDLE_EXIT_S = 2.0
+
+_open: dict[str, AlarmStore] = {}
+_open_lock = threading.Lock()
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def _load(raw: bytes | None) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+def open_store(path: str | Path, fsync: bool = True) -> AlarmStore:
+    """The process-wide store at `path` (LMDB allows one environment per file per process)."""
+    key = str(Path(path).resolve())
+    with _open_lock:
+        store = _open.get(key)
+        if store is None or store.closed:
+            store = _open[key] = AlarmStore(key, fsync)
+        return store
+
+
+class AlarmStore:
+    """Thread-safe: LMDB serializes writers, readers never block."""
+
+    def __init__(self, path: str | Path, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        # commits never fsync themselves: the writer thread (or write()) does it, once per group
+        self.env = lmdb.open(str(self.path), map_size=_MAP_SIZE, max_dbs=len(_DBS) + 1, sync=False,
+                             metasync=False, subdir=True, lock=True)
+        self.dbs = {name: self.env.open_db(name.encode()) for name in _DBS}
+        self._seq = itertools.count(int(time.time() * 1e6) & 0xFFFFFFFF)
+        self.closed = False
+        self._queue: list[tuple[dict[str, Any], Callable[[], None] | None, threading.Event | None]] = []
+        self._cond = threading.Condition()
+        self._synced_at = time.monotonic()
+        self._dirty = False
+        self._thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        self.closed = True
+        with self._cond:
+            self._cond.notify()
+        self.env.sync(True)
+        self.env.close()
+
+    # -- group commit -----------------------------------------------------------------------------
+
+    def submit(self, then: Callable[[], None] | None = None, wait: bool = False, **records: Any) -> None:
+        """Queue `records` (the keywords of `write`) for the next group commit; `then` runs after it.
+
+        With `wait`, return only once committed (operator commands: the answer means it is durable).
+        """
+        done = threading.Event() if wait else None
+        with self._cond:
+            self._queue.append((records, then, done))
+            self._cond.notify()
+            if self._thread is None or not self._thread.is_alive():
+                # started on demand; it ends after IDLE_EXIT_S without work so a stopped plant leaves no thread
+                self._thread = threading.Thread(target=self._writer, name="alarm-store-writer", daemon=True)
+                self._thread.start()
+        if done is not None:
+            done.wait(10.0)
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self.closed:
+                    due = SYNC_INTERVAL_S - (time.monotonic() - self._synced_at)
+                    timeout = max(0.0, due) if self._dirty else IDLE_EXIT_S
+                    if not self._cond.wait(timeout) and not self._queue:
+                        if not self._dirty:
+                            self._thread = None
+                            return  # idle: submit() starts a new writer when needed
+                        break  # time for the periodic fsync
+                if self.closed:
+                    return
+                batch, self._queue = self._queue, []
+            try:
+                if batch:
+                    self._commit_group([records for records, _, _ in batch])
+                self._sync_if_due()
+            except Exception:
+                logging.getLogger(__name__).exception("alarm store: group commit failed")
+            for _, then, done in batch:
+                if then is not None:
+                    try:
+                        then()
+                    except Exception:
+                        logging.getLogger(__name__).exception("alarm store: callback after commit failed")
+                if done is not None:
+                    done.set()
+
+    def _commit_group(self, groups: list[dict[str, Any]]) -> None:
+        try:
+            with self.env.begin(write=True) as txn:
+                for records in groups:
+                    self._put(txn, **records)
+        except lmdb.MapFullError:
+            self.env.set_mapsize(self.env.info()["map_size"] * 2)
+            with self.env.begin(write=True) as txn:
+                for records in groups:
+                    self._put(txn, **records)
+        self._dirty = True
+
+    def _sync_if_due(self) -> None:
+        if self._dirty and (self.fsync or time.monotonic() - self._synced_at >= SYNC_INTERVAL_S):
+            self.env.sync(True)
+            self._dirty = False
+            self._synced_at = time.monotonic()
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def write(self, *, states: dict[str, Any] | None = None, events: list[dict[str, Any]] | None = None,
+              escalations: dict[str, Any | None] | None = None, deliveries: dict[str, Any] | None = None,
+              outbox: dict[str, str | None] | None = None, cooldowns: dict[str, float] | None = None,
+              sids: dict[str, str] | None = None, codes: dict[str, str] | None = None) -> None:
+        """One transaction now, in the caller's thread; a value None deletes (escalations, outbox)."""
+        records = {"states": states, "events": events, "escalations": escalations, "deliveries": deliveries,
+                   "outbox": outbox, "cooldowns": cooldowns, "sids": sids, "codes": codes}
+        self._commit_group([records])
+        if self.fsync:
+            self.env.sync(True)
+            self._dirty = False
+        else:
+            self.submit()  # the writer thread fsyncs within SYNC_INTERVAL_S
+
+    def _put(self, txn: lmdb.Transaction, states: Any = None, events: Any = None, escalations: Any = None,
+             deliveries: Any = None, outbox: Any = None, cooldowns: Any = None, sids: Any = None,
+             codes: Any = None) -> None:
+        d = self.dbs
+        for key, value in (states or {}).items():
+            txn.put(key.encode(), _dump(value), db=d["states"])
+        for event in events or ():
+            stamp = int(event.get("time", time.time()) * 1e6)
+            txn.put(struct.pack(">QQ", stamp, next(self._seq)), _dump(event), db=d["events"])
+        for name, mapping in (("escalations", escalations), ("outbox", outbox)):
+            for key, value in (mapping or {}).items():
+                if value is None:
+                    txn.delete(key.encode(), db=d[name])
+                else:
+                    txn.put(key.encode(), _dump(value), db=d[name])
+        for name, mapping in (("deliveries", deliveries), ("cooldowns", cooldowns), ("sids", sids),
+                              ("codes", codes)):
+            for key, value in (mapping or {}).items():
+                txn.put(key.encode(), _dump(value), db=d[name])
+
+    def reserve_codes(self, count: int) -> list[str]:
+        """`count` fresh 4-digit short codes (1000..9999, cycling) for alarm occurrences, in one transaction."""
+        codes = []
+        with self.env.begin(write=True) as txn:
+            current = int(txn.get(b"code", db=self.dbs["meta"]) or b"999")
+            for _ in range(count):
+                current = 1000 if current >= 9999 else current + 1
+                codes.append(str(current))
+            txn.put(b"code", str(current).encode(), db=self.dbs["meta"])
+        self._dirty = True
+        return codes
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def get(self, db: str, key: str) -> Any:
+        with self.env.begin() as txn:
+            return _load(txn.get(key.encode(), db=self.dbs[db]))
+
+    def items(self, db: str) -> dict[str, Any]:
+        with self.env.begin() as txn:
+            return {k.decode(): _load(v) for k, v in txn.cursor(db=self.dbs[db])}
+
+    def events(self, alarm: str | None = None, since: float | None = None, limit: int = 1000,
+               newest_first: bool = False) -> list[dict[str, Any]]:
+        """Event records, oldest first (or newest first), optionally for one alarm and after `since`."""
+        out: list[dict[str, Any]] = []
+        for record in self._iter_events(since, newest_first):
+            if alarm is None or record.get("alarm") == alarm:
+                out.append(record)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def _iter_events(self, since: float | None, newest_first: bool) -> Iterator[dict[str, Any]]:
+        start = struct.pack(">QQ", int((since or 0) * 1e6), 0)
+        with self.env.begin() as txn:
+            cursor = txn.cursor(db=self.dbs["events"])
+            if newest_first:
+                if not cursor.last():
+                    return
+                for key, value in cursor.iterprev():
+                    if key < start:
+                        return
+                    yield json.loads(value)
+            else:
+                if not cursor.set_range(start):
+                    return
+                for _key, value in cursor:
+                    yield json.loads(value)
+
+    def trim_events(self, before: float) -> int:
+        """Delete events older than `before`; returns how many."""
+        limit = struct.pack(">QQ", int(before * 1e6), 0)
+        removed = 0
+        with self.env.begin(write=True) as txn:
+            cursor = txn.cursor(db=self.dbs["events"])
+            if not cursor.first():
+                return 0
+            while cursor.key() and cursor.key() < limit:
+                if not cursor.delete():
+                    break
+                removed += 1
+        return removed

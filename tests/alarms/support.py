@@ -1,0 +1,98 @@
+"""Helpers for the alarm tests: plant configs with alarms, a started runtime, control API calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from petra.alarms.service import AlarmService
+from petra.control.api import ControlApi, Request, Response
+from petra.messages import SignalUpdate, UpdateSignals
+from petra.runtime import Runtime, RuntimeOptions
+from tests.helpers import plant_config, wait_until
+from tests.peers.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+OPERATOR = {"id": "operator", "name": "Shift Operator", "phone": "+15550000001", "email": "op@plant.example",
+            "preferred_method": "sms", "escalation_delay_seconds": 0.4}
+SUPERVISOR = {"id": "supervisor", "name": "Supervisor", "phone": "+15550000002", "preferred_method": "call",
+              "escalation_delay_seconds": 0.4}
+
+
+def alarm(alarm_id: str, signal: str = "temperature", **extra: Any) -> dict[str, Any]:
+    base = {"id": alarm_id, "name": alarm_id.replace("_", " ").title(), "signal": signal, "condition": "above",
+            "setpoint": 80.0, "severity": "critical", "require_acknowledgment": True,
+            "message_template": "{severity}: {name} is {value} (limit {setpoint})"}
+    base.update(extra)
+    return base
+
+
+def plant_data(state_dir: Path, alarms: list[dict[str, Any]], *, twilio: FakeTwilio | None = None,
+               contacts: list[dict[str, Any]] | None = None, chains: dict[str, list[str]] | None = None,
+               signals: list[dict[str, Any]] | None = None, webhook_port: int | None = None,
+               email: dict[str, Any] | None = None, **alarm_settings: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "node_id": "alarm-test",
+        "scan_time_ms": 50,
+        "signals": signals or [{"name": "temperature", "type": "float", "initial": 20.0, "group": "process",
+                                "unit": "degC"}],
+        "alarms": {"alarms": alarms, "contacts": contacts if contacts is not None else [OPERATOR, SUPERVISOR],
+                   "escalation_chains": chains if chains is not None else {},
+                   "state_dir": str(state_dir), "retry": {"max_attempts": 4, "initial_backoff_seconds": 0.05,
+                                                          "max_backoff_seconds": 0.2},
+                   **alarm_settings},
+    }
+    if twilio is not None:
+        section: dict[str, Any] = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_number": "+15559999999",
+                                   "api_base_url": twilio.base_url}
+        if webhook_port is not None:
+            section["webhook"] = {"port": webhook_port, "public_url": f"http://127.0.0.1:{webhook_port}"}
+        data["twilio"] = section
+    if email is not None:
+        data["email"] = email
+    return data
+
+
+class AlarmPlant:
+    """A started runtime with alarms; stop() in a finally or through the fixture."""
+
+    def __init__(self, data: dict[str, Any], control_socket: Path | None = None) -> None:
+        self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False,
+                                                                              control_socket=control_socket))
+        self.runtime.start()
+        self.plant = self.runtime.plant
+        self.api = ControlApi(self.runtime)
+
+    @property
+    def service(self) -> AlarmService:
+        return self.plant.alarm_service  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        self.runtime.stop()
+
+    def write(self, group: str = "process", **values: Any) -> None:
+        assert self.runtime.tree is not None
+        ref = self.runtime.tree.lookup(f"petra/core/signals/{group}")
+        assert ref is not None
+        ref.ask(UpdateSignals(tuple(SignalUpdate(k, v) for k, v in values.items()), "test"))
+
+    def view(self, alarm_id: str) -> dict[str, Any]:
+        return self.service.views.get(alarm_id, {})
+
+    def wait_state(self, alarm_id: str, state: str, timeout: float = 5.0) -> dict[str, Any]:
+        wait_until(lambda: self.view(alarm_id).get("state") == state, timeout=timeout)
+        return self.view(alarm_id)
+
+    def call(self, method: str, path: str, body: Any = None, caller: str = "uid:1000",
+             query: dict[str, str] | None = None) -> Response:
+        raw = b"" if body is None else json.dumps(body).encode()
+        return self.api.handle(Request(method, path, query or {}, raw, caller))
+
+    def value(self, name: str) -> Any:
+        return self.plant.table.read(name).value
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        return self.plant.metrics.registry.get_sample_value(name, labels or {}) or 0.0
+
+    def events(self, alarm_id: str | None = None) -> list[dict[str, Any]]:
+        return self.service.store.events(alarm_id, limit=10_000)
