@@ -15,6 +15,7 @@ Routes (all JSON; see docs/control-api.md):
     POST   /v1/signals/NAME/force          {"value": V, "reason": "..."}
     DELETE /v1/signals/NAME/force          {"reason": "..."} (optional)
     GET    /v1/events?pattern=GLOB         server-sent events of signal changes (handled by the server)
+    GET    /v1/history?signal=S&since=&until=&max_points=   recorded trend (Parquet), downsampled
     POST   /v1/reload                      re-read, validate, verify and apply the config
     POST   /v1/actors/restart              {"path": "petra/core/logic/x"}
     POST   /v1/actors/inject               {"path": ..., "kind": "crash|hang|slow|raise-on-next", "arg": N}
@@ -88,6 +89,7 @@ class ControlApi:
         self.add_route("PUT", r"/v1/signals/(?P<name>[^/]+)", self._set_signal)
         self.add_route("POST", r"/v1/signals/(?P<name>[^/]+)/force", self._force)
         self.add_route("DELETE", r"/v1/signals/(?P<name>[^/]+)/force", self._unforce)
+        self.add_route("GET", r"/v1/history", self._history)
         self.add_route("POST", r"/v1/reload", self._reload)
         self.add_route("POST", r"/v1/actors/restart", self._restart)
         self.add_route("POST", r"/v1/actors/inject", self._inject)
@@ -261,6 +263,28 @@ class ControlApi:
             raise ApiError(409, error)
         self._audit("signal.unforce", request, signal=name, reason=reason)
         return self._get_signal(request, params)
+
+    def _history(self, request: Request, _: dict[str, str]) -> Any:
+        """A signal's recorded trend from the Parquet history, downsampled to max_points buckets."""
+        if "storage" not in self.plant.config.sections:
+            raise ApiError(404, "this plant records no history (no storage section)")
+        signal = request.query.get("signal")
+        if not signal:
+            raise ApiError(400, "history needs ?signal=NAME (and optionally since, until as epoch seconds, "
+                                "max_points)")
+        try:
+            since = float(request.query["since"]) if "since" in request.query else None
+            until = float(request.query["until"]) if "until" in request.query else None
+            max_points = int(request.query.get("max_points", "1000"))
+        except ValueError:
+            raise ApiError(400, "since and until are epoch seconds, max_points an integer") from None
+        from petra.storage.query import plant_history
+
+        table = plant_history(self.plant, signal, since, until, max_points)
+        rows = table.to_pylist()
+        for row in rows:
+            row["ts"] = row["ts"].timestamp() if row.get("ts") is not None else None
+        return {"signal": signal, "rows": rows}
 
     def _reload(self, request: Request, _: dict[str, str]) -> Any:
         result = self.runtime.reload(caller=request.caller)
