@@ -15,7 +15,6 @@ Every command is audited with the caller's identity (`uid:1000`, `token:ops`).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -23,20 +22,9 @@ from petra.alarms.flood import kpis
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
 from petra.control.api import ApiError, Request
+from petra.control.api import json_body as _body
 
 PREFIX = "/v1/alarms"
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "body must be a JSON object")
-    return data
 
 
 def _number(text: str | None, name: str) -> float | None:

@@ -71,6 +71,19 @@ class ApiError(Exception):
         self.message = message
 
 
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body ({} when empty); 400 for anything else."""
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return data
+
+
 Handler = Callable[[Request, dict[str, str]], Any]
 """A route handler: returns a JSON-able body (200) or a Response; raises ApiError for 4xx."""
 
@@ -131,15 +144,7 @@ class ControlApi:
         return self.runtime.plant
 
     def _json(self, request: Request) -> dict[str, Any]:
-        if not request.body:
-            return {}
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "body must be a JSON object")
-        return data
+        return json_body(request)
 
     def _slot(self, name: str) -> int:
         slot = self.plant.table.index.get(name)
