@@ -31,6 +31,7 @@ from typing import Protocol
 
 from petra.bus import Subscriber
 from petra.drivers.driver_metrics import DriverMetrics
+from petra.drivers.mapping import Directional
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
 from petra.signal_io import SignalWriter
@@ -83,6 +84,19 @@ class DriverPlan:
     echo_signals: frozenset[str] = field(default_factory=frozenset)
     """read_write signals: a change equal to the value last read from the device is not written back."""
     io_timeout_s: float = 5.0
+
+    @classmethod
+    def for_mappings(cls, driver_id: str, interval_s: float, mappings: Sequence[Directional],
+                     io_timeout_s: float) -> DriverPlan:
+        """The plan for a connection's mappings (each with `signal` and a `direction`)."""
+        return cls(
+            driver_id=driver_id,
+            interval_s=interval_s,
+            read_signals=tuple(m.signal for m in mappings if m.reads),  # type: ignore[attr-defined]
+            write_signals=tuple(m.signal for m in mappings if m.writes),  # type: ignore[attr-defined]
+            echo_signals=frozenset(m.signal for m in mappings if m.direction == "read_write"),  # type: ignore[attr-defined]
+            io_timeout_s=io_timeout_s,
+        )
 
 
 class PollingDriverActor(SupervisedActor):

@@ -9,14 +9,7 @@ from petra.plant import Plant
 
 
 def plan_for(conn: ModbusConnectionConfig) -> DriverPlan:
-    return DriverPlan(
-        driver_id=conn.driver_id,
-        interval_s=conn.poll_interval_s,
-        read_signals=tuple(m.signal for m in conn.mappings if m.reads),
-        write_signals=tuple(m.signal for m in conn.mappings if m.writes),
-        echo_signals=frozenset(m.signal for m in conn.mappings if m.direction == "read_write"),
-        io_timeout_s=conn.timeout_s,
-    )
+    return DriverPlan.for_mappings(conn.driver_id, conn.poll_interval_s, conn.mappings, conn.timeout_s)
 
 
 class ModbusConnectionActor(PollingDriverActor):

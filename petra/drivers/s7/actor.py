@@ -9,14 +9,7 @@ from petra.plant import Plant
 
 
 def plan_for(plc: S7PlcConfig) -> DriverPlan:
-    return DriverPlan(
-        driver_id=plc.driver_id,
-        interval_s=plc.poll_interval_s,
-        read_signals=tuple(m.signal for m in plc.mappings if m.reads),
-        write_signals=tuple(m.signal for m in plc.mappings if m.writes),
-        echo_signals=frozenset(m.signal for m in plc.mappings if m.direction == "read_write"),
-        io_timeout_s=plc.timeout_s,
-    )
+    return DriverPlan.for_mappings(plc.driver_id, plc.poll_interval_s, plc.mappings, plc.timeout_s)
 
 
 class S7ConnectionActor(PollingDriverActor):
