@@ -78,9 +78,27 @@ def walk(node: dict):
         yield from walk(child)
 
 
+def chaos_plant(tmp_path: Path) -> dict:
+    """The logic above plus history (WAL + Parquet) and alarms, so every subsystem takes faults."""
+    plant = dict(PLANT)
+    plant["storage"] = {"strategy": "local_first",
+                        "local": {"data_dir": str(tmp_path / "history"), "flush_interval_seconds": 1},
+                        "wal": {"wal_dir": str(tmp_path / "wal"), "sync_on_write": True}}
+    plant["alarms"] = {
+        "state_dir": str(tmp_path / "alarms"),
+        "alarms": [
+            {"id": "wave_high", "name": "Wave high", "signal": "wave0", "condition": "above", "setpoint": 0.8,
+             "severity": "warning"},
+            {"id": "valve_open", "name": "Valve open", "signal": "valve", "condition": "above", "setpoint": 50.0,
+             "deadband": 1.0, "delay_seconds": 0.2, "severity": "critical", "require_acknowledgment": True},
+        ],
+    }
+    return plant
+
+
 def test_chaos_across_the_whole_tree_leaves_a_running_plant(tmp_path):
     config = tmp_path / "plant.yaml"
-    config.write_text(yaml.safe_dump(PLANT, sort_keys=False))
+    config.write_text(yaml.safe_dump(chaos_plant(tmp_path), sort_keys=False))
     sock = tmp_path / "c.sock"
     process = PetraProcess(["run", str(config), "--metrics-port", "0", "--control-socket", str(sock)],
                            tmp_path / "petra.log")
@@ -95,7 +113,7 @@ def test_chaos_across_the_whole_tree_leaves_a_running_plant(tmp_path):
         threads_before = threads_of(process.proc.pid)
         # (max_restarts, period) of PETRA's supervisors: keep each parent's expected restarts well under it
         allowance = collections.Counter()
-        limits = {"petra": 10, "petra/core": 20, "petra/core/logic": 20}
+        limits = {"petra": 10, "petra/core": 20, "petra/core/logic": 20, "petra/alarms/states": 50}
         injected = collections.Counter()
         refused = 0
         tick_log: list[tuple[float, int]] = []
