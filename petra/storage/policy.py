@@ -27,18 +27,35 @@ from petra.storage.settings import HistoryPolicy
 class Recorder:
     """Recording state for every signal of a table, by slot."""
 
-    def __init__(self, table: SignalTable, policies: Sequence[HistoryPolicy]) -> None:
+    def __init__(self, table: SignalTable, policies: Sequence[HistoryPolicy],
+                 default: HistoryPolicy | None = None) -> None:
         self.table = table
         self.policies = list(policies)
-        n = len(table)
-        self._value: list[object] = [None] * n
-        self._quality: list[int] = [-1] * n
-        self._stored_at: list[float] = [0.0] * n
+        self.default = default
+        self._value: list[object] = []
+        self._quality: list[int] = []
+        self._stored_at: list[float] = []
+        self._numeric: list[bool] = []
         self._held: dict[int, Sample] = {}
-        self._heartbeat = [
-            i for i, p in enumerate(self.policies) if p.enabled and p.max_interval_ms > 0
-        ]
-        self._numeric = [not isinstance(v, (bool, str)) for v in table.values]
+        self._heartbeat: list[int] = []
+        self._grow()
+
+    def _grow(self) -> None:
+        """Cover slots a reload appended to the table (slots never move, they only grow)."""
+        table = self.table
+        n = len(table.names)
+        if self.default is not None:
+            self.policies.extend(
+                self.default.merged(getattr(table.specs[i], "history", None)) for i in range(len(self.policies), n)
+            )
+        start = len(self._value)
+        self._value.extend([None] * (n - start))
+        self._quality.extend([-1] * (n - start))
+        self._stored_at.extend([0.0] * (n - start))
+        self._numeric.extend(not isinstance(table.values[i], bool | str) for i in range(start, n))
+        self._heartbeat.extend(
+            i for i in range(start, n) if self.policies[i].enabled and self.policies[i].max_interval_ms > 0
+        )
 
     def _store(self, slot: int, sample: Sample, out: list[Sample]) -> None:
         out.append(sample)
@@ -67,25 +84,36 @@ class Recorder:
 
     def offer_columns(self, slots: Sequence[int], values: Sequence[Any], qualities: Sequence[int], timestamp: float,
                       out: list[Sample]) -> None:
+        if slots and max(slots) >= len(self._value):
+            self._grow()
+        # The hot path of history: locals instead of attribute lookups, _store inlined.
         policies = self.policies
         names = self.table.names
+        last_values, last_quality, stored_at, numeric = self._value, self._quality, self._stored_at, self._numeric
+        held = self._held
+        append = out.append
         for slot, value, quality in zip(slots, values, qualities, strict=True):
             policy = policies[slot]
             if not policy.enabled or policy.mode == "interval":
                 continue
             quality = int(quality)
-            last = self._value[slot]
-            if quality == self._quality[slot]:
+            last = last_values[slot]
+            if quality == last_quality[slot]:
                 if value == last and type(value) is type(last):
                     continue
-                if policy.deadband and self._numeric[slot] and last is not None \
+                if policy.deadband and numeric[slot] and last is not None \
                         and abs(value - last) <= policy.deadband:  # type: ignore[operator]
                     continue
             sample = (timestamp, names[slot], value, quality)
-            if policy.min_interval_ms and timestamp - self._stored_at[slot] < policy.min_interval_ms / 1000:
-                self._held[slot] = sample
+            if policy.min_interval_ms and timestamp - stored_at[slot] < policy.min_interval_ms / 1000:
+                held[slot] = sample
                 continue
-            self._store(slot, sample, out)
+            append(sample)
+            last_values[slot] = value
+            last_quality[slot] = quality
+            stored_at[slot] = timestamp
+            if held:
+                held.pop(slot, None)
 
     def due(self, now: float, out: list[Sample]) -> None:
         """Append held samples whose min interval passed, and heartbeats of quiet signals."""

@@ -71,7 +71,7 @@ class WalActor(SupervisedActor):
         self._timer: threading.Thread | None = None
         self._last_trim = 0.0
         self._full_since: float | None = None
-        self.recorder = Recorder(plant.table, policies_for(plant.table, settings.history))
+        self.recorder = Recorder(plant.table, policies_for(plant.table, settings.history), settings.history)
 
     # -- life cycle ------------------------------------------------------------------------------
 
