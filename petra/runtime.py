@@ -109,7 +109,10 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
     for provider in providers():
         if provider.active:
             groups[provider.group].extend(provider.build(plant))  # type: ignore[misc]
-    children = [_supervisor("core", Strategy.REST_FOR_ONE, core, max_restarts=20)]
+    # Storage starts first and stops last: the WAL is listening before the first scan
+    # and drains everything the plant produced until core has stopped.
+    children = [_supervisor("storage", Strategy.ONE_FOR_ONE, groups.pop("storage"))] if groups["storage"] else []
+    children.append(_supervisor("core", Strategy.REST_FOR_ONE, core, max_restarts=20))
     children.extend(_supervisor(name, Strategy.ONE_FOR_ONE, specs) for name, specs in groups.items() if specs)
     return SupervisorSpec(strategy=Strategy.ONE_FOR_ONE, max_restarts=10, period=60.0, children=tuple(children))
 
