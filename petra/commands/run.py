@@ -127,6 +127,10 @@ def _run(args: argparse.Namespace, config) -> int:
         return 1
     if options.metrics_port is not None:
         log.info("metrics on http://%s:%s/metrics", options.metrics_host, runtime.metrics_port)
+    control = runtime.tree.lookup("petra/services/control") if runtime.tree else None
+    if control is not None:
+        socket_path = control.proxy().endpoints().get(timeout=5)["socket"]
+        log.info("operate it: petra-ctl --socket %s status | tree | signals | top", socket_path)
     return _supervise(runtime, stop, reload_requested, received)
 
 
