@@ -24,8 +24,8 @@ simulate: $(STAMP)
 ## install the Debian test services if missing, then run the whole suite
 test: $(STAMP)
 	tools/install-test-services.sh
-	$(PY) -m pytest -q
 	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
