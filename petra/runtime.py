@@ -1,13 +1,7 @@
-"""Assemble a plant's supervision tree and run it.
+"""One running plant: start its supervision tree, reload it, stop it in order.
 
-```
-petra (one_for_one)
-├── core (rest_for_one)
-│   ├── signals (one_for_one)   one actor per signal group
-│   ├── clock
-│   └── logic (one_for_one)     one actor per block chain
-└── services (one_for_one)   metrics
-```
+The tree's shape lives in petra.tree; what a reload changes in petra.reload;
+this module ties them to the process: audit trail, signatures, systemd notify.
 """
 
 from __future__ import annotations
@@ -24,105 +18,19 @@ from typing import Any
 from prometheus_client import Counter
 
 from petra import __version__
-from petra.actors.block_chain import BlockChainActor
-from petra.actors.clock import ClockActor
-from petra.actors.metrics_server import MetricsServerActor
-from petra.actors.signal_group import SignalGroupActor
 from petra.audit import AuditLog
 from petra.config.model import PlantConfig
-from petra.logic.compiler import CompiledChain
+from petra.options import RuntimeOptions
 from petra.plant import Plant, build_plant
 from petra.reload import ReloadPlan, plan_reload
 from petra.sdnotify import Notifier
 from petra.security import SigningError, Verification, verify_file
-from petra.subsystems import providers
-from supervision import (
-    ChildSpec,
-    EventKind,
-    Strategy,
-    SupervisionTree,
-    Supervisor,
-    SupervisorEvent,
-    SupervisorSpec,
-    start_tree,
-)
+from petra.tree import apply_plan, inactive_sections, tree_spec
+from supervision import EventKind, SupervisionTree, SupervisorEvent, start_tree
+
+__all__ = ["ReloadResult", "Runtime", "RuntimeOptions", "signature_required", "verify_config"]
 
 log = logging.getLogger(__name__)
-
-ALWAYS_LATER = ("opcua",)
-
-
-@dataclass(frozen=True)
-class RuntimeOptions:
-    """Run-time choices that are not part of the plant's config file."""
-
-    scan_time_ms: int | None = None
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int | None = 9090
-    gc_freeze: bool = True
-    switch_interval_s: float | None = 0.0005
-    config_path: Path | None = None
-    control_socket: Path | None = None
-    audit_log: Path | None = None
-    require_signed: bool = False
-    trusted_keys: Path | None = None
-
-
-def _supervisor(child_id: str, strategy: Strategy, children: list[ChildSpec], max_restarts: int = 10,
-                period: float = 60.0) -> ChildSpec:
-    spec = SupervisorSpec(strategy=strategy, max_restarts=max_restarts, period=period, children=tuple(children))
-    # A supervisor stops its own children first: give it longer than any one of them.
-    return ChildSpec(child_id, Supervisor, kwargs={"spec": spec}, shutdown_timeout=30.0)
-
-
-def _group_spec(plant: Plant, group: str, slots: list[int]) -> ChildSpec:
-    return ChildSpec(group, SignalGroupActor, kwargs={"plant": plant, "group": group, "slots": slots})
-
-
-def _chain_spec(plant: Plant, chain: CompiledChain) -> ChildSpec:
-    return ChildSpec(chain.name, BlockChainActor, kwargs={"plant": plant, "chain": chain})
-
-
-def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
-    """The declarative supervision tree for `plant`.
-
-    `core` is rest_for_one over signals -> clock -> logic: if the signal groups
-    give up, the clock and every chain restart after them; a single chain or
-    group that crashes restarts alone under its one_for_one supervisor.
-    """
-    groups = [_group_spec(plant, group, slots) for group, slots in sorted(plant.groups.items())]
-    chains = [_chain_spec(plant, chain) for chain in plant.chains]
-    core = [
-        _supervisor("signals", Strategy.ONE_FOR_ONE, groups),
-        ChildSpec("clock", ClockActor, kwargs={"plant": plant}),
-        _supervisor("logic", Strategy.ONE_FOR_ONE, chains, max_restarts=20),
-    ]
-    groups: dict[str, list[ChildSpec]] = {"drivers": [], "storage": [], "alarms": [], "services": []}
-    if options.metrics_port is not None:
-        groups["services"].append(
-            ChildSpec(
-                "metrics",
-                MetricsServerActor,
-                kwargs={"plant": plant, "host": options.metrics_host, "port": options.metrics_port},
-            )
-        )
-    for provider in providers():
-        if provider.active:
-            groups[provider.group].extend(provider.build(plant))  # type: ignore[misc]
-    # Storage starts first and stops last: the WAL is listening before the first scan
-    # and drains everything the plant produced until core has stopped.
-    children = [_supervisor("storage", Strategy.ONE_FOR_ONE, groups.pop("storage"))] if groups["storage"] else []
-    children.append(_supervisor("core", Strategy.REST_FOR_ONE, core, max_restarts=20))
-    children.extend(_supervisor(name, Strategy.ONE_FOR_ONE, specs) for name, specs in groups.items() if specs)
-    return SupervisorSpec(strategy=Strategy.ONE_FOR_ONE, max_restarts=10, period=60.0, children=tuple(children))
-
-
-def inactive_sections(config: PlantConfig) -> list[str]:
-    """Configured sections whose runtime is not part of this build."""
-    inactive = {s for p in providers() if not p.active for s in p.sections}
-    inactive.update(ALWAYS_LATER)
-    return sorted(s for s in config.sections if s in inactive)
-
 
 @dataclass
 class ReloadResult:
@@ -308,46 +216,8 @@ class Runtime:
         return ReloadResult(True, "applied", changes=plan.summary(), sha256=config.text_sha256, signer=signer)
 
     def _apply(self, plan: ReloadPlan) -> None:
-        tree = self.tree
-        assert tree is not None
-        plant = self.plant
-        affected = [p for p in providers() if p.active and set(p.sections) & set(plan.sections_changed)]
-        old_specs = {id(p): p.build(plant) for p in affected}  # type: ignore[misc]
-        plant.table.apply_layout(plan.config.signals, plan.owners)
-        plant.config = plan.config
-        plant.chains = plan.chains
-        plant.groups = plan.groups
-        plant.metrics.signals.set(len(plant.table.index))
-        by_name = {c.name: c for c in plan.chains}
-        for name in plan.chains_to_stop:
-            tree.remove_child(f"petra/core/logic/{name}")
-        for group in plan.groups_to_stop:
-            tree.remove_child(f"petra/core/signals/{group}")
-        for group in plan.groups_to_start:
-            tree.add_child("petra/core/signals", _group_spec(plant, group, plan.groups[group]))
-        for name in plan.chains_to_start:
-            tree.add_child("petra/core/logic", _chain_spec(plant, by_name[name]))
-        if plan.restart_clock:
-            plant.metrics.scan_time.set(plant.scan_time_s)
-            tree.restart("petra/core/clock")
-        for provider in affected:
-            self._replace_children(provider.group, old_specs[id(provider)], provider.build(plant))  # type: ignore[misc]
-
-    def _replace_children(self, group: str, old: list[ChildSpec], new: list[ChildSpec]) -> None:
-        tree = self.tree
-        assert tree is not None
-        existing = {n.path for n in tree.tree().walk()}
-        parent = f"petra/{group}"
-        for spec in old:
-            if f"{parent}/{spec.id}" in existing:
-                tree.remove_child(f"{parent}/{spec.id}")
-        if parent not in existing:
-            if new:
-                tree.add_child("petra", _supervisor(group, Strategy.ONE_FOR_ONE, new))
-            return
-        for spec in new:
-            tree.add_child(parent, spec)
-
+        assert self.tree is not None
+        apply_plan(self.tree, self.plant, plan)
 
 def audit_path(options: RuntimeOptions, config: PlantConfig) -> Path | None:
     """The audit trail file: --audit-log, else security.audit_log when audit logging is enabled."""

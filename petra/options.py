@@ -1,0 +1,22 @@
+"""Run-time choices that are not part of the plant's config file (command line, service)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Run-time choices that are not part of the plant's config file."""
+
+    scan_time_ms: int | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = 9090
+    gc_freeze: bool = True
+    switch_interval_s: float | None = 0.0005
+    config_path: Path | None = None
+    control_socket: Path | None = None
+    audit_log: Path | None = None
+    require_signed: bool = False
+    trusted_keys: Path | None = None
