@@ -230,6 +230,8 @@ class AlarmRouter(SupervisedActor):
             for name in dict.fromkeys(spec.signals()):
                 index.setdefault(name, []).append(spec.id)
         self.index = index
+        table = service.plant.table
+        self._watched = frozenset(table.index[name] for name in index if name in table.index)
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._subscriber: Any = None
 
@@ -255,7 +257,7 @@ class AlarmRouter(SupervisedActor):
     def _on_change(self, event: SignalsChanged) -> None:
         # The publisher's thread: a dict lookup and a tell per affected alarm, nothing else.
         index = self.index
-        for change in event.changes:
+        for change in event.only(self._watched):
             ids = index.get(change.name)
             if ids is None:
                 continue

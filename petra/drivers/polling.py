@@ -119,6 +119,8 @@ class PollingDriverActor(SupervisedActor):
         self._device_values: dict[str, Value] = {}
         self._sent: dict[str, tuple[Value | None, bool]] = {}
         self._write_set = frozenset(plan.write_signals)
+        index = plant.table.index
+        self._write_slots = frozenset(index[name] for name in plan.write_signals if name in index)
         self._subscriber: Subscriber | None = None
         self._thread: threading.Thread | None = None
         self._rng = random.Random()
@@ -167,8 +169,11 @@ class PollingDriverActor(SupervisedActor):
     def _on_changes(self, event: SignalsChanged) -> None:
         """Bus subscriber: runs in the publisher's thread, so only records and wakes."""
         wanted = False
+        mine = event.only(self._write_slots)
+        if not mine:
+            return
         with self._lock:
-            for change in event.changes:
+            for change in mine:
                 if change.name not in self._write_set or change.quality != Quality.GOOD:
                     continue
                 if change.name in self.plan.echo_signals and self._device_values.get(change.name) == change.value:

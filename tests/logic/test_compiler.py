@@ -139,3 +139,16 @@ def test_a_feedback_loop_through_prev_recovers_good_quality_after_going_bad():
     table.quality[table.slot("inflow")] = Quality.BAD  # a real input going bad still counts
     propagate_quality(table.quality, compiled.quality_plan)
     assert table.quality[table.slot("level")] == Quality.BAD
+
+
+def test_a_change_batch_hands_a_listener_only_the_signals_it_watches():
+    from petra.messages import SignalsChanged
+
+    names = ["a", "b", "c", "d"]
+    event = SignalsChanged("logic/x", slots=(0, 2, 3), values=(1.0, True, 7), qualities=(0, 2, 0),
+                           timestamp=5.0, names=names)
+    assert event.only(frozenset({1})) == ()
+    picked = event.only(frozenset({2, 3}))
+    assert [(c.name, c.value, c.quality, c.timestamp) for c in picked] == [
+        ("c", True, Quality.BAD, 5.0), ("d", 7, Quality.GOOD, 5.0)]
+    assert [c.name for c in event.changes] == ["a", "c", "d"]
