@@ -128,6 +128,7 @@ class MqttBridgeActor(SupervisedActor):
         self._published_owners = {
             table.owners[table.index[name]] for name in config.published if name in table.index
         }
+        self._published_slots = frozenset(table.index[name] for name in config.published if name in table.index)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -234,7 +235,7 @@ class MqttBridgeActor(SupervisedActor):
         if message is _FLUSH or isinstance(message, _Flush):
             self._route_inbox()
         elif isinstance(message, SignalsChanged):
-            for change in message.changes:
+            for change in message.only(self._published_slots):
                 self._publish(change.name, change.value, change.quality, change.timestamp)
         elif isinstance(message, _Connected):
             self._handle_connected(message)
