@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -219,6 +220,15 @@ class AlarmActor(PooledActor):
         self.service.scheduler.tell_at(when, self.actor_ref, _WAKE)
 
 
+TRIM_FIRST_S = 60.0
+TRIM_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class TrimEvents:
+    """Time to drop alarm events past their retention."""
+
+
 class AlarmRouter(SupervisedActor):
     """Owns the bus subscription and the control API routes (`alarm-router` under `alarms`)."""
 
@@ -241,6 +251,7 @@ class AlarmRouter(SupervisedActor):
         self.service.attach(self.registry, self.path)
         register_routes(self.service)
         self._subscriber = self.service.plant.bus.subscribe(self._on_change)
+        self.service.scheduler.tell_at(time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
 
     def _after_exit(self) -> None:
         if self._subscriber is not None:
@@ -253,6 +264,22 @@ class AlarmRouter(SupervisedActor):
 
     def check_health(self) -> None:
         self.service.scheduler.ensure_running()
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, TrimEvents):
+            self.trim_events()
+            self.service.scheduler.tell_at(time.time() + TRIM_EVERY_S, self.actor_ref, TrimEvents())
+            return None
+        return super().on_receive(message)
+
+    def trim_events(self, now: float | None = None) -> int:
+        """Delete alarm events older than `alarms.event_retention_days` (checked hourly)."""
+        now = time.time() if now is None else now
+        removed = self.service.store.trim_events(now - self.service.config.event_retention_s)
+        if removed:
+            log.info("alarm events: removed %d older than %.0f days", removed,
+                     self.service.config.event_retention_s / 86400)
+        return removed
 
     def _on_change(self, event: SignalsChanged) -> None:
         # The publisher's thread: a dict lookup and a tell per affected alarm, nothing else.

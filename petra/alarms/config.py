@@ -158,6 +158,7 @@ class AlarmsConfig:
     when_nobody_eligible: str = "notify_all"
     max_shelve_s: float = 86400.0
     stale_after_s: float = 86400.0
+    event_retention_s: float = 90 * 86400.0
     flood_threshold: int = 10
     flood_window_s: float = 600.0
     flood_summary_interval_s: float = 30.0
@@ -286,6 +287,7 @@ def build_config(config: PlantConfig, environ: Mapping[str, str] | None = None) 
         when_nobody_eligible=str(section.get("when_nobody_eligible") or "notify_all"),
         max_shelve_s=float(section.get("max_shelve_seconds", 86400)),
         stale_after_s=float(section.get("stale_after_seconds", 86400)),
+        event_retention_s=float(section.get("event_retention_days", 90)) * 86400.0,
         flood_threshold=int(flood.get("threshold", 10)),
         flood_window_s=float(flood.get("window_seconds", 600)),
         flood_summary_interval_s=float(flood.get("summary_interval_seconds", 30)),

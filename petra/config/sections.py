@@ -197,6 +197,8 @@ def alarm_runtime_properties() -> Schema:
             "When every contact of a chain is outside work hours: tell them all anyway, or the last one.",
             default="notify_all"),
         "max_shelve_seconds": number("Longest time an alarm may be shelved.", default=86400, minimum=1),
+        "event_retention_days": number("Alarm events (who, when, value) older than this are deleted.",
+                                       default=90, minimum=1),
         "stale_after_seconds": number("An alarm active longer than this counts as stale (KPI).",
                                       default=86400, minimum=1),
         "flood": obj({
