@@ -91,6 +91,9 @@ class SupervisorSpec:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     probe_interval: float | None = 1.0
     probe_timeout: float = 3.0
+    supervisor_probe_timeout: float = 120.0
+    """Sub-supervisors answer probes too, but their thread is legitimately busy while
+    it starts or stops its own children, so only this much longer silence is a hang."""
     start_timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -102,8 +105,8 @@ class SupervisorSpec:
             raise ValueError(f"period must be > 0, got {self.period}")
         if self.probe_interval is not None and self.probe_interval <= 0:
             raise ValueError(f"probe_interval must be > 0 or None, got {self.probe_interval}")
-        if self.probe_timeout <= 0 or self.start_timeout <= 0:
-            raise ValueError("probe_timeout and start_timeout must be > 0")
+        if self.probe_timeout <= 0 or self.start_timeout <= 0 or self.supervisor_probe_timeout <= 0:
+            raise ValueError("probe_timeout, supervisor_probe_timeout and start_timeout must be > 0")
 
 
 def validate_specs(specs: Iterable[ChildSpec]) -> None:

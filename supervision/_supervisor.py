@@ -97,8 +97,9 @@ class Supervisor(SupervisedActor):
 
     ``start_child``, ``terminate_child``, ``restart_child`` and ``which_children`` are
     meant to be called through ``ref.proxy()`` (they run in the supervisor thread).
-    Sub-supervisors are not liveness-probed: their thread blocks, bounded, while they
-    start or stop their own children, and that is not a hang.
+    Sub-supervisors are probed with the much longer ``supervisor_probe_timeout``: their
+    thread blocks, bounded, while they start or stop their own children, and that is
+    not a hang; minutes of silence are.
     """
 
     def __init__(self, spec: SupervisorSpec) -> None:
@@ -422,17 +423,20 @@ class Supervisor(SupervisedActor):
         self._tick_pending.clear()
         now = time.monotonic()
         with self._table.lock:
-            records = [r for r in self._table.records if r.state == "running" and r.kind == "worker"]
+            records = [r for r in self._table.records if r.state == "running"]
         for rec in records:
             ref = rec.ref
             if ref is None or self._shutting_down:
                 continue
             if rec.probe is not None and not _future_done(rec.probe):
-                if now - rec.probe_sent >= self.spec.probe_timeout:
+                if now - rec.probe_sent >= self._probe_timeout(rec):
                     self._on_hung(rec)
                 continue
             rec.probe = ref.ask(_Probe(), block=False)
             rec.probe_sent = now
+
+    def _probe_timeout(self, rec: ChildRecord) -> float:
+        return self.spec.supervisor_probe_timeout if rec.kind == "supervisor" else self.spec.probe_timeout
 
     def _on_hung(self, rec: ChildRecord) -> None:
         actor, _ = self._detach(rec)
@@ -441,11 +445,21 @@ class Supervisor(SupervisedActor):
         if actor is not None:
             self._abandon(actor)
         self._child_down(
-            rec, HangDetected(f"no answer to a probe within {self.spec.probe_timeout:g} s"), hung=True
+            rec, HangDetected(f"no answer to a probe within {self._probe_timeout(rec):g} s"), hung=True
         )
 
     def _abandon(self, actor: SupervisedActor) -> None:
-        """Give up on an instance that doesn't respond; if it ever wakes up, it stops."""
+        """Give up on an instance that doesn't respond; if it ever wakes up, it stops.
+
+        A hung supervisor cannot stop its own children, and its replacement starts
+        new ones: stop the old subtree from here (non-blocking), so no child runs twice.
+        """
+        if isinstance(actor, Supervisor):
+            with actor._table.lock:
+                children = [(rec.path, rec.actor) for rec in actor._table.records if rec.actor is not None]
+            for path, child in reversed(children):
+                self._abandon(child)
+                logger.debug("%s: stopping %s, a child of a hung supervisor", self.path, path)
         actor._abandoned = True
         self.registry.unregister(actor.path, actor.actor_ref)
         actor.actor_ref.stop(block=False)

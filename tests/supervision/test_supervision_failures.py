@@ -197,6 +197,37 @@ def test_hung_child_is_detected_counted_abandoned_and_replaced(start) -> None:
     assert tree.tree().find("root/a").hung == 1
 
 
+def test_a_hung_sub_supervisor_is_replaced_with_its_old_children_stopped(start) -> None:
+    journal = Journal()
+    events = Events()
+    inner = ChildSpec(id="inner", actor_class=Supervisor,
+                      kwargs={"spec": sup_spec(worker("a", journal), worker("b", journal))})
+    spec = sup_spec(inner, probe_interval=0.02, probe_timeout=0.2, supervisor_probe_timeout=0.5)
+    tree = start(spec, listeners=[events])
+    old = list(journal.instances)
+    tree.lookup("root/inner").tell(Inject("hang", 3.0))
+    wait_until(lambda: events.of(EventKind.HUNG, "root/inner"), timeout=5.0, what="hung supervisor detected")
+    wait_until(lambda: journal.count("start", "a") == 2 and journal.count("start", "b") == 2,
+               what="the subtree started again")
+    wait_until(lambda: all(not actor.actor_ref.is_alive() for actor in old), what="old children stopped")
+    assert len(journal.live_instances("a")) == 1 and len(journal.live_instances("b")) == 1
+    assert tree.tree().find("root/inner").hung == 1
+
+
+def test_a_busy_sub_supervisor_is_not_taken_for_hung_within_its_longer_timeout(start) -> None:
+    journal = Journal()
+    events = Events()
+    inner = ChildSpec(id="inner", actor_class=Supervisor, kwargs={"spec": sup_spec(worker("a", journal))})
+    spec = sup_spec(inner, probe_interval=0.02, probe_timeout=0.1, supervisor_probe_timeout=5.0)
+    tree = start(spec, listeners=[events])
+    ref = tree.lookup("root/inner")
+    ref.tell(Inject("hang", 0.5))  # silent for 5x the worker probe timeout
+    assert [c.id for c in ref.proxy().which_children().get(timeout=5)] == ["a"]  # answered after the hang
+    assert not events.of(EventKind.HUNG, "root/inner")
+    assert tree.lookup("root/inner") is ref
+    assert journal.count("start", "a") == 1
+
+
 def test_slow_child_that_misses_probes_is_treated_as_hung(start) -> None:
     journal = Journal()
     events = Events()
