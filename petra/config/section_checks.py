@@ -30,6 +30,7 @@ _BIT_TABLES = ("coil", "discrete_input")
 def check_sections(ctx: CheckContext) -> None:
     """Run every section check; each tolerates malformed input (the schema reports it)."""
     check_alarms(ctx)
+    check_storage(ctx)
     check_mqtt(ctx)
     check_s7(ctx)
     check_modbus(ctx)
@@ -109,6 +110,17 @@ def _alarm_state_signals(ctx: CheckContext, alarm: dict[str, Any], path: Path_) 
             ctx.write(name, Writer("the alarm runtime", ("alarms",), dtype, "alarms"))
     for field, dtype in ALARM_STATE_SIGNALS.items():
         ctx.write(f"alarm.{alarm_id}.{field}", Writer(f"alarm '{alarm_id}'", (*path, "id"), dtype, "alarms"))
+
+
+STORAGE_SIGNALS = {"storage.wal_full": DataType.BOOL}
+"""Internal alarm signals of the storage subsystem (group "storage"), e.g. for an alarm on a full WAL."""
+
+
+def check_storage(ctx: CheckContext) -> None:
+    if not isinstance(ctx.data.get("storage"), dict):
+        return
+    for name, dtype in STORAGE_SIGNALS.items():
+        ctx.write(name, Writer("the storage subsystem", ("storage",), dtype, "storage"))
 
 
 def check_mqtt(ctx: CheckContext) -> None:

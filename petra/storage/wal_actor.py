@@ -27,6 +27,7 @@ import pykka
 
 from petra.messages import SignalsChanged
 from petra.plant import Plant
+from petra.signal_io import SignalWriter
 from petra.storage.metrics import storage_metrics
 from petra.storage.policy import Recorder, policies_for
 from petra.storage.rows import Sample, encode_block
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 # Converting a block to Arrow holds the GIL for the whole block: 4,096 samples keep that
 # under ~1 ms so the clock stays on time, at a few more commits per second.
 MAX_BLOCK = 4096
+FULL_SIGNAL = "storage.wal_full"
 TIMER_S = 0.1
 TRIM_EVERY_S = 5.0
 
@@ -164,6 +166,7 @@ class WalActor(SupervisedActor):
                 self.metrics.wal_full.set(1)
                 if self._full_since is None:
                     self._full_since = time.time()
+                    self._announce_full(True)
                     log.error("WAL FULL: refusing new samples until the tiers catch up or space is freed "
                               "(%s); the plant keeps running, dropped samples are counted in "
                               "petra_wal_dropped_samples_total", exc)
@@ -174,6 +177,12 @@ class WalActor(SupervisedActor):
                 log.warning("WAL accepts samples again after %.1f s full", time.time() - self._full_since)
                 self._full_since = None
                 self.metrics.wal_full.set(0)
+                self._announce_full(False)
+
+    def _announce_full(self, full: bool) -> None:
+        """Raise or clear the internal alarm signal `storage.wal_full` (an alarm can watch it)."""
+        if FULL_SIGNAL in self.plant.table.index:
+            SignalWriter(self.plant, self.registry, self.path).write_values({FULL_SIGNAL: full})
 
     def _update_metrics(self) -> None:
         wal = self.wal

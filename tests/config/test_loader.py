@@ -72,6 +72,7 @@ def test_signals_written_but_not_declared_take_their_writers_type_and_group():
         "alarm.temp_critical.acked": (DataType.BOOL, "alarms"),
         "alarm.temp_critical.state": (DataType.STRING, "alarms"),
         "alarms.flood": (DataType.BOOL, "alarms"),
+        "storage.wal_full": (DataType.BOOL, "storage"),
         "alarms.active_count": (DataType.INT, "alarms"),
         "alarms.unacked_count": (DataType.INT, "alarms"),
     }

@@ -31,6 +31,8 @@ def test_a_full_map_is_reported_and_the_plant_keeps_scanning(tmp_path: Path, cap
             return bool(status["full"]) and status["map_bytes"] == 2 * 1024 * 1024
 
         wait_until(reported_full, timeout=10)
+        # ... and raised as the internal alarm signal that alarms, MQTT and operators can watch
+        wait_until(lambda: runtime.plant.table.read("storage.wal_full").value is True, timeout=5)
         ticks = metric(runtime, "petra_ticks_total")
         dropped = metric(runtime, "petra_wal_dropped_samples_total")
         wait_until(lambda: metric(runtime, "petra_ticks_total") > ticks + 50, timeout=10)
