@@ -7,7 +7,7 @@ and peak RSS. In the same run it measures the floor: a bare Python loop in its
 own process sleeping to the same absolute deadlines for the same duration.
 
     python benchmarks/scan.py [--seconds 30] [--scan-ms 50] [--chains 100]
-                              [--with-history] [--with-drivers]
+                              [--with-history] [--with-drivers] [--with-alarms N]
 
 --with-history records every signal on change through the WAL (fsync) into
 Parquet zstd while the scan runs; --with-drivers polls the plant simulator's
@@ -167,6 +167,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     parser.add_argument("--with-history", action="store_true", help="record every change to WAL + Parquet")
     parser.add_argument("--with-drivers", action="store_true", help="poll the plant simulator over S7 and Modbus")
+    parser.add_argument("--with-alarms", type=int, default=0, metavar="N",
+                        help="N alarms (ISA-18.2, durable state) on the plant's changing signals")
+    parser.add_argument("--alarm-setpoint", type=float, default=100.0,
+                        help="'above' limit of those alarms: 100 (default) is never reached, so the alarms "
+                             "watch quietly; 1.0 makes every one raise and clear about once a second")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -181,6 +186,14 @@ def main() -> int:
                 "local": {"data_dir": str(Path(tmp) / "history"), "compression": "zstd",
                           "flush_interval_seconds": 5},
                 "wal": {"wal_dir": str(Path(tmp) / "wal"), "sync_on_write": True},
+            }
+        if args.with_alarms:
+            floats = [b["outputs"]["out"] for b in plant["blocks"] if b["type"] in ("ADD", "MUL", "SUB")]
+            plant["alarms"] = {
+                "state_dir": str(Path(tmp) / "alarms"),
+                "alarms": [{"id": f"a{i}", "name": f"alarm {i}", "signal": name, "condition": "above",
+                            "setpoint": args.alarm_setpoint, "deadband": 0.1, "severity": "warning"}
+                           for i, name in enumerate(floats[:args.with_alarms])],
             }
         if args.with_drivers:
             from petra.simulator import Simulator
@@ -229,7 +242,8 @@ def main() -> int:
         f"scan work p99 < {TARGET_WORK_P99_MS} ms": sw["p99"] < TARGET_WORK_P99_MS,
         f"peak RSS < {TARGET_RSS_MB} MB": report["peak_rss_mb"] < TARGET_RSS_MB,
     }
-    load = [name for name, on in (("history", args.with_history), ("drivers", args.with_drivers)) if on]
+    load = [name for name, on in (("history", args.with_history), ("drivers", args.with_drivers),
+                                  (f"{args.with_alarms} alarms", args.with_alarms)) if on]
     print(f"PETRA scan benchmark: {report['signals']} signals, {report['blocks']} blocks in "
           f"{report['chains']} chains, {args.scan_ms} ms scan, {args.seconds:.0f} s ({len(late)} ticks)"
           + (f", with {' and '.join(load)} running" if load else ""))

@@ -55,7 +55,7 @@ class AlarmApi:
         walks = self.service.store.items("escalations")
         alarms = []
         for alarm_id in sorted(self.service.views):
-            view = dict(self.service.views[alarm_id])
+            view = self._current(self.service.views[alarm_id])
             record = walks.get(alarm_id)
             if record:
                 walk = record["walk"]
@@ -72,6 +72,16 @@ class AlarmApi:
         view = self.service.views.get(alarm_id)
         if view is None:
             raise ApiError(503, f"alarm '{alarm_id}' is not running right now")
+        return self._current(view)
+
+    def _current(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The view with the signal's value as it is now: the router skips alarm evaluations
+        for changes that cannot move the alarm, so the value seen last may be older."""
+        view = dict(view)
+        table = self.service.plant.table
+        slot = table.index.get(view.get("signal") or "")
+        if slot is not None:
+            view["value"] = table.values[slot]
         return view
 
     def kpi(self, request: Request, _: dict[str, str]) -> Any:

@@ -51,6 +51,8 @@ class AlarmService:
         self.store: AlarmStore = open_store(config.state_dir, config.fsync)
         self.scheduler = Scheduler()
         self.views: dict[str, dict[str, Any]] = {}
+        # alarm id -> alarm_actor.Gate: lets the router drop changes that cannot move an alarm
+        self.gates: dict[str, Any] = {}
         self.flood_active = False
         self.metrics = AlarmMetrics(plant.metrics.registry, lambda: self.views, lambda: self.flood_active)
         self.registry: Registry | None = None

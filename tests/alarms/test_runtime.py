@@ -273,3 +273,35 @@ def test_alarm_events_older_than_their_retention_are_trimmed(tmp_path, plants):
     assert router.trim_events(time.time() + 3600).get(timeout=5) == 0  # a day's retention keeps today's
     removed = router.trim_events(time.time() + 2 * 86400).get(timeout=5)
     assert removed > 0 and plant.events("temp_high") == []
+
+
+def test_the_router_drops_changes_that_cannot_move_an_alarm_and_still_sees_every_crossing(tmp_path, plants):
+    from petra.alarms.alarm_actor import Gate
+
+    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", require_acknowledgment=False)]))
+    for step in range(100):  # below the limit all the time: nothing for the alarm to do
+        plant.write(temperature=20.0 + step * 0.1)
+    wait_until(lambda: isinstance(plant.service.gates.get("temp_high"), Gate))
+    status = plant.call("GET", "/v1/alarms/temp_high")
+    assert status.body["state"] == "normal"
+    assert status.body["value"] == plant.value("temperature")  # the list shows the value as it is now
+    plant.write(temperature=95.0)  # a crossing is never dropped
+    plant.wait_state("temp_high", "active_unacked")
+    plant.write(temperature=20.0)
+    plant.wait_state("temp_high", "normal")
+
+
+def test_a_gate_passes_only_values_that_keep_the_raw_condition(tmp_path):
+    from petra.alarms.alarm_actor import Gate
+    from petra.alarms.config import build_config
+    from tests.helpers import plant_config
+
+    data = plant_data(tmp_path / "alarms", [alarm("temp_high", deadband=2.0)])
+    spec = build_config(plant_config(data)).alarm("temp_high")
+    assert spec is not None and spec.condition == "above"
+    quiet = Gate(spec, slot=0, setpoint_slot=None, raw=False, quality=0)
+    assert quiet.unmoved(None, 0, 79.9, 0) and not quiet.unmoved(None, 0, 80.1, 0)
+    assert not quiet.unmoved(None, 0, 70.0, 2)  # a quality change always goes through
+    assert not quiet.unmoved(None, 1, 70.0, 0)  # so does any other watched signal
+    active = Gate(spec, slot=0, setpoint_slot=None, raw=True, quality=0)
+    assert active.unmoved(None, 0, 78.5, 0) and not active.unmoved(None, 0, 77.9, 0)  # the deadband holds
