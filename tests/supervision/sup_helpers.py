@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from supervision import BackoffPolicy, ChildSpec, Restart, SupervisedActor, SupervisorSpec
+from supervision import BackoffPolicy, ChildSpec, EventKind, Restart, SupervisedActor, SupervisorEvent, SupervisorSpec
 
 FAST_BACKOFF = BackoffPolicy(initial=0.01, maximum=0.05, multiplier=2.0, jitter=0.0, reset_after=10.0)
 
@@ -156,3 +156,23 @@ def sup_spec(*children: ChildSpec, **kw: Any) -> SupervisorSpec:
     kw.setdefault("period", 5.0)
     kw.setdefault("start_timeout", 2.0)
     return SupervisorSpec(children=children, **kw)
+
+
+class Events:
+    """A listener that records every supervisor event, for assertions."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: list[SupervisorEvent] = []
+
+    def __call__(self, event: SupervisorEvent) -> None:
+        with self.lock:
+            self.items.append(event)
+
+    def of(self, kind: EventKind, path: str | None = None) -> list[SupervisorEvent]:
+        with self.lock:
+            return [e for e in self.items if e.kind is kind and (path is None or e.path == path)]
+
+    def kinds(self, path: str) -> list[EventKind]:
+        with self.lock:
+            return [e.kind for e in self.items if e.path == path]

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sup_helpers import FAST_BACKOFF, FlakyStart, Journal, SlowStart, sup_spec, wait_until, worker
+from sup_helpers import FAST_BACKOFF, Events, FlakyStart, Journal, SlowStart, sup_spec, wait_until, worker
 
 from supervision import (
     BackoffPolicy,
@@ -16,22 +16,7 @@ from supervision import (
     Inject,
     StartError,
     Supervisor,
-    SupervisorEvent,
 )
-
-
-class Events:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.items: list[SupervisorEvent] = []
-
-    def __call__(self, event: SupervisorEvent) -> None:
-        with self.lock:
-            self.items.append(event)
-
-    def of(self, kind: EventKind, path: str | None = None) -> list[SupervisorEvent]:
-        with self.lock:
-            return [e for e in self.items if e.kind is kind and (path is None or e.path == path)]
 
 
 def test_failing_on_start_is_detected_and_retried_until_it_starts(start) -> None:

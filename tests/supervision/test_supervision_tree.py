@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sup_helpers import FlakyStart, Journal, SiblingUser, StubbornStop, sup_spec, wait_until, worker
+from sup_helpers import Events, FlakyStart, Journal, SiblingUser, StubbornStop, sup_spec, wait_until, worker
 
 from supervision import (
     ChildSpec,
@@ -18,20 +18,6 @@ from supervision import (
     Supervisor,
     SupervisorEvent,
 )
-
-
-class Events:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.items: list[SupervisorEvent] = []
-
-    def __call__(self, event: SupervisorEvent) -> None:
-        with self.lock:
-            self.items.append(event)
-
-    def kinds(self, path: str) -> list[EventKind]:
-        with self.lock:
-            return [e.kind for e in self.items if e.path == path]
 
 
 def nested_spec(journal: Journal, **kw):
