@@ -269,3 +269,61 @@ def test_the_outbound_buffer_is_bounded_and_counts_what_it_drops(plants: list[Pl
     wait_until(lambda: plant.metric("petra_driver_dropped_total") == 2)
     assert plant.metric("petra_driver_buffer_depth") == 3
     assert not plant.connected()
+
+
+HUGE = "1" + "0" * 400
+DEEP = "[" * 10_000 + "]" * 10_000
+
+
+def test_a_retained_poison_payload_is_a_counted_decode_error_and_never_restarts_the_bridge(
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    poison = {"t/poison/huge": f'{{"a":{{"b":{HUGE}}}}}', "t/poison/deep": f'{{"a":{{"b":{DEEP}}}}}',
+              "t/poison/cmd/setpoint": f'{{"value":{HUGE}}}', "t/poison/cmd/limit": f'{{"value":{DEEP}}}'}
+    for topic, payload in poison.items():
+        peer.publish(topic, payload, retain=True)
+    try:
+        with caplog.at_level(logging.WARNING, logger="petra.drivers.mqtt.actor"):
+            plant = start(plants, {
+                "signals": [{"name": "setpoint", "type": "float", "initial": 1.0},
+                            {"name": "limit", "type": "float", "initial": 2.0}],
+                "mqtt": mqtt_section(mosquitto, command_topic="t/poison/cmd/+", writable_signals=["setpoint", "limit"],
+                                     subscriptions=[
+                    {"topic": "t/poison/huge", "signal": "huge", "value_path": "a.b", "data_type": "float"},
+                    {"topic": "t/poison/deep", "signal": "deep", "value_path": "a.b", "data_type": "float"},
+                    {"topic": "t/poison/good", "signal": "good", "data_type": "float"},
+                ]),
+            })
+            wait_until(lambda: plant.metric("petra_driver_errors_total") >= 4)
+        peer.publish("t/poison/good", "1.5")
+        peer.publish("t/poison/huge", '{"a": {"b": 2.5}}')
+        wait_until(lambda: plant.value("good") == 1.5 and plant.value("huge") == 2.5)
+        assert plant.quality("good") is Quality.GOOD and plant.quality("huge") is Quality.GOOD
+        assert plant.quality("deep") is Quality.BAD
+        assert (plant.value("setpoint"), plant.value("limit")) == (1.0, 2.0)
+        node = plant.runtime.tree.tree().find(f"petra/drivers/{DRIVER}")  # type: ignore[union-attr]
+        assert node.restarts == 0
+        assert plant.connected()
+        assert "too large" in caplog.text and "nested too deeply" in caplog.text
+    finally:
+        for topic in poison:
+            peer.publish(topic, b"", retain=True)  # clear the retained poison for later tests
+
+
+def test_many_distinct_topics_under_a_wildcard_keep_the_bridges_per_topic_state_bounded(
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+) -> None:
+    plant = start(plants, {
+        "signals": [{"name": "known", "type": "float"}],
+        "mqtt": mqtt_section(mosquitto, subscriptions=[
+            {"topic": "t/many/+", "signal_from_topic_segment": 2, "data_type": "float"}]),
+    })
+    topics = 12_000
+    for index in range(topics):
+        peer.publish(f"t/many/unknown{index}", "1", qos=0)
+    peer.publish("t/many/known", "4.5")
+    wait_until(lambda: plant.value("known") == 4.5, timeout=60)
+    footprint = plant.bridge().proxy().footprint().get()
+    assert footprint["topic_cache"] <= 10_000
+    assert footprint["log_keys"] <= 10
+    assert plant.metric("petra_driver_errors_total") >= topics  # each unknown signal is still counted

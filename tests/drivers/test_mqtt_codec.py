@@ -90,6 +90,40 @@ def test_undecodable_payloads_raise_payload_errors_with_clear_messages(
         codec.decode(payload, DataType.INT, path)
 
 
+HUGE = "1" + "0" * 400
+DEEP = "[" * 10_000 + "]" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "data_type", "message"),
+    [
+        (f'{{"a":{{"b":{HUGE}}}}}', "a.b", DataType.FLOAT, "number too large"),
+        (f'{{"a":{{"b":{DEEP}}}}}', "a.b", DataType.FLOAT, "nested too deeply"),
+        (f'{{"value":{DEEP}}}', None, DataType.FLOAT, "cannot convert"),
+        (f'{{"value":{HUGE}}}', None, DataType.INT, "cannot convert"),
+        (DEEP, None, DataType.FLOAT, "cannot convert"),
+        ('{"a": "' + "[" * 10_000 + '", "b": 2}', "b", DataType.INT, None),  # brackets in strings do not nest
+    ],
+)
+def test_hostile_payloads_are_payload_errors_never_other_exceptions(
+    payload: str, path: str | None, data_type: DataType, message: str | None
+) -> None:
+    if message is None:
+        assert codec.decode(payload.encode(), data_type, path) == 2
+        return
+    with pytest.raises(codec.PayloadError, match=message):
+        codec.decode(payload.encode(), data_type, path)
+
+
+def test_hostile_commands_are_payload_errors() -> None:
+    with pytest.raises(codec.PayloadError, match="nested too deeply"):
+        codec.command_target("p/cmd/+", "p/cmd/fan", f'{{"value":{DEEP}}}'.encode())
+    with pytest.raises(codec.PayloadError, match="number too large"):
+        codec.command_target("p/cmd", "p/cmd", f'{{"signal":"fan","value":{HUGE}}}'.encode())
+    with pytest.raises(codec.PayloadError, match="too large"):
+        codec.to_value(10**400, DataType.FLOAT)
+
+
 def test_published_payloads_are_json_with_value_quality_and_time_or_plain() -> None:
     document = json.loads(codec.encode(21.5, Quality.GOOD, 1700000000.25))
     assert document == {"value": 21.5, "quality": "good", "ts": 1700000000.25}

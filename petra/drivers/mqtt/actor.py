@@ -30,7 +30,6 @@ import contextlib
 import logging
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +41,11 @@ from petra.drivers.mqtt import codec
 from petra.drivers.mqtt.buffer import OutboundBuffer, Outgoing
 from petra.drivers.mqtt.config import MqttConfig, Subscription
 from petra.drivers.mqtt.metrics import DriverMetrics
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
 from petra.signal_io import SignalWriter
-from petra.values import CoercionError, Quality, coerce
+from petra.values import Quality
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
@@ -80,26 +80,6 @@ class _PublishAll:
 
 _FLUSH = _Flush()
 _PUBLISH_ALL = _PublishAll()
-
-
-class RateLimitedLog:
-    """At most one log line per key every `interval_s`; says how many were suppressed."""
-
-    def __init__(self, logger: logging.Logger, interval_s: float = 10.0) -> None:
-        self.logger = logger
-        self.interval_s = interval_s
-        self._last: dict[str, tuple[float, int]] = {}
-
-    def warning(self, key: str, message: str, *args: object) -> None:
-        now = time.monotonic()
-        last, suppressed = self._last.get(key, (-self.interval_s, 0))
-        if now - last < self.interval_s:
-            self._last[key] = (last, suppressed + 1)
-            return
-        if suppressed:
-            message += f" ({suppressed} similar suppressed)"
-        self._last[key] = (now, 0)
-        self.logger.warning(message, *args)
 
 
 class MqttBridgeActor(SupervisedActor):
@@ -160,6 +140,10 @@ class MqttBridgeActor(SupervisedActor):
             client.loop_stop()
         self.metrics.connected.set(0)
         self._mark_bad(self._written)
+
+    def footprint(self) -> dict[str, int]:
+        """Entries held per structure that outside input feeds: each has a cap, whatever is published."""
+        return {"topic_cache": len(self._targets), "log_keys": len(self._rlog), "inbox": len(self._inbox)}
 
     def check_health(self) -> None:
         thread = getattr(self.client, "_thread", None)
@@ -296,19 +280,25 @@ class MqttBridgeActor(SupervisedActor):
         command_filter = cfg.command_topic if cfg.writable_signals else None
         updates: list[SignalUpdate] = []
         for topic, payload in batch:
-            if command_filter is not None and codec.topic_matches(command_filter, topic):
-                self._command(topic, payload)
+            try:
+                if command_filter is not None and codec.topic_matches(command_filter, topic):
+                    self._command(topic, payload)
+                    continue
+                targets = self._targets.get(topic)
+                if targets is None:
+                    targets = self._resolve(topic)
+            except Exception as exc:  # one message, whatever it holds, is one counted error and no more
+                self.metrics.errors.inc()
+                self._rlog.warning("message", "%s: cannot handle the message on '%s': %s", cfg.driver_id,
+                                   topic[:200], exc)
                 continue
-            targets = self._targets.get(topic)
-            if targets is None:
-                targets = self._resolve(topic)
             for sub, name in targets:
                 try:
                     value = codec.decode(payload, sub.data_type, sub.value_path)
                 except codec.PayloadError as exc:
                     self.metrics.errors.inc()
                     self._rlog.warning(f"payload:{name}", "%s: bad payload on '%s' for signal '%s': %s",
-                                       cfg.driver_id, topic, name, exc)
+                                       cfg.driver_id, topic[:200], name, exc)
                     updates.append(SignalUpdate(name, table.values[table.index[name]], Quality.BAD))
                     continue
                 updates.append(SignalUpdate(name, value))
@@ -333,13 +323,13 @@ class MqttBridgeActor(SupervisedActor):
                 name = codec.segment(topic, sub.signal_from_topic_segment or 0)
             except codec.TopicError as exc:
                 self.metrics.errors.inc()
-                self._rlog.warning(f"topic:{topic}", "%s: %s", self.config.driver_id, exc)
+                self._rlog.warning(f"topic:{sub.topic}", "%s: %s", self.config.driver_id, exc)
                 continue
             slot = table.index.get(name)
             if slot is None or table.owners[slot].startswith("logic/"):
                 self.metrics.errors.inc()
                 why = "no such signal" if slot is None else "it is written by block logic"
-                self._rlog.warning(f"topic:{topic}", "%s: topic '%s' names signal '%s' but %s; ignored",
+                self._rlog.warning(f"topic:{sub.topic}", "%s: topic '%s' names signal '%s' but %s; ignored",
                                    self.config.driver_id, topic, name, why)
                 continue
             targets.append((sub, name))
@@ -356,18 +346,18 @@ class MqttBridgeActor(SupervisedActor):
             name, raw = codec.command_target(cfg.command_topic, topic, payload)
         except codec.PayloadError as exc:
             self.metrics.errors.inc()
-            self._rlog.warning("command", "%s: bad command on '%s': %s", cfg.driver_id, topic, exc)
+            self._rlog.warning("command", "%s: bad command on '%s': %s", cfg.driver_id, topic[:200], exc)
             return
         slot = table.index.get(name)
         if (name not in cfg.writable_signals or slot is None or not table.specs[slot].writable
                 or table.owners[slot].startswith("logic/")):
             self.metrics.refused.inc()
-            self._rlog.warning(f"refused:{name}", "%s: refused remote write to '%s' on '%s': not in "
-                               "writable_signals (or not writable)", cfg.driver_id, name, topic)
+            self._rlog.warning("refused", "%s: refused remote write to '%s' on '%s': not in "
+                               "writable_signals (or not writable)", cfg.driver_id, name[:200], topic[:200])
             return
         try:
-            value = coerce(raw, table.types[slot])
-        except CoercionError as exc:
+            value = codec.to_value(raw, table.types[slot])
+        except codec.PayloadError as exc:
             self.metrics.errors.inc()
             self._rlog.warning(f"command:{name}", "%s: bad value for '%s' on '%s': %s", cfg.driver_id,
                                name, topic, exc)

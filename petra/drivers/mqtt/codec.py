@@ -23,7 +23,12 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from petra.values import CoercionError, DataType, Quality, Value, coerce
+from petra.values import DataType, Quality, Value, coerce
+
+MAX_JSON_DEPTH = 64
+"""Deeper documents are refused before parsing: `json.loads` recurses once per level."""
+MAX_NUMBER_DIGITS = 320
+"""Longer integers are refused (a float holds at most 309 digits); Python's int parsing is quadratic."""
 
 
 class PayloadError(ValueError):
@@ -127,34 +132,78 @@ def extract(document: object, path: str) -> object:
     return current
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _depth_within(text: str, limit: int) -> bool:
+    """Whether the brackets of a JSON text nest at most `limit` deep (strings ignored)."""
+    if text.count("[") + text.count("{") <= limit:
+        return True
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub('""', text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > limit:
+            return False
+    return True
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise PayloadError(f"number too large ({len(digits)} digits)")
+    return int(digits)
+
+
+def load_json(text: str) -> object:
+    """`json.loads` bounded for input from outside: PayloadError for anything it cannot take."""
+    if not _depth_within(text, MAX_JSON_DEPTH):
+        raise PayloadError(f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)")
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except PayloadError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(f"payload is not JSON ({exc}): {text[:60]!r}") from None
+
+
 def decode(payload: bytes, data_type: DataType, value_path: str | None = None) -> Value:
-    """A payload as a value of `data_type` (rules in the module docstring)."""
+    """A payload as a value of `data_type` (rules in the module docstring); total: every failure is a PayloadError."""
+    try:
+        return _decode(payload, data_type, value_path)
+    except PayloadError:
+        raise
+    except Exception as exc:  # one message must never be more than one decode error
+        raise PayloadError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _decode(payload: bytes, data_type: DataType, value_path: str | None) -> Value:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(f"payload is not UTF-8: {exc}") from None
     raw: object
     if value_path:
-        try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise PayloadError(f"payload is not JSON ({exc}): {text[:60]!r}") from None
-        raw = extract(document, value_path)
+        raw = extract(load_json(text), value_path)
     else:
         raw = text
-        stripped = text.lstrip()
-        if stripped.startswith("{"):
+        if text.lstrip().startswith("{"):
             try:
-                document = json.loads(text)
-            except ValueError:
+                document = load_json(text)
+            except PayloadError:  # not PETRA's JSON: the text itself is the value
                 document = None
             if isinstance(document, dict) and "value" in document:
                 raw = document["value"]
+    return to_value(raw, data_type)
+
+
+def to_value(raw: object, data_type: DataType) -> Value:
+    """A decoded JSON value (or text) coerced to `data_type`; PayloadError when it does not fit."""
     if raw is None or isinstance(raw, (dict, list)):
-        raise PayloadError(f"expected a {data_type.value}, got {json.dumps(raw)[:60]}")
+        got = "null" if raw is None else "an object" if isinstance(raw, dict) else "an array"
+        raise PayloadError(f"expected a {data_type.value}, got {got}")
     try:
         return coerce(raw, data_type)
-    except CoercionError as exc:
+    except (ValueError, ArithmeticError) as exc:  # CoercionError, and what coerce lets through (OverflowError)
         raise PayloadError(str(exc)) from None
 
 
@@ -201,9 +250,9 @@ def command_target(command_filter: str, topic: str, payload: bytes) -> tuple[str
     document: object = None
     if text.lstrip().startswith("{"):
         try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise PayloadError(f"command payload is not JSON: {exc}") from None
+            document = load_json(text)
+        except PayloadError as exc:
+            raise PayloadError(f"command {exc}") from None
     if has_wildcard(command_filter):
         signal = topic.rsplit("/", 1)[-1]
         if isinstance(document, dict):
