@@ -77,6 +77,7 @@ class AlarmActor(PooledActor):
         self.writer: SignalWriter | None = None
         self._published: tuple[Any, ...] | None = None
         self._wake_at: float | None = None
+        self._stored: tuple[Any, ...] | None = None  # the machine's durable_key as last written
 
     def on_start(self) -> None:
         self.service.gates.pop(self.spec.id, None)  # a gate of a previous instance says nothing now
@@ -85,6 +86,7 @@ class AlarmActor(PooledActor):
         saved = self.service.store.get("states", self.spec.id)
         if saved:
             self.machine.restore(saved)
+            self._stored = self.machine.durable_key() if self.machine.snapshot() == saved else None
         now = time.time()
         self._after([], now, None, announce=True)  # the escalation manager learns the restored state
         if not saved or self.service.fresh(self.slot):
@@ -179,7 +181,12 @@ class AlarmActor(PooledActor):
 
     def _after(self, transitions: list[Transition], now: float, stamp: float | None, announce: bool = False,
                wait: bool = False) -> None:
-        """Persist the transitions (group commit), then announce them from the store's writer thread."""
+        """Persist the transitions (group commit), then announce them from the store's writer thread.
+
+        The machine's snapshot is written whenever its durable key changed, with or
+        without a transition: a pending on-delay must survive a kill -9 as surely as
+        a raised alarm, or a crash loop shorter than the delay never raises it.
+        """
         service = self.service
         m = self.machine
         spec = self.spec
@@ -189,7 +196,13 @@ class AlarmActor(PooledActor):
             code_added = m.code
         service.views[spec.id] = m.view(now)
         self._schedule_wake()
+        key = m.durable_key()
+        changed_state = key != self._stored
+        self._stored = key
+        states = {spec.id: m.snapshot()} if changed_state or transitions else None
         if not transitions and not announce:
+            if states is not None:
+                service.store.submit(states=states)  # e.g. a delay started: nothing to announce yet
             return
         changed = None
         if transitions or announce:
@@ -213,13 +226,13 @@ class AlarmActor(PooledActor):
                 service.notify_transition(t)
 
         if not transitions:
-            service.store.submit(announce_after_commit)
+            service.store.submit(announce_after_commit, states=states)
             return
         for t in transitions:
             if t.event in ("raised", "cleared", "acked", "shelved", "unshelved", "reset"):
                 log.info("alarm %s %s (%s) value=%r%s", spec.id, t.event, t.state, t.value,
                          f" by {t.who}" if t.who else "")
-        service.store.submit(announce_after_commit, wait=wait, states={spec.id: m.snapshot()},
+        service.store.submit(announce_after_commit, wait=wait, states=states,
                              events=[t.to_dict() for t in transitions],
                              codes={code_added: spec.id} if code_added else None)
 

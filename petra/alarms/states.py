@@ -156,11 +156,8 @@ class AlarmMachine:
 
     def next_wake(self) -> float | None:
         """When `wake` has something to do (a delay or a timed shelve runs out)."""
-        times = [t for t in (
-            None if self.pending_on is None else self.pending_on + self.spec.delay_s,
-            None if self.pending_off is None else self.pending_off + self.spec.clear_delay_s,
-            None if self.shelve is None else self.shelve.get("until"),
-        ) if t is not None]
+        times = [t for t in (self.pending_deadline(), None if self.shelve is None else self.shelve.get("until"))
+                 if t is not None]
         return min(times) if times else None
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -301,8 +298,28 @@ class AlarmMachine:
     _FIELDS = ("raw", "in_alarm", "pending_on", "pending_off", "acked", "latched", "suppressed", "enabled",
                "disabled_by", "shelve", "value", "raised_at", "acked_by", "activations", "occurrences", "code")
 
+    _SHOWN_ONLY = frozenset({"value"})
+    """Stored with every snapshot, but a new value alone is not a change worth a write."""
+
     def snapshot(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._FIELDS}
+
+    def durable_key(self) -> tuple[Any, ...]:
+        """Everything a restart needs; when it differs from the stored one, the snapshot must be written.
+
+        Not only transitions change it: an on-delay or clear delay that starts or is
+        cancelled, or a condition that changes while the alarm is masked, changes
+        what the alarm will do next without changing its state.
+        """
+        return tuple(getattr(self, name) for name in self._FIELDS if name not in self._SHOWN_ONLY)
+
+    def pending_deadline(self) -> float | None:
+        """When the running on-delay or clear delay runs out (onset + delay), None when none runs."""
+        if self.pending_on is not None:
+            return self.pending_on + self.spec.delay_s
+        if self.pending_off is not None:
+            return self.pending_off + self.spec.clear_delay_s
+        return None
 
     def restore(self, data: dict[str, Any]) -> None:
         for name in self._FIELDS:
@@ -325,4 +342,6 @@ class AlarmMachine:
             else round(now - self.raised_at, 3), "shelve": self.shelve, "suppressed": self.suppressed,
             "out_of_service": not self.enabled, "latched": self.latched, "chattering": self.chattering(now),
             "occurrences": self.occurrences, "code": self.code, "pending_delay": self.pending_on is not None,
+            "pending_since": self.pending_on if self.pending_on is not None else self.pending_off,
+            "pending_until": self.pending_deadline(),
         }

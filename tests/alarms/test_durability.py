@@ -1,8 +1,10 @@
-"""kill -9 in the middle of an escalation: PETRA as a subprocess, restarted on the same state directory."""
+"""kill -9 during an escalation or an on-delay: PETRA as a subprocess, restarted on the same state directory."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -68,3 +70,101 @@ def _alarms(client: ControlClient) -> list[dict]:
         return client.request("GET", "/v1/alarms")["alarms"]
     except Exception:
         return []
+
+
+DELAY_S = 4.0
+
+
+class DelayPlant:
+    """`petra run` with one alarm on a condition that logic keeps true, `delay_seconds: 4`, and SMS to the operator."""
+
+    def __init__(self, tmp_path: Path, twilio: Any) -> None:
+        data = plant_data(tmp_path / "alarms", [alarm("overheat", signal="overheat", condition="true",
+                                                      delay_seconds=DELAY_S)],
+                          twilio=twilio, chains={"overheat": ["operator"]})
+        data["signals"][0]["initial"] = 95.0
+        data["blocks"] = [{"name": "overheat_check", "type": "GT", "inputs": {"in1": "temperature", "in2": "80.0"},
+                           "outputs": {"out": "overheat"}}]
+        self.config = tmp_path / "plant.yaml"
+        self.config.write_text(yaml.safe_dump(data, sort_keys=False))
+        self.socket = tmp_path / "control.sock"
+        self.client = ControlClient(Target(socket_path=self.socket))
+        self.tmp_path = tmp_path
+        self.runs = 0
+
+    def start(self) -> PetraProcess:
+        self.runs += 1
+        self.socket.unlink(missing_ok=True)
+        process = PetraProcess(["run", str(self.config), "--metrics-port", "0", "--control-socket", str(self.socket)],
+                               self.tmp_path / f"run{self.runs}.log")
+        wait_until(lambda: self.socket.exists() and _alarms(self.client), timeout=30)
+        return process
+
+    def view(self) -> dict[str, Any]:
+        views = _alarms(self.client)
+        return views[0] if views else {}
+
+    def kill_into_the_delay(self, after_s: float) -> float:
+        """Start a run, SIGKILL it `after_s` into the on-delay (before it raised); the onset time."""
+        process = self.start()
+        try:
+            wait_until(lambda: self.view().get("pending_delay"), timeout=10)
+            onset = self.view()["pending_since"]
+            wait_until(lambda: time.time() >= onset + after_s, timeout=10)
+            assert self.view()["state"] == "normal"
+            _kill(process)
+        finally:
+            process.kill()
+        return onset
+
+
+def _kill(process: PetraProcess) -> None:
+    process.proc.kill()
+    process.proc.wait(10)
+    process.kill()
+
+
+def test_an_on_delay_interrupted_by_kill_9_raises_the_alarm_at_its_original_deadline(tmp_path, twilio):
+    plant = DelayPlant(tmp_path, twilio)
+    onset = plant.kill_into_the_delay(DELAY_S / 2)
+
+    second = plant.start()
+    try:
+        wait_until(lambda: plant.view().get("active"), timeout=15)
+        view = plant.view()
+        assert view["state"] == "active_unacked" and view["occurrences"] == 1
+        assert abs(view["raised_at"] - (onset + DELAY_S)) < 1.0  # not a new 4 s delay from the restart
+        [sms] = twilio.wait_for(1, timeout=10)
+        assert sms.form["To"] == "+15550000001"
+        assert second.terminate() == 0
+    finally:
+        second.kill()
+
+
+def test_a_crash_loop_shorter_than_the_on_delay_still_raises_the_alarm_on_the_second_run(tmp_path, twilio):
+    plant = DelayPlant(tmp_path, twilio)
+    onset = plant.kill_into_the_delay(3.0)  # each run lives 3 s, less than the 4 s delay
+
+    second = plant.start()
+    started = time.time()
+    try:
+        wait_until(lambda: plant.view().get("active") or time.time() >= started + 3.0, timeout=10)
+        view = plant.view()
+        _kill(second)
+    finally:
+        second.kill()
+    assert view["state"] == "active_unacked"
+    assert view["raised_at"] <= max(onset + DELAY_S, started) + 1.0
+
+    third = plant.start()
+    try:
+        [sms] = twilio.wait_for(1, timeout=10)  # told, even if the second run died before sending
+        assert sms.form["To"] == "+15550000001"
+        wait_until(lambda: [d["status"] for d in plant.client.request("GET", "/v1/alarms/deliveries")["deliveries"]]
+                   == ["queued"])
+        assert len(twilio.accepted()) == 1  # and told once
+        history = plant.client.request("GET", "/v1/alarms/history?id=overheat&limit=100")["events"]
+        assert [e["event"] for e in history if "state" in e] == ["raised"]
+        assert third.terminate() == 0
+    finally:
+        third.kill()
