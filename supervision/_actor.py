@@ -5,6 +5,11 @@ the actor lives on; only a failure in a ``tell()`` stops it and calls ``on_failu
 a failing ``on_start`` stops it silently. So this base class does not rely on
 ``on_failure``: it wraps the whole actor loop and, whenever the thread ends, tells
 its supervisor ``ChildExited`` with the error (or None for a normal exit).
+
+Because ``on_stop`` and ``on_failure`` each cover only some of the ways an actor
+ends (neither runs after a failing ``on_start``), what an instance owns is freed
+in ``release()``, which runs on every exit, before the exit is reported: a
+successor then finds the environment, socket or port free.
 """
 
 from __future__ import annotations
@@ -125,6 +130,7 @@ class SupervisedActor(pykka.ThreadingActor):
         self._raise_next = False
         self._unhang = threading.Event()
         self._abandoned = False
+        self._exit_done = threading.Event()
 
     @classmethod
     def start_linked(cls, link: Link, *args: Any, **kwargs: Any) -> ActorRef[Self]:
@@ -169,6 +175,20 @@ class SupervisedActor(pykka.ThreadingActor):
     def abandoned(self) -> bool:
         """True once the supervisor gave up on this instance (it hung or ignored stop)."""
         return self._abandoned
+
+    def release(self) -> None:
+        """Override to free what this instance owns: environments, files, sockets, subscriptions, threads.
+
+        Runs in the actor's thread after its last message, on every way it ends: a
+        normal stop, a failure in a message, a failing ``on_start``, ``fail()``, a
+        failed health check or an injected crash; always before its supervisor hears
+        of the exit, so a successor that opens the same resource finds it free.
+        It may follow a partial ``on_start``: release only what was acquired.
+        """
+
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        """Wait until this instance has released everything and reported its exit; False on timeout."""
+        return self._exit_done.wait(timeout)
 
     def check_health(self) -> None:
         """Override to check liveness beyond "the thread answers"; raise to be restarted.
@@ -277,12 +297,14 @@ class SupervisedActor(pykka.ThreadingActor):
 
     def _finish(self) -> None:
         """Clean up and report the exit; runs once, after the actor's last message."""
-        try:
-            self._after_exit()
-        except Exception:
-            logger.exception("%s: cleanup after exit failed", self.path)
+        for cleanup in (self._after_exit, self.release):
+            try:
+                cleanup()
+            except Exception:
+                logger.exception("%s: cleanup after exit failed", self.path)
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
+        self._exit_done.set()
         try:
             self.link.report(ChildExited(self.child_id, self.link.instance, self._exit_error))
         except pykka.ActorDeadError:

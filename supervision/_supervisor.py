@@ -270,6 +270,8 @@ class Supervisor(SupervisedActor):
             self._abandon(actor)
             return TimeoutError(f"did not start within {budget:g} s")
         except Exception as exc:
+            # A failed start: its release() must be done before a successor is started.
+            actor.wait_finished(spec.shutdown_timeout)
             return actor._exit_error or exc
         with self._table.lock:
             rec.actor = actor
@@ -476,6 +478,8 @@ class Supervisor(SupervisedActor):
             return
         try:
             ref.stop(block=True, timeout=rec.spec.shutdown_timeout)
+            if actor is not None:  # on_stop has run; release() follows in the same thread
+                actor.wait_finished(rec.spec.shutdown_timeout)
         except pykka.Timeout:
             logger.warning("%s did not stop within %g s; abandoned", rec.path, rec.spec.shutdown_timeout)
             if actor is not None:

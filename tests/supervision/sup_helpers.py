@@ -94,14 +94,14 @@ class FlakyStart(Worker):
 
 
 class SlowStart(Worker):
-    """``on_start`` blocks until ``release`` is set (or 5 s)."""
+    """``on_start`` blocks until the event ``release`` is set (or 5 s)."""
 
     def __init__(self, journal: Journal, release: threading.Event) -> None:
         super().__init__(journal)
-        self.release = release
+        self.proceed = release
 
     def on_start(self) -> None:
-        self.release.wait(5.0)
+        self.proceed.wait(5.0)
         super().on_start()
 
 
@@ -110,11 +110,11 @@ class StubbornStop(Worker):
 
     def __init__(self, journal: Journal, release: threading.Event) -> None:
         super().__init__(journal)
-        self.release = release
+        self.proceed = release
 
     def on_stop(self) -> None:
         self.journal.add("stop-requested", self.child_id)
-        self.release.wait(5.0)
+        self.proceed.wait(5.0)
         super().on_stop()
 
 
