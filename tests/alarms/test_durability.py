@@ -1,4 +1,5 @@
-"""kill -9 during an escalation or an on-delay: PETRA as a subprocess, restarted on the same state directory."""
+"""Alarm state across restarts: `petra run` killed with SIGKILL and started again on the same state
+directory, in-process runtimes stopped and started again, and alarm actors crashed under their supervisor."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import yaml
 
 from petra.ctl.client import ControlClient, Target
-from tests.alarms.support import OPERATOR, SUPERVISOR, alarm, plant_data
+from supervision import Inject
+from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, plant_data
 from tests.e2e.petra_process import PetraProcess
 from tests.helpers import wait_until
 
@@ -168,3 +170,68 @@ def test_a_crash_loop_shorter_than_the_on_delay_still_raises_the_alarm_on_the_se
         assert third.terminate() == 0
     finally:
         third.kill()
+
+
+def _started(plants: list[AlarmPlant], data: dict[str, Any]) -> AlarmPlant:
+    plant = AlarmPlant(data)
+    plants.append(plant)
+    return plant
+
+
+def _crash_and_wait_for_successor(plant: AlarmPlant, path: str) -> None:
+    tree = plant.runtime.tree
+    assert tree is not None
+    before = tree.lookup(path)
+    assert before is not None
+    before.tell(Inject("crash"))
+    wait_until(lambda: (ref := tree.lookup(path)) is not None and ref != before and ref.is_alive())
+
+
+def test_a_crashed_alarm_actor_restarts_with_its_state_and_its_pending_delay_intact(tmp_path, plants):
+    plant = _started(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", delay_seconds=3.0)]))
+    plant.write(temperature=95.0)
+    wait_until(lambda: plant.view("temp_high").get("pending_delay"))
+    onset = plant.view("temp_high")["pending_since"]
+    wait_until(lambda: time.time() >= onset + 1.5)
+    _crash_and_wait_for_successor(plant, "petra/alarms/states/alarm:temp_high")
+    view = plant.wait_state("temp_high", "active_unacked", timeout=10)
+    assert abs(view["raised_at"] - (onset + 3.0)) < 0.75  # the restart did not start the delay again
+    assert plant.call("POST", "/v1/alarms/temp_high/ack", caller="token:ops").status == 200
+    _crash_and_wait_for_successor(plant, "petra/alarms/states/alarm:temp_high")
+    view = plant.wait_state("temp_high", "active_acked")
+    assert view["acked_by"] == "token:ops" and view["occurrences"] == 1
+    plant.write(temperature=20.0)
+    plant.wait_state("temp_high", "normal")
+
+
+def test_a_delay_whose_condition_cleared_while_petra_was_down_is_cancelled_by_the_first_evaluation(tmp_path,
+                                                                                                   plants):
+    data = plant_data(tmp_path / "alarms", [alarm("temp_high", delay_seconds=60.0)])
+    first = _started(plants, data)
+    first.write(temperature=95.0)
+    wait_until(lambda: (first.service.store.get("states", "temp_high") or {}).get("pending_on") is not None)
+    first.stop()
+    second = _started(plants, data)
+    assert second.view("temp_high")["pending_delay"]  # restored: it would raise at its original deadline
+    second.write(temperature=30.0)
+    wait_until(lambda: not second.view("temp_high")["pending_delay"])
+    wait_until(lambda: (second.service.store.get("states", "temp_high") or {}).get("pending_on") is None)
+    second.stop()
+    third = _started(plants, data)
+    assert third.view("temp_high")["state"] == "normal" and not third.view("temp_high")["pending_delay"]
+
+
+def test_an_alarm_that_became_active_while_shelved_is_annunciated_when_the_shelve_expires_after_a_restart(
+        tmp_path, plants):
+    data = plant_data(tmp_path / "alarms", [alarm("temp_high")])
+    first = _started(plants, data)
+    shelved = first.call("POST", "/v1/alarms/temp_high/shelve", {"for_s": 6, "reason": "probe swap"})
+    assert shelved.status == 200
+    first.write(temperature=95.0)  # no transition while shelved, but the alarm is now in alarm
+    wait_until(lambda: (first.service.store.get("states", "temp_high") or {}).get("in_alarm") is True, timeout=3)
+    first.stop()
+    second = _started(plants, data)
+    assert second.view("temp_high")["state"] == "shelved"
+    view = second.wait_state("temp_high", "active_unacked", timeout=10)  # the original expiry, from the store
+    assert view["shelve"] is None
+    assert [e["event"] for e in second.events("temp_high") if "state" in e] == ["shelved", "shelve_expired"]
