@@ -39,6 +39,8 @@ from typing import Any
 
 import lmdb
 
+from petra.lmdb_files import close_environment, open_environment
+
 _DBS = ("states", "escalations", "events", "deliveries", "sids", "outbox", "cooldowns", "codes", "meta")
 _MAP_SIZE = 256 << 20
 SYNC_INTERVAL_S = 0.1
@@ -74,8 +76,9 @@ class AlarmStore:
         self.path.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         # commits never fsync themselves: the writer thread (or write()) does it, once per group
-        self.env = lmdb.open(str(self.path), map_size=_MAP_SIZE, max_dbs=len(_DBS) + 1, sync=False,
-                             metasync=False, subdir=True, lock=True)
+        # a damaged data file is refused with StoreFileError (naming it and what to do), never mapped
+        self.env = open_environment(self.path, what="alarm state", map_size=_MAP_SIZE, max_dbs=len(_DBS) + 1,
+                                    sync=False, metasync=False, subdir=True, lock=True)
         self.dbs = {name: self.env.open_db(name.encode()) for name in _DBS}
         self._seq = itertools.count(int(time.time() * 1e6) & 0xFFFFFFFF)
         self.closed = False
@@ -89,8 +92,10 @@ class AlarmStore:
         self.closed = True
         with self._cond:
             self._cond.notify()
-        self.env.sync(True)
-        self.env.close()
+        try:
+            self.env.sync(True)
+        finally:
+            close_environment(self.env, what="alarm state")
 
     # -- group commit -----------------------------------------------------------------------------
 

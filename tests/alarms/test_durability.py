@@ -3,16 +3,19 @@ directory, in-process runtimes stopped and started again, and alarm actors crash
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from petra.alarms.store import AlarmStore
 from petra.ctl.client import ControlClient, Target
 from supervision import Inject
 from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, plant_data
-from tests.e2e.petra_process import PetraProcess
+from tests.e2e.petra_process import PETRA, PetraProcess
 from tests.helpers import wait_until
 
 MANAGER = {**OPERATOR, "id": "manager", "phone": "+15550000003"}
@@ -235,3 +238,19 @@ def test_an_alarm_that_became_active_while_shelved_is_annunciated_when_the_shelv
     view = second.wait_state("temp_high", "active_unacked", timeout=10)  # the original expiry, from the store
     assert view["shelve"] is None
     assert [e["event"] for e in second.events("temp_high") if "state" in e] == ["shelved", "shelve_expired"]
+
+
+def test_a_truncated_alarm_state_file_is_refused_with_its_name_and_what_to_do_never_a_bus_error(tmp_path):
+    state_dir = tmp_path / "alarms"
+    store = AlarmStore(state_dir)
+    store.write(states={f"alarm_{i}": {"raw": False, "note": "x" * 2000} for i in range(200)})
+    store.close()
+    data_file = state_dir / "data.mdb"
+    os.truncate(data_file, data_file.stat().st_size // 2)
+    config = tmp_path / "plant.yaml"
+    config.write_text(yaml.safe_dump(plant_data(state_dir, [alarm("temp_high")]), sort_keys=False))
+    result = subprocess.run([*PETRA, "run", str(config), "--metrics-port", "0", "--control-socket",
+                             str(tmp_path / "control.sock")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, f"exit {result.returncode} (-7 is SIGBUS): {result.stderr}"
+    assert f"alarm state: {data_file} is truncated" in result.stderr
+    assert f"mv {state_dir} " in result.stderr
