@@ -3,7 +3,9 @@
 An action fires on the rising edge of its `trigger_signal` (false -> true; for a
 numeric or text signal: from falsy to truthy) and then not again within its
 `cooldown_seconds`. It is sent through the same `notify:sms` / `notify:voice`
-actors as alarm notifications, so it is retried and tracked the same way.
+actors as alarm notifications, so it is retried and tracked the same way. The
+time it last fired is stored with the delivery (`cooldowns`, key
+``action:<name>``), so a restart does not end a cool-down early.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from petra.messages import SignalsChanged
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
+
+COOLDOWN_PREFIX = "action:"
 
 
 def action_record(action: TwilioAction, now: float, value: Any = None) -> dict[str, Any]:
@@ -50,6 +54,9 @@ class ActionsActor(SupervisedActor):
 
     def on_start(self) -> None:
         self.service.attach(self.registry, self.path)
+        self.last_fired = {key.removeprefix(COOLDOWN_PREFIX): float(at)
+                           for key, at in self.service.store.items("cooldowns").items()
+                           if key.startswith(COOLDOWN_PREFIX)}
         table = self.service.plant.table
         for name in self.by_signal:
             slot = table.index.get(name)
@@ -85,7 +92,8 @@ class ActionsActor(SupervisedActor):
                 continue
             self.last_fired[action.name] = now
             record = action_record(action, now, value)
-            self.service.store.write(deliveries={record["id"]: record}, outbox={record["id"]: record["channel"]})
+            self.service.store.write(deliveries={record["id"]: record}, outbox={record["id"]: record["channel"]},
+                                     cooldowns={COOLDOWN_PREFIX + action.name: now})
             self.service.metrics.requests.labels(record["channel"]).inc()
             log.info("twilio action %s fired by %s=%r: %s to %s", action.name, name, value, action.action_type,
                      action.to_number)

@@ -254,3 +254,18 @@ def test_a_truncated_alarm_state_file_is_refused_with_its_name_and_what_to_do_ne
     assert result.returncode == 1, f"exit {result.returncode} (-7 is SIGBUS): {result.stderr}"
     assert f"alarm state: {data_file} is truncated" in result.stderr
     assert f"mv {state_dir} " in result.stderr
+
+
+def test_a_twilio_action_keeps_its_cool_down_across_a_restart_of_its_actor(tmp_path, twilio, plants):
+    signals = [{"name": "emergency_stop", "type": "bool", "initial": False, "group": "process"}]
+    data = plant_data(tmp_path / "alarms", [], twilio=twilio, signals=signals)
+    data["twilio"]["actions"] = [{"name": "estop", "trigger_signal": "emergency_stop", "action_type": "sms",
+                                  "to_number": "+15550000009", "content": "E stop", "cooldown_seconds": 300}]
+    plant = _started(plants, data)
+    plant.write(emergency_stop=True)
+    twilio.wait_for(1)
+    _crash_and_wait_for_successor(plant, "petra/alarms/twilio-actions")
+    plant.write(emergency_stop=False)
+    plant.write(emergency_stop=True)  # a new rising edge, well within the 300 s cool-down
+    wait_until(lambda: plant.metric("petra_notify_suppressed_total", {"reason": "action_cooldown"}) == 1)
+    assert len(twilio.accepted()) == 1
