@@ -7,12 +7,20 @@ writes, driver and MQTT payloads):
 to     from bool                    from int / float             from string
 ====== ============================ ============================ ==========================
 bool   as is                        0 -> False, other -> True;   true/false, 1/0, on/off,
-                                    NaN is an error              yes/no (any case)
+                                    NaN/inf is an error          yes/no (any case)
 int    False -> 0, True -> 1        float: round half to even;   decimal integer, or a float
                                     NaN/inf is an error          text rounded as on the left
-float  0.0 / 1.0                    as is (int widened)          any Python float literal
+float  0.0 / 1.0                    as is (int widened); an int  any Python float literal
+                                    too big for a float is an
+                                    error
 string "true" / "false"             str(value)                   as is
 ====== ============================ ============================ ==========================
+
+An int signal is a signed 64-bit integer (what every tier stores, ClickHouse
+Int64, Parquet int64, and what PLC and Modbus registers can hold): a result
+outside [-2**63, 2**63 - 1] is an error, not a value to pass on. Every door
+(control API, drivers, MQTT, blocks, config) goes through `coerce`, so a value
+refused here never reaches the signal table or the WAL.
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ class CoercionError(ValueError):
     """A value that cannot be converted to the requested type."""
 
 
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+
+
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
 
@@ -89,7 +101,10 @@ def coerce(value: object, to: DataType) -> Value:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, (int, float, str)):
-            return str(value)
+            try:
+                return str(value)
+            except ValueError:  # an int of more digits than Python will print
+                raise CoercionError(f"cannot convert an int of {value.bit_length()} bits to string") from None
     raise CoercionError(f"cannot convert {value!r} to {to.value}")
 
 
@@ -97,8 +112,8 @@ def _to_bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and math.isnan(value):
-            raise CoercionError("cannot convert NaN to bool")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CoercionError(f"cannot convert {value} to bool")
         return value != 0
     if isinstance(value, str):
         text = value.strip().lower()
@@ -113,27 +128,45 @@ def _to_int(value: object) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return _in_int_range(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise CoercionError(f"cannot convert {value} to int")
-        return round(value)
+        return _in_int_range(round(value))
     if isinstance(value, str):
         text = value.strip()
         try:
-            return int(text, 10)
+            number = int(text, 10)
         except ValueError:
             pass
+        else:
+            return _in_int_range(number)
         try:
-            return _to_int(float(text))
+            real = float(text)
         except ValueError:
             pass
+        else:
+            return _to_int(real)
     raise CoercionError(f"cannot convert {value!r} to int")
+
+
+def _in_int_range(value: int) -> int:
+    if INT_MIN <= value <= INT_MAX:
+        return value
+    raise CoercionError(f"{_short(value)} is outside the int range (signed 64-bit: {INT_MIN} to {INT_MAX})")
+
+
+def _short(value: int) -> str:
+    """The number itself when it is printable at a glance, else its size."""
+    return str(value) if value.bit_length() <= 256 else f"an int of {value.bit_length()} bits"
 
 
 def _to_float(value: object) -> float:
     if isinstance(value, (bool, int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise CoercionError(f"{_short(int(value))} is too large for a float") from None
     if isinstance(value, str):
         try:
             return float(value.strip())

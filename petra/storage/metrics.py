@@ -18,6 +18,9 @@ class StorageMetrics:
         self.wal_commits = Counter("petra_wal_commits", "WAL group commits", registry=r)
         self.wal_dropped = Counter("petra_wal_dropped_samples",
                                    "Samples refused because the WAL was full (never acknowledged)", registry=r)
+        self.wal_unstorable = Counter("petra_wal_unstorable_samples",
+                                      "Samples whose value no column can hold: stored as no value, quality bad",
+                                      registry=r)
         self.wal_full = Gauge("petra_wal_full", "1 while the WAL is full and refuses new samples", registry=r)
         self.lag = Gauge("petra_storage_consumer_lag_samples", "WAL head minus the consumer's cursor",
                          ["consumer"], registry=r)

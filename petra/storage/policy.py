@@ -73,6 +73,15 @@ class Recorder:
                                    or self._quality[slot] != quality):
                 self._store(slot, (now, table.names[slot], table.values[slot], int(table.quality[slot])), out)
 
+    def forget(self, names: Iterable[str]) -> None:
+        """These signals' last samples were not stored (the WAL refused them): store them again when offered."""
+        index = self.table.index
+        for name in names:
+            slot = index.get(name)
+            if slot is not None and slot < len(self._value):
+                self._value[slot] = None
+                self._quality[slot] = -1
+
     def offer(self, changes: Iterable[Change], out: list[Sample]) -> None:
         """Append to `out` the samples these changes produce now."""
         for change in changes:

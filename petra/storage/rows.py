@@ -18,6 +18,12 @@ Row schema (Parquet, query results; ClickHouse has the same columns, see
     value_float   double    (null unless value_type == float)
     value_string  string    (null unless value_type == string)
     quality       dictionary<string>     good | uncertain | bad
+
+A value no column can hold (an int beyond 64 bits, text that is not valid
+UTF-8) must never stop the WAL: `storable` records such a sample as *no
+value, quality bad* for its signal and time, so the history shows that the
+signal was bad then, and the WAL actor counts it
+(``petra_wal_unstorable_samples_total``) and logs it, rate-limited.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from petra.values import INT_MAX, INT_MIN, Quality
 
 VALUE_TYPES = ("bool", "int", "float", "string")
 QUALITIES = ("good", "uncertain", "bad")
@@ -63,7 +71,43 @@ _TYPE_DICT = pa.array(VALUE_TYPES)
 _QUALITY_DICT = pa.array(QUALITIES)
 
 
-_KIND = {bool: 0, int: 1, float: 2}
+class _NoInt:
+    """Stands for an int that no int64 column holds: stored as int type, no value."""
+
+
+class _NoString:
+    """Stands for text that cannot be stored (not valid UTF-8): string type, no value."""
+
+
+NO_INT = _NoInt()
+NO_STRING = _NoString()
+_KIND = {bool: 0, int: 1, float: 2, _NoInt: 1, _NoString: 3}
+
+
+def storable(samples: Sequence[Sample]) -> tuple[list[Sample], list[str]]:
+    """`samples` with each value no column can hold replaced by no value and bad quality; the signals hit."""
+    out: list[Sample] = []
+    spoiled: list[str] = []
+    for sample in samples:
+        ts, name, value, _quality = sample
+        if _fits(value):
+            out.append(sample)
+            continue
+        out.append((ts, name, NO_INT if isinstance(value, int) else NO_STRING, int(Quality.BAD)))
+        spoiled.append(name)
+    return out, spoiled
+
+
+def _fits(value: object) -> bool:
+    if type(value) in (bool, float, _NoInt, _NoString):
+        return True
+    if type(value) is int:
+        return INT_MIN <= value <= INT_MAX
+    try:
+        (value if isinstance(value, str) else str(value)).encode("utf-8")
+    except (UnicodeError, ValueError):
+        return False
+    return True
 
 
 def encode_block(samples: Sequence[Sample], node_id: str) -> bytes:

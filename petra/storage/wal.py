@@ -15,6 +15,14 @@ reuses a sequence another tier may already hold.
 
 Not thread-safe: one owner (the WAL actor) calls it; LMDB's ``set_mapsize``
 needs that no transaction is open while the map grows.
+
+A commit the disk cannot take (ENOSPC, EIO, a quota) aborts its transaction and
+leaves the environment usable, like a full map: `append` raises `WalFull` (the
+block is refused, not acknowledged), `commit` raises it too (the tier retries),
+and `trim` simply frees nothing. Should LMDB declare the environment broken
+(MDB_PANIC after a failed meta-page write) the WAL reopens it, so it recovers
+by itself once space is back. The data file is checked before it is mapped
+(`petra.lmdb_files`): a truncated one is refused with what to do, never SIGBUS.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 
 import lmdb
 
+from petra.lmdb_files import close_environment, open_environment
 from petra.storage.settings import WalSettings
 
 log = logging.getLogger(__name__)
@@ -38,8 +47,11 @@ _HEADER = struct.Struct(">Id")
 MB = 1024 * 1024
 
 
-class WalFull(Exception):
-    """The block could not be stored: the map is at its maximum (or the disk is full) and nothing can be trimmed."""
+class WalFull(OSError):
+    """Not stored: the map is at its maximum or the disk refused the write, and trimming did not help.
+
+    An OSError, like the ENOSPC behind it: tiers treat it as a condition to retry, not a bug.
+    """
 
 
 @dataclass(frozen=True)
@@ -67,15 +79,7 @@ class Wal:
         self.path = Path(settings.wal_dir)
         self.path.mkdir(parents=True, exist_ok=True)
         self.max_map = max(settings.max_map_size_mb, settings.map_size_mb) * MB
-        size = settings.map_size_mb * MB
-        data = self.path / "data.mdb"
-        if data.exists():  # never open with a map smaller than the file
-            size = min(max(size, data.stat().st_size), max(self.max_map, data.stat().st_size))
-        self.env = lmdb.open(str(self.path), map_size=size, max_dbs=4, sync=settings.sync_on_write,
-                             metasync=settings.sync_on_write, readahead=False)
-        self._blocks = self.env.open_db(b"blocks")
-        self._cursors = self.env.open_db(b"cursors")
-        self._meta = self.env.open_db(b"meta")
+        self._open(settings.map_size_mb * MB)
         with self.env.begin(write=True) as txn:
             origin = txn.get(b"origin", db=self._meta)
             if origin is None:
@@ -89,6 +93,24 @@ class Wal:
         self.gating: tuple[str, ...] = ()
         self.register(consumers, gating)
         self.full = False
+
+    def _open(self, size: int) -> None:
+        data = self.path / "data.mdb"
+        if data.exists():  # never open with a map smaller than the file
+            size = min(max(size, data.stat().st_size), max(self.max_map, data.stat().st_size))
+        self.env = open_environment(self.path, what="WAL", map_size=size, max_dbs=4,
+                                    sync=self.settings.sync_on_write, metasync=self.settings.sync_on_write,
+                                    readahead=False)
+        self._blocks = self.env.open_db(b"blocks")
+        self._cursors = self.env.open_db(b"cursors")
+        self._meta = self.env.open_db(b"meta")
+
+    def _reopen(self) -> None:
+        """After MDB_PANIC LMDB refuses every transaction until the environment is opened again."""
+        size = self.env.info()["map_size"]
+        close_environment(self.env, what="WAL")
+        self._open(size)
+        log.warning("WAL environment reopened after LMDB reported it unusable")
 
     # -- consumers -------------------------------------------------------------------------------
 
@@ -123,8 +145,14 @@ class Wal:
         """Durably record that consumer `name` has written everything up to `seq`."""
         if seq > self.head:
             raise ValueError(f"consumer {name} commits {seq} beyond the head {self.head}")
-        with self.env.begin(write=True) as txn:
-            txn.put(name.encode(), _key(seq), db=self._cursors)
+        try:
+            with self.env.begin(write=True) as txn:
+                txn.put(name.encode(), _key(seq), db=self._cursors)
+        except lmdb.PanicError as exc:
+            self._reopen()
+            raise WalFull(f"cursor of {name} not committed: {exc}") from exc
+        except lmdb.Error as exc:  # the disk refused it; the tier keeps its rows and retries
+            raise WalFull(f"cursor of {name} not committed: {exc}") from exc
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -153,8 +181,12 @@ class Wal:
                     continue
                 self.full = True
                 raise WalFull(f"WAL map full at its maximum {self.max_map // MB} MB") from None
-            except lmdb.Error as exc:  # ENOSPC and friends: the transaction was aborted
-                if "No space" in str(exc) and self._trim_for_space():
+            except lmdb.PanicError as exc:
+                self._reopen()
+                self.full = True
+                raise WalFull(f"WAL write failed: {exc}") from exc
+            except lmdb.Error as exc:  # ENOSPC, EIO, a quota: the transaction was aborted
+                if self._trim_for_space():
                     continue
                 self.full = True
                 raise WalFull(f"WAL write failed: {exc}") from exc
@@ -165,8 +197,12 @@ class Wal:
         if not self.trim(pressure=True):
             return False
         # LMDB reuses pages freed by a transaction only after a later one committed: write a marker.
-        with self.env.begin(write=True) as txn:
-            txn.put(b"trimmed_at", struct.pack(">d", time.time()), db=self._meta)
+        try:
+            with self.env.begin(write=True) as txn:
+                txn.put(b"trimmed_at", struct.pack(">d", time.time()), db=self._meta)
+        except lmdb.Error as exc:
+            log.debug("WAL: marker after trimming not written: %s", exc)
+            return False
         return True
 
     def _grow(self) -> bool:
@@ -233,17 +269,24 @@ class Wal:
         horizon = min((cursors.get(c, self.origin - 1) for c in self.gating), default=self.head)
         cutoff = (now or time.time()) - self.settings.retention_hours * 3600
         removed = 0
-        with self.env.begin(write=True) as txn:
-            doomed: list[bytes] = []
-            for key, value in txn.cursor(db=self._blocks):
-                first = _KEY.unpack(key)[0]
-                count, committed = _HEADER.unpack_from(value)
-                if first + count - 1 > horizon or (not pressure and committed > cutoff) or len(doomed) >= limit:
-                    break
-                doomed.append(bytes(key))
-                removed += count
-            for key in doomed:
-                txn.delete(key, db=self._blocks)
+        try:
+            with self.env.begin(write=True) as txn:
+                doomed: list[bytes] = []
+                for key, value in txn.cursor(db=self._blocks):
+                    first = _KEY.unpack(key)[0]
+                    count, committed = _HEADER.unpack_from(value)
+                    if first + count - 1 > horizon or (not pressure and committed > cutoff) or len(doomed) >= limit:
+                        break
+                    doomed.append(bytes(key))
+                    removed += count
+                for key in doomed:
+                    txn.delete(key, db=self._blocks)
+        except lmdb.PanicError:
+            self._reopen()
+            return 0
+        except lmdb.Error as exc:  # deleting needs fresh pages too; on a full disk it can fail
+            log.debug("WAL: trimming failed, nothing removed: %s", exc)
+            return 0
         if removed:
             log.debug("WAL trimmed %d samples (horizon %d, pressure %s)", removed, horizon, pressure)
         return removed
@@ -264,7 +307,7 @@ class Wal:
         }
 
     def close(self) -> None:
-        self.env.close()
+        close_environment(self.env, what="WAL")
 
 
 def read_committed(wal_dir: str | Path) -> tuple[int, int, list[tuple[int, bytes]]]:
@@ -273,7 +316,7 @@ def read_committed(wal_dir: str | Path) -> tuple[int, int, list[tuple[int, bytes
     For tools and tests, also after the owning process was killed: what this
     returns is exactly what was acknowledged.
     """
-    env = lmdb.open(str(wal_dir), max_dbs=4, readonly=True, lock=False)
+    env = open_environment(Path(wal_dir), what="WAL", max_dbs=4, readonly=True, lock=False)
     try:
         with env.begin() as txn:
             meta = env.open_db(b"meta", txn=txn, create=False)

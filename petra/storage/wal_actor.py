@@ -10,7 +10,18 @@ When the WAL is full (map at its maximum, or disk full) and no consumed block ca
 be trimmed, new samples are refused: they are counted in
 ``petra_wal_dropped_samples_total``, ``petra_wal_full`` is 1, the condition is
 logged once per episode and `status()["full"]` is true. Acknowledged samples are
-never dropped to make room. The plant keeps scanning.
+never dropped to make room. The plant keeps scanning. The recorder forgets what
+was refused, and while full the actor retries every `RETRY_FULL_S` with the
+current value of each refused signal: once space is back (tiers caught up, disk
+freed) recording resumes by itself and the history shows the values at once.
+
+A value no column can hold (see `rows.storable`) is stored as no value with
+quality bad, counted in ``petra_wal_unstorable_samples_total`` and logged at
+most once a minute per signal: the WAL never dies of a value.
+
+What the actor owns (the environment, its bus subscription, its timer thread)
+is freed in `release()`, which runs however the actor ends, so a restarted WAL
+can open the same environment.
 """
 
 from __future__ import annotations
@@ -23,14 +34,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 import pykka
 
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged
 from petra.plant import Plant
 from petra.signal_io import SignalWriter
 from petra.storage.metrics import storage_metrics
 from petra.storage.policy import Recorder, policies_for
-from petra.storage.rows import Sample, encode_block
+from petra.storage.rows import Sample, encode_block, storable
 from petra.storage.settings import StorageSettings
 from petra.storage.wal import Block, Wal, WalFull
 from supervision import SupervisedActor
@@ -43,6 +56,7 @@ MAX_BLOCK = 4096
 FULL_SIGNAL = "storage.wal_full"
 TIMER_S = 0.1
 TRIM_EVERY_S = 5.0
+RETRY_FULL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,9 @@ class WalActor(SupervisedActor):
         self._timer: threading.Thread | None = None
         self._last_trim = 0.0
         self._full_since: float | None = None
+        self._last_retry = 0.0
+        self._subscriber: Any = None
+        self._unstorable_log = RateLimitedLog(log, interval_s=60.0)
         self.recorder = Recorder(plant.table, policies_for(plant.table, settings.history), settings.history)
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -82,7 +99,7 @@ class WalActor(SupervisedActor):
         log.info("WAL open at %s: head %d, consumers %s", self.settings.wal.wal_dir, self.wal.head,
                  ", ".join(self.consumer_names) or "none")
         # Subscribe first, then record the current values: nothing falls between the two.
-        self.plant.bus.subscribe(self._on_change)
+        self._subscriber = self.plant.bus.subscribe(self._on_change)
         self._drain()
         samples: list[Sample] = []
         self.recorder.snapshot(time.time(), samples)
@@ -92,19 +109,22 @@ class WalActor(SupervisedActor):
         self._update_metrics()
 
     def on_stop(self) -> None:
-        self.plant.bus.unsubscribe(self._on_change)
-        self._halt.set()
+        """An orderly stop: nothing new arrives, what is queued is committed."""
+        self._unsubscribe()
         self._drain()
-        if self.wal is not None:
-            self.wal.close()
-            self.wal = None
 
-    def on_failure(self, *_exc: object) -> None:
-        self.plant.bus.unsubscribe(self._on_change)
+    def release(self) -> None:
+        """However the actor ends: let go of the bus, the timer and the environment for a successor."""
+        self._unsubscribe()
         self._halt.set()
-        if self.wal is not None:
-            self.wal.close()
-            self.wal = None
+        wal, self.wal = self.wal, None
+        if wal is not None:
+            wal.close()
+
+    def _unsubscribe(self) -> None:
+        if self._subscriber is not None:
+            self.plant.bus.unsubscribe(self._subscriber)
+            self._subscriber = None
 
     def _on_change(self, event: SignalsChanged) -> None:
         """Called in the publisher's thread: queue and wake the actor, nothing more."""
@@ -150,19 +170,26 @@ class WalActor(SupervisedActor):
             self._last_trim = now
             assert self.wal is not None
             self.wal.trim(now=now)
+        if self._full_since is not None and now - self._last_retry >= RETRY_FULL_S:
+            self._last_retry = now
+            retry: list[Sample] = []
+            self.recorder.snapshot(now, retry)  # the current value of every signal whose sample was refused
+            self._write(retry, retrying=True)
         self._update_metrics()
 
-    def _write(self, samples: list[Sample]) -> None:
+    def _write(self, samples: list[Sample], retrying: bool = False) -> None:
+        """Commit `samples`; a refused block is counted (once: not again when `retrying`) and forgotten."""
         wal = self.wal
         if not samples or wal is None:
             return
-        node_id = self.settings.node_id
         for start in range(0, len(samples), MAX_BLOCK):
             chunk = samples[start:start + MAX_BLOCK]
             try:
-                wal.append(encode_block(chunk, node_id), len(chunk))
+                wal.append(self._encode(chunk), len(chunk))
             except WalFull as exc:
-                self.metrics.wal_dropped.inc(len(chunk))
+                self.recorder.forget(sample[1] for sample in chunk)
+                if not retrying:
+                    self.metrics.wal_dropped.inc(len(chunk))
                 self.metrics.wal_full.set(1)
                 if self._full_since is None:
                     self._full_since = time.time()
@@ -178,6 +205,18 @@ class WalActor(SupervisedActor):
                 self._full_since = None
                 self.metrics.wal_full.set(0)
                 self._announce_full(False)
+
+    def _encode(self, chunk: list[Sample]) -> bytes:
+        node_id = self.settings.node_id
+        try:
+            return encode_block(chunk, node_id)
+        except (OverflowError, ValueError, TypeError, UnicodeError, pa.ArrowException):
+            fixed, spoiled = storable(chunk)
+            self.metrics.wal_unstorable.inc(len(spoiled))
+            for name in dict.fromkeys(spoiled):
+                self._unstorable_log.warning(name, "WAL: a value of %s cannot be stored (beyond the column's "
+                                             "range or not text); recorded as no value, quality bad", name)
+            return encode_block(fixed, node_id)
 
     def _announce_full(self, full: bool) -> None:
         """Raise or clear the internal alarm signal `storage.wal_full` (an alarm can watch it)."""
