@@ -4,9 +4,12 @@ The actor thread only answers messages (liveness probes, status, stop); a poll
 thread of its own does all device I/O, so a PLC that takes seconds to time out
 never makes the actor look hung. The poll thread:
 
-1. connects; while the device is unreachable it marks the read signals BAD and
-   retries with exponential back-off and jitter (0.1 s doubling to
-   `max_backoff_s`) *inside* the actor. A PLC that is down for an hour is
+1. connects; while the device is unreachable, or answers garbage or nothing, it
+   marks the read signals BAD, counts an error per attempt and retries with
+   exponential back-off and jitter (0.1 s doubling to `max_backoff_s`) *inside*
+   the actor. It counts as connected (`petra_driver_connected` 1, "connected"
+   logged) only once the device has answered a whole poll; connection lines are
+   rate-limited. A PLC that is down for an hour is
    normal plant life, not a crash: restarting the actor would only burn the
    `drivers` supervisor's restart intensity and take the plant down with it.
 2. writes pending changes of write-direction signals (all write-only signals
@@ -32,6 +35,7 @@ from typing import Protocol
 from petra.bus import Subscriber
 from petra.drivers.driver_metrics import DriverMetrics
 from petra.drivers.mapping import Directional
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
 from petra.signal_io import SignalWriter
@@ -125,6 +129,8 @@ class PollingDriverActor(SupervisedActor):
         self._thread: threading.Thread | None = None
         self._rng = random.Random()
         self.connected = False
+        self._session_open = False
+        self._rlog = RateLimitedLog(log)
         self.marked_bad = False
         self.last_error = ""
         self.polls = 0
@@ -199,26 +205,25 @@ class PollingDriverActor(SupervisedActor):
         ever_connected = False
         deadline = time.monotonic()
         while not self._halt.is_set():
-            if not self.connected:
-                try:
-                    self.session.connect()
-                except ConnectionLost as exc:
-                    attempt += 1
-                    self._lost(exc)
-                    self._halt.wait(self._backoff(attempt))
-                    continue
-                attempt = 0
-                self._up(ever_connected)
-                ever_connected = True
-                deadline = time.monotonic()
             try:
+                if not self._session_open:
+                    self.session.connect()
+                    self._session_open = True
+                    self._restore_setpoints()
+                    deadline = time.monotonic()
                 self._flush_writes()
                 if time.monotonic() >= deadline:
                     self._poll_once()
                     deadline = self._next_deadline(deadline)
             except ConnectionLost as exc:
+                attempt += 1
                 self._lost(exc)
+                self._halt.wait(self._backoff(attempt))
                 continue
+            if not self.connected:  # connected means: the device answered, not just that a socket opened
+                attempt = 0
+                self._up(ever_connected)
+                ever_connected = True
             self._wake.wait(max(0.0, deadline - time.monotonic()))
             self._wake.clear()
 
@@ -234,30 +239,35 @@ class PollingDriverActor(SupervisedActor):
             deadline += ((now - deadline) // interval + 1) * interval
         return deadline
 
-    def _up(self, reconnect: bool) -> None:
-        self.connected = True
-        self.last_error = ""
-        self.metrics.connected.set(1)
-        if reconnect:
-            self.metrics.reconnects.inc()
-        log.info("%s connected", self.plan.driver_id)
+    def _restore_setpoints(self) -> None:
+        """After every (re)connect the device gets PETRA's write-only setpoints back."""
         table = self.plant.table
         with self._lock:
             for name in self.plan.write_signals:
                 if name not in self.plan.echo_signals:
                     self._pending[name] = table.values[table.slot(name)]
 
+    def _up(self, reconnect: bool) -> None:
+        self.connected = True
+        self.last_error = ""
+        self.metrics.connected.set(1)
+        if reconnect:
+            self.metrics.reconnects.inc()
+        self._rlog.info("up", "%s connected", self.plan.driver_id)
+
     def _lost(self, exc: Exception) -> None:
         was = self.connected
         self.connected = False
+        self._session_open = False
         self.last_error = str(exc)
         self.metrics.connected.set(0)
+        self.metrics.errors.inc()
         self._close_session()
         if was:
-            log.warning("%s lost its connection: %s", self.plan.driver_id, exc)
+            self._rlog.warning("down", "%s lost its connection: %s", self.plan.driver_id, exc)
+        else:
+            self._rlog.warning("down", "%s cannot connect: %s", self.plan.driver_id, exc)
         if not self.marked_bad and self.plan.read_signals:
-            if not was:
-                log.warning("%s cannot connect: %s", self.plan.driver_id, exc)
             self._send([Reading(name, None) for name in self.plan.read_signals])
             self.marked_bad = True
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,3 +46,19 @@ def good(runtime: Runtime, name: str) -> bool:
 
 def bad(runtime: Runtime, name: str) -> bool:
     return runtime.plant.table.read(name).quality == 2
+
+
+def assert_counted_and_never_connected(runtime: Runtime, driver: str, signal: str, records: list[logging.LogRecord],
+                                       attempts: Callable[[], int]) -> None:
+    """A peer that answers garbage or nothing: errors counted per attempt, the signal BAD, the driver never
+    connected (no reconnects, no restart of the actor) and one rate-limited log line for the whole episode."""
+    wait_until(lambda: metric(runtime, "petra_driver_errors_total", driver) >= 3)
+    wait_until(lambda: attempts() >= 3)
+    assert bad(runtime, signal)
+    assert metric(runtime, "petra_driver_connected", driver) == 0
+    assert metric(runtime, "petra_driver_reconnects_total", driver) == 0
+    assert runtime.tree is not None
+    node = next(n for n in runtime.tree.tree().walk() if n.path == f"petra/drivers/{driver}")
+    assert node.state == "running" and node.restarts == 0
+    lines = [r.getMessage() for r in records if r.name.startswith("petra.drivers") and driver in r.getMessage()]
+    assert len(lines) == 1 and "cannot connect" in lines[0], lines

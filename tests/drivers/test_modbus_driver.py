@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+
+import pytest
 
 from petra.drivers.modbus.codec import encode
 from petra.simulator.servers import ModbusServer
-from tests.drivers.s7_support import bad, good, metric, running_plant, write_signals
+from tests.drivers.s7_support import assert_counted_and_never_connected, bad, good, metric, running_plant, write_signals
 from tests.helpers import wait_until
+from tests.peers.misbehaving_server import MisbehavingServer, misbehaving_server  # noqa: F401  (fixture)
 from tests.peers.modbus_server import modbus_server_fixture, socat_pair_fixture  # noqa: F401  (fixtures)
 
 
@@ -121,17 +125,20 @@ def test_a_device_that_restarts_turns_bad_then_good_without_restarting_the_actor
     wait_until(lambda: threading.active_count() <= threads_before, timeout=5)
 
 
-def test_exception_answers_mark_only_their_mappings_bad_and_are_counted(modbus_server: ModbusServer) -> None:
+def test_exception_answers_mark_only_their_mappings_bad_and_are_counted(
+        modbus_server: ModbusServer, caplog: pytest.LogCaptureFixture) -> None:
     modbus_server.set(1, "holding_register", 0, [5])
     mappings = [{"signal": "ok", "table": "holding_register", "address": 0, "data_type": "uint16"},
                 {"signal": "past_end", "table": "holding_register", "address": 999, "data_type": "uint32"},
                 {"signal": "no_unit", "unit_id": 9, "table": "holding_register", "address": 0,
                  "data_type": "uint16"}]
-    with running_plant({"modbus": [tcp(modbus_server, mappings)]}) as runtime:
+    with caplog.at_level(logging.WARNING, logger="petra.drivers"), \
+            running_plant({"modbus": [tcp(modbus_server, mappings)]}) as runtime:
         wait_until(lambda: runtime.plant.table.read("ok").value == 5 and good(runtime, "ok"))
         wait_until(lambda: bad(runtime, "past_end") and bad(runtime, "no_unit"))
-        wait_until(lambda: metric(runtime, "petra_driver_errors_total", "modbus:dev") >= 4)
+        wait_until(lambda: metric(runtime, "petra_driver_errors_total", "modbus:dev") >= 6)
         assert good(runtime, "ok") and metric(runtime, "petra_driver_connected", "modbus:dev") == 1
+        assert caplog.text.count("(past_end)") == 1  # rate-limited: one line, not one per poll
 
 
 def test_rtu_over_a_serial_line_reads_and_writes_several_units(socat_pair: tuple[str, str]) -> None:
@@ -159,3 +166,13 @@ def test_rtu_over_a_serial_line_reads_and_writes_several_units(socat_pair: tuple
             wait_until(lambda: server.get(3, "coil", 0) == [True])
     finally:
         server.stop()
+
+
+def test_a_device_answering_garbage_or_nothing_counts_errors_and_is_not_connected(
+        misbehaving_server: MisbehavingServer, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    mappings = [{"signal": "v", "table": "holding_register", "address": 0, "data_type": "uint16"}]
+    conn = {"name": "dev", "transport": "tcp", "host": "127.0.0.1", "port": misbehaving_server.port,
+            "timeout_ms": 200, "poll_interval_ms": 20, "mappings": mappings}
+    with caplog.at_level(logging.INFO, logger="petra.drivers"), running_plant({"modbus": [conn]}) as runtime:
+        assert_counted_and_never_connected(runtime, "modbus:dev", "v", caplog.records,
+                                           lambda: misbehaving_server.accepted)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 
+import pytest
+
 from petra.simulator.servers import S7Server
-from tests.drivers.s7_support import bad, good, metric, running_plant, write_signals
+from tests.drivers.s7_support import assert_counted_and_never_connected, bad, good, metric, running_plant, write_signals
 from tests.helpers import wait_until
+from tests.peers.misbehaving_server import MisbehavingServer, misbehaving_server  # noqa: F401  (fixture)
 from tests.peers.snap7_server import s7_server_fixture  # noqa: F401  (fixture s7_server)
 
 
@@ -166,7 +170,7 @@ def test_a_plc_that_is_down_at_start_gives_bad_quality_until_it_comes_up() -> No
 
 
 def test_error_answers_and_malformed_data_mark_only_their_mappings_bad_and_are_counted(
-        s7_server: S7Server) -> None:
+        s7_server: S7Server, caplog: pytest.LogCaptureFixture) -> None:
     db = s7_server.db(1)  # 256 bytes
     struct.pack_into(">h", db, 0, 11)
     db[10:14] = bytes([2, 9]) + b"ab"  # a STRING[2] claiming 9 characters
@@ -176,11 +180,13 @@ def test_error_answers_and_malformed_data_mark_only_their_mappings_bad_and_are_c
         {"signal": "past_end", "area": "DB", "db_number": 1, "address": 254, "data_type": "real"},
         {"signal": "no_db", "area": "DB", "db_number": 99, "address": 0, "data_type": "int"},
     ]
-    with running_plant({"s7": plc(s7_server, mappings, poll_interval_ms=30)}) as runtime:
+    with caplog.at_level(logging.WARNING, logger="petra.drivers"), \
+            running_plant({"s7": plc(s7_server, mappings, poll_interval_ms=30)}) as runtime:
         wait_until(lambda: runtime.plant.table.read("ok").value == 11 and good(runtime, "ok"))
         wait_until(lambda: bad(runtime, "text") and bad(runtime, "past_end") and bad(runtime, "no_db"))
-        wait_until(lambda: metric(runtime, "petra_driver_errors_total", "s7:plc1") >= 6)  # 3 bad mappings per poll
+        wait_until(lambda: metric(runtime, "petra_driver_errors_total", "s7:plc1") >= 9)  # 3 bad mappings per poll
         assert metric(runtime, "petra_driver_connected", "s7:plc1") == 1
+        assert caplog.text.count("past_end@") == 1  # rate-limited: one line, not one per poll
         db[11] = 2
         wait_until(lambda: runtime.plant.table.read("text").value == "ab" and good(runtime, "text"))
         assert good(runtime, "ok")
@@ -200,3 +206,16 @@ def test_several_plcs_each_get_their_own_supervised_connection(s7_server: S7Serv
         assert good(runtime, "a")
         paths = {n.path for n in runtime.tree.tree().walk()}
         assert {"petra/drivers/s7:one", "petra/drivers/s7:two"} <= paths
+
+
+# python-snap7 connects with a fixed 5 s timeout (timeout_ms applies from then on), so silence and a bad length
+# take 5 s an attempt here; garbage is answered at once.
+@pytest.mark.parametrize("misbehaving_server", ["random"], indirect=True)
+def test_a_plc_answering_garbage_counts_errors_and_is_not_connected(
+        misbehaving_server: MisbehavingServer, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    conn = {"name": "plc1", "ip": "127.0.0.1", "port": misbehaving_server.port, "poll_interval_ms": 20,
+            "timeout_ms": 200, "mappings": [{"signal": "t", "area": "DB", "db_number": 1, "address": 0,
+                                             "data_type": "real"}]}
+    with caplog.at_level(logging.INFO, logger="petra.drivers"), running_plant({"s7": conn}) as runtime:
+        assert_counted_and_never_connected(runtime, "s7:plc1", "t", caplog.records,
+                                           lambda: misbehaving_server.accepted)

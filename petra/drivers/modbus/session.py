@@ -30,6 +30,7 @@ from petra.drivers.modbus.codec import (
 )
 from petra.drivers.modbus.config import ModbusConnectionConfig, ModbusMapping
 from petra.drivers.polling import ConnectionLost, Reading
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.values import Value
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class ModbusSession:
         self.writes: dict[str, ModbusMapping] = {m.signal: m for m in conn.mappings if m.writes}
         self.plan: list[ReadRequest] = plan_reads(self.reads)
         self.client: ModbusTcpClient | ModbusSerialClient | None = None
+        self._rlog = RateLimitedLog(log)
 
     @property
     def requests_per_poll(self) -> int:
@@ -154,8 +156,9 @@ class ModbusSession:
 
     def _failed(self, request: ReadRequest, members: list[ModbusMapping], why: str) -> None:
         self.metrics.errors.inc()
-        log.warning("modbus:%s unit %d %s@%d: %s (%s)", self.conn.name, request.unit_id, request.table,
-                    request.address, why, ", ".join(m.signal for m in members[:5]))
+        self._rlog.warning(f"{request.unit_id}:{request.table}@{request.address}", "modbus:%s unit %d %s@%d: %s (%s)",
+                           self.conn.name, request.unit_id, request.table, request.address, why,
+                           ", ".join(m.signal for m in members[:5]))
 
     def write(self, signal: str, value: Value) -> None:
         mapping = self.writes[signal]

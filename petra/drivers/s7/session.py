@@ -18,6 +18,7 @@ from snap7.type import Area
 
 from petra.drivers.driver_metrics import DriverMetrics
 from petra.drivers.polling import ConnectionLost, Reading
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.drivers.s7.codec import (
     PDU_OVERHEAD,
     ReadRequest,
@@ -49,6 +50,7 @@ class S7Session:
         self.pdu_size = 480
         self.plan: list[ReadRequest] = plan_reads(self.reads, self.pdu_size)
         self.client: snap7.Client | None = None
+        self._rlog = RateLimitedLog(log)
 
     def connect(self) -> None:
         client = snap7.Client()
@@ -126,7 +128,8 @@ class S7Session:
 
     def _failed(self, members: list[S7Mapping], why: str) -> None:
         self.metrics.errors.inc()
-        log.warning("s7:%s %s (%s)", self.plc.name, why, ", ".join(f"{m.signal}@{m.label}" for m in members[:5]))
+        self._rlog.warning(members[0].label, "s7:%s %s (%s)", self.plc.name, why,
+                           ", ".join(f"{m.signal}@{m.label}" for m in members[:5]))
 
     def write(self, signal: str, value: Value) -> None:
         mapping = self.writes[signal]
