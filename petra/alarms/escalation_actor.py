@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 
 from petra.alarms.escalation import Escalation, Notify, Skip
-from petra.alarms.flood import FloodDetector
+from petra.alarms.flood import FloodDetector, is_raise
 from petra.alarms.messages import AlarmChanged, Deliver, Wake
 from petra.alarms.service import CHANNEL_OF_METHOD, AlarmService
 from petra.alarms.twiml import alarm_call
@@ -67,6 +67,7 @@ class EscalationActor(SupervisedActor):
                 continue
             record["walk"] = Escalation.from_dict(record["walk"])
             self.walks[alarm] = record
+        self._restore_flood(time.time())
         for alarm_id, view in service.views.items():
             if view.get("acked") is False and view.get("state") not in ("shelved", "suppressed", "out_of_service"):
                 self.attention.add(alarm_id)
@@ -76,6 +77,13 @@ class EscalationActor(SupervisedActor):
             log.info("resuming %d escalation(s): %s", len(self.walks), ", ".join(sorted(self.walks)))
         self._publish_signals()
         self._run(time.time())
+
+    def _restore_flood(self, now: float) -> None:
+        """The flood window is rebuilt from the raises in the event log: a restart must not end a flood."""
+        raised = self.service.store.events(since=now - self.flood.window_s, limit=self.flood.threshold + 1,
+                                           newest_first=True, where=is_raise)
+        self.flood.restore([e["time"] for e in raised], now)
+        self.service.flood_active = self.flood.active
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, AlarmChanged):

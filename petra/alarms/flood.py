@@ -12,6 +12,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
+def is_raise(event: Mapping[str, Any]) -> bool:
+    """An event that annunciated an alarm: raised, or still active when its mask (shelve, ...) lifted."""
+    return event.get("event") == "raised" or bool((event.get("details") or {}).get("raised"))
+
+
 class FloodDetector:
     """A flood is on while more than `threshold` alarms were raised within `window_s`."""
 
@@ -26,6 +31,16 @@ class FloodDetector:
     def _trim(self, now: float) -> None:
         while self.raised and now - self.raised[0] >= self.window_s:
             self.raised.popleft()
+
+    def restore(self, raised: Iterable[float], now: float) -> None:
+        """Pick up the window from raise times on record (after a restart), without announcing a new flood.
+
+        The newest `threshold` + 1 raises within the window are all it takes to know
+        whether a flood is on and when it ends.
+        """
+        self.raised = deque(sorted(t for t in raised if now - t < self.window_s))
+        self.active = len(self.raised) > self.threshold
+        self.started_at = self.raised[self.threshold] if self.active else None
 
     def record(self, now: float) -> str | None:
         """One alarm raised; returns "started" when this raise begins a flood."""
@@ -61,7 +76,7 @@ def kpis(events: Iterable[Mapping[str, Any]], alarms: Iterable[Mapping[str, Any]
     for event in events:
         if event.get("time", 0) < since:
             continue
-        if event.get("event") == "raised" or (event.get("details") or {}).get("raised"):
+        if is_raise(event):
             raised.append((event["time"], event["alarm"]))
         elif event.get("event") == "flood_started":
             floods += 1

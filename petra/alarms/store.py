@@ -221,11 +221,12 @@ class AlarmStore:
             return {k.decode(): _load(v) for k, v in txn.cursor(db=self.dbs[db])}
 
     def events(self, alarm: str | None = None, since: float | None = None, limit: int = 1000,
-               newest_first: bool = False) -> list[dict[str, Any]]:
-        """Event records, oldest first (or newest first), optionally for one alarm and after `since`."""
+               newest_first: bool = False, where: Callable[[dict[str, Any]], bool] | None = None
+               ) -> list[dict[str, Any]]:
+        """Event records, oldest first (or newest first), optionally for one alarm, after `since`, and `where`."""
         out: list[dict[str, Any]] = []
         for record in self._iter_events(since, newest_first):
-            if alarm is None or record.get("alarm") == alarm:
+            if (alarm is None or record.get("alarm") == alarm) and (where is None or where(record)):
                 out.append(record)
                 if len(out) >= limit:
                     break

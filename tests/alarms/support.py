@@ -53,6 +53,16 @@ def plant_data(state_dir: Path, alarms: list[dict[str, Any]], *, twilio: FakeTwi
     return data
 
 
+def flood_plant_data(state_dir: Path, twilio: FakeTwilio, count: int, summary_interval_s: float) -> dict[str, Any]:
+    """`count` alarms a0.. on signals t0.., each notifying the operator, a flood above 3 raises in 10 minutes."""
+    names = [f"t{i}" for i in range(count)]
+    signals = [{"name": n, "type": "float", "initial": 0.0, "group": "process"} for n in names]
+    alarms = [alarm(f"a{i}", signal=n) for i, n in enumerate(names)]
+    return plant_data(state_dir, alarms, twilio=twilio, signals=signals,
+                      chains={a["id"]: ["operator"] for a in alarms},
+                      flood={"threshold": 3, "window_seconds": 600, "summary_interval_seconds": summary_interval_s})
+
+
 class AlarmPlant:
     """A started runtime with alarms; stop() in a finally or through the fixture."""
 

@@ -14,7 +14,7 @@ import yaml
 from petra.alarms.store import AlarmStore
 from petra.ctl.client import ControlClient, Target
 from supervision import Inject
-from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, plant_data
+from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, flood_plant_data, plant_data
 from tests.e2e.petra_process import PETRA, PetraProcess
 from tests.helpers import wait_until
 
@@ -269,3 +269,17 @@ def test_a_twilio_action_keeps_its_cool_down_across_a_restart_of_its_actor(tmp_p
     plant.write(emergency_stop=True)  # a new rising edge, well within the 300 s cool-down
     wait_until(lambda: plant.metric("petra_notify_suppressed_total", {"reason": "action_cooldown"}) == 1)
     assert len(twilio.accepted()) == 1
+
+
+def test_a_flood_goes_on_consolidating_after_the_escalations_actor_restarts(tmp_path, twilio, plants):
+    plant = _started(plants, flood_plant_data(tmp_path / "alarms", twilio, 5, summary_interval_s=600))
+    for i in range(4):
+        plant.write(**{f"t{i}": 100.0})
+    consolidated = {"reason": "consolidated"}
+    wait_until(lambda: plant.metric("petra_notify_suppressed_total", consolidated) == 1)
+    twilio.wait_for(3)
+    _crash_and_wait_for_successor(plant, "petra/alarms/escalations")
+    plant.write(t4=100.0)  # the fifth alarm within the window: still a flood
+    wait_until(lambda: plant.metric("petra_notify_suppressed_total", consolidated) == 2)
+    assert len(twilio.accepted()) == 3 and plant.value("alarms.flood") is True
+    assert plant.metric("petra_alarm_floods_total") == 1  # the same flood, not a new one

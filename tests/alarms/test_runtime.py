@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, plant_data
+from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, flood_plant_data, plant_data
 from tests.helpers import wait_until
 from tests.peers.mosquitto import free_port
 from tests.peers.smtp_server import PASSWORD, USER
@@ -144,14 +144,9 @@ def test_a_chattering_alarm_notifies_a_contact_once_within_the_cool_down(tmp_pat
 
 
 def test_a_flood_consolidates_notifications_into_one_summary(tmp_path, twilio, plants):
-    names = [f"t{i}" for i in range(6)]
-    signals = [{"name": n, "type": "float", "initial": 0.0, "group": "process"} for n in names]
-    alarms = [alarm(f"a{i}", signal=n) for i, n in enumerate(names)]
-    plant = start(plants, plant_data(tmp_path / "alarms", alarms, twilio=twilio, signals=signals,
-                                     chains={a["id"]: ["operator"] for a in alarms},
-                                     flood={"threshold": 3, "window_seconds": 600, "summary_interval_seconds": 0.3}))
-    for n in names:
-        plant.write(**{n: 100.0})
+    plant = start(plants, flood_plant_data(tmp_path / "alarms", twilio, 6, summary_interval_s=0.3))
+    for i in range(6):
+        plant.write(**{f"t{i}": 100.0})
     wait_until(lambda: plant.metric("petra_notify_flood_summaries_total") == 1, timeout=5)
     received = twilio.wait_for(4, timeout=5)
     time.sleep(0.4)
