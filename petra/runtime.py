@@ -7,6 +7,7 @@ this module ties them to the process: audit trail, signatures, systemd notify.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import sys
 import threading
@@ -24,11 +25,11 @@ from petra.options import RuntimeOptions
 from petra.plant import Plant, build_plant
 from petra.reload import ReloadPlan, plan_reload
 from petra.sdnotify import Notifier
-from petra.security import SigningError, Verification, verify_file
+from petra.security.trust import SignatureRefused, check_trusted_keys_dir, requires_signature, verify_config_bytes
 from petra.tree import apply_plan, inactive_sections, tree_spec
 from supervision import EventKind, SupervisionTree, SupervisorEvent, start_tree
 
-__all__ = ["ReloadResult", "Runtime", "RuntimeOptions", "signature_required", "verify_config"]
+__all__ = ["ReloadResult", "Runtime", "RuntimeOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,9 @@ class Runtime:
             gc.disable()
             try:
                 result = self._reload()
+            except Exception as exc:  # a refusal, never a crash: the plant keeps its config
+                log.exception("reload failed unexpectedly")
+                result = ReloadResult(False, f"reload failed: {type(exc).__name__}: {exc}")
             finally:
                 if self.options.gc_freeze:
                     gc.freeze()
@@ -184,26 +188,33 @@ class Runtime:
             return result
 
     def _reload(self) -> ReloadResult:
+        """Read the file once; verify and parse those bytes; the running plant's
+        signature requirement and trusted keys govern, never the new file's."""
         from petra.config.errors import ConfigError
-        from petra.config.loader import load_config
+        from petra.config.loader import load_config_bytes, read_config_bytes
         from petra.logic.compiler import CompileError
         from petra.logic.graph import AlgebraicLoopError
 
         path = self.options.config_path
         if path is None:
             return ReloadResult(False, "the embedded demo plant has no file to reload")
+        trusted = self.options.trusted_keys
+        sha256 = ""
         try:
-            config = load_config(path)
+            raw = read_config_bytes(path)
+            sha256 = hashlib.sha256(raw).hexdigest()
+            signer = None
+            if self.options.require_signed or requires_signature(self.plant.config):
+                signer = verify_config_bytes(raw, path, trusted)  # before parsing an untrusted file
+            config = load_config_bytes(raw, str(path), source=Path(path))
+            if signer is None and requires_signature(config):
+                signer = verify_config_bytes(raw, path, trusted)
+            if signer is not None:
+                check_trusted_keys_dir(config, trusted)
         except ConfigError as exc:
-            return ReloadResult(False, "invalid configuration", [str(p) for p in exc.problems])
-        except OSError as exc:
-            return ReloadResult(False, f"cannot read {path}: {exc}")
-        signer = None
-        if signature_required(self.options, self.plant.config) or signature_required(self.options, config):
-            verdict = verify_config(path, self.options, self.plant.config)
-            if not verdict.ok:
-                return ReloadResult(False, f"signature refused: {verdict.reason}", sha256=config.text_sha256)
-            signer = verdict.key_id
+            return ReloadResult(False, "invalid configuration", [str(p) for p in exc.problems], sha256=sha256)
+        except SignatureRefused as exc:
+            return ReloadResult(False, f"signature refused: {exc.reason}", sha256=sha256)
         if self.options.scan_time_ms is not None:
             config = replace(config, scan_time_ms=self.options.scan_time_ms)
         try:
@@ -238,24 +249,6 @@ def audit_refused_start(options: RuntimeOptions, config: PlantConfig, reason: st
     with AuditLog(path) as log_file:
         log_file.append("config.load", "system", accepted=False, path=str(options.config_path),
                         sha256=config.text_sha256, reason=reason)
-
-
-def signature_required(options: RuntimeOptions, config: PlantConfig) -> bool:
-    security = config.sections.get("security") or {}
-    return options.require_signed or bool(security.get("require_signed_config"))
-
-
-def verify_config(path: Path, options: RuntimeOptions, config: PlantConfig) -> Verification:
-    """Check `path`'s detached signature against the trusted keys (CLI first, else config)."""
-    security = config.sections.get("security") or {}
-    trusted = options.trusted_keys or (Path(security["trusted_keys_dir"]) if security.get("trusted_keys_dir") else None)
-    if trusted is None:
-        return Verification(False, None, "signed configs are required but no trusted keys are configured "
-                                         "(security.trusted_keys_dir or --trusted)")
-    try:
-        return verify_file(Path(path), trusted)
-    except SigningError as exc:
-        return Verification(False, None, str(exc))
 
 
 def _reload_counter(plant: Plant) -> Counter:

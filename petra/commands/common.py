@@ -25,16 +25,17 @@ def load_plugins_or_report(plugins: list[str]) -> bool:
 
 
 def load_or_report(
-    path: str | None, plugins: list[str], text: str | None = None, name: str = DEMO
+    path: str | None, plugins: list[str], text: str | None = None, name: str = DEMO, *, raw: bytes | None = None
 ) -> tuple[PlantConfig, Plant] | None:
     """Load, validate and compile; on any problem print it plainly and return None.
 
     With no `path`, `text` (named `name` in messages) or else the embedded demo.
+    `raw` is the file's bytes when the caller already read them (to verify a signature).
     """
     if not load_plugins_or_report(plugins):
         return None
     from petra.config.errors import ConfigError
-    from petra.config.loader import load_config, load_config_text
+    from petra.config.loader import load_config, load_config_bytes, load_config_text
     from petra.logic.compiler import CompileError
     from petra.plant import build_plant
 
@@ -43,6 +44,8 @@ def load_or_report(
             if text is None:
                 text = resources.files("petra").joinpath("demo.yaml").read_text(encoding="utf-8")
             config = load_config_text(text, name)
+        elif raw is not None:
+            config = load_config_bytes(raw, path, source=Path(path))
         else:
             if not Path(path).is_file():
                 print(f"petra: {path}: no such file", file=sys.stderr)

@@ -35,8 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--metrics-host", metavar="ADDR", help="metrics bind address (default 127.0.0.1)")
     run.add_argument("--control-socket", type=Path, metavar="PATH", help="control API socket (overrides config)")
     run.add_argument("--audit-log", type=Path, metavar="FILE", help="append the audit trail to FILE")
-    run.add_argument("--require-signed", action="store_true", help="refuse configs without a trusted signature")
-    run.add_argument("--trusted", type=Path, metavar="PATH", help="trusted public key file or directory")
+    run.add_argument("--require-signed", action="store_true",
+                     help="refuse configs without a trusted signature (needs trusted keys, see --trusted)")
+    run.add_argument("--trusted", type=Path, metavar="PATH",
+                     help="trusted public key file or directory (default: $PETRA_TRUSTED_KEYS, else "
+                          "/etc/petra/trusted-keys when it exists; never taken from the config)")
     run.add_argument("--plugin", action="append", default=[], help="module or .py file with extra block types")
     run.add_argument("--no-gc-freeze", action="store_true", help="do not gc.freeze() after start-up")
     run.add_argument("--simulate", action="store_true",
@@ -53,6 +56,7 @@ def handle(args: argparse.Namespace) -> int:
         print("petra: --scan-time must be between 1 and 60000 ms", file=sys.stderr)
         return 2
     simulator = None
+    raw: bytes | None = None
     if args.simulate:
         if args.config:
             print("petra: --simulate runs the simulator's own plant; give no CONFIG", file=sys.stderr)
@@ -64,20 +68,41 @@ def handle(args: argparse.Namespace) -> int:
                  simulator.s7_port, simulator.modbus_port)
         loaded = load_or_report(None, args.plugin, simulator.config_snippet(), "<simulator>")
     else:
-        loaded = load_or_report(args.config, args.plugin)
+        from petra.config.errors import ConfigError
+        from petra.config.loader import read_config_bytes
+
+        try:  # read once: the signature is checked over the very bytes that are loaded
+            raw = read_config_bytes(args.config) if args.config else None
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        loaded = load_or_report(args.config, args.plugin, raw=raw)
     try:
         if loaded is None:
             return 2
-        return _run(args, loaded[0])
+        return _run(args, loaded[0], raw)
     finally:
         if simulator is not None:
             simulator.stop()
 
 
-def _run(args: argparse.Namespace, config) -> int:
+def _run(args: argparse.Namespace, config, raw: bytes | None) -> int:
+    import os
 
-    from petra.runtime import Runtime, RuntimeOptions, audit_refused_start, signature_required, verify_config
+    from petra.runtime import Runtime, RuntimeOptions, audit_refused_start
+    from petra.security.trust import (
+        NO_TRUSTED_KEYS,
+        SignatureRefused,
+        check_trusted_keys_dir,
+        find_trust_anchor,
+        requires_signature,
+        verify_config_bytes,
+    )
 
+    anchor = find_trust_anchor(args.trusted, os.environ)
+    if args.require_signed and anchor is None:
+        print(f"petra: --require-signed: {NO_TRUSTED_KEYS}", file=sys.stderr)
+        return 2
     metrics_section = config.sections.get("metrics") or {}
     port = args.metrics_port if args.metrics_port is not None else metrics_section.get("port", 9090)
     options = RuntimeOptions(
@@ -89,20 +114,22 @@ def _run(args: argparse.Namespace, config) -> int:
         control_socket=args.control_socket,
         audit_log=args.audit_log,
         require_signed=args.require_signed,
-        trusted_keys=args.trusted,
+        trusted_keys=anchor.path if anchor is not None else None,
     )
     signer = None
-    if signature_required(options, config):
-        if options.config_path is None:
+    if options.require_signed or requires_signature(config):
+        if options.config_path is None or raw is None:
             print("petra: signed configs are required, but the embedded demo is not signed", file=sys.stderr)
             return 2
-        verdict = verify_config(options.config_path, options, config)
-        if not verdict.ok:
-            print(f"petra: {args.config}: refused: {verdict.reason}", file=sys.stderr)
-            audit_refused_start(options, config, verdict.reason)
+        try:
+            signer = verify_config_bytes(raw, options.config_path, options.trusted_keys)  # the bytes loaded
+            check_trusted_keys_dir(config, options.trusted_keys)
+        except SignatureRefused as exc:
+            print(f"petra: {args.config}: refused: {exc.reason}", file=sys.stderr)
+            audit_refused_start(options, config, exc.reason)
             return 2
-        signer = verdict.key_id
-        log.info("config signature valid: key %s", signer)
+        log.info("config signature valid: key %s (trusted keys %s from %s)", signer, anchor.path if anchor else "",
+                 anchor.origin if anchor else "")
 
     runtime = Runtime.from_config(config, options)
     runtime.signer = signer

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from petra.blocks.base import BlockRegistry
@@ -22,6 +22,7 @@ from petra.config.model import PlantConfig
 from petra.config.schema import TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
 from petra.config.section_checks import check_sections
 from petra.config.validation import schema_problems
+from petra.config.yaml_limits import MAX_DOCUMENT_BYTES, check_size
 from petra.config.yaml_source import Document, parse_yaml, release_gradually
 
 
@@ -37,17 +38,33 @@ def load_config(
     the global block registry (tests).
     """
     name = os.fspath(path)
+    return load_config_bytes(read_config_bytes(name), name, env, registry=registry, source=Path(name))
+
+
+def read_config_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes, read once: whoever verifies a signature must parse these same bytes."""
+    name = os.fspath(path)
     try:
-        raw = Path(name).read_bytes()
+        with open(name, "rb") as f:
+            check_size(os.fstat(f.fileno()).st_size, name)
+            raw = f.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise ConfigError([Problem(name, 0, 0, "", f"cannot read the file: {exc.strerror or exc}")]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError([Problem(name, line, column, "", "the file is not UTF-8 text")]) from None
-    return _load(text, name, env, registry, Path(name), hashlib.sha256(raw).hexdigest())
+    check_size(len(raw), name)
+    return raw
+
+
+def load_config_bytes(
+    raw: bytes,
+    name: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    registry: BlockRegistry | None = None,
+    source: Path | None = None,
+) -> PlantConfig:
+    """Like `load_config` for a file's bytes already read (`name` is used in messages)."""
+    check_size(len(raw), name)
+    return _load(_decode(raw, name), name, env, registry, source, hashlib.sha256(raw).hexdigest())
 
 
 def load_config_text(
@@ -59,6 +76,50 @@ def load_config_text(
 ) -> PlantConfig:
     """Like `load_config` for text already in memory; `filename` is used in messages."""
     return _load(text, filename, env, registry, None, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def load_sections(
+    path: str | os.PathLike[str], names: Sequence[str], env: Mapping[str, str] | None = None
+) -> PlantConfig:
+    """Only the top-level sections `names` of the file, checked against their schema.
+
+    For tools that need one section (``petra twilio signal`` needs `twilio`):
+    ``${VAR}`` is substituted and the schema applied only inside those
+    sections, so variables that only other sections use need not be set. The
+    result has no signals or blocks; sections absent from the file are absent.
+    """
+    name = os.fspath(path)
+    raw = read_config_bytes(name)
+    wanted = tuple(names)
+    doc = parse_yaml(_decode(raw, name), name, os.environ if env is None else env, only=wanted)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    schema = build_schema(default_registry(), block_details=False)
+    properties = {key: schema["properties"][key] for key in wanted if key in schema["properties"]}
+    partial = {**schema, "properties": properties, "required": [], "additionalProperties": True}
+    chosen = Document(doc.filename, {k: v for k, v in data.items() if k in properties} if data else doc.data,
+                      doc.keys, doc.values)
+    _normalize(chosen.data)
+    problems = schema_problems(chosen, partial)
+    if problems:
+        raise ConfigError(sorted(dict.fromkeys(problems)))
+    return PlantConfig(
+        source=Path(name),
+        text_sha256=hashlib.sha256(raw).hexdigest(),
+        node_id=str(data.get("node_id") or socket.gethostname()),
+        scan_time_ms=100,
+        signals=(),
+        blocks=(),
+        sections={key: fill_defaults(value, properties[key]) for key, value in chosen.data.items()},
+    )
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([Problem(name, line, column, "", "the file is not UTF-8 text")]) from None
 
 
 def _load(

@@ -13,7 +13,9 @@ scalars ourselves, so that each path (``("blocks", 2, "type")``) has the 1-based
   base-60 number, dates stay strings, and ``1e5`` is a float;
 * ``<<`` merge keys and anchors work as usual.
 
-Malformed YAML becomes one Problem ``file:line:col: invalid YAML: <problem>``.
+Malformed YAML becomes one Problem ``file:line:col: invalid YAML: <what to fix>``
+(`yaml_messages`); documents too big, too deep or with alias bombs are refused
+before they are composed (`yaml_limits`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from petra.config.env import SubstitutionError, substitute
 from petra.config.errors import ConfigError, Path_, Problem, format_path
+from petra.config.yaml_limits import check_size, check_structure
+from petra.config.yaml_messages import explain
 
 Mark = tuple[int, int]
 
@@ -139,26 +143,37 @@ def release_gradually(*containers: Any) -> None:
             stack.extend(item)
 
 
+def _compose(text: str, filename: str) -> Node | None:
+    """The node graph, after `check_structure` made sure composing it is safe."""
+    try:
+        check_structure(text, filename, _Loader)
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        check_structure(text, filename, _PyLoader)  # same verdict in PyYAML's wording,
+        return yaml.compose(text, Loader=_PyLoader)  # within the same limits
+
+
 def _mark(node: Node) -> Mark:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def parse_yaml(text: str, filename: str, env: Mapping[str, str]) -> Document:
-    """Parse `text`; raise ConfigError for malformed YAML, duplicate keys and
-    unresolvable ``${VAR}`` references (all of them)."""
+def parse_yaml(
+    text: str, filename: str, env: Mapping[str, str], *, only: tuple[str, ...] | None = None
+) -> Document:
+    """Parse `text`; raise ConfigError for malformed YAML, documents past the limits of
+    `petra.config.yaml_limits`, duplicate keys and unresolvable ``${VAR}`` references.
+
+    With `only`, ``${VAR}`` is substituted only inside those top-level sections
+    (elsewhere the text stays as written), for tools that read one section."""
+    check_size(len(text.encode("utf-8", "surrogatepass")), filename)
     try:
-        try:
-            root = yaml.compose(text, Loader=_Loader)
-        except yaml.YAMLError:
-            root = yaml.compose(text, Loader=_PyLoader)  # same verdict, PyYAML's wording
+        root = _compose(text, filename)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = exc.problem or exc.context or "cannot parse"
-        raise ConfigError([Problem(filename, line, column, "", f"invalid YAML: {problem}")]) from None
+        line, column, message = explain(exc, text)
+        raise ConfigError([Problem(filename, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(filename, 0, 0, "", f"invalid YAML: {exc}")]) from None
-    builder = _Builder(filename, env)
+    builder = _Builder(filename, env, only)
     doc = Document(filename, None)
     if root is None:
         doc.data = {}
@@ -172,9 +187,10 @@ def parse_yaml(text: str, filename: str, env: Mapping[str, str]) -> Document:
 
 
 class _Builder:
-    def __init__(self, filename: str, env: Mapping[str, str]) -> None:
+    def __init__(self, filename: str, env: Mapping[str, str], only: tuple[str, ...] | None = None) -> None:
         self.filename = filename
         self.env = env
+        self.only = only
         self.loader = _Loader("")
         self.problems: list[Problem] = []
         self.active: set[int] = set()
@@ -231,7 +247,7 @@ class _Builder:
         return result
 
     def scalar(self, node: ScalarNode, path: Path_) -> Any:
-        if node.tag == _STR and "${" in node.value:
+        if node.tag == _STR and "${" in node.value and (self.only is None or (path and path[0] in self.only)):
             try:
                 text = substitute(node.value, self.env)
             except SubstitutionError as exc:

@@ -160,19 +160,24 @@ def load_trusted_keys(path: Path) -> dict[KeyId, VerifyKey]:
     """Public keys from one `.pub` file or from every `*.pub` in a directory.
 
     A directory without keys or a malformed key file is an error: a trusted set that
-    silently shrinks would turn every verification into "untrusted key".
+    silently shrinks would turn every verification into "untrusted key". So is a key
+    file or directory that someone other than its owner may write, or whose owner is
+    neither root nor the user running PETRA: whoever can add a key can sign a plant.
     """
     path = Path(path)
     try:
-        files = sorted(path.glob("*" + PUB_SUFFIX)) if path.is_dir() else [path]
+        is_dir = path.is_dir()
+        files = sorted(path.glob("*" + PUB_SUFFIX)) if is_dir else [path]
     except OSError as exc:
         raise SigningError(f"cannot read trusted keys {path}: {exc.strerror}") from exc
     if not files:
         raise SigningError(f"no trusted keys (*{PUB_SUFFIX}) in {path}")
+    _refuse_unsafe(path if is_dir else path.parent, "trusted key directory")
     keys: dict[KeyId, VerifyKey] = {}
     for file in files:
         try:
             with file.open("rb") as f:
+                _refuse_unsafe(file, "trusted key", os.fstat(f.fileno()))
                 raw = f.read(_MAX_KEY_BYTES + 1)
         except OSError as exc:
             raise SigningError(f"cannot read trusted key {file}: {exc.strerror}") from exc
@@ -184,15 +189,44 @@ def load_trusted_keys(path: Path) -> dict[KeyId, VerifyKey]:
     return keys
 
 
+def _refuse_unsafe(path: Path, what: str, info: os.stat_result | None = None) -> None:
+    """Refuse a trust anchor that group/other may write or a stranger owns."""
+    try:
+        info = info or path.stat()
+    except OSError as exc:
+        raise SigningError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        raise SigningError(f"{what} {path} is writable by group/other (mode {mode:04o}), so anyone could add "
+                           f"a key; run: chmod go-w {path}")
+    if info.st_uid not in (0, os.geteuid()):
+        raise SigningError(f"{what} {path} is owned by uid {info.st_uid}, neither root nor the user running "
+                           f"PETRA; run: chown root {path}")
+
+
 def verify_file(config: Path, trusted: Path) -> Verification:
-    """Check that a trusted key signed exactly the bytes of CONFIG.
+    """Check that a trusted key signed exactly the bytes of CONFIG (read once).
 
     Raises SigningError only when the trusted set itself cannot be loaded; every
     problem with the config or its signature is returned as `ok=False` with a reason.
     """
     config = Path(config)
+    try:
+        data = config.read_bytes()
+    except OSError as exc:
+        load_trusted_keys(trusted)  # an unusable trusted set is reported first
+        return Verification(False, None, f"cannot read {config}: {exc.strerror}")
+    return verify_bytes(data, signature_path(config), trusted)
+
+
+def verify_bytes(data: bytes, sig_path: Path, trusted: Path) -> Verification:
+    """Check that a trusted key signed `data`: the very bytes the caller will use.
+
+    Verifying a path and then reading it again would let the file change in
+    between; callers read once and pass the bytes here and to the parser.
+    """
     keys = load_trusted_keys(trusted)
-    sig_path = signature_path(config)
+    sig_path = Path(sig_path)
     try:
         with sig_path.open("rb") as f:
             raw = f.read(_MAX_SIG_BYTES + 1)
@@ -209,10 +243,6 @@ def verify_file(config: Path, trusted: Path) -> Verification:
     key = keys.get(sig.key_id)
     if key is None:
         return Verification(False, sig.key_id, f"signature by untrusted key {sig.key_id}")
-    try:
-        data = config.read_bytes()
-    except OSError as exc:
-        return Verification(False, sig.key_id, f"cannot read {config}: {exc.strerror}")
     try:
         key.verify(data, sig.signature)
     except BadSignatureError:

@@ -11,7 +11,8 @@ def test_malformed_yaml_reports_the_problem_at_its_position_without_a_traceback(
         signals:
           - name: a
             type: [float
-        """) == ["plant.yaml:4:1: invalid YAML: expected ',' or ']', but got '<stream end>'"]
+        """) == ["plant.yaml:4:1: invalid YAML: the list '[' opened at line 3, column 11 is not closed "
+                 "(or a ',' is missing between its items)"]
 
 
 def test_a_tab_in_indentation_is_malformed_yaml_with_a_position():

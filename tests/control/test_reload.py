@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from petra.config.loader import load_config
+from petra.control.api import ControlApi
 from petra.runtime import Runtime, RuntimeOptions
 from petra.security import generate_keypair, sign_file
+from tests.config.test_yaml_limits import LAUGHS
 from tests.control.conftest import PLANT, write_config
+from tests.control.test_control_api import call
 from tests.helpers import wait_until
+from tests.security.swap import swap_while_signature_is_read
 
 
 def nodes(runtime: Runtime) -> dict:
@@ -127,3 +131,74 @@ def test_a_properly_signed_change_is_applied_and_its_signer_recorded(signed_runt
     result = runtime.reload()
     assert result.accepted and result.signer == key_id
     assert runtime.config_info()["signer"] == key_id
+
+
+def test_a_file_swapped_while_its_signature_is_checked_is_refused(signed_runtime, tmp_path):
+    """The bytes that are verified are the bytes that are applied: swapping a signed
+    file in while the signature is read (the classic check-then-use race) must not
+    get an unsigned file applied under the good file's signer."""
+    runtime, config_path, key, _key_id = signed_runtime
+    good = write_config(tmp_path / "good.yaml", edited(scan_time_ms=20))
+    sign_file(good, key)
+    signature = (tmp_path / "good.yaml.sig").read_text()
+    write_config(config_path, edited(scan_time_ms=40, security={"require_signed_config": False}))  # unsigned
+    swap = swap_while_signature_is_read(config_path, good, signature)
+
+    result = runtime.reload(caller="uid:0")
+
+    swap.join(timeout=10)
+    assert swap.done.is_set(), "the signature was never read"
+    assert not result.accepted and "signature refused" in result.reason
+    assert result.signer is None
+    assert runtime.plant.config.scan_time_ms == 20
+
+
+def test_an_unsigned_file_cannot_switch_off_the_running_plants_signature_requirement(tmp_path):
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    generate_keypair(tmp_path / "ops.key")
+    os.replace(tmp_path / "ops.key.pub", keys / "ops.pub")
+    config_path = write_config(tmp_path / "plant.yaml", edited(security={"require_signed_config": True}))
+    sign_file(config_path, tmp_path / "ops.key")
+    options = RuntimeOptions(metrics_port=None, config_path=config_path, control_socket=tmp_path / "c.sock",
+                             trusted_keys=keys)  # the requirement comes from the running config alone
+    runtime = Runtime.from_config(load_config(config_path), options)
+    runtime.start()
+    try:
+        write_config(config_path, edited(scan_time_ms=40, security={"require_signed_config": False}))
+        (tmp_path / "plant.yaml.sig").unlink()
+        status, body = call(ControlApi(runtime), "POST", "/v1/reload")
+        assert status == 422 and "signature refused: no signature file" in body["reason"]
+        assert runtime.plant.config.scan_time_ms == 20
+        assert runtime.plant.metrics.registry.get_sample_value(
+            "petra_config_reloads_total", {"result": "refused"}) == 1.0
+    finally:
+        runtime.stop(timeout=10)
+
+
+def test_a_config_cannot_name_other_trusted_keys_than_the_plant_verifies_with(signed_runtime, tmp_path):
+    runtime, config_path, _key, _key_id = signed_runtime
+    mallory = tmp_path / "mallory"
+    mallory.mkdir()
+    generate_keypair(mallory / "mallory.key")
+    write_config(config_path, edited(scan_time_ms=40, security={"trusted_keys_dir": str(mallory)}))
+    sign_file(config_path, mallory / "mallory.key")
+
+    result = runtime.reload()
+
+    assert not result.accepted and "untrusted key" in result.reason
+    assert runtime.plant.config.scan_time_ms == 20
+
+
+@pytest.mark.parametrize("text", [LAUGHS, "a: " + "[" * 20000], ids=["alias-bomb", "nesting"])
+def test_a_reload_of_a_hostile_file_is_a_422_with_the_reason_and_is_counted(running, tmp_path, text):
+    (tmp_path / "plant.yaml").write_text(text)
+    old_hash = running.plant.config.text_sha256
+
+    status, body = call(ControlApi(running), "POST", "/v1/reload")
+
+    assert status == 422 and body["reason"] == "invalid configuration"
+    assert any("alias bomb" in p or "nested more than 64 levels" in p for p in body["problems"])
+    assert running.plant.config.text_sha256 == old_hash
+    assert running.plant.metrics.registry.get_sample_value(
+        "petra_config_reloads_total", {"result": "refused"}) == 1.0
