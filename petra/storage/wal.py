@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import struct
 import time
 from collections.abc import Iterable
@@ -189,7 +190,8 @@ class Wal:
                 if self._trim_for_space():
                     continue
                 self.full = True
-                raise WalFull(f"WAL write failed: {exc}") from exc
+                # LMDB reports a short write on a full disk as EIO: say how much room there is
+                raise WalFull(f"WAL write failed: {exc}; {_free_space(self.path)}") from exc
         self.full = True
         raise WalFull("WAL still full after growing and trimming")
 
@@ -308,6 +310,14 @@ class Wal:
 
     def close(self) -> None:
         close_environment(self.env, what="WAL")
+
+
+def _free_space(path: Path) -> str:
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return "free space unknown"
+    return f"{free // 1024} KiB free on the WAL's filesystem"
 
 
 def read_committed(wal_dir: str | Path) -> tuple[int, int, list[tuple[int, bytes]]]:

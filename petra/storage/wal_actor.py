@@ -14,6 +14,8 @@ never dropped to make room. The plant keeps scanning. The recorder forgets what
 was refused, and while full the actor retries every `RETRY_FULL_S` with the
 current value of each refused signal: once space is back (tiers caught up, disk
 freed) recording resumes by itself and the history shows the values at once.
+The WAL counts as full until every refused signal has been stored again, so
+small commits that still fit between refused big ones do not make it flap.
 
 A value no column can hold (see `rows.storable`) is stored as no value with
 quality bad, counted in ``petra_wal_unstorable_samples_total`` and logged at
@@ -88,6 +90,7 @@ class WalActor(SupervisedActor):
         self._last_trim = 0.0
         self._full_since: float | None = None
         self._last_retry = 0.0
+        self._refused: set[str] = set()
         self._subscriber: Any = None
         self._unstorable_log = RateLimitedLog(log, interval_s=60.0)
         self.recorder = Recorder(plant.table, policies_for(plant.table, settings.history), settings.history)
@@ -188,6 +191,7 @@ class WalActor(SupervisedActor):
                 wal.append(self._encode(chunk), len(chunk))
             except WalFull as exc:
                 self.recorder.forget(sample[1] for sample in chunk)
+                self._refused.update(sample[1] for sample in chunk)
                 if not retrying:
                     self.metrics.wal_dropped.inc(len(chunk))
                 self.metrics.wal_full.set(1)
@@ -200,7 +204,11 @@ class WalActor(SupervisedActor):
                 continue
             self.metrics.wal_samples.inc(len(chunk))
             self.metrics.wal_commits.inc()
-            if self._full_since is not None:
+            if self._refused:
+                self._refused.difference_update(sample[1] for sample in chunk)
+            # Full until every refused signal is stored again: a small commit that fits between
+            # refused big ones must not make the alarm flap.
+            if self._full_since is not None and not self._refused:
                 log.warning("WAL accepts samples again after %.1f s full", time.time() - self._full_since)
                 self._full_since = None
                 self.metrics.wal_full.set(0)

@@ -1,0 +1,48 @@
+"""A full disk under the WAL: new samples are refused and counted, the WAL lives, and it recovers by itself."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from petra.messages import SignalUpdate, UpdateSignals
+from petra.storage.rows import concat_rows, decode_block, to_rows
+from tests.helpers import wait_until
+from tests.storage.conftest import fill_disk, metric, ramp_config, start_runtime, wal_proxy
+
+
+def _wal_holds(runtime, signal: str, value: str) -> bool:
+    blocks = wal_proxy(runtime).read(0, 10**7).get(timeout=5)
+    rows = concat_rows(to_rows(decode_block(b.payload), b.first_seq) for b in blocks)
+    return any(r["signal"] == signal and r["value_string"] == value for r in rows.to_pylist())
+
+
+def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_returns(small_disk: Path) -> None:
+    storage = {"wal": {"wal_dir": str(small_disk / "wal"), "map_size_mb": 1, "max_map_size_mb": 64},
+               "local": {"data_dir": str(small_disk / "local")}}
+    runtime = start_runtime(ramp_config(small_disk, storage, generators=1, scan_ms=50))
+    group = runtime.tree.lookup("petra/core/signals/default")
+    wal = wal_proxy(runtime)
+    try:
+        filler = fill_disk(small_disk, leave_bytes=1024 * 1024)
+        for _ in range(200):  # 64 KB of incompressible text per change: the WAL file must grow
+            refused = os.urandom(32 * 1024).hex()
+            assert group.ask(UpdateSignals((SignalUpdate("label", refused),), "test"), timeout=5) == []
+            wal.flush().get(timeout=5)
+            if wal.status().get(timeout=5)["full"] and not _wal_holds(runtime, "label", refused):
+                break  # this last value was refused: never acknowledged
+        assert wal.status().get(timeout=5)["full"], "the disk never filled up"
+        assert metric(runtime, "petra_wal_dropped_samples_total") > 0
+        wait_until(lambda: runtime.plant.table.read("storage.wal_full").value is True, timeout=5)
+        ticks = metric(runtime, "petra_ticks_total")
+        wait_until(lambda: metric(runtime, "petra_ticks_total") > ticks + 5, timeout=10)  # the plant scans on
+
+        filler.unlink()
+        # no new change: the refused value is stored as soon as the disk takes it
+        wait_until(lambda: _wal_holds(runtime, "label", refused), timeout=10)
+        wait_until(lambda: metric(runtime, "petra_wal_full") == 0, timeout=10)
+        wait_until(lambda: runtime.plant.table.read("storage.wal_full").value is False, timeout=5)
+        node = runtime.tree.tree().find("petra/storage/wal")
+        assert node.restarts == 0, node.last_error
+    finally:
+        runtime.stop()
