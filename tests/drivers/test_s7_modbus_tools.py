@@ -98,3 +98,39 @@ def test_a_simulator_can_be_monitored_with_the_tools(capsys: pytest.CaptureFixtu
         assert petra("modbus", "read", "--port", sim.modbus_port, "--table", "input_register",
                      "--data-type", "float32") == 0
         assert "input_register[0] = 20.0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("to_file", [True, False], ids=["config-out", "stdout"])
+def test_simulate_keeps_its_config_apart_from_the_servers_log_after_a_bad_read(tmp_path: Path, to_file: bool) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import snap7
+
+    from petra.config.loader import load_config_text
+    from tests.helpers import wait_until
+
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    saved = tmp_path / "sim.yaml"
+    argv = [sys.executable, "-m", "petra.cli", "simulate", "--s7-port", "0", "--modbus-port", "0"]
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(argv + (["--config-out", str(saved)] if to_file else []), stdout=stdout,
+                                stderr=stderr, cwd=Path(__file__).resolve().parents[2])
+        try:
+            wait_until(lambda: "Ctrl-C stops" in err.read_text() or proc.poll() is not None, timeout=20)
+            config = load_config_text((saved if to_file else out).read_text(), "sim.yaml", env={})
+            client = snap7.Client()
+            client.connect("127.0.0.1", 0, 1, tcp_port=config.sections["s7"][0]["port"])
+            with pytest.raises(Exception, match="does not exist"):
+                client.db_read(100, 0, 4)  # the server complains in its log
+            client.disconnect()
+            wait_until(lambda: "not registered" in err.read_text())
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 0
+    log = err.read_text()
+    assert "level=warning logger=snap7" in log  # the library's complaint is a PETRA log line on stderr
+    if to_file:
+        assert out.read_text() == ""
+    load_config_text((saved if to_file else out).read_text(), "sim.yaml", env={})  # still parses afterwards
