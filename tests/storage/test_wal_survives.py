@@ -57,7 +57,7 @@ def _records_again(runtime: Runtime, value: int) -> None:
 def test_an_int_beyond_64_bits_is_refused_at_every_door_and_the_wal_keeps_recording(runtime, tmp_path) -> None:
     client = ControlClient(Target(socket_path=tmp_path / "control.sock"))
     with pytest.raises(Refused) as refused:
-        client.request("PUT", "/v1/signals/counter", {"value": TOO_BIG})
+        client.request("PUT", "/v1/signals/counter", {"value": 2**63})  # valid JSON, one past int64
     assert refused.value.status == 422 and "outside the int range" in str(refused.value)
     # a driver's batch goes through the same door: refused, the signal marked bad
     errors = _write(runtime, "counter", TOO_BIG)
