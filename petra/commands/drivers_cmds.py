@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from petra.commands.option_order import before_or_after_action
 from petra.drivers.driver_metrics import DriverMetrics
 from petra.drivers.polling import ConnectionLost, Reading
 from petra.values import CoercionError, DataType, Value, coerce
@@ -47,12 +48,14 @@ def _register_s7(sub: argparse._SubParsersAction) -> None:
     s7 = sub.add_parser("s7", help="talk to a Siemens S7 PLC (python-snap7)")
     actions = s7.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--ip", default="127.0.0.1", help="PLC address")
-        parser.add_argument("--port", type=int, default=102)
-        parser.add_argument("--rack", type=int, default=0)
-        parser.add_argument("--slot", type=int, default=1, help="1 for S7-1200/1500, 2 for S7-300")
-        parser.add_argument("--timeout", type=float, default=2.0, help="seconds")
+    def connection(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+        return [
+            parser.add_argument("--ip", default="127.0.0.1", help="PLC address"),
+            parser.add_argument("--port", type=int, default=102),
+            parser.add_argument("--rack", type=int, default=0),
+            parser.add_argument("--slot", type=int, default=1, help="1 for S7-1200/1500, 2 for S7-300"),
+            parser.add_argument("--timeout", type=float, default=2.0, help="seconds"),
+        ]
 
     def address(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--area", choices=["DB", "MK", "PE", "PA"], default="DB")
@@ -62,26 +65,24 @@ def _register_s7(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("--data-type", choices=S7_TYPES, default="int")
         parser.add_argument("--length", type=int, default=254, help="characters of a STRING")
 
-    for name, help_text in (("connect", "connect and report the PDU size"), ("info", "CPU state and identity")):
-        parser = actions.add_parser(name, help=help_text)
-        common(parser)
-        parser.set_defaults(handler=_s7_connect if name == "connect" else _s7_info)
+    connect = actions.add_parser("connect", help="connect and report the PDU size")
+    connect.set_defaults(handler=_s7_connect)
+    info = actions.add_parser("info", help="CPU state and identity")
+    info.set_defaults(handler=_s7_info)
     read = actions.add_parser("read", help="read one value")
-    common(read)
     address(read)
     read.set_defaults(handler=_s7_read)
     write = actions.add_parser("write", help="write one value")
-    common(write)
     address(write)
     write.add_argument("--value", required=True)
     write.set_defaults(handler=_s7_write)
     monitor = actions.add_parser("monitor", help="poll one address, or every s7 mapping of a config")
-    common(monitor)
     address(monitor)
     monitor.add_argument("--config", help="PETRA config: monitor its s7 mappings")
     monitor.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     monitor.add_argument("--count", type=int, default=0, help="stop after this many polls (0: until Ctrl-C)")
     monitor.set_defaults(handler=_s7_monitor)
+    before_or_after_action(s7, (connect, info, read, write, monitor), connection)
 
 
 def _metrics() -> DriverMetrics:
@@ -129,14 +130,17 @@ def _s7_connect(args: argparse.Namespace) -> int:
 
 
 def _s7_info(args: argparse.Namespace) -> int:
+    from petra.drivers.s7.plc_info import cpu_state_text, fields_text, order_code_text
+
     def run() -> int:
         session = _s7_session(args)
         client = session.client
         print(f"PLC {args.ip}:{args.port}  PDU {session.pdu_size} bytes")
-        for label, call in (("CPU state", client.get_cpu_state), ("CPU info", client.get_cpu_info),
-                            ("order code", client.get_order_code)):
+        for label, call, text in (("CPU state", client.get_cpu_state, cpu_state_text),
+                                  ("CPU info", client.get_cpu_info, fields_text),
+                                  ("order code", client.get_order_code, order_code_text)):
             try:
-                print(f"{label}: {call()}")
+                print(f"{label}: {text(call())}")
             except Exception as exc:  # not every PLC (or simulator) answers every SZL query
                 print(f"{label}: not available ({exc})")
         session.close()
@@ -230,16 +234,20 @@ def _register_modbus(sub: argparse._SubParsersAction) -> None:
     modbus = sub.add_parser("modbus", help="talk to a Modbus TCP or RTU device (pymodbus)")
     actions = modbus.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=502)
-        parser.add_argument("--serial", help="serial device for RTU, e.g. /dev/ttyUSB0 (instead of --host)")
-        parser.add_argument("--baudrate", type=int, default=9600)
-        parser.add_argument("--parity", choices=["N", "E", "O"], default="N")
-        parser.add_argument("--stopbits", type=int, choices=[1, 2], default=1)
-        parser.add_argument("--bytesize", type=int, choices=[7, 8], default=8)
-        parser.add_argument("--timeout", type=float, default=1.0, help="seconds")
-        parser.add_argument("--unit", type=int, default=1, help="unit (slave/device) id")
+    def connection(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+        return [
+            parser.add_argument("--host", default="127.0.0.1"),
+            parser.add_argument("--port", type=int, default=502),
+            parser.add_argument("--serial", help="serial device for RTU, e.g. /dev/ttyUSB0 (instead of --host)"),
+            parser.add_argument("--baudrate", type=int, default=9600),
+            parser.add_argument("--parity", choices=["N", "E", "O"], default="N"),
+            parser.add_argument("--stopbits", type=int, choices=[1, 2], default=1),
+            parser.add_argument("--bytesize", type=int, choices=[7, 8], default=8),
+            parser.add_argument("--timeout", type=float, default=1.0, help="seconds"),
+            parser.add_argument("--unit", type=int, default=1, help="unit (slave/device) id"),
+        ]
+
+    def address(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--table", choices=MODBUS_TABLES, default="holding_register")
         parser.add_argument("--address", type=int, default=0, help="protocol address, from 0")
         parser.add_argument("--data-type", choices=MODBUS_TYPES, default=None,
@@ -250,18 +258,19 @@ def _register_modbus(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("--word-order", choices=["big", "little"], default="big")
 
     read = actions.add_parser("read", help="read values")
-    common(read)
+    address(read)
     read.set_defaults(handler=_modbus_read)
     write = actions.add_parser("write", help="write one value to a coil or holding register")
-    common(write)
+    address(write)
     write.add_argument("--value", required=True)
     write.set_defaults(handler=_modbus_write)
     monitor = actions.add_parser("monitor", help="poll addresses, or every modbus mapping of a config")
-    common(monitor)
+    address(monitor)
     monitor.add_argument("--config", help="PETRA config: monitor its modbus mappings")
     monitor.add_argument("--interval", type=float, default=1.0)
     monitor.add_argument("--polls", type=int, default=0, help="stop after this many polls (0: until Ctrl-C)")
     monitor.set_defaults(handler=_modbus_monitor)
+    before_or_after_action(modbus, (read, write, monitor), connection)
 
 
 def _modbus_conn(args: argparse.Namespace, direction: str = "read"):  # type: ignore[no-untyped-def]

@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Any
 
+from petra.commands.option_order import before_or_after_action
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     mqtt = sub.add_parser("mqtt", help="publish to or watch an MQTT broker")
@@ -29,7 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     publish.add_argument("--amplitude", type=float, default=10.0, help="pattern amplitude (ramp: step)")
     publish.add_argument("--period", type=float, default=60.0, help="sine period in seconds")
     publish.add_argument("--retain", action="store_true")
-    _connection_args(publish)
     publish.set_defaults(handler=_publish)
 
     subscribe = actions.add_parser("subscribe", help="print messages on TOPIC (+ and # allowed)")
@@ -37,17 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     subscribe.add_argument("--count", type=int, default=0, help="stop after N messages (0 = until interrupted)")
     subscribe.add_argument("--json", action="store_true", help="one JSON object per line")
     subscribe.add_argument("--timeout", type=float, default=0.0, help="give up after N seconds (0 = never)")
-    _connection_args(subscribe)
     subscribe.set_defaults(handler=_subscribe)
+    before_or_after_action(mqtt, (publish, subscribe), _connection_args)
 
 
-def _connection_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--username")
-    parser.add_argument("--password")
-    parser.add_argument("--qos", type=int, choices=(0, 1, 2), default=0)
-    parser.add_argument("--cafile", help="CA certificate (PEM): connect with TLS")
+def _connection_args(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [
+        parser.add_argument("--host", default="127.0.0.1"),
+        parser.add_argument("--port", type=int, default=1883),
+        parser.add_argument("--username"),
+        parser.add_argument("--password"),
+        parser.add_argument("--qos", type=int, choices=(0, 1, 2), default=0),
+        parser.add_argument("--cafile", help="CA certificate (PEM): connect with TLS"),
+    ]
 
 
 def pattern_value(pattern: str | None, base: str, index: int, elapsed_s: float, amplitude: float,

@@ -68,3 +68,13 @@ def test_a_refused_login_is_reported_with_exit_status_1(
                  "--password", "nope")
     assert args.handler(args) == 1
     assert "refused" in capsys.readouterr().err
+
+
+def test_publish_takes_the_connection_options_before_the_action_too(mosquitto: Mosquitto) -> None:  # noqa: F811
+    peer = MqttPeer(mosquitto, topics=("tools/before",))
+    try:
+        args = parse("mqtt", *auth(mosquitto), "--qos", "1", "publish", "tools/before", "100")
+        assert args.handler(args) == 0
+        wait_until(lambda: peer.payloads("tools/before") == [b"100"])
+    finally:
+        peer.close()

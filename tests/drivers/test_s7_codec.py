@@ -97,6 +97,15 @@ def test_one_plc_as_a_mapping_and_several_as_a_list_give_typed_configs() -> None
         {"signal": "a", "area": "DB", "db_number": 3, "address": 4, "bit": 2, "data_type": "bool"}]})
     assert one[0].name == "plc" and one[0].driver_id == "s7:plc" and one[0].poll_interval_s == 0.25
     assert one[0].mappings[0].label == "DB3.DBX4.2"
+
+
+@pytest.mark.parametrize(("area", "data_type", "label"), [
+    ("DB", "real", "DB1.DBD16"), ("DB", "dint", "DB1.DBD16"), ("DB", "int", "DB1.DBW16"), ("DB", "byte", "DB1.DBB16"),
+    ("DB", "lreal", "DB1.DBB16"), ("MK", "word", "MW16"), ("PE", "bool", "I16.3"), ("PA", "dword", "QD16"),
+])
+def test_labels_name_the_address_with_its_size_as_a_plc_programmer_writes_it(
+        area: str, data_type: str, label: str) -> None:
+    assert S7Mapping("s", area, 16, data_type, db_number=1 if area == "DB" else 0, bit=3).label == label
     several = plcs_from_section([{"name": "a", "ip": "x"}, {"name": "b", "ip": "y"}])
     assert [p.driver_id for p in several] == ["s7:a", "s7:b"]
 

@@ -134,3 +134,28 @@ def test_simulate_keeps_its_config_apart_from_the_servers_log_after_a_bad_read(t
     if to_file:
         assert out.read_text() == ""
     load_config_text((saved if to_file else out).read_text(), "sim.yaml", env={})  # still parses afterwards
+
+
+def test_the_tools_take_connection_options_before_the_action_as_the_originals_did(
+        s7_server: S7Server, modbus_server: ModbusServer, capsys: pytest.CaptureFixture[str]) -> None:
+    before = ("--ip", "127.0.0.1", "--port", s7_server.port)
+    assert petra("s7", *before, "connect") == 0
+    assert "PDU 480 bytes" in capsys.readouterr().out
+    assert petra("s7", *before, "write", "--area", "DB", "--db", 10, "--address", 16, "--data-type", "real",
+                 "--value", "25.5") == 0
+    assert "wrote 25.5 to DB10.DBD16" in capsys.readouterr().out  # a REAL is a double word
+    assert petra("s7", "--port", 1, "read", "--port", s7_server.port, "--db", 10, "--address", 16,
+                 "--data-type", "real") == 0  # given after the action, an option wins
+    assert "value = 25.5" in capsys.readouterr().out
+    assert petra("modbus", "--host", "127.0.0.1", "--port", modbus_server.port, "--unit", 2, "write",
+                 "--address", 3, "--value", "77") == 0
+    assert modbus_server.get(2, "holding_register", 3) == [77]
+
+
+def test_s7_info_prints_what_the_plc_says_as_text_not_python_objects(
+        s7_server: S7Server, capsys: pytest.CaptureFixture[str]) -> None:
+    assert petra("s7", "info", "--ip", "127.0.0.1", "--port", s7_server.port) == 0
+    out = capsys.readouterr().out
+    assert "object at 0x" not in out and "b'" not in out
+    assert "CPU state: RUN" in out
+    assert "ModuleTypeName: CPU 315-2 PN/DP" in out

@@ -38,11 +38,20 @@ class S7Mapping(Directional):
 
     @property
     def label(self) -> str:
-        """The address as a PLC programmer writes it, for messages."""
-        prefix = f"DB{self.db_number}.DB" if self.area == "DB" else self.area
+        """The address as a PLC programmer writes it (DB1.DBD16 for a REAL, MW4, I0.1), for messages."""
+        size = _SIZE_LETTERS.get(self.data_type, "B")  # LREAL and STRING have no letter: their first byte
+        if self.area == "DB":
+            if self.data_type == "bool":
+                return f"DB{self.db_number}.DBX{self.address}.{self.bit}"
+            return f"DB{self.db_number}.DB{size}{self.address}"
+        area = _AREA_LETTERS[self.area]
         if self.data_type == "bool":
-            return f"{prefix}X{self.address}.{self.bit}" if self.area == "DB" else f"{prefix}{self.address}.{self.bit}"
-        return f"{prefix}B{self.address}"
+            return f"{area}{self.address}.{self.bit}"
+        return f"{area}{size}{self.address}"
+
+
+_SIZE_LETTERS = {"byte": "B", "word": "W", "int": "W", "dword": "D", "dint": "D", "real": "D"}
+_AREA_LETTERS = {"MK": "M", "PE": "I", "PA": "Q"}
 
 
 @dataclass(frozen=True)
