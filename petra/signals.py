@@ -48,6 +48,11 @@ class Sample:
         }
 
 
+def initial_quality(spec: SignalConfig) -> Quality:
+    """Bad for a signal nothing declares or writes (its value is only a placeholder), else good."""
+    return Quality.BAD if spec.unset else Quality.GOOD
+
+
 class SignalTable:
     """Flat per-slot lists of value, quality and wall-clock timestamp."""
 
@@ -58,7 +63,7 @@ class SignalTable:
         self.index: dict[str, int] = {s.name: i for i, s in enumerate(specs)}
         self.types: list[DataType] = [s.type for s in specs]
         self.values: list[Value] = [coerce(s.initial, s.type) for s in specs]
-        self.quality: list[int] = [Quality.GOOD] * len(specs)
+        self.quality: list[int] = [initial_quality(s) for s in specs]
         self.timestamps: list[float] = [now] * len(specs)
         self.owners: list[str] = [(owners or {}).get(s.name, s.group) for s in specs]
         self.quality_epoch = 0
@@ -139,7 +144,7 @@ class SignalTable:
                 self.names.append(spec.name)
                 self.types.append(spec.type)
                 self.values.append(coerce(spec.initial, spec.type))
-                self.quality.append(Quality.GOOD)
+                self.quality.append(initial_quality(spec))
                 self.timestamps.append(now)
                 self.owners.append(owner)
                 self.index[spec.name] = len(self.names) - 1

@@ -1,4 +1,4 @@
-"""`petra check FILE` and `petra schema`."""
+"""`petra check FILE [--strict]` and `petra schema`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser("check", help="validate a configuration file without running it")
     check.add_argument("config", help="YAML configuration file")
     check.add_argument("--plugin", action="append", default=[], help="module or .py file with extra block types")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 2 when there are any)")
     check.set_defaults(handler=_check)
 
     schema = sub.add_parser("schema", help="print the configuration's JSON Schema")
@@ -25,6 +26,11 @@ def _check(args: argparse.Namespace) -> int:
     if loaded is None:
         return 2
     config, plant = loaded
+    if args.strict and config.warnings:
+        count = len(config.warnings)
+        print(f"{args.config}: {count} warning{'s' if count > 1 else ''} treated as errors (--strict)",
+              file=sys.stderr)
+        return 2
     print(
         f"{args.config}: OK: {len(config.signals)} signals, {len(config.blocks)} blocks in "
         f"{len(plant.chains)} chains, scan {config.scan_time_ms} ms"

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 
 from petra.blocks.base import ANY, Block, BlockParamError, BlockRegistry, Port
 from petra.config.context import CheckContext, Writer, mappings
-from petra.config.errors import Path_, did_you_mean
+from petra.config.errors import Path_, did_you_mean, near_miss
 from petra.config.model import BlockConfig, BlockInput, SignalConfig
 from petra.config.validation import explain
 from petra.logic.graph import AlgebraicLoopError, partition
@@ -117,7 +117,8 @@ class BlockChecker:
         cls = self.registry.get(type_name)
         if cls is None:
             hint = did_you_mean(type_name, self.registry.names(), ALIASES)
-            ctx.error((*path, "type"), f"unknown block type '{type_name}'{hint}")
+            listing = "" if hint else f"; block types: {', '.join(self.registry.names())}"
+            ctx.error((*path, "type"), f"unknown block type '{type_name}'{hint}{listing}")
         raw_inputs = item.get("inputs") if isinstance(item.get("inputs"), dict) else {}
         raw_outputs = item.get("outputs") if isinstance(item.get("outputs"), dict) else {}
         raw_params = item.get("params") if isinstance(item.get("params"), dict) else {}
@@ -335,10 +336,16 @@ def resolve_signals(ctx: CheckContext) -> list[SignalConfig]:
             continue
         dtype = writer.type or DataType.FLOAT
         signals.append(SignalConfig(name, dtype, dtype.default, group=writer.group, implicit=True))
+    known = [*ctx.declared, *ctx.writers]
     for name, path in ctx.reads.items():
         if name in ctx.declared or name in ctx.writers:
             continue
+        typo = near_miss(name, known)
+        if typo is not None:
+            ctx.error(path, f"signal '{name}' is read but never declared or written (did you mean '{typo}'?); "
+                            "declare it if it really is another signal")
+            continue
         ctx.warn(path, f"signal '{name}' is read but never declared or written; it is created as float "
-                       "with bad quality")
-        signals.append(SignalConfig(name, DataType.FLOAT, DataType.FLOAT.default, implicit=True))
+                       "with bad quality until something writes it")
+        signals.append(SignalConfig(name, DataType.FLOAT, DataType.FLOAT.default, implicit=True, unset=True))
     return signals

@@ -58,7 +58,11 @@ class ConfigError(Exception):
 
 
 def did_you_mean(word: str, candidates: Iterable[str], aliases: dict[str, str] | None = None) -> str:
-    """A suggestion suffix like `` (did you mean 'GE'?)``, or "" when nothing is close."""
+    """A suggestion suffix like `` (did you mean 'GE'?)``, or "" when nothing is close.
+
+    Tries, in order: a known alias, the same word in another case, a spelling
+    neighbour, and an abbreviation (``TIMER_ON`` -> ``TON``, ``COUNTER_UP`` -> ``CTU``).
+    """
     options = sorted(set(candidates))
     if aliases and word.upper() in aliases and aliases[word.upper()] in options:
         return f" (did you mean '{aliases[word.upper()]}'?)"
@@ -69,4 +73,61 @@ def did_you_mean(word: str, candidates: Iterable[str], aliases: dict[str, str] |
     if not close:
         lowered = {o.lower(): o for o in options}
         close = [lowered[c] for c in difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)]
+    if not close:
+        close = _abbreviations(word, options)[:1]
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def near_miss(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `word` is most likely a typo of, or None.
+
+    Stricter than `did_you_mean`, because a miss here is an error: at most one
+    edit (two for names of ten or more characters; a swap of neighbours is one
+    edit, case is ignored); names shorter than four characters, and names that
+    differ only in digits (``pump1``, ``pump2``), are different things, not typos.
+    """
+    if len(word) < 4:
+        return None
+    limit = 1 if len(word) < 10 else 2
+    best: tuple[int, str] | None = None
+    for option in sorted(set(candidates)):
+        if option == word or _digits_apart(option, word):
+            continue
+        distance = _edit_distance(word.lower(), option.lower())
+        if distance <= limit and (best is None or distance < best[0]):
+            best = (distance, option)
+    return best[1] if best else None
+
+
+def _digits_apart(a: str, b: str) -> bool:
+    return re.sub(r"\d+", "#", a) == re.sub(r"\d+", "#", b)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _abbreviations(word: str, options: Sequence[str]) -> list[str]:
+    """Options whose letters appear in order in `word`, starting with its first letter, longest first."""
+    letters = re.sub(r"[^a-z0-9]", "", word.lower())
+    found = []
+    for option in options:
+        short = re.sub(r"[^a-z0-9]", "", option.lower())
+        if len(short) >= 2 and letters[:1] == short[:1] and len(short) < len(letters) and _in_order(short, letters):
+            found.append(option)
+    return sorted(found, key=lambda o: (-len(o), o))
+
+
+def _in_order(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)

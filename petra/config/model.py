@@ -18,7 +18,9 @@ SignalRef = str
 @dataclass(frozen=True)
 class SignalConfig:
     """One signal. `group` names the signal-group actor that owns it when no
-    block writes it; `implicit` marks signals created from a writer's type."""
+    block writes it; `implicit` marks signals created from a writer's type;
+    `unset` marks one that is read but never declared or written: it has no
+    real value until something writes it, so it starts with bad quality."""
 
     name: str
     type: DataType
@@ -27,6 +29,7 @@ class SignalConfig:
     description: str = ""
     group: str = "default"
     implicit: bool = False
+    unset: bool = False
     writable: bool = True
     history: bool | dict[str, Any] | None = None
     """Per-signal recording options (`storage.history` keys) or False; None uses the default."""

@@ -208,6 +208,6 @@ def test_warnings_carry_file_line_and_column():
         """)
     assert config.warnings == (
         "plant.yaml:2:41: blocks[0].inputs.in: signal 'door_open' is read but never declared or written; "
-        "it is created as float with bad quality",
+        "it is created as float with bad quality until something writes it",
     )
     assert config.signal("door_open").implicit and config.signal("door_open").group == "default"
