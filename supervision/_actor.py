@@ -35,6 +35,8 @@ __all__ = ["ChildExited", "Inject", "InjectedFault", "Link", "SupervisedActor"]
 logger = logging.getLogger("supervision")
 
 FAULT_KINDS = frozenset({"crash", "hang", "slow", "raise-on-next"})
+FAULT_ARG_LIMITS = {"hang": (3600.0, "seconds"), "slow": (60_000.0, "milliseconds")}
+"""The largest arg of each fault kind that takes one."""
 
 
 class InjectedFault(RuntimeError):
@@ -82,6 +84,12 @@ class Inject:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        limit = FAULT_ARG_LIMITS.get(self.kind)
+        if limit is not None and self.arg is not None and not (
+            isinstance(self.arg, (int, float)) and not isinstance(self.arg, bool) and 0 <= self.arg <= limit[0]
+        ):
+            # An unbounded wait or sleep overflows the platform's time_t and kills the actor instead.
+            raise ValueError(f"arg of {self.kind!r} must be a number from 0 to {limit[0]:g} {limit[1]}")
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""The control actor: owns the control API's servers (Unix socket, optional TCP+TLS)."""
+"""The control actor: owns the control API's listeners (Unix socket, optional TCP+TLS) and their event loop."""
 
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
+from petra.control import server
 from petra.control.api import ControlApi
+from petra.control.http_host import BoundSocket, HttpHost, http_rejections
 from petra.control.paths import default_socket_path
-from petra.control.server import TcpControlServer, UnixControlServer, serve_in_thread
 from petra.plant import Plant
 from supervision import SupervisedActor
 
@@ -19,65 +21,77 @@ class ServerStopped(RuntimeError):
     pass
 
 
+class PlaintextRefused(RuntimeError):
+    """security.require_tls is set and a listener would speak plain HTTP over TCP."""
+
+
+def bearer_tokens(tcp: dict[str, Any]) -> dict[str, str]:
+    """Token name -> secret; an unnamed token is `tokenN` (its position, from 1)."""
+    tokens = {}
+    for i, token in enumerate(tcp.get("tokens") or [], 1):
+        if isinstance(token, str):
+            tokens[f"token{i}"] = token
+        else:
+            tokens[token.get("name") or f"token{i}"] = token["token"]
+    return tokens
+
+
 class ControlActor(SupervisedActor):
-    """A restart rebinds the socket; a server thread that dies fails the liveness probe."""
+    """A restart binds again: every way the actor ends stops the loop and releases the sockets."""
 
     def __init__(self, plant: Plant) -> None:
         super().__init__()
         self.plant = plant
-        self._servers: list[Any] = []
-        self._threads: list[Any] = []
+        self._host: HttpHost | None = None
         self.socket_path: Path | None = None
         self.tcp_port: int | None = None
 
     def on_start(self) -> None:
         runtime = self.plant.runtime
-        api = ControlApi(runtime)
-        section = self.plant.config.sections.get("control") or {}
+        config = self.plant.config
+        section = config.sections.get("control") or {}
+        tcp = section.get("tcp")
+        if tcp and not tcp.get("cert_file") and (config.sections.get("security") or {}).get("require_tls"):
+            raise PlaintextRefused("security.require_tls is set but control.tcp has no cert_file and key_file: "
+                                   "refusing to serve the control API over plain TCP")
+        limits = server.LIMITS
         path = runtime.options.control_socket or (Path(section["socket"]) if section.get("socket") else None)
         self.socket_path = path or default_socket_path()
-        unix = UnixControlServer(self.socket_path, api)
-        self._add(unix, "petra-control-unix")
+        bound = [BoundSocket(server.bind_unix(self.socket_path, limits))]
+        try:
+            if tcp:
+                tokens = bearer_tokens(tcp)
+                if not tokens:
+                    log.warning("control.tcp has no tokens: every TCP request will be refused")
+                context = server.tls_context(tcp["cert_file"], tcp["key_file"]) if tcp.get("cert_file") else None
+                bound.append(BoundSocket(server.bind_tcp(tcp.get("host", "127.0.0.1"), tcp["port"], limits), context))
+                self.tcp_port = bound[-1].sock.getsockname()[1]
+            app = server.ControlApp(ControlApi(runtime), bearer_tokens(tcp or {}), limits)
+            self._host = HttpHost(app.app, bound, limits, "petra-control", http_rejections(self.plant.metrics.registry))
+            self._host.start()
+        except BaseException:
+            self._release(bound)
+            raise
         log.info("control API on unix:%s", self.socket_path)
-        tcp = section.get("tcp")
         if tcp:
-            tokens = {}
-            for i, token in enumerate(tcp.get("tokens") or [], 1):
-                if isinstance(token, str):
-                    tokens[f"token{i}"] = token
-                else:
-                    tokens[token.get("name") or f"token{i}"] = token["token"]
-            if not tokens:
-                log.warning("control.tcp has no tokens: every TCP request will be refused")
-            server = TcpControlServer(tcp.get("host", "127.0.0.1"), tcp["port"], api, tokens,
-                                      tcp.get("cert_file"), tcp.get("key_file"))
-            self.tcp_port = server.server_address[1]
-            self._add(server, "petra-control-tcp")
             log.info("control API on %s://%s:%d", "https" if tcp.get("cert_file") else "http",
                      tcp.get("host", "127.0.0.1"), self.tcp_port)
 
-    def _add(self, server: Any, name: str) -> None:
-        self._servers.append(server)
-        self._threads.append(serve_in_thread(server, name))
-
     def check_health(self) -> None:
-        for thread in self._threads:
-            if not thread.is_alive():
-                raise ServerStopped(f"control server thread {thread.name} stopped")
+        if self._host is not None and not self._host.is_alive():
+            raise ServerStopped("the control API's event loop stopped")
 
-    def on_stop(self) -> None:
-        self._close()
+    def release(self) -> None:
+        host, self._host = self._host, None
+        if host is not None:
+            host.stop()
+            self._release(host.sockets)
 
-    def on_failure(self, *_exc_info: object) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        for server in self._servers:
-            server.closing.set()
-            server.shutdown()
-            server.server_close()
-        self._servers.clear()
-        self._threads.clear()
+    def _release(self, bound: list[BoundSocket]) -> None:
+        for item in bound:
+            if item.sock.family == socket.AF_UNIX and self.socket_path is not None:
+                self.socket_path.unlink(missing_ok=True)
+            item.sock.close()
 
     def endpoints(self) -> dict[str, Any]:
         return {"socket": str(self.socket_path), "tcp_port": self.tcp_port}

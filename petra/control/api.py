@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -71,12 +72,42 @@ class ApiError(Exception):
         self.message = message
 
 
+MAX_INT_DIGITS = 20
+"""No PETRA value is wider than 64 bits; longer integers are refused before Python converts them."""
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text) if len(text.lstrip("-")) <= MAX_INT_DIGITS else None
+    if value is None or not -(2**63) <= value < 2**64:
+        raise ValueError(f"integer {text[:24]}{'...' if len(text) > 24 else ''} is out of the 64-bit range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:24]} is not finite (beyond the float range)")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
 def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object body ({} when empty); 400 for anything else."""
+    """The request's JSON object body ({} when empty); 400 for anything else.
+
+    The one parser of every API route: numbers PETRA cannot hold (NaN, Infinity,
+    1e400, integers past 64 bits) and nesting deeper than Python can recurse are
+    the client's mistake, answered with a 400, never a 500.
+    """
     if not request.body:
         return {}
     try:
-        data = json.loads(request.body)
+        data = json.loads(request.body, parse_int=_bounded_int, parse_float=_finite_float,
+                          parse_constant=_no_constant)
+    except RecursionError:
+        raise ApiError(400, "body is nested too deep") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -327,11 +358,15 @@ class ControlApi:
             raise ApiError(400, "arg must be a non-negative number (slow: ms per message; hang: seconds)")
         if kind == "slow" and arg is None:
             raise ApiError(400, "slow needs arg: milliseconds per message")
+        try:
+            fault = Inject(kind, arg)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
         ref = self.runtime.tree.lookup(path)
         if ref is None:
             raise ApiError(409, f"{path} is not running right now")
         try:
-            ref.tell(Inject(kind, arg))
+            ref.tell(fault)
         except ActorDeadError:
             raise ApiError(409, f"{path} stopped before the fault could be injected") from None
         self._audit("actor.inject", request, path=path, kind=kind, arg=arg)

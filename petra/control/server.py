@@ -1,180 +1,85 @@
-"""HTTP servers for the control API: a Unix socket (default) and optional TCP with TLS.
+"""The control API's HTTP server (aiohttp): a Unix socket (default) and optional TCP with TLS.
 
 The Unix socket is created with mode 0660 and identifies callers by their
 peer credentials (`uid:1000`); TCP requires a bearer token and identifies
 callers by the token's name (`token:ops`). Both hand requests to the same
-`ControlApi`. `GET /v1/events` streams signal changes as server-sent events.
+`ControlApi`, in a small thread pool because a handler may wait on an actor.
+`GET /v1/events` streams signal changes as server-sent events from a bounded
+queue: a client that cannot keep up loses events (counted in `dropped`), never
+memory. Limits (body size, timeouts, backlog) are `petra.control.http_host`'s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import fnmatch
 import hmac
 import json
-import logging
 import os
-import queue
 import socket
-import socketserver
 import ssl
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aiohttp import web
 
 from petra.control.api import ControlApi, Request, Response
+from petra.control.http_host import Limits, read_body
 from petra.messages import SignalsChanged
 
-log = logging.getLogger(__name__)
-
-MAX_BODY = 1 << 20
+LIMITS = Limits()
 SSE_QUEUE = 10_000
+SSE_KEEPALIVE_S = 5.0
+API_THREADS = 8
+
+_STREAMS = web.AppKey("streams", set)
+"""The queue of every open event stream."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _ServerMixin  # type: ignore[assignment]
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("control %s", format % args)
-
-    def _caller(self) -> str | None:
-        return self.server.identify(self)
-
-    def _dispatch(self) -> None:
-        caller = self._caller()
-        if caller is None:
-            self._send(Response(401, {"error": "missing or invalid bearer token"}))
-            return
-        split = urlsplit(self.path)
-        path = unquote(split.path)
-        query = dict(parse_qsl(split.query))
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(Response(413, {"error": f"body larger than {MAX_BODY} bytes"}))
-            return
-        body = self.rfile.read(length) if length else b""
-        if self.command == "GET" and path.rstrip("/") == "/v1/events":
-            self._stream_events(query.get("pattern", "*"))
-            return
-        self._send(self.server.api.handle(Request(self.command, path, query, body, caller)))
-
-    do_GET = do_PUT = do_POST = do_DELETE = _dispatch
-
-    def _send(self, response: Response) -> None:
-        payload = response.encode()
-        self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _stream_events(self, pattern: str) -> None:
-        events: queue.Queue[SignalsChanged] = queue.Queue(SSE_QUEUE)
-        dropped = [0]
-
-        def listener(event: SignalsChanged) -> None:
-            try:
-                events.put_nowait(event)
-            except queue.Full:
-                dropped[0] += 1
-
-        bus = self.server.api.plant.bus
-        bus.subscribe(listener)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        self.close_connection = True
-        try:
-            self.wfile.write(b": connected\n\n")
-            self.wfile.flush()
-            while not self.server.closing.is_set():
-                try:
-                    event = events.get(timeout=1.0)
-                except queue.Empty:
-                    self.wfile.write(b": keep-alive\n\n")
-                    self.wfile.flush()
-                    continue
-                changes = [
-                    {"name": c.name, "value": c.value, "quality": c.quality.name.lower(), "timestamp": c.timestamp}
-                    for c in event.changes
-                    if pattern in ("", "*") or fnmatch.fnmatchcase(c.name, pattern)
-                ]
-                if changes:
-                    data = json.dumps({"owner": event.owner, "changes": changes, "dropped": dropped[0]})
-                    self.wfile.write(f"event: changes\ndata: {data}\n\n".encode())
-                    self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, OSError):
-            pass
-        finally:
-            bus.unsubscribe(listener)
+def bind_unix(path: Path, limits: Limits) -> socket.socket:
+    """The listening socket at `path`, born 0660; refuses a path another PETRA is serving."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        _remove_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o117)  # the socket is born 0660, never briefly wider
+    try:
+        sock.bind(str(path))
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o660)
+    sock.listen(limits.backlog)
+    return sock
 
 
-class _ServerMixin:
-    api: ControlApi
-    closing: threading.Event
-
-    def identify(self, handler: _Handler) -> str | None:
-        raise NotImplementedError
-
-
-class UnixControlServer(_ServerMixin, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def __init__(self, path: Path, api: ControlApi) -> None:
-        self.api = api
-        self.closing = threading.Event()
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() or path.is_symlink():
-            _remove_stale_socket(path)
-        old_umask = os.umask(0o117)  # the socket is born 0660, never briefly wider
-        try:
-            super().__init__(str(path), _Handler)
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o660)
-
-    def identify(self, handler: _Handler) -> str | None:
-        creds = handler.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
-        return f"uid:{uid}"
-
-    def server_close(self) -> None:
-        super().server_close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+def bind_tcp(host: str, port: int, limits: Limits) -> socket.socket:
+    """The listening TCP socket; a port in use is named as such."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(exc.errno, f"control API port {host}:{port} is in use: is another PETRA running?") from None
+        raise
+    sock.listen(limits.backlog)
+    return sock
 
 
-class TcpControlServer(_ServerMixin, socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, host: str, port: int, api: ControlApi, tokens: dict[str, str],
-                 cert_file: str | None, key_file: str | None) -> None:
-        self.api = api
-        self.closing = threading.Event()
-        self.tokens = tokens
-        super().__init__((host, port), _Handler)
-        if cert_file and key_file:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            context.load_cert_chain(cert_file, key_file)
-            self.socket = context.wrap_socket(self.socket, server_side=True)
-
-    def identify(self, handler: _Handler) -> str | None:
-        header = handler.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return None
-        offered = header[len("Bearer "):].strip()
-        for name, token in self.tokens.items():
-            if hmac.compare_digest(offered.encode(), token.encode()):
-                return f"token:{name}"
-        return None
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def _remove_stale_socket(path: Path) -> None:
@@ -187,10 +92,116 @@ def _remove_stale_socket(path: Path) -> None:
         return
     finally:
         probe.close()
-    raise OSError(f"control socket {path} is in use: is another PETRA running?")
+    raise OSError(errno.EADDRINUSE, f"control socket {path} is in use: is another PETRA running?")
 
 
-def serve_in_thread(server: socketserver.BaseServer, name: str) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=name, daemon=True)
-    thread.start()
-    return thread
+class ControlApp:
+    """The aiohttp application: every method and path goes to `ControlApi.handle`, events are streamed."""
+
+    def __init__(self, api: ControlApi, tokens: dict[str, str], limits: Limits) -> None:
+        self.api = api
+        self.tokens = tokens
+        self.limits = limits
+        self.executor = ThreadPoolExecutor(API_THREADS, thread_name_prefix="petra-control-api")
+        self.app = web.Application(client_max_size=limits.max_body_bytes)
+        self.app[_STREAMS] = set()
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.app.on_shutdown.append(self._end_streams)
+        self.app.on_cleanup.append(self._release)
+
+    def identify(self, request: web.Request) -> str | None:
+        """`uid:N` from the Unix socket's peer credentials; `token:NAME` for a valid bearer token on TCP."""
+        transport = request.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None and sock.family == socket.AF_UNIX:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            return f"uid:{struct.unpack('3i', creds)[1]}"
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        offered = header[len("Bearer "):].strip().encode()
+        for name, token in self.tokens.items():
+            if hmac.compare_digest(offered, token.encode()):
+                return f"token:{name}"
+        return None
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        caller = self.identify(request)
+        if caller is None:
+            return _json(Response(401, {"error": "missing or invalid bearer token"}))
+        try:
+            body = await read_body(request, self.limits)
+        except web.HTTPException as exc:
+            return _json(Response(exc.status, {"error": exc.text or exc.reason}), close=True)
+        if request.method == "GET" and request.path.rstrip("/") == "/v1/events":
+            return await self._stream_events(request, request.query.get("pattern", "*"))
+        call = Request(request.method, request.path, dict(request.query), body, caller)
+        response = await asyncio.get_running_loop().run_in_executor(self.executor, self.api.handle, call)
+        return _json(response)
+
+    async def _stream_events(self, request: web.Request, pattern: str) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SSE_QUEUE)
+        dropped = 0
+
+        def enqueue(item: dict[str, Any]) -> None:
+            nonlocal dropped
+            try:
+                events.put_nowait(item)
+            except asyncio.QueueFull:
+                dropped += 1
+
+        def listener(event: SignalsChanged) -> None:  # runs in the signal owner's thread
+            changes = [
+                {"name": c.name, "value": c.value, "quality": c.quality.name.lower(), "timestamp": c.timestamp}
+                for c in event.changes
+                if pattern in ("", "*") or fnmatch.fnmatchcase(c.name, pattern)
+            ]
+            if changes:
+                with contextlib.suppress(RuntimeError):  # the loop closed before the stream could unsubscribe
+                    loop.call_soon_threadsafe(enqueue, {"owner": event.owner, "changes": changes})
+
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response.force_close()  # one stream per connection: it ends with the stream
+        bus = self.api.plant.bus
+        streams = self.app[_STREAMS]
+        bus.subscribe(listener)
+        streams.add(events)
+        try:
+            await response.prepare(request)
+            await response.write(b": connected\n\n")
+            while True:
+                try:
+                    item = await asyncio.wait_for(events.get(), SSE_KEEPALIVE_S)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if item is None:
+                    break  # the server is stopping
+                data = json.dumps({**item, "dropped": dropped}, default=str)
+                await response.write(f"event: changes\ndata: {data}\n\n".encode())
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client left
+        finally:
+            bus.unsubscribe(listener)
+            streams.discard(events)
+        return response
+
+    async def _end_streams(self, _app: web.Application) -> None:
+        """Tell every stream to end (ahead of the events it has queued) so a stop never waits on one."""
+        for events in list(self.app[_STREAMS]):
+            while not events.empty():
+                events.get_nowait()
+            events.put_nowait(None)
+
+    async def _release(self, _app: web.Application) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _json(response: Response, close: bool = False) -> web.Response:
+    reply = web.Response(status=response.status, body=response.encode(), content_type="application/json")
+    if close:
+        reply.force_close()
+    return reply
+

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import yaml
 
 from petra.config.loader import load_config
 from petra.runtime import Runtime, RuntimeOptions
+from tests.e2e.petra_process import free_port
 
 PLANT = {
     "node_id": "ctl-test",
@@ -42,4 +44,24 @@ def running(tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.from_config(load_config(config_path), options)
     runtime.start()
     yield runtime
+    runtime.stop(timeout=10)
+
+
+@pytest.fixture
+def tls_runtime(tmp_path: Path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    plant = dict(PLANT, control={"tcp": {"host": "127.0.0.1", "port": port, "cert_file": str(cert),
+                                         "key_file": str(key), "tokens": [{"name": "ops", "token": "s3cret"}]}})
+    config_path = write_config(tmp_path / "plant.yaml", plant)
+    options = RuntimeOptions(metrics_port=None, config_path=config_path, control_socket=tmp_path / "c.sock",
+                             audit_log=tmp_path / "audit.log")
+    runtime = Runtime.from_config(load_config(config_path), options)
+    runtime.start()
+    yield runtime, port, cert
     runtime.stop(timeout=10)

@@ -1,0 +1,207 @@
+"""The control server under attack: malformed, slow, idle and crowding clients get an answer or
+are cut off, and never stop the API for everyone else. Raw sockets send what no client library would."""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import logging
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+
+import petra.control.server as control_server
+from petra.config.loader import load_config
+from petra.runtime import Runtime, RuntimeOptions
+from supervision import StartError
+from tests.control.conftest import PLANT, write_config
+from tests.control.test_control_server import UnixHTTPConnection, request
+from tests.e2e.petra_process import free_port
+from tests.helpers import wait_until
+
+CLIENT_TIMEOUT_S = 20.0
+"""Far longer than the shortened server limits below: a client that times out means the server held on."""
+
+
+@pytest.fixture
+def short_limits(monkeypatch) -> control_server.Limits:
+    """Server limits short enough that a test sees them end a connection."""
+    limits = control_server.Limits(idle_timeout_s=0.5, body_timeout_s=0.5, handshake_timeout_s=0.5)
+    monkeypatch.setattr(control_server, "LIMITS", limits, raising=False)
+    return limits
+
+
+def unix_socket(path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))  # blocking: waits for room in the backlog, as a client library does
+    sock.settimeout(CLIENT_TIMEOUT_S)
+    return sock
+
+
+def send_raw(sock: socket.socket, data: bytes, method: str = "GET") -> http.client.HTTPResponse:
+    sock.sendall(data)
+    response = http.client.HTTPResponse(sock, method=method)
+    response.begin()
+    return response
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def tracebacks(caplog, capfd) -> list[str]:
+    logged = [r.getMessage() for r in caplog.records if r.exc_info]
+    printed = [line for line in capfd.readouterr().err.splitlines() if "Traceback" in line]
+    return logged + printed
+
+
+def test_a_content_length_that_is_not_a_number_gets_a_400_and_no_traceback(running, tmp_path, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    with unix_socket(tmp_path / "ctl.sock") as sock:
+        response = send_raw(sock, b"PUT /v1/signals/setpoint HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        assert response.status == 400
+    assert tracebacks(caplog, capfd) == []
+    assert request(UnixHTTPConnection(tmp_path / "ctl.sock"), "GET", "/v1/status")[0] == 200
+
+
+def test_a_negative_content_length_gets_a_400_at_once(running, tmp_path):
+    with unix_socket(tmp_path / "ctl.sock") as sock:
+        response = send_raw(sock, b"PUT /v1/signals/setpoint HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+        assert response.status == 400
+
+
+def test_a_body_shorter_than_its_content_length_is_cut_off_after_the_body_timeout(short_limits, running, tmp_path):
+    with unix_socket(tmp_path / "ctl.sock") as sock:
+        sock.sendall(b'PUT /v1/signals/setpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"value"')
+        answer = read_until_closed(sock)  # the server ends it; a held connection times out here instead
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408")
+    assert running.plant.table.read("setpoint").value == 50.0
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(short_limits, running, tmp_path):
+    with unix_socket(tmp_path / "ctl.sock") as sock:
+        assert read_until_closed(sock) == b""
+
+
+def test_an_idle_tcp_connection_does_not_block_the_tls_api(short_limits, tls_runtime):
+    _runtime, port, cert = tls_runtime
+    with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as idle:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S,
+                                           context=ssl.create_default_context(cafile=str(cert)))
+        status, _ = request(conn, "GET", "/v1/status", headers={"Authorization": "Bearer s3cret"})
+        assert status == 200
+        assert read_until_closed(idle) == b""  # a TLS handshake that never starts is ended too
+
+
+def test_hundreds_of_half_open_connections_cost_no_threads_and_leave_no_tracebacks(
+        running, tmp_path, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    before = threading.active_count()
+    crowd = [unix_socket(tmp_path / "ctl.sock") for _ in range(300)]
+    for sock in crowd:
+        sock.sendall(b"GET /v1/sta")
+    status, _ = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "GET", "/v1/status")
+    assert status == 200
+    assert threading.active_count() - before < 20
+    for sock in crowd:
+        sock.close()
+    status, _ = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "GET", "/v1/tree")
+    assert status == 200
+    assert tracebacks(caplog, capfd) == []
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b'{"value": ' + b"9" * 400 + b"}", "integer"),
+    (b'{"value": 1e400}', "finite"),
+    (b'{"value": NaN}', "finite"),
+    (b"[" * 100_000 + b"]" * 100_000, "deep"),
+])
+def test_huge_numbers_and_deeply_nested_bodies_get_a_4xx_with_a_message(running, tmp_path, body, fragment):
+    conn = UnixHTTPConnection(tmp_path / "ctl.sock")
+    conn.request("PUT", "/v1/signals/setpoint", body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    answer = json.loads(response.read())
+    assert 400 <= response.status < 500 and fragment in answer["error"]
+    assert running.plant.table.read("setpoint").value == 50.0
+
+
+def test_a_burst_of_connections_fits_the_unix_socket_backlog(running, tmp_path):
+    burst = []
+    refused = 0
+    try:
+        for _ in range(100):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            burst.append(sock)
+            try:
+                sock.connect(str(tmp_path / "ctl.sock"))
+            except BlockingIOError as exc:
+                refused += exc.errno == errno.EAGAIN
+    finally:
+        for sock in burst:
+            sock.close()
+    assert refused == 0
+
+
+def test_patch_and_unknown_methods_get_a_json_405(running, tmp_path):
+    for method in ("PATCH", "OPTIONS"):
+        status, body = request(UnixHTTPConnection(tmp_path / "ctl.sock"), method, "/v1/signals/setpoint",
+                               {"value": 1})
+        assert status == 405 and method in body["error"]
+
+
+def test_a_chunked_body_is_read_as_the_body_of_its_request(running, tmp_path):
+    payload = b'{"value": 61}'
+    with unix_socket(tmp_path / "ctl.sock") as sock:
+        response = send_raw(sock, b"PUT /v1/signals/setpoint HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                  b"Content-Type: application/json\r\n\r\n"
+                                  + f"{len(payload):x}\r\n".encode() + payload + b"\r\n0\r\n\r\n", "PUT")
+        assert response.status == 200 and json.loads(response.read())["value"] == 61.0
+        follow_up = send_raw(sock, b"GET /v1/signals/setpoint HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert follow_up.status == 200 and json.loads(follow_up.read())["value"] == 61.0
+
+
+def test_a_stream_of_events_ends_when_the_plant_stops(tmp_path):
+    config_path = write_config(tmp_path / "plant.yaml", PLANT)
+    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
+        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    runtime.start()
+    try:
+        conn = UnixHTTPConnection(tmp_path / "ctl.sock")
+        conn.request("GET", "/v1/events")
+        response = conn.getresponse()
+        assert response.status == 200 and response.readline().startswith(b":")
+    finally:
+        runtime.stop(timeout=10)
+    while response.readline():
+        pass  # the server ends the stream on stop; a stream left open would time out here
+
+
+def test_require_tls_refuses_to_start_a_plaintext_tcp_listener(tmp_path):
+    port = free_port()
+    plant = dict(PLANT, security={"require_tls": True}, control={"tcp": {"port": port, "tokens": ["t0ken"]}})
+    config_path = write_config(tmp_path / "plant.yaml", plant)
+    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
+        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    with pytest.raises(StartError, match="require_tls"):
+        runtime.start()
+    runtime.stop(timeout=10)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+@pytest.mark.parametrize("kind, arg", [("hang", 1e308), ("hang", 1e9), ("slow", 1e308)])
+def test_a_fault_argument_beyond_its_range_is_refused_with_422(running, tmp_path, kind, arg):
+    status, body = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "POST", "/v1/actors/inject",
+                           {"path": "petra/core/clock", "kind": kind, "arg": arg})
+    assert status == 422 and "arg" in body["error"]
+    ticks = running.plant.stats.ticks
+    wait_until(lambda: running.plant.stats.ticks > ticks + 3)  # the clock keeps ticking
+
