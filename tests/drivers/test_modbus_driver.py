@@ -176,3 +176,17 @@ def test_a_device_answering_garbage_or_nothing_counts_errors_and_is_not_connecte
     with caplog.at_level(logging.INFO, logger="petra.drivers"), running_plant({"modbus": [conn]}) as runtime:
         assert_counted_and_never_connected(runtime, "modbus:dev", "v", caplog.records,
                                            lambda: misbehaving_server.accepted)
+
+
+def test_an_rtu_bus_where_no_unit_answers_counts_errors_and_is_not_connected(
+        socat_pair: tuple[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    _nobody, client_tty = socat_pair
+    conn = {"name": "bus", "transport": "rtu", "timeout_ms": 100, "poll_interval_ms": 20,
+            "serial": {"port": client_tty, "baudrate": 19200},
+            "mappings": [{"signal": "amps", "unit_id": 4, "table": "input_register", "address": 20,
+                          "data_type": "uint16"},
+                         {"signal": "volts", "unit_id": 4, "table": "input_register", "address": 30,
+                          "data_type": "uint16"}]}
+    with caplog.at_level(logging.INFO, logger="petra.drivers"), running_plant({"modbus": [conn]}) as runtime:
+        assert_counted_and_never_connected(runtime, "modbus:bus", "amps", caplog.records,
+                                           lambda: int(metric(runtime, "petra_driver_errors_total", "modbus:bus")))

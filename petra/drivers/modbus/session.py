@@ -47,6 +47,10 @@ class ModbusRequestError(RuntimeError):
     """The device answered a request with an exception response or nothing usable."""
 
 
+class NoAnswer(ModbusRequestError):
+    """Nothing came back from the unit (RTU: a unit that is absent or off)."""
+
+
 def make_client(conn: ModbusConnectionConfig) -> ModbusTcpClient | ModbusSerialClient:
     """A pymodbus sync client for `conn`, not yet connected (no retries: the driver polls again)."""
     if conn.serial is not None:
@@ -101,7 +105,7 @@ class ModbusSession:
         except ModbusIOException as exc:
             if self.conn.serial is None:
                 raise ConnectionLost(str(exc)) from exc
-            raise ModbusRequestError(f"no answer: {exc}") from exc
+            raise NoAnswer(f"no answer: {exc}") from exc
         except OSError as exc:
             raise ConnectionLost(str(exc)) from exc
         if response is None or response.isError():
@@ -119,24 +123,33 @@ class ModbusSession:
 
     def poll(self) -> list[Reading]:
         """Read every unit's mappings. A coalesced read that gets an error answer (e.g. a hole in
-        the device's map) is split into one read per mapping for good, so it costs only itself."""
+        the device's map) is split into one read per mapping for good, so it costs only itself.
+        A unit that does not answer at all is not split (that would only multiply the timeouts);
+        when no unit answers anything, the bus is as good as gone: ConnectionLost."""
         readings: list[Reading] = []
         queue = list(self.plan)
         plan: list[ReadRequest] = []
+        answered = not queue
+        silent: list[tuple[ReadRequest, list[ModbusMapping], str]] = []
         while queue:
             request = queue.pop(0)
             members = [self.reads[i] for i in request.members]
             try:
                 values = self.read(request)
             except ModbusRequestError as exc:
-                if len(members) > 1:
+                answered = answered or not isinstance(exc, NoAnswer)
+                if len(members) > 1 and not isinstance(exc, NoAnswer):
                     queue[0:0] = [ReadRequest(request.unit_id, request.table, self.reads[i].address,
                                               mapping_width(self.reads[i]), (i,)) for i in request.members]
                     continue
                 plan.append(request)
-                self._failed(request, members, str(exc))
+                if isinstance(exc, NoAnswer):
+                    silent.append((request, members, str(exc)))
+                else:
+                    self._failed(request, members, str(exc))
                 readings.extend(Reading(m.signal, None) for m in members)
                 continue
+            answered = True
             plan.append(request)
             for mapping in members:
                 offset = mapping.address - request.address
@@ -152,6 +165,10 @@ class ModbusSession:
                     continue
                 readings.append(Reading(mapping.signal, to_signal(mapping, raw)))
         self.plan = plan
+        if not answered:
+            raise ConnectionLost(f"{self.conn.target}: no unit answered")
+        for request, members, why in silent:
+            self._failed(request, members, why)
         return readings
 
     def _failed(self, request: ReadRequest, members: list[ModbusMapping], why: str) -> None:
