@@ -62,13 +62,17 @@ def _twilio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-base-url", help=f"Twilio REST base URL (default {DEFAULT_API_BASE})")
 
 
-def _load(path: str) -> AlarmsConfig | None:
-    from petra.commands.common import load_or_report
+NOTIFY_SECTIONS = ("alarms", "twilio", "email")
 
-    loaded = load_or_report(path, [])
+
+def _load(path: str, sections: tuple[str, ...] = NOTIFY_SECTIONS) -> AlarmsConfig | None:
+    """Only the sections the tool needs: ${VAR}s used elsewhere (MQTT, ClickHouse) need not be set."""
+    from petra.commands.common import load_sections_or_report
+
+    loaded = load_sections_or_report(path, sections)
     if loaded is None:
         return None
-    config = build_config(loaded[0])
+    config = build_config(loaded)
     if config is None:
         print(f"petra: {path} has no alarms, twilio or email section", file=sys.stderr)
     return config
@@ -76,7 +80,7 @@ def _load(path: str) -> AlarmsConfig | None:
 
 def _twilio_from_args(args: argparse.Namespace) -> TwilioSettings | None:
     if args.config:
-        config = _load(args.config)
+        config = _load(args.config, ("twilio",))
         if config is None:
             return None
         if config.twilio is None:
@@ -130,7 +134,7 @@ def _signal(args: argparse.Namespace) -> int:
     from petra.alarms.actions import action_record
     from petra.alarms.notify.twilio_backend import TwilioBackend
 
-    config = _load(args.config)
+    config = _load(args.config, ("twilio",))
     if config is None:
         return 2
     actions = [a for a in (config.twilio.actions if config.twilio else ()) if a.trigger_signal == args.signal]

@@ -61,3 +61,17 @@ def load_or_report(
     except CompileError as exc:
         print(f"{path or name}: {exc}", file=sys.stderr)
         return None
+
+
+def load_sections_or_report(path: str, sections: tuple[str, ...]) -> PlantConfig | None:
+    """For a tool that needs only `sections`: load and check just those (other sections'
+    ${VAR}s need not be set); on any problem print it plainly and return None."""
+    from petra.config.errors import ConfigError
+    from petra.config.loader import load_sections
+
+    try:
+        return load_sections(path, sections)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return None

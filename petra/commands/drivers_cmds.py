@@ -206,12 +206,12 @@ def _monitor(sessions: list, interval: float, count: int) -> int:  # type: ignor
 
 
 def _config_section(path: str, section: str) -> object | None:
-    from petra.commands.common import load_or_report
+    from petra.commands.common import load_sections_or_report
 
-    loaded = load_or_report(path, [])
+    loaded = load_sections_or_report(path, (section,))
     if loaded is None:
         return None
-    return loaded[0].sections.get(section) or []
+    return loaded.sections.get(section) or []
 
 
 def _s7_monitor(args: argparse.Namespace) -> int:

@@ -225,16 +225,16 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     from petra.storage.selftest import run_selftest
 
     if args.config:
-        from petra.commands.common import load_or_report
+        from petra.commands.common import load_sections_or_report
 
-        loaded = load_or_report(args.config, [])
+        loaded = load_sections_or_report(args.config, ("storage",))
         if loaded is None:
             return 2
-        storage = loaded[0].sections.get("storage")
+        storage = loaded.sections.get("storage")
         if not storage:
             print(f"petra: {args.config} has no storage section", file=sys.stderr)
             return 2
-        report = run_selftest(storage, args.count, timeout=args.timeout, node_id=loaded[0].node_id)
+        report = run_selftest(storage, args.count, timeout=args.timeout, node_id=loaded.node_id)
     else:
         with tempfile.TemporaryDirectory(prefix="petra-selftest-") as tmp:
             storage = {"local": {"data_dir": f"{tmp}/local", "flush_interval_seconds": 0.2},

@@ -86,12 +86,13 @@ def load_sections(
     For tools that need one section (``petra twilio signal`` needs `twilio`):
     ``${VAR}`` is substituted and the schema applied only inside those
     sections, so variables that only other sections use need not be set. The
-    result has no signals or blocks; sections absent from the file are absent.
+    result has no signals or blocks; sections absent from the file are absent
+    (`node_id` is substituted too: tools stamp rows with it).
     """
     name = os.fspath(path)
     raw = read_config_bytes(name)
     wanted = tuple(names)
-    doc = parse_yaml(_decode(raw, name), name, os.environ if env is None else env, only=wanted)
+    doc = parse_yaml(_decode(raw, name), name, os.environ if env is None else env, only=(*wanted, "node_id"))
     data = doc.data if isinstance(doc.data, dict) else {}
     schema = build_schema(default_registry(), block_details=False)
     properties = {key: schema["properties"][key] for key in wanted if key in schema["properties"]}
