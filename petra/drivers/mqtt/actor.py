@@ -51,6 +51,8 @@ from supervision import SupervisedActor
 log = logging.getLogger(__name__)
 
 _TOPIC_CACHE_MAX = 10_000
+_TOPIC_CACHE_MAX_CHARS = 1_000_000
+"""A topic may be 64 KiB long: the cache is bounded in characters too, not only in topics."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class MqttBridgeActor(SupervisedActor):
         self._inbox_lock = threading.Lock()
         self._flush_scheduled = False
         self._targets: dict[str, list[tuple[Subscription, str]]] = {}
+        self._targets_chars = 0
         self._written: set[str] = {s.signal for s in config.subscriptions if s.signal}
         self._last_published: dict[str, tuple[Any, int]] = {}
         self._bus_subscriber: Any = None
@@ -143,7 +146,8 @@ class MqttBridgeActor(SupervisedActor):
 
     def footprint(self) -> dict[str, int]:
         """Entries held per structure that outside input feeds: each has a cap, whatever is published."""
-        return {"topic_cache": len(self._targets), "log_keys": len(self._rlog), "inbox": len(self._inbox)}
+        return {"topic_cache": len(self._targets), "topic_cache_chars": sum(map(len, self._targets)),
+                "log_keys": len(self._rlog), "inbox": len(self._inbox)}
 
     def check_health(self) -> None:
         thread = getattr(self.client, "_thread", None)
@@ -334,9 +338,11 @@ class MqttBridgeActor(SupervisedActor):
                 continue
             targets.append((sub, name))
             self._written.add(name)
-        if len(self._targets) >= _TOPIC_CACHE_MAX:
+        if len(self._targets) >= _TOPIC_CACHE_MAX or self._targets_chars + len(topic) > _TOPIC_CACHE_MAX_CHARS:
             self._targets.clear()
+            self._targets_chars = 0
         self._targets[topic] = targets
+        self._targets_chars += len(topic)
         return targets
 
     def _command(self, topic: str, payload: bytes) -> None:
