@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from petra.config.context import CheckContext, Writer, mappings, section
-from petra.config.errors import Path_, did_you_mean
+from petra.config.errors import Path_, did_you_mean, near_miss
 from petra.values import DataType
 
 S7_TYPES = {
@@ -89,9 +89,15 @@ def check_alarms(ctx: CheckContext) -> None:
         if not isinstance(contacts, list):
             continue
         for position, contact in enumerate(contacts):
-            if isinstance(contact, str) and contact not in contact_ids:
-                ctx.warn((*path, position), f"contact '{contact}' is not defined under alarms.contacts"
-                                            f"{did_you_mean(contact, contact_ids)}; it will be skipped")
+            if not isinstance(contact, str) or contact in contact_ids:
+                continue
+            typo = near_miss(contact, contact_ids)
+            if typo is not None:  # a misspelt step would silently never notify anyone
+                ctx.error((*path, position), f"contact '{contact}' is not defined under alarms.contacts "
+                                             f"(did you mean '{typo}'?)")
+                continue
+            ctx.warn((*path, position), f"contact '{contact}' is not defined under alarms.contacts"
+                                        f"{did_you_mean(contact, contact_ids)}; it will be skipped")
 
 
 ALARM_STATE_SIGNALS = {"active": DataType.BOOL, "acked": DataType.BOOL, "state": DataType.STRING}

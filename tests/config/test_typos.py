@@ -109,3 +109,20 @@ def test_a_tab_in_the_indentation_says_to_use_spaces():
     [message] = problems("signals:\n\t- name: a\n")
     assert message == ('plant.yaml:2:1: invalid YAML: a tab character: YAML is indented with spaces only '
                        '(line 2: "\t- name: a")')
+
+
+def test_a_misspelt_contact_in_an_escalation_chain_is_an_error():
+    assert problems("""
+        blocks:
+          - {name: gen, type: DATA_GENERATOR, outputs: {sine_out: level}}
+        alarms:
+          alarms:
+            - {id: level_high, signal: level, condition: above, setpoint: 0.9}
+          contacts:
+            - {id: operator, name: Op, phone: "+15550000001"}
+          escalation_chains:
+            level_high: [operater]
+        """) == [
+        "plant.yaml:9:18: alarms.escalation_chains.level_high[0]: contact 'operater' is not defined under "
+        "alarms.contacts (did you mean 'operator'?)"
+    ]
