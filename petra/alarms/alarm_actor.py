@@ -12,6 +12,7 @@ updates its state signals (`alarm.<id>.active|acked|state`) through the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -22,7 +23,7 @@ from typing import Any
 import pykka
 
 from petra.alarms.config import AlarmSpec
-from petra.alarms.messages import AlarmChanged, Command, Evaluate, Wake
+from petra.alarms.messages import AlarmChanged, Announce, Command, Evaluate, Wake
 from petra.alarms.service import AlarmService
 from petra.alarms.states import AlarmMachine, Transition, condition_holds
 from petra.messages import SignalsChanged
@@ -107,6 +108,9 @@ class AlarmActor(PooledActor):
             return None
         if isinstance(message, Command):
             return self._command(message)
+        if isinstance(message, Announce):
+            self._after([], time.time(), None, announce=True, reply_to=message.reply_to)
+            return None
         return super().on_receive(message)
 
     def _inputs(self) -> tuple[Any, float | None, bool, bool]:
@@ -180,7 +184,7 @@ class AlarmActor(PooledActor):
     # -- after a transition -----------------------------------------------------------------------
 
     def _after(self, transitions: list[Transition], now: float, stamp: float | None, announce: bool = False,
-               wait: bool = False) -> None:
+               wait: bool = False, reply_to: pykka.ActorRef[Any] | None = None) -> None:
         """Persist the transitions (group commit), then announce them from the store's writer thread.
 
         The machine's snapshot is written whenever its durable key changed, with or
@@ -219,7 +223,10 @@ class AlarmActor(PooledActor):
             if stamp is not None:
                 service.metrics.latency.observe(max(0.0, time.time() - stamp))
             self._publish_signals(signals)
-            if changed is not None:
+            if changed is not None and reply_to is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    reply_to.tell(changed)
+            elif changed is not None:
                 service.tell("escalations", changed)
             for t in transitions:
                 service.metrics.transitions.labels(t.event).inc()

@@ -6,7 +6,11 @@ because cool-downs and flood consolidation need the view across all alarms. Each
 walk is the pure `Escalation`; its progress and the deliveries it requests are
 written in one LMDB transaction before the notifier is told, so after a kill -9
 the walk resumes where it was and a requested notification is sent exactly once
-(the notifiers re-send what is still in the outbox when they start).
+(the notifiers re-send what is still in the outbox when they start). A resumed
+walk waits until its alarm has announced that it still needs attention: the
+alarm may have been acknowledged while nobody was listening. For the same
+reason a restarted escalation manager asks every running alarm to announce
+itself again.
 
 During a flood (more than `flood.threshold` alarms raised within
 `flood.window_seconds`) notifications are not sent one per alarm: they are
@@ -23,8 +27,8 @@ from typing import Any
 
 from petra.alarms.escalation import Escalation, Notify, Skip
 from petra.alarms.flood import FloodDetector, is_raise
-from petra.alarms.messages import AlarmChanged, Deliver, Wake
-from petra.alarms.service import CHANNEL_OF_METHOD, AlarmService
+from petra.alarms.messages import AlarmChanged, Announce, Deliver, Wake
+from petra.alarms.service import ALARM_GROUP, CHANNEL_OF_METHOD, AlarmService
 from petra.alarms.twiml import alarm_call
 from petra.signal_io import SignalWriter
 from supervision import SupervisedActor
@@ -77,6 +81,8 @@ class EscalationActor(SupervisedActor):
             log.info("resuming %d escalation(s): %s", len(self.walks), ", ".join(sorted(self.walks)))
         self._publish_signals()
         self._run(time.time())
+        for alarm_id in list(service.views):
+            service.tell(f"{ALARM_GROUP}/alarm:{alarm_id}", Announce(self.actor_ref))
 
     def _restore_flood(self, now: float) -> None:
         """The flood window is rebuilt from the raises in the event log: a restart must not end a flood."""
@@ -156,7 +162,7 @@ class EscalationActor(SupervisedActor):
         changed: dict[str, Any] = {}
         for alarm, record in list(self.walks.items()):
             walk: Escalation = record["walk"]
-            if walk.next_at is None or walk.next_at > now:
+            if walk.next_at is None or walk.next_at > now or alarm not in self.attention:
                 continue
             for action in walk.advance(now, config.contacts, config.when_nobody_eligible):
                 if isinstance(action, Skip):
@@ -284,7 +290,8 @@ class EscalationActor(SupervisedActor):
         return deliveries
 
     def _schedule(self) -> None:
-        times = [r["walk"].next_at for r in self.walks.values() if r["walk"].next_at is not None]
+        times = [r["walk"].next_at for alarm, r in self.walks.items()
+                 if r["walk"].next_at is not None and alarm in self.attention]
         if self.summary_due is not None:
             times.append(self.summary_due)
         ends = self.flood.ends_at()

@@ -21,6 +21,17 @@ class Wake:
 
 
 @dataclass(frozen=True, slots=True)
+class Announce:
+    """Tell the escalation manager your current state again (it restarted and may have missed changes).
+
+    Answered to `reply_to` directly: the tree registers a restarted actor only
+    after its start, so an answer sent by path could be lost.
+    """
+
+    reply_to: Any = field(hash=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """An operator command to one alarm: ack, shelve, unshelve, reset, disable, enable (asked)."""
 
