@@ -8,6 +8,7 @@ routing and publishing in its own thread, so the bridge's state has one owner.
   message of a burst tells the actor to flush, the rest pile up until it does,
   so the batch size grows with the load (1 message at a trickle, hundreds under
   a flood). Each batch goes to the owning signal groups as `UpdateSignals`.
+  The pile (`Inbox`) is bounded; what it drops is counted as errors.
 * A payload that cannot be decoded is logged (rate-limited), counted in
   ``petra_driver_errors`` and turns its signal BAD (the last value is kept).
 * Connection lost: every signal the bridge writes turns BAD; each turns GOOD
@@ -40,6 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from petra.drivers.mqtt import codec
 from petra.drivers.mqtt.buffer import OutboundBuffer, Outgoing
 from petra.drivers.mqtt.config import MqttConfig, Subscription
+from petra.drivers.mqtt.inbox import Inbox
 from petra.drivers.mqtt.metrics import DriverMetrics
 from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
@@ -97,9 +99,7 @@ class MqttBridgeActor(SupervisedActor):
         self.ever_connected = False
         self.client: mqtt.Client | None = None
         self.writer: SignalWriter | None = None
-        self._inbox: list[tuple[str, bytes]] = []
-        self._inbox_lock = threading.Lock()
-        self._flush_scheduled = False
+        self.inbox = Inbox()
         self._targets: dict[str, list[tuple[Subscription, str]]] = {}
         self._targets_chars = 0
         self._written: set[str] = {s.signal for s in config.subscriptions if s.signal}
@@ -147,7 +147,7 @@ class MqttBridgeActor(SupervisedActor):
     def footprint(self) -> dict[str, int]:
         """Entries held per structure that outside input feeds: each has a cap, whatever is published."""
         return {"topic_cache": len(self._targets), "topic_cache_chars": sum(map(len, self._targets)),
-                "log_keys": len(self._rlog), "inbox": len(self._inbox)}
+                "log_keys": len(self._rlog), "inbox": len(self.inbox)}
 
     def check_health(self) -> None:
         thread = getattr(self.client, "_thread", None)
@@ -201,12 +201,8 @@ class MqttBridgeActor(SupervisedActor):
         self._tell(_Disconnected(str(reason)))
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        with self._inbox_lock:
-            self._inbox.append((message.topic, message.payload))
-            if self._flush_scheduled:
-                return
-            self._flush_scheduled = True
-        self._tell(_FLUSH)
+        if self.inbox.put(message.topic, message.payload):
+            self._tell(_FLUSH)
 
     def _on_change(self, event: SignalsChanged) -> None:
         # Runs in the publisher's thread: only a set lookup and a tell.
@@ -273,13 +269,15 @@ class MqttBridgeActor(SupervisedActor):
     # -- in: route a burst of messages -------------------------------------------------------------
 
     def _route_inbox(self) -> None:
-        with self._inbox_lock:
-            batch, self._inbox = self._inbox, []
-            self._flush_scheduled = False
+        batch, dropped = self.inbox.take()
+        cfg = self.config
+        if dropped:
+            self.metrics.errors.inc(dropped)
+            self._rlog.warning("inbox", "%s: inbox full (%d messages or %d bytes); dropped %d message(s)",
+                               cfg.driver_id, self.inbox.max_messages, self.inbox.max_bytes, dropped)
         if not batch:
             return
         self.metrics.messages_in.inc(len(batch))
-        cfg = self.config
         table = self.plant.table
         command_filter = cfg.command_topic if cfg.writable_signals else None
         updates: list[SignalUpdate] = []
