@@ -7,6 +7,7 @@ file cannot be used (the reason goes to stderr).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from petra.security.signing import (
     sign_file,
     verify_file,
 )
+from petra.security.trust import NO_TRUSTED_KEYS, find_trust_anchor
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,10 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("config", type=Path, help="configuration file")
     verify.add_argument(
         "--trusted",
-        required=True,
         type=Path,
         metavar="PATH",
-        help="a .pub file or a directory of *.pub files",
+        help="a .pub file or a directory of *.pub files (default: the keys `petra run` would trust: "
+             "$PETRA_TRUSTED_KEYS, else /etc/petra/trusted-keys)",
     )
     verify.set_defaults(handler=_verify)
 
@@ -71,8 +73,11 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    anchor = find_trust_anchor(args.trusted, os.environ)
+    if anchor is None:
+        return _fail("verify", NO_TRUSTED_KEYS)
     try:
-        result = verify_file(args.config, args.trusted)
+        result = verify_file(args.config, anchor.path)
     except SigningError as exc:
         return _fail("verify", str(exc))
     if not result.ok:

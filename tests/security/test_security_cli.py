@@ -131,3 +131,26 @@ def test_audit_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as exc:
         main(["audit"])
     assert exc.value.code == 2
+
+
+def test_verify_without_trusted_uses_the_same_trusted_keys_as_petra_run(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    main(["keygen", str(keys / "ops.key")])
+    main(["sign", str(config), "--key", str(keys / "ops.key")])
+    capsys.readouterr()
+
+    monkeypatch.setenv("PETRA_TRUSTED_KEYS", str(keys))
+    assert main(["verify", str(config)]) == 0
+    assert capsys.readouterr().out.startswith(f"{config}: OK, signed by trusted key")
+
+
+@pytest.mark.skipif(Path("/etc/petra/trusted-keys").exists(), reason="this machine has default trusted keys")
+def test_verify_without_any_trusted_keys_says_where_they_may_come_from(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PETRA_TRUSTED_KEYS", raising=False)
+    assert main(["verify", str(config)]) == 1
+    assert "pass --trusted PATH, set PETRA_TRUSTED_KEYS" in capsys.readouterr().err
