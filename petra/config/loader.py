@@ -97,8 +97,8 @@ def load_sections(
     schema = build_schema(default_registry(), block_details=False)
     properties = {key: schema["properties"][key] for key in wanted if key in schema["properties"]}
     partial = {**schema, "properties": properties, "required": [], "additionalProperties": True}
-    chosen = Document(doc.filename, {k: v for k, v in data.items() if k in properties} if data else doc.data,
-                      doc.keys, doc.values)
+    picked = {k: v for k, v in data.items() if k in properties} if isinstance(doc.data, dict) else doc.data
+    chosen = Document(doc.filename, picked, doc.keys, doc.values)  # not a mapping: the schema says so
     _normalize(chosen.data)
     problems = schema_problems(chosen, partial)
     if problems:
