@@ -329,3 +329,19 @@ def test_many_distinct_topics_under_a_wildcard_keep_the_bridges_per_topic_state_
     assert footprint["topic_cache"] <= 10_000 and footprint["topic_cache_chars"] <= 1_000_000
     assert footprint["log_keys"] <= 10
     assert plant.metric("petra_driver_errors_total") >= topics + 100  # each unknown signal is still counted
+
+
+def test_a_connection_that_keeps_being_taken_over_logs_rate_limited_lines(
+    mosquitto: Mosquitto, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    with caplog.at_level(logging.INFO, logger="petra.drivers.mqtt.actor"):
+        plant = start(plants, {"signals": [{"name": "a", "type": "float"}],
+                               "mqtt": mqtt_section(mosquitto, reconnect_max_s=0.2)})
+        twin = MqttPeer(mosquitto, client_id="bridge-test")  # the same client id: the broker drops the other one
+        try:
+            wait_until(lambda: plant.metric("petra_driver_reconnects_total") >= 3)
+        finally:
+            twin.close()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(DRIVER)]
+    assert sum("connection lost" in line for line in lines) == 1, lines
+    assert sum("connected to" in line for line in lines) == 1, lines

@@ -245,8 +245,8 @@ class MqttBridgeActor(SupervisedActor):
         self.ever_connected = True
         self.connected = True
         self.metrics.connected.set(1)
-        log.info("%s: connected to %s:%d (session present: %s)", self.config.driver_id,
-                 self.config.broker_host, self.config.broker_port, event.session_present)
+        self._rlog.info("up", "%s: connected to %s:%d (session present: %s)", self.config.driver_id,
+                        self.config.broker_host, self.config.broker_port, event.session_present)
         self._drain_buffer()
 
     def _handle_disconnected(self, reason: str) -> None:
@@ -255,8 +255,8 @@ class MqttBridgeActor(SupervisedActor):
         self.connected = False
         self.metrics.connected.set(0)
         self.metrics.errors.inc()
-        log.warning("%s: connection lost (%s); %d signal(s) bad until their next message",
-                    self.config.driver_id, reason, len(self._written))
+        self._rlog.warning("down", "%s: connection lost (%s); %d signal(s) bad until their next message",
+                           self.config.driver_id, reason, len(self._written))
         self._mark_bad(self._written)
 
     def _mark_bad(self, names: set[str]) -> None:
