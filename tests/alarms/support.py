@@ -67,8 +67,10 @@ class AlarmPlant:
     """A started runtime with alarms; stop() in a finally or through the fixture."""
 
     def __init__(self, data: dict[str, Any], control_socket: Path | None = None) -> None:
+        # a socket of its own next to the state directory: the default one is shared by every PETRA on the machine
+        socket = control_socket or Path(data["alarms"]["state_dir"]).parent / "control.sock"
         self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                                              control_socket=control_socket))
+                                                                              control_socket=socket))
         self.runtime.start()
         self.plant = self.runtime.plant
         self.api = ControlApi(self.runtime)

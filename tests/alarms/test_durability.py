@@ -321,3 +321,22 @@ def test_an_alarm_raised_while_the_escalation_manager_was_down_is_escalated_when
     tree.add_child("petra/alarms", spec)
     [sms] = twilio.wait_for(1)
     assert sms.form["To"] == "+15550000001"
+
+
+def test_a_notification_retry_keeps_its_back_off_across_a_restart_of_its_notifier(tmp_path, twilio, plants):
+    plant = _started(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio,
+                                        chains={"temp_high": ["operator"]},
+                                        retry={"max_attempts": 3, "initial_backoff_seconds": 3.0,
+                                               "max_backoff_seconds": 3.0}))
+    twilio.fail_next(1, 503)
+    plant.write(temperature=95.0)
+
+    def retrying() -> list[dict[str, Any]]:
+        return [d for d in plant.call("GET", "/v1/alarms/deliveries").body["deliveries"] if d["status"] == "retrying"]
+
+    [delivery] = wait_until(retrying)
+    _crash_and_wait_for_successor(plant, "petra/alarms/notify:sms")
+    [sent] = wait_until(lambda: [d for d in plant.call("GET", "/v1/alarms/deliveries").body["deliveries"]
+                                 if d["status"] == "queued"])
+    assert sent["attempts"] == 2 and len(twilio.accepted()) == 1
+    assert sent["sent_at"] >= delivery["retry_at"] - 0.1  # not at once because its notifier restarted

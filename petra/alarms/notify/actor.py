@@ -5,7 +5,8 @@ failure (network, HTTP 5xx/429, SMTP 4xx) is retried after an exponentially
 growing delay (`alarms.retry`) scheduled on the timer thread, so the actor never
 sleeps; a permanent one (bad number, login refused) fails at once. Every outcome
 is written to the delivery record and counted. Deliveries still in the outbox
-when the actor starts (PETRA was killed before they were sent) are sent then.
+when the actor starts (PETRA was killed before they were sent) are sent then,
+or at their stored `retry_at` when they were waiting out a back-off.
 """
 
 from __future__ import annotations
@@ -46,11 +47,19 @@ class NotifierActor(SupervisedActor):
         self.service.attach(self.registry, self.path)
         store = self.service.store
         waiting = [d for d, channel in store.items("outbox").items() if channel == self.channel]
+        now = time.time()
         for delivery_id in waiting:
             record = store.get("deliveries", delivery_id)
-            if record is not None and record.get("status") in ("pending", "retrying", "sending"):
-                log.info("notify:%s: sending delivery %s left in the outbox", self.channel, delivery_id)
-                self.actor_ref.tell(Deliver(record))
+            if record is None or record.get("status") not in ("pending", "retrying", "sending"):
+                continue
+            retry_at = record.get("retry_at") if record["status"] == "retrying" else None
+            if retry_at is not None and retry_at > now:
+                log.info("notify:%s: delivery %s left in the outbox is retried at its back-off's end, in %.1f s",
+                         self.channel, delivery_id, retry_at - now)
+                self.service.scheduler.tell_at(retry_at, self.actor_ref, Deliver(record))
+                continue
+            log.info("notify:%s: sending delivery %s left in the outbox", self.channel, delivery_id)
+            self.actor_ref.tell(Deliver(record))
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Deliver):
