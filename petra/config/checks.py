@@ -217,7 +217,7 @@ class BlockChecker:
             else:
                 where = (*path, "params") if (*path, "params") in ctx.doc.values else (*path, "type")
                 ctx.error(where, str(exc))
-        except (TypeError, ValueError, KeyError) as exc:
+        except Exception as exc:  # plugin code may raise anything: it is a config problem, not a crash
             ctx.error((*path, "params"), f"invalid parameters for {cls.type_name}: {exc}")
         return dict(raw)
 
@@ -307,7 +307,7 @@ class BlockChecker:
         try:
             instance = cls(block.name, block.params, [i.port for i in block.inputs])
             types = instance.output_types(input_types)
-        except (TypeError, ValueError, KeyError) as exc:
+        except Exception as exc:  # plugin code may raise anything: it is a config problem, not a crash
             ctx.error(path, f"block '{block.name}' cannot be built: {exc}")
             return
         for port, signal in block.outputs.items():

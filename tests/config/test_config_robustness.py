@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from petra.blocks.base import Block, BlockRegistry, Port
 from petra.config.errors import ConfigError
 from petra.config.loader import load_config_text
+from petra.values import DataType
 
 ORIGINAL = Path("/work/shared/original-example.yaml").read_text()
 SECRETS = {"MQTT_USERNAME": "u", "MQTT_PASSWORD": "p", "CLICKHOUSE_PASSWORD": "c"}
@@ -72,3 +75,23 @@ def test_any_subtree_replaced_by_any_value_gives_a_config_or_a_config_error(path
         load_config_text(yaml.safe_dump(data), "m.yaml", {})
     except ConfigError as exc:
         assert exc.problems
+
+
+class Brittle(Block):
+    """A plugin block type whose own code fails while the config is checked."""
+
+    type_name = "BRITTLE"
+    inputs = (Port("in", DataType.FLOAT),)
+    outputs = (Port("out", DataType.FLOAT),)
+
+    def output_types(self, inputs):
+        raise RuntimeError("plugin bug")
+
+
+def test_a_plugin_block_that_fails_while_checked_is_a_config_error_not_a_traceback():
+    registry = BlockRegistry()
+    registry.register(Brittle)
+    with pytest.raises(ConfigError) as info:
+        load_config_text("blocks:\n  - {name: b, type: BRITTLE, inputs: {in: 1.0}, outputs: {out: y}}\n",
+                         "p.yaml", {}, registry=registry)
+    assert [str(p) for p in info.value.problems] == ["p.yaml:2:5: blocks[0]: block 'b' cannot be built: plugin bug"]
