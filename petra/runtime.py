@@ -183,7 +183,7 @@ class Runtime:
             if result.accepted:
                 log.info("reload applied in %.1f ms: %s", result.duration_ms, result.changes)
             else:
-                log.error("reload refused, keeping the running config: %s %s", result.reason,
+                log.error("reload not applied: %s %s", result.reason,
                           "; ".join(result.problems[:5]))
             return result
 
@@ -221,7 +221,13 @@ class Runtime:
             plan = plan_reload(self.plant, config)
         except (CompileError, AlgebraicLoopError, ValueError) as exc:
             return ReloadResult(False, f"configuration cannot run: {exc}", sha256=config.text_sha256)
-        self._apply(plan)
+        try:
+            self._apply(plan)
+        except Exception as exc:  # the tree may now run part of the new plan: say so, do not claim a refusal
+            log.exception("applying the new config failed part way")
+            return ReloadResult(False, f"applying the new config failed part way ({type(exc).__name__}: {exc}); "
+                                       "the plant may run a mix of old and new: reload again or restart",
+                                sha256=config.text_sha256)
         self.signer = signer
         self.loaded_at = time.time()
         return ReloadResult(True, "applied", changes=plan.summary(), sha256=config.text_sha256, signer=signer)
