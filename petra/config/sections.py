@@ -286,8 +286,11 @@ def security_schema() -> Schema:
             "session_timeout_minutes": integer(default=30, minimum=1),
             "require_tls": boolean(default=False),
             "allowed_cipher_suites": array(string(minLength=1), default=[]),
-            "require_signed_config": boolean("Refuse a config without a valid .sig.", default=False),
-            "trusted_keys_dir": string("Directory of trusted Ed25519 public keys."),
+            "require_signed_config": boolean("Refuse a config without a valid .sig (at reload, the running "
+                                             "config's value governs).", default=False),
+            "trusted_keys_dir": string("A consistency check only: must name the keys PETRA verifies with "
+                                       "(--trusted, $PETRA_TRUSTED_KEYS or /etc/petra/trusted-keys); a config "
+                                       "never chooses the keys that verify it."),
         },
         description="Security: audit log, TLS, signed configurations.",
     )
