@@ -19,6 +19,14 @@ a crash or kill -9 of PETRA loses nothing that was announced. With `fsync=True`
 each commit is also fsynced before it is announced; with `fsync=False` it is
 fsynced within `SYNC_INTERVAL_S` (a power loss may lose that much).
 
+Ownership: one store per file per process (`open_store`), held by the plant's
+`AlarmService` rather than by an actor. Alarm actors, the escalation manager,
+the notifiers and the API all share it, so none of them has an environment to
+release when it crashes: its restarted successor reads the same open store.
+It is opened through `petra.lmdb_files`, so a damaged data file is refused
+(StoreFileError, which stops the start with the file's name and the `mv` to
+run) instead of being mapped.
+
 Alarm transitions use `submit`: a single writer thread takes everything queued,
 commits it in one transaction (one fsync for the group: group commit), then
 runs each submission's callback (the announcement). A burst of 1,000
@@ -76,7 +84,6 @@ class AlarmStore:
         self.path.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         # commits never fsync themselves: the writer thread (or write()) does it, once per group
-        # a damaged data file is refused with StoreFileError (naming it and what to do), never mapped
         self.env = open_environment(self.path, what="alarm state", map_size=_MAP_SIZE, max_dbs=len(_DBS) + 1,
                                     sync=False, metasync=False, subdir=True, lock=True)
         self.dbs = {name: self.env.open_db(name.encode()) for name in _DBS}
