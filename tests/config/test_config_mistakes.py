@@ -355,7 +355,7 @@ def test_a_literal_that_cannot_feed_its_port_is_refused():
           - {name: inv, type: NOT, inputs: {in: nan}, outputs: {out: x}}
         """) == [
         "plant.yaml:2:41: blocks[0].inputs.in: literal 'nan' cannot feed bool input 'in' "
-        "(cannot convert NaN to bool)"
+        "(cannot convert nan to bool)"
     ]
 
 
