@@ -131,7 +131,8 @@ class EscalationActor(SupervisedActor):
                 events.append({"alarm": msg.alarm, "event": "escalation_started", "time": now, "who": "",
                                "details": {"chain": list(chain)}})
         elif record is not None and msg.raised:
-            record.update(message=msg.message, code=msg.code)
+            record.update(message=msg.message, code=msg.code)  # the rest of the walk tells of the new occurrence
+            updates[msg.alarm] = {**record, "walk": record["walk"].to_dict()}
         if updates or events:
             self.service.store.write(escalations=updates, events=events)
         self._publish_signals()

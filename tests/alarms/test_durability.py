@@ -340,3 +340,24 @@ def test_a_notification_retry_keeps_its_back_off_across_a_restart_of_its_notifie
                                  if d["status"] == "queued"])
     assert sent["attempts"] == 2 and len(twilio.accepted()) == 1
     assert sent["sent_at"] >= delivery["retry_at"] - 0.1  # not at once because its notifier restarted
+
+
+def test_an_escalation_restarted_after_a_re_raise_tells_the_next_contact_about_the_new_occurrence(tmp_path, twilio,
+                                                                                                  plants):
+    contacts = [{**OPERATOR, "escalation_delay_seconds": 1.5}, {**SUPERVISOR, "preferred_method": "sms"}]
+    plant = _started(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, contacts=contacts,
+                                        chains={"temp_high": ["operator", "supervisor"]}))
+    plant.write(temperature=95.0)
+    twilio.wait_for(1)
+    plant.write(temperature=20.0)
+    plant.wait_state("temp_high", "rtn_unacked")  # still unacknowledged: the walk goes on
+    plant.write(temperature=99.0)
+    code = plant.wait_state("temp_high", "active_unacked")["code"]
+    assert plant.runtime.tree is not None
+    escalations = plant.runtime.tree.lookup("petra/alarms/escalations")
+    assert escalations is not None
+    wait_until(lambda: "is 99.0" in escalations.ask("walks")["temp_high"]["message"])  # it heard of the re-raise
+    _crash_and_wait_for_successor(plant, "petra/alarms/escalations")
+    _, sms = twilio.wait_for(2)
+    assert sms.form["To"] == "+15550000002"
+    assert "is 99.0" in sms.form["Body"] and f"ACK {code}" in sms.form["Body"]
