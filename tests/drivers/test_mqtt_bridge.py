@@ -325,7 +325,7 @@ def test_many_distinct_topics_under_a_wildcard_keep_the_bridges_per_topic_state_
         peer.publish(f"t/many/{index}{'x' * 20_000}", "1", qos=0)  # a topic may be up to 64 KiB long
     peer.publish("t/many/known", "4.5")
     wait_until(lambda: plant.value("known") == 4.5, timeout=60)
-    footprint = plant.bridge().proxy().footprint().get()
+    footprint = plant.bridge().proxy().status().get()
     assert footprint["topic_cache"] <= 10_000 and footprint["topic_cache_chars"] <= 1_000_000
     assert footprint["log_keys"] <= 10
     assert plant.metric("petra_driver_errors_total") >= topics + 100  # each unknown signal is still counted

@@ -144,9 +144,11 @@ class MqttBridgeActor(SupervisedActor):
         self.metrics.connected.set(0)
         self._mark_bad(self._written)
 
-    def footprint(self) -> dict[str, int]:
-        """Entries held per structure that outside input feeds: each has a cap, whatever is published."""
-        return {"topic_cache": len(self._targets), "topic_cache_chars": sum(map(len, self._targets)),
+    def status(self) -> dict[str, object]:
+        """Connection state for operators and tests, with the size of each structure outside input feeds
+        (every one has a cap, whatever is published)."""
+        return {"driver": self.config.driver_id, "connected": self.connected, "buffered": len(self.buffer),
+                "topic_cache": len(self._targets), "topic_cache_chars": sum(map(len, self._targets)),
                 "log_keys": len(self._rlog), "inbox": len(self.inbox)}
 
     def check_health(self) -> None:
