@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help="write the config snippet to FILE instead of stdout")
     simulate.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     simulate.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
-                          help="log level of the servers' log on stderr (default: PETRA_LOG, else info)")
+                          help="log level of the servers' log on stderr (default: PETRA_LOG, else warning)")
     simulate.set_defaults(handler=_simulate)
 
 
@@ -356,7 +357,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.print_config:
         return _emit_snippet(simulator.config_snippet(), args.config_out)
     if not logging.getLogger().handlers:  # not when embedded (tests) where logging is configured already
-        setup_logging(args.log_level)
+        setup_logging(args.log_level or os.environ.get("PETRA_LOG") or "warning")
     try:
         simulator.start()
     except Exception as exc:

@@ -21,7 +21,20 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from snap7.server import Server as Snap7Server
 from snap7.type import SrvArea
 
+from petra.drivers.rate_limited_log import RateLimitFilter
+
 log = logging.getLogger(__name__)
+
+_SERVER_LOGGERS = ("snap7.server", "pymodbus.logging")
+"""The libraries log every bad request a client sends: a client polling a missing DB would flood the log."""
+
+
+def rate_limit_server_logs() -> None:
+    """Put one `RateLimitFilter` on each server library's logger (once per process)."""
+    for name in _SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RateLimitFilter) for f in logger.filters):
+            logger.addFilter(RateLimitFilter())
 
 S7_AREAS = {"PE": SrvArea.PE, "PA": SrvArea.PA, "MK": SrvArea.MK, "DB": SrvArea.DB}
 MODBUS_TABLES = {"coil": 1, "discrete_input": 2, "holding_register": 3, "input_register": 4}
@@ -65,6 +78,7 @@ class S7Server:
     def start(self) -> S7Server:
         if self._server is not None:
             return self
+        rate_limit_server_logs()
         server = Snap7Server(log=False)
         for (area, number), data in self.areas.items():
             server.register_area(S7_AREAS[area], number, data)
@@ -129,6 +143,7 @@ class ModbusServer:
     def start(self, timeout: float = 5.0) -> ModbusServer:
         if self._server is not None:
             return self
+        rate_limit_server_logs()
         loop = asyncio.new_event_loop()
         started = threading.Event()
         failure: list[BaseException] = []

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from petra.drivers.mqtt.inbox import Inbox
-from petra.drivers.rate_limited_log import RateLimitedLog
+from petra.drivers.rate_limited_log import RateLimitedLog, RateLimitFilter
 
 
 def test_the_inbox_asks_for_one_flush_per_burst_and_drops_and_counts_past_its_bounds() -> None:
@@ -34,3 +34,11 @@ def test_the_rate_limited_log_writes_one_line_per_key_and_interval_and_forgets_t
             rlog.warning(f"topic/{index}", "unknown topic")
     assert [r.getMessage() for r in caplog.records][:2] == ["bad thing", "bad thing (4 similar suppressed)"]
     assert len(rlog) == 100
+
+
+def test_the_rate_limit_filter_lets_one_record_per_logger_and_message_through() -> None:
+    limit = RateLimitFilter(interval_s=60.0)
+    logger = logging.getLogger("test.library")
+    records = [logger.makeRecord(logger.name, logging.WARNING, __file__, 1, f"area {n} missing", (), None)
+               for n in (1, 1, 1, 2)]
+    assert [limit.filter(r) for r in records] == [True, False, False, True]
