@@ -291,7 +291,8 @@ class PollingDriverActor(SupervisedActor):
             except Exception as exc:  # a refused or unencodable write: counted, never fatal
                 self.metrics.errors.inc()
                 self.last_error = f"write {name}: {exc}"
-                log.warning("%s: write of %s=%r failed: %s", self.plan.driver_id, name, value, exc)
+                self._rlog.warning(f"write:{name}", "%s: write of %s=%.80r failed: %s", self.plan.driver_id, name,
+                                   value, exc)
 
     def _poll_once(self) -> None:
         started = time.perf_counter()

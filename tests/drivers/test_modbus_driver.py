@@ -190,3 +190,18 @@ def test_an_rtu_bus_where_no_unit_answers_counts_errors_and_is_not_connected(
     with caplog.at_level(logging.INFO, logger="petra.drivers"), running_plant({"modbus": [conn]}) as runtime:
         assert_counted_and_never_connected(runtime, "modbus:bus", "amps", caplog.records,
                                            lambda: int(metric(runtime, "petra_driver_errors_total", "modbus:bus")))
+
+
+def test_refused_writes_are_counted_each_time_and_logged_rate_limited(
+        modbus_server: ModbusServer, caplog: pytest.LogCaptureFixture) -> None:
+    mappings = [{"signal": "sp", "table": "holding_register", "address": 5000, "data_type": "uint16",
+                 "direction": "write"}]  # past the device's 1000 registers: an exception answer
+    signals = [{"name": "sp", "type": "int", "initial": 1}]
+    with caplog.at_level(logging.WARNING, logger="petra.drivers"), \
+            running_plant({"signals": signals, "modbus": [tcp(modbus_server, mappings)]}) as runtime:
+        wait_until(lambda: metric(runtime, "petra_driver_errors_total", "modbus:dev") >= 1)
+        for value in (2, 3, 4):
+            write_signals(runtime, {"sp": value})
+            wait_until(lambda v=value: metric(runtime, "petra_driver_errors_total", "modbus:dev") >= v)
+        assert metric(runtime, "petra_driver_connected", "modbus:dev") == 1
+    assert sum("write of sp=" in r.getMessage() for r in caplog.records) == 1
