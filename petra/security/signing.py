@@ -172,7 +172,10 @@ def load_trusted_keys(path: Path) -> dict[KeyId, VerifyKey]:
         raise SigningError(f"cannot read trusted keys {path}: {exc.strerror}") from exc
     if not files:
         raise SigningError(f"no trusted keys (*{PUB_SUFFIX}) in {path}")
-    _refuse_unsafe(path if is_dir else path.parent, "trusted key directory")
+    folder = path if is_dir else path.parent
+    _refuse_unsafe(folder, "trusted key directory")
+    for above in Path(os.path.abspath(folder)).parents:
+        _refuse_unsafe(above, "directory above the trusted keys", sticky_ok=True)
     keys: dict[KeyId, VerifyKey] = {}
     for file in files:
         try:
@@ -189,14 +192,18 @@ def load_trusted_keys(path: Path) -> dict[KeyId, VerifyKey]:
     return keys
 
 
-def _refuse_unsafe(path: Path, what: str, info: os.stat_result | None = None) -> None:
-    """Refuse a trust anchor that group/other may write or a stranger owns."""
+def _refuse_unsafe(path: Path, what: str, info: os.stat_result | None = None, *, sticky_ok: bool = False) -> None:
+    """Refuse a trust anchor that group/other may write or a stranger owns.
+
+    A directory above it counts too (whoever may write it can swap the keys in
+    by renaming), unless it is sticky like /tmp, where only owners rename.
+    """
     try:
         info = info or path.stat()
     except OSError as exc:
         raise SigningError(f"cannot read {what} {path}: {exc.strerror}") from exc
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o022:
+    if mode & 0o022 and not (sticky_ok and mode & stat.S_ISVTX):
         raise SigningError(f"{what} {path} is writable by group/other (mode {mode:04o}), so anyone could add "
                            f"a key; run: chmod go-w {path}")
     if info.st_uid not in (0, os.geteuid()):

@@ -146,3 +146,15 @@ def test_the_trust_anchor_is_the_command_line_then_the_environment_then_the_defa
     assert find_trust_anchor(None, {}, default) is None  # the default only when it exists
     default.mkdir()
     assert find_trust_anchor(None, {TRUSTED_KEYS_ENV: ""}, default).path == default
+
+
+def test_trusted_keys_below_a_directory_others_may_write_are_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    keypair(shared / "keys", "ops")
+    shared.chmod(0o777)  # anyone could rename keys/ away and put their own in its place
+
+    with pytest.raises(SigningError, match=rf"directory above the trusted keys {shared} is writable by group/other"):
+        load_trusted_keys(shared / "keys")
+    shared.chmod(0o1777)  # sticky, like /tmp: only an entry's owner may rename it
+    assert load_trusted_keys(shared / "keys")
