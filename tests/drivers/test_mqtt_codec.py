@@ -115,6 +115,12 @@ def test_hostile_payloads_are_payload_errors_never_other_exceptions(
         codec.decode(payload.encode(), data_type, path)
 
 
+def test_errors_quote_a_huge_payload_only_in_part() -> None:
+    with pytest.raises(codec.PayloadError) as caught:
+        codec.decode(b"x" * 100_000, DataType.FLOAT)
+    assert "cannot convert 'xxx" in str(caught.value) and len(str(caught.value)) < 300
+
+
 def test_hostile_commands_are_payload_errors() -> None:
     with pytest.raises(codec.PayloadError, match="nested too deeply"):
         codec.command_target("p/cmd/+", "p/cmd/fan", f'{{"value":{DEEP}}}'.encode())

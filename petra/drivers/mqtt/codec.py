@@ -163,7 +163,7 @@ def load_json(text: str) -> object:
     except PayloadError:
         raise
     except (ValueError, RecursionError) as exc:
-        raise PayloadError(f"payload is not JSON ({exc}): {text[:60]!r}") from None
+        raise PayloadError(f"payload is not JSON ({_clip(str(exc))}): {text[:60]!r}") from None
 
 
 def decode(payload: bytes, data_type: DataType, value_path: str | None = None) -> Value:
@@ -173,7 +173,7 @@ def decode(payload: bytes, data_type: DataType, value_path: str | None = None) -
     except PayloadError:
         raise
     except Exception as exc:  # one message must never be more than one decode error
-        raise PayloadError(f"{type(exc).__name__}: {exc}") from None
+        raise PayloadError(_clip(f"{type(exc).__name__}: {exc}")) from None
 
 
 def _decode(payload: bytes, data_type: DataType, value_path: str | None) -> Value:
@@ -204,7 +204,12 @@ def to_value(raw: object, data_type: DataType) -> Value:
     try:
         return coerce(raw, data_type)
     except (ValueError, ArithmeticError) as exc:  # CoercionError, and what coerce lets through (OverflowError)
-        raise PayloadError(str(exc)) from None
+        raise PayloadError(_clip(str(exc))) from None
+
+
+def _clip(message: str, limit: int = 200) -> str:
+    """Error messages quote the payload: a log line must not be as long as the payload."""
+    return message if len(message) <= limit else f"{message[:limit]}... ({len(message)} characters)"
 
 
 def encode(value: Value, quality: Quality, timestamp: float, payload_format: str = "json") -> bytes:
