@@ -178,7 +178,11 @@ class AlarmActor(PooledActor):
             return m.view(now)
         else:
             raise ValueError(f"unknown alarm command {kind!r}")
-        self._after(transitions, now, None, wait=True)  # answer once it is durable
+        try:
+            self._after(transitions, now, None, wait=True)  # answer once it is durable
+        except Exception as exc:
+            self.fail(exc)  # the machine is ahead of the store: a successor starts again from what is stored
+            raise
         return m.view(now)
 
     # -- after a transition -----------------------------------------------------------------------
@@ -206,7 +210,7 @@ class AlarmActor(PooledActor):
         states = {spec.id: m.snapshot()} if changed_state or transitions else None
         if not transitions and not announce:
             if states is not None:
-                service.store.submit(states=states)  # e.g. a delay started: nothing to announce yet
+                service.store.submit(states=states, on_error=self.fail)  # e.g. a delay started: nothing to announce
             return
         changed = None
         if transitions or announce:
@@ -233,13 +237,13 @@ class AlarmActor(PooledActor):
                 service.notify_transition(t)
 
         if not transitions:
-            service.store.submit(announce_after_commit, states=states)
+            service.store.submit(announce_after_commit, states=states, on_error=self.fail)
             return
         for t in transitions:
             if t.event in ("raised", "cleared", "acked", "shelved", "unshelved", "reset"):
                 log.info("alarm %s %s (%s) value=%r%s", spec.id, t.event, t.state, t.value,
                          f" by {t.who}" if t.who else "")
-        service.store.submit(announce_after_commit, wait=wait, states=states,
+        service.store.submit(announce_after_commit, wait=wait, on_error=self.fail, states=states,
                              events=[t.to_dict() for t in transitions],
                              codes={code_added: spec.id} if code_added else None)
 

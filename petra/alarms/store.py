@@ -30,7 +30,11 @@ run) instead of being mapped.
 Alarm transitions use `submit`: a single writer thread takes everything queued,
 commits it in one transaction (one fsync for the group: group commit), then
 runs each submission's callback (the announcement). A burst of 1,000
-transitions costs a handful of transactions instead of 1,000.
+transitions costs a handful of transactions instead of 1,000. When the group
+commit fails (a full disk, an I/O error) nothing in it is announced: each
+submitter hears of it through `on_error` (an alarm actor then fails and its
+successor starts again from what is stored) and a waiting one gets
+`StoreWriteError`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +59,27 @@ _MAP_SIZE = 256 << 20
 SYNC_INTERVAL_S = 0.1
 IDLE_EXIT_S = 2.0
 
+log = logging.getLogger(__name__)
+
 _open: dict[str, AlarmStore] = {}
 _open_lock = threading.Lock()
+
+
+WAIT_S = 10.0
+"""How long `submit(wait=True)` waits for its commit before it gives up."""
+
+
+class StoreWriteError(RuntimeError):
+    """A write to the alarm store did not become durable; nothing it carried was announced."""
+
+
+@dataclass
+class _Submission:
+    records: dict[str, Any]
+    then: Callable[[], None] | None
+    on_error: Callable[[BaseException], None] | None
+    done: threading.Event | None = None
+    error: BaseException | None = field(default=None)
 
 
 def _dump(value: Any) -> bytes:
@@ -89,7 +113,7 @@ class AlarmStore:
         self.dbs = {name: self.env.open_db(name.encode()) for name in _DBS}
         self._seq = itertools.count(int(time.time() * 1e6) & 0xFFFFFFFF)
         self.closed = False
-        self._queue: list[tuple[dict[str, Any], Callable[[], None] | None, threading.Event | None]] = []
+        self._queue: list[_Submission] = []
         self._cond = threading.Condition()
         self._synced_at = time.monotonic()
         self._dirty = False
@@ -106,21 +130,30 @@ class AlarmStore:
 
     # -- group commit -----------------------------------------------------------------------------
 
-    def submit(self, then: Callable[[], None] | None = None, wait: bool = False, **records: Any) -> None:
+    def submit(self, then: Callable[[], None] | None = None, wait: bool = False,
+               on_error: Callable[[BaseException], None] | None = None, **records: Any) -> None:
         """Queue `records` (the keywords of `write`) for the next group commit; `then` runs after it.
 
-        With `wait`, return only once committed (operator commands: the answer means it is durable).
+        `then` runs only when the commit succeeded, `on_error` (in the writer's thread) when it
+        failed. With `wait`, return only once committed (operator commands: the answer means it
+        is durable) and raise StoreWriteError when it was not.
         """
-        done = threading.Event() if wait else None
+        submission = _Submission(records, then, on_error, threading.Event() if wait else None)
         with self._cond:
-            self._queue.append((records, then, done))
+            if self.closed:
+                raise StoreWriteError(f"alarm store {self.path} is closed")
+            self._queue.append(submission)
             self._cond.notify()
             if self._thread is None or not self._thread.is_alive():
                 # started on demand; it ends after IDLE_EXIT_S without work so a stopped plant leaves no thread
                 self._thread = threading.Thread(target=self._writer, name="alarm-store-writer", daemon=True)
                 self._thread.start()
-        if done is not None:
-            done.wait(10.0)
+        if submission.done is None:
+            return
+        if not submission.done.wait(WAIT_S):
+            raise StoreWriteError(f"alarm store {self.path}: not committed within {WAIT_S:g} s")
+        if submission.error is not None:
+            raise StoreWriteError(f"alarm store {self.path}: {submission.error}") from submission.error
 
     def _writer(self) -> None:
         while True:
@@ -133,23 +166,36 @@ class AlarmStore:
                             self._thread = None
                             return  # idle: submit() starts a new writer when needed
                         break  # time for the periodic fsync
-                if self.closed:
-                    return
                 batch, self._queue = self._queue, []
+                closing = self.closed
+            if closing:
+                self._finish(batch, StoreWriteError(f"alarm store {self.path} was closed before the commit"))
+                return
+            error: BaseException | None = None
             try:
                 if batch:
-                    self._commit_group([records for records, _, _ in batch])
+                    self._commit_group([item.records for item in batch])
                 self._sync_if_due()
+            except Exception as exc:
+                error = exc
+                log.error("alarm store %s: group commit of %d submission(s) failed, nothing of it is announced: "
+                          "%s", self.path, len(batch), exc)
+            self._finish(batch, error)
+
+    @staticmethod
+    def _finish(batch: list[_Submission], error: BaseException | None) -> None:
+        """Announce what was committed; tell the submitters of what was not."""
+        for item in batch:
+            item.error = error
+            try:
+                if error is None and item.then is not None:
+                    item.then()
+                elif error is not None and item.on_error is not None:
+                    item.on_error(error)
             except Exception:
-                logging.getLogger(__name__).exception("alarm store: group commit failed")
-            for _, then, done in batch:
-                if then is not None:
-                    try:
-                        then()
-                    except Exception:
-                        logging.getLogger(__name__).exception("alarm store: callback after commit failed")
-                if done is not None:
-                    done.set()
+                log.exception("alarm store: callback after commit failed")
+            if item.done is not None:
+                item.done.set()
 
     def _commit_group(self, groups: list[dict[str, Any]]) -> None:
         try:

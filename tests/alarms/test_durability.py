@@ -361,3 +361,21 @@ def test_an_escalation_restarted_after_a_re_raise_tells_the_next_contact_about_t
     _, sms = twilio.wait_for(2)
     assert sms.form["To"] == "+15550000002"
     assert "is 99.0" in sms.form["Body"] and f"ACK {code}" in sms.form["Body"]
+
+
+def test_a_raise_that_cannot_be_stored_is_not_announced_and_is_raised_once_the_disk_has_room(small_disk, twilio,
+                                                                                            plants):
+    data = plant_data(small_disk.path / "alarms", [alarm("temp_high"), alarm("always", setpoint=0.0)],
+                      twilio=twilio, chains={"temp_high": ["operator"]})
+    plant = _started(plants, data)
+    plant.wait_state("always", "active_unacked")  # one occurrence on disk: its block of short codes too
+    small_disk.fill()
+    plant.write(temperature=95.0)
+    restarts = {"path": "petra/alarms/states/alarm:temp_high"}
+    wait_until(lambda: plant.metric("petra_actor_restarts_total", restarts) >= 1)  # its commit failed
+    assert plant.value("alarm.temp_high.state") == "normal" and twilio.accepted() == []  # nothing announced
+    small_disk.free()
+    plant.wait_state("temp_high", "active_unacked", timeout=15)
+    [sms] = twilio.wait_for(1)
+    assert sms.form["To"] == "+15550000001"
+    assert [e["event"] for e in plant.events("temp_high") if "state" in e] == ["raised"]
