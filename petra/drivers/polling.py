@@ -8,8 +8,8 @@ never makes the actor look hung. The poll thread:
    marks the read signals BAD, counts an error per attempt and retries with
    exponential back-off and jitter (0.1 s doubling to `max_backoff_s`) *inside*
    the actor. It counts as connected (`petra_driver_connected` 1, "connected"
-   logged) only once the device has answered a whole poll; connection lines are
-   rate-limited. A PLC that is down for an hour is
+   logged) only once the device has answered a whole poll. "Lost" lines are
+   rate-limited; "connected" is logged after each "lost" line that was. A PLC that is down for an hour is
    normal plant life, not a crash: restarting the actor would only burn the
    `drivers` supervisor's restart intensity and take the plant down with it.
 2. writes pending changes of write-direction signals (all write-only signals
@@ -131,6 +131,7 @@ class PollingDriverActor(SupervisedActor):
         self.connected = False
         self._session_open = False
         self._rlog = RateLimitedLog(log)
+        self._down_logged = True  # the first "connected" is always logged
         self.marked_bad = False
         self.last_error = ""
         self.polls = 0
@@ -253,7 +254,9 @@ class PollingDriverActor(SupervisedActor):
         self.metrics.connected.set(1)
         if reconnect:
             self.metrics.reconnects.inc()
-        self._rlog.info("up", "%s connected", self.plan.driver_id)
+        if self._down_logged:  # the log must not end on a "lost" line while the device is back
+            log.info("%s connected", self.plan.driver_id)
+            self._down_logged = False
 
     def _lost(self, exc: Exception) -> None:
         was = self.connected
@@ -264,9 +267,10 @@ class PollingDriverActor(SupervisedActor):
         self.metrics.errors.inc()
         self._close_session()
         if was:
-            self._rlog.warning("down", "%s lost its connection: %s", self.plan.driver_id, exc)
+            self._down_logged = self._rlog.warning("down", "%s lost its connection: %s", self.plan.driver_id, exc)
         else:
-            self._rlog.warning("down", "%s cannot connect: %s", self.plan.driver_id, exc)
+            self._down_logged = self._rlog.warning("down", "%s cannot connect: %s", self.plan.driver_id, exc) \
+                or self._down_logged
         if not self.marked_bad and self.plan.read_signals:
             self._send([Reading(name, None) for name in self.plan.read_signals])
             self.marked_bad = True

@@ -59,11 +59,11 @@ class RateLimitedLog:
     def __len__(self) -> int:
         return len(self._limiter)
 
-    def warning(self, key: str, message: str, *args: object) -> None:
-        self.log(logging.WARNING, key, message, *args)
+    def warning(self, key: str, message: str, *args: object) -> bool:
+        return self.log(logging.WARNING, key, message, *args)
 
-    def info(self, key: str, message: str, *args: object) -> None:
-        self.log(logging.INFO, key, message, *args)
+    def info(self, key: str, message: str, *args: object) -> bool:
+        return self.log(logging.INFO, key, message, *args)
 
     def log(self, level: int, key: str, message: str, *args: object) -> bool:
         """Log unless `key` logged less than `interval_s` ago; True when the line was written."""

@@ -107,6 +107,7 @@ class MqttBridgeActor(SupervisedActor):
         self._bus_subscriber: Any = None
         self._stop_ticker = threading.Event()
         self._rlog = RateLimitedLog(log)
+        self._down_logged = True  # the first "connected" is always logged
         table = plant.table
         self._published_owners = {
             table.owners[table.index[name]] for name in config.published if name in table.index
@@ -247,8 +248,10 @@ class MqttBridgeActor(SupervisedActor):
         self.ever_connected = True
         self.connected = True
         self.metrics.connected.set(1)
-        self._rlog.info("up", "%s: connected to %s:%d (session present: %s)", self.config.driver_id,
-                        self.config.broker_host, self.config.broker_port, event.session_present)
+        if self._down_logged:  # the log must not end on a "lost" line while the broker is back
+            log.info("%s: connected to %s:%d (session present: %s)", self.config.driver_id,
+                     self.config.broker_host, self.config.broker_port, event.session_present)
+            self._down_logged = False
         self._drain_buffer()
 
     def _handle_disconnected(self, reason: str) -> None:
@@ -257,8 +260,9 @@ class MqttBridgeActor(SupervisedActor):
         self.connected = False
         self.metrics.connected.set(0)
         self.metrics.errors.inc()
-        self._rlog.warning("down", "%s: connection lost (%s); %d signal(s) bad until their next message",
-                           self.config.driver_id, reason, len(self._written))
+        self._down_logged = self._rlog.warning(
+            "down", "%s: connection lost (%s); %d signal(s) bad until their next message", self.config.driver_id,
+            reason, len(self._written))
         self._mark_bad(self._written)
 
     def _mark_bad(self, names: set[str]) -> None:
