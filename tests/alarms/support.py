@@ -108,3 +108,10 @@ class AlarmPlant:
 
     def events(self, alarm_id: str | None = None) -> list[dict[str, Any]]:
         return self.service.store.events(alarm_id, limit=10_000)
+
+
+def start_plant(plants: list[AlarmPlant], data: dict[str, Any], **kwargs: Any) -> AlarmPlant:
+    """Start an AlarmPlant that the `plants` fixture stops after the test."""
+    plant = AlarmPlant(data, **kwargs)
+    plants.append(plant)
+    return plant

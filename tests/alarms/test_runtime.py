@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, flood_plant_data, plant_data
+from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, flood_plant_data, plant_data, start_plant
 from tests.helpers import wait_until
 from tests.peers.mosquitto import free_port
 from tests.peers.smtp_server import PASSWORD, USER
@@ -16,18 +16,12 @@ from tests.peers.twilio_server import AUTH_TOKEN, post_signed, post_signed_body
 CHAIN = {"temp_high": ["operator", "supervisor"]}
 
 
-def start(plants, data, **kwargs) -> AlarmPlant:
-    plant = AlarmPlant(data, **kwargs)
-    plants.append(plant)
-    return plant
-
-
 def test_an_alarm_escalates_down_its_chain_until_acknowledged_and_the_ack_is_audited(tmp_path, twilio, plants):
     data = plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, chains=CHAIN,
                       contacts=[OPERATOR, SUPERVISOR, {**OPERATOR, "id": "manager", "phone": "+15550000003"}])
     data["alarms"]["escalation_chains"] = {"temp_high": ["operator", "supervisor", "manager"]}
     data["security"] = {"enable_audit_logging": True, "audit_log": str(tmp_path / "audit.log")}
-    plant = start(plants, data)
+    plant = start_plant(plants, data)
     assert plant.value("alarm.temp_high.state") == "normal"
     plant.write(temperature=91.5)
     plant.wait_state("temp_high", "active_unacked")
@@ -51,7 +45,7 @@ def test_an_alarm_escalates_down_its_chain_until_acknowledged_and_the_ack_is_aud
 
 
 def test_shelve_unshelve_reset_history_and_kpi_through_the_control_api(tmp_path, plants):
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", auto_reset=False)]))
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", auto_reset=False)]))
     plant.write(temperature=90.0)
     plant.wait_state("temp_high", "active_unacked")
     refused = plant.call("POST", "/v1/alarms/temp_high/shelve", {"for_s": 60})
@@ -80,7 +74,7 @@ def test_shelve_unshelve_reset_history_and_kpi_through_the_control_api(tmp_path,
 def test_suppression_by_design_follows_the_suppress_when_signal(tmp_path, plants):
     signals = [{"name": "temperature", "type": "float", "initial": 20.0, "group": "process"},
                {"name": "maintenance", "type": "bool", "initial": False, "group": "process"}]
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", suppress_when="maintenance")],
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", suppress_when="maintenance")],
                                      signals=signals))
     plant.write(maintenance=True)
     plant.wait_state("temp_high", "suppressed")
@@ -93,7 +87,7 @@ def test_suppression_by_design_follows_the_suppress_when_signal(tmp_path, plants
 
 def test_twilio_failures_are_retried_with_back_off_and_bad_numbers_are_reported(tmp_path, twilio, plants):
     bad = {**SUPERVISOR, "phone": "12345", "preferred_method": "sms"}
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, chains=CHAIN,
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, chains=CHAIN,
                                      contacts=[OPERATOR, bad]))
     twilio.fail_next(2, 503)
     plant.write(temperature=90.0)
@@ -114,7 +108,7 @@ def test_smtp_failures_are_retried_and_the_email_arrives_once(tmp_path, smtp, pl
     contact = {"id": "mail_op", "name": "Mail Operator", "email": "op@plant.example", "preferred_method": "email"}
     email = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "username": USER, "password": PASSWORD,
              "from_address": "petra@plant.example", "ca_file": str(smtp.ca_file)}
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], contacts=[contact],
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], contacts=[contact],
                                      chains={"temp_high": ["mail_op"]}, email=email))
     before = len(smtp.messages)
     smtp.fail_next(1)
@@ -128,7 +122,7 @@ def test_smtp_failures_are_retried_and_the_email_arrives_once(tmp_path, smtp, pl
 
 
 def test_a_chattering_alarm_notifies_a_contact_once_within_the_cool_down(tmp_path, twilio, plants):
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", require_acknowledgment=False)],
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", require_acknowledgment=False)],
                                      twilio=twilio, chains={"temp_high": ["operator"]},
                                      notification_cooldown_seconds=60))
     for _ in range(4):
@@ -144,7 +138,7 @@ def test_a_chattering_alarm_notifies_a_contact_once_within_the_cool_down(tmp_pat
 
 
 def test_a_flood_consolidates_notifications_into_one_summary(tmp_path, twilio, plants):
-    plant = start(plants, flood_plant_data(tmp_path / "alarms", twilio, 6, summary_interval_s=0.3))
+    plant = start_plant(plants, flood_plant_data(tmp_path / "alarms", twilio, 6, summary_interval_s=0.3))
     for i in range(6):
         plant.write(**{f"t{i}": 100.0})
     wait_until(lambda: plant.metric("petra_notify_flood_summaries_total") == 1, timeout=5)
@@ -162,7 +156,7 @@ def test_a_flood_consolidates_notifications_into_one_summary(tmp_path, twilio, p
 
 def webhook_plant(tmp_path, twilio, plants) -> tuple[AlarmPlant, str]:
     port = free_port()
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, chains=CHAIN,
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, chains=CHAIN,
                                      webhook_port=port))
     return plant, f"http://127.0.0.1:{port}"
 
@@ -219,7 +213,7 @@ def test_a_twilio_action_fires_on_the_rising_edge_once_per_cool_down(tmp_path, t
     data["twilio"]["actions"] = [{"name": "estop", "trigger_signal": "emergency_stop", "action_type": "call",
                                   "to_number": "+15550000009", "content": "<Response><Say>E stop</Say></Response>",
                                   "cooldown_seconds": 300}]
-    plant = start(plants, data)
+    plant = start_plant(plants, data)
     for value in (True, False, True):
         plant.write(emergency_stop=value)
     [call] = twilio.wait_for(1)
@@ -260,7 +254,7 @@ def test_a_reload_that_adds_an_alarm_keeps_the_state_of_the_others(tmp_path, pla
 def test_alarm_events_older_than_their_retention_are_trimmed(tmp_path, plants):
     data = plant_data(tmp_path / "alarms", [alarm("temp_high")])
     data["alarms"]["event_retention_days"] = 1
-    plant = start(plants, data)
+    plant = start_plant(plants, data)
     plant.write(temperature=95.0)
     plant.wait_state("temp_high", "active_unacked")
     wait_until(lambda: plant.events("temp_high"))  # committed by the group-commit thread
@@ -273,7 +267,7 @@ def test_alarm_events_older_than_their_retention_are_trimmed(tmp_path, plants):
 def test_the_router_drops_changes_that_cannot_move_an_alarm_and_still_sees_every_crossing(tmp_path, plants):
     from petra.alarms.alarm_actor import Gate
 
-    plant = start(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", require_acknowledgment=False)]))
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", require_acknowledgment=False)]))
     for step in range(100):  # below the limit all the time: nothing for the alarm to do
         plant.write(temperature=20.0 + step * 0.1)
     wait_until(lambda: isinstance(plant.service.gates.get("temp_high"), Gate))
