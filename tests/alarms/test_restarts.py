@@ -37,6 +37,21 @@ def test_a_crashed_alarm_actor_restarts_with_its_state_and_its_pending_delay_int
     plant.wait_state("temp_high", "normal")
 
 
+def test_a_crashed_alarm_actor_clears_at_the_original_end_of_its_clear_delay(tmp_path, plants):
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", clear_delay_seconds=3.0,
+                                                                      require_acknowledgment=False)]))
+    plant.write(temperature=95.0)
+    plant.wait_state("temp_high", "active_unacked")
+    plant.write(temperature=20.0)
+    wait_until(lambda: plant.view("temp_high").get("pending_until"))
+    onset = plant.view("temp_high")["pending_since"]
+    wait_until(lambda: time.time() >= onset + 1.5)
+    _crash_and_wait_for_successor(plant, "petra/alarms/states/alarm:temp_high")
+    plant.wait_state("temp_high", "normal", timeout=10)
+    [cleared] = [e for e in plant.events("temp_high") if e["event"] == "cleared"]
+    assert abs(cleared["time"] - (onset + 3.0)) < 0.75
+
+
 def test_a_delay_whose_condition_cleared_while_petra_was_down_is_cancelled_by_the_first_evaluation(tmp_path,
                                                                                                    plants):
     data = plant_data(tmp_path / "alarms", [alarm("temp_high", delay_seconds=60.0)])
