@@ -14,18 +14,23 @@ empty one (and says so). The moved file stays for inspection.
 
 LMDB also allows one open environment per file per process: an owner that
 fails must close its environment (`close_environment`) before a successor
-opens the same file, or the successor is refused with "already open".
+opens the same file, or the successor is refused with "already open". Between
+processes LMDB allows sharing, which two PETRAs writing one WAL must not do:
+`open_environment` also takes an exclusive lock (`petra.lock`, naming its pid)
+that `close_environment` (or the process's exit) releases.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import struct
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import lmdb
 
@@ -43,6 +48,14 @@ _META_READ = 64 + _META.size
 
 class StoreFileError(RuntimeError):
     """An LMDB data file that cannot be opened safely; the message says which file and what to do."""
+
+
+class StoreInUse(RuntimeError):
+    """Another process has the store open (its `petra.lock` is held): a start-up error, not a crash to retry."""
+
+
+_owners: dict[lmdb.Environment, IO[str]] = {}
+"""The lock file held for each environment this process opened."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +158,36 @@ def open_environment(path: Path, *, what: str, **lmdb_open_kwargs: Any) -> lmdb.
     `what` names the store for people ("WAL", "alarm state"). Raises StoreFileError
     for a damaged file instead of letting LMDB map it.
     """
-    check_data_file(Path(path), what=what, subdir=lmdb_open_kwargs.get("subdir", True))
-    return lmdb.open(str(path), **lmdb_open_kwargs)
+    subdir = lmdb_open_kwargs.get("subdir", True)
+    check_data_file(Path(path), what=what, subdir=subdir)
+    env = lmdb.open(str(path), **lmdb_open_kwargs)
+    if lmdb_open_kwargs.get("readonly"):
+        return env  # readers (tools, tests) may look while the owner runs
+    try:
+        _owners[env] = _claim(Path(path), what=what, subdir=subdir)
+    except BaseException:
+        env.close()
+        raise
+    return env
+
+
+def _claim(path: Path, *, what: str, subdir: bool) -> IO[str]:
+    """An exclusive lock beside the store: LMDB lets two processes write one file, two PETRAs must not."""
+    lock_path = path / "petra.lock" if subdir else path.with_name(path.name + "-petra.lock")
+    lock = lock_path.open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise StoreInUse(f"{what} at {path} is in use by {holder}: is another PETRA running "
+                         "with the same data directory?") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}")
+    lock.flush()
+    return lock
 
 
 def close_environment(env: lmdb.Environment | None, *, what: str) -> None:
@@ -161,3 +202,6 @@ def close_environment(env: lmdb.Environment | None, *, what: str) -> None:
         env.close()
     except Exception:  # closing must not mask the failure that led here
         log.exception("%s: closing the LMDB environment failed", what)
+    lock = _owners.pop(env, None)
+    if lock is not None:
+        lock.close()  # releases the flock: a successor may claim the store now

@@ -82,7 +82,10 @@ class Runtime:
             log.warning("config section '%s' is validated but not yet active in this version", section)
         if self.options.switch_interval_s:
             sys.setswitchinterval(self.options.switch_interval_s)
-        self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[self._on_event])
+        # fail_fast: a child that cannot start the first time (a socket, port or WAL another
+        # process holds) is a start-up error to exit with, not a crash to restart in a loop.
+        self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[self._on_event],
+                               fail_fast=True)
         self.plant.metrics.watch_tree(self.tree.tree)
         if self.options.gc_freeze:
             gc.collect()
@@ -262,8 +265,6 @@ def _reload_counter(plant: Plant) -> Counter:
 
 
 def _log_event(event: SupervisorEvent) -> None:
-    kind = event.kind.name.lower()
-    if event.error:
-        log.warning("actor %s %s (restarts=%d): %s", event.path, kind, event.restarts, event.error)
-    else:
-        log.debug("actor %s %s", event.path, kind)
+    # supervision itself warns of every failure, hang and give-up; a second line here would only repeat it
+    log.debug("actor %s %s (restarts=%d)%s", event.path, event.kind.name.lower(), event.restarts,
+              f": {event.error}" if event.error else "")

@@ -41,6 +41,9 @@ class SupervisionTree:
         """Set when the root supervisor's thread has ended, for any reason."""
         self._root: Supervisor | None = None
         self._first_failure: tuple[str, str | None] | None = None
+        self._started: set[str] = set()
+        self._start_failure: tuple[str, str | None] | None = None
+        """The first child that failed before it had ever started."""
 
     @property
     def root(self) -> ActorRef[Supervisor]:
@@ -115,8 +118,13 @@ class SupervisionTree:
         self.exited.set()
 
     def _track(self, event: SupervisorEvent) -> None:
-        if event.kind in (EventKind.FAILED, EventKind.HUNG) and self._first_failure is None:
-            self._first_failure = (event.path, event.error)
+        if event.kind is EventKind.STARTED:
+            self._started.add(event.path)
+        if event.kind in (EventKind.FAILED, EventKind.HUNG):
+            if self._first_failure is None:
+                self._first_failure = (event.path, event.error)
+            if self._start_failure is None and event.path not in self._started:
+                self._start_failure = (event.path, event.error)
 
     def _settled(self) -> bool:
         if self._root is None or self._root.status != "running":
@@ -130,6 +138,7 @@ def start_tree(
     listeners: Sequence[Listener] = (),
     *,
     timeout: float | None = None,
+    fail_fast: bool = False,
 ) -> SupervisionTree:
     """Start a root supervisor and block until every initial child in the tree has started.
 
@@ -138,7 +147,10 @@ def start_tree(
 
     Raises:
         StartError: the root gave up during start (``path`` and ``error`` name the first
-            child that failed), or the tree was not up within ``timeout`` seconds.
+            child that failed), or the tree was not up within ``timeout`` seconds. With
+            ``fail_fast``, as in OTP: the first child that fails its very first start
+            stops the whole tree at once instead of being restarted (a socket or lock
+            another process holds will not come free by retrying).
     """
     if not name or "/" in name:
         raise ValueError(f"tree name must be non-empty without '/', got {name!r}")
@@ -160,7 +172,7 @@ def start_tree(
         # Let the root finish its ordered shutdown so the caller never races a half-stopped tree.
         root.actor_ref.stop(block=False)
         tree.exited.wait(sum(child.shutdown_timeout for child in spec.children) + 1.0)
-        path, error = tree._first_failure or (name, None)
+        path, error = (fail_fast and tree._start_failure) or tree._first_failure or (name, None)
         return StartError(path, error if error is not None else reason)
 
     try:
@@ -174,6 +186,8 @@ def start_tree(
         settled = tree._settled()
         if tree.exited.is_set() or root.status in ("gave_up", "failed"):
             raise fail(root._exit_error)
+        if fail_fast and tree._start_failure is not None:
+            raise fail(None)
         if settled:
             return tree
         if deadline is not None and time.monotonic() > deadline:

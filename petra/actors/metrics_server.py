@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from prometheus_client import start_http_server
@@ -23,7 +24,14 @@ class MetricsServerActor(SupervisedActor):
         self._server = None
 
     def on_start(self) -> None:
-        self._server, _thread = start_http_server(self.port, addr=self.host, registry=self.plant.metrics.registry)
+        try:
+            self._server, _thread = start_http_server(self.port, addr=self.host,
+                                                      registry=self.plant.metrics.registry)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OSError(f"metrics port {self.host}:{self.port} is in use: is another PETRA running? "
+                              "(choose another with --metrics-port or metrics.port; 0 disables)") from None
+            raise
         self.port = self._server.server_port
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
 

@@ -69,7 +69,7 @@ def bind_tcp(host: str, port: int, limits: Limits) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise OSError(exc.errno, f"control API port {host}:{port} is in use: is another PETRA running?") from None
+            raise OSError(f"control API port {host}:{port} is in use: is another PETRA running?") from None
         raise
     sock.listen(limits.backlog)
     return sock
@@ -92,7 +92,7 @@ def _remove_stale_socket(path: Path) -> None:
         return
     finally:
         probe.close()
-    raise OSError(errno.EADDRINUSE, f"control socket {path} is in use: is another PETRA running?")
+    raise OSError(f"control socket {path} is in use: is another PETRA running?")
 
 
 class ControlApp:
