@@ -81,11 +81,11 @@ DELAY_S = 4.0
 
 
 class DelayPlant:
-    """`petra run` with one alarm on a condition that logic keeps true, `delay_seconds: 4`, and SMS to the operator."""
+    """`petra run` with one alarm on a condition that logic keeps true, an on-delay (4 s), and SMS to the operator."""
 
-    def __init__(self, tmp_path: Path, twilio: Any) -> None:
+    def __init__(self, tmp_path: Path, twilio: Any, delay_s: float = DELAY_S) -> None:
         data = plant_data(tmp_path / "alarms", [alarm("overheat", signal="overheat", condition="true",
-                                                      delay_seconds=DELAY_S)],
+                                                      delay_seconds=delay_s)],
                           twilio=twilio, chains={"overheat": ["operator"]})
         data["signals"][0]["initial"] = 95.0
         data["blocks"] = [{"name": "overheat_check", "type": "GT", "inputs": {"in1": "temperature", "in2": "80.0"},
@@ -130,15 +130,16 @@ def _kill(process: PetraProcess) -> None:
 
 
 def test_an_on_delay_interrupted_by_kill_9_raises_the_alarm_at_its_original_deadline(tmp_path, twilio):
-    plant = DelayPlant(tmp_path, twilio)
-    onset = plant.kill_into_the_delay(DELAY_S / 2)
+    delay_s = DELAY_S + 2.0  # 4 s left after the kill: time for a slow start before the deadline
+    plant = DelayPlant(tmp_path, twilio, delay_s)
+    onset = plant.kill_into_the_delay(2.0)
 
     second = plant.start()
     try:
         wait_until(lambda: plant.view().get("active"), timeout=15)
         view = plant.view()
         assert view["state"] == "active_unacked" and view["occurrences"] == 1
-        assert abs(view["raised_at"] - (onset + DELAY_S)) < 1.0  # not a new 4 s delay from the restart
+        assert abs(view["raised_at"] - (onset + delay_s)) < 1.0  # not a new delay from the restart
         [sms] = twilio.wait_for(1, timeout=10)
         assert sms.form["To"] == "+15550000001"
         assert second.terminate() == 0
