@@ -138,3 +138,13 @@ def test_kpis_count_rates_floods_stale_and_the_most_frequent_alarms():
     assert k["alarms"] == 13 and k["floods"] == 1 and k["alarms_per_10min_max"] == 12
     assert k["stale"] == ["a"] and k["chattering"] == ["b"] and k["unacked"] == 1
     assert k["top10"][0] == {"alarm": "a", "count": 12}
+
+
+def test_a_flood_restored_from_its_raise_times_goes_on_without_starting_again():
+    flood = FloodDetector(3, 600)
+    flood.restore([100.0, 200.0, 300.0, 400.0], now=500.0)
+    assert flood.active and flood.ends_at() == 700.0
+    assert flood.record(510.0) is None and flood.floods == 0
+    stale = FloodDetector(3, 600)
+    stale.restore([100.0, 200.0, 300.0, 400.0], now=750.0)  # the oldest has left the window
+    assert not stale.active

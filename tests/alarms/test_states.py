@@ -186,3 +186,15 @@ def test_a_snapshot_restores_pending_delays_shelves_and_ack_state():
     again = machine(delay_s=30.0)
     again.restore(restored.snapshot())
     assert again.state is State.ACTIVE_UNACKED and again.occurrences == 1
+
+
+def test_a_delay_starting_or_cancelled_changes_what_must_be_stored_but_a_new_value_alone_does_not():
+    m = machine(delay_s=30.0)
+    stored = m.durable_key()
+    assert m.evaluate(85.0, 80.0, False, T0) == []  # the on-delay starts: no transition
+    assert m.durable_key() != stored and m.pending_deadline() == T0 + 30
+    stored = m.durable_key()
+    m.evaluate(86.0, 80.0, False, T0 + 1)
+    assert m.durable_key() == stored
+    m.evaluate(70.0, 80.0, False, T0 + 2)  # cancelled before it ran out
+    assert m.durable_key() != stored and m.pending_deadline() is None
