@@ -1,4 +1,8 @@
-"""`petra history list|info|show|export|stats` and `petra storage selftest`: look at and prove the history."""
+"""`petra history list|info|show|export|stats` and `petra storage selftest|check`: look at and prove the history.
+
+The original PETRA's `parquet_viewer` took the directory as `--dir DIR`; that
+spelling is accepted wherever a command takes a directory or path.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     hsub = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)
 
     p = hsub.add_parser("list", help="the Parquet parts in a data directory")
-    p.add_argument("dir")
+    _path_argument(p, "dir", "the data directory (storage.local.data_dir)")
     p.set_defaults(handler=cmd_list)
 
     p = hsub.add_parser("info", help="schema, row groups, rows, size, time range and signals of a file")
@@ -25,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     for name, help_text in (("show", "print rows"), ("export", "write rows as CSV or JSON lines")):
         p = hsub.add_parser(name, help=help_text)
-        p.add_argument("path", help="a Parquet file or a data directory")
+        _path_argument(p, "path", "a Parquet file or a data directory")
         p.add_argument("--signal", help="only this signal")
         p.add_argument("--since", help="ISO time or epoch seconds (UTC when no zone is given)")
         p.add_argument("--until", help="ISO time or epoch seconds (exclusive)")
@@ -39,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.set_defaults(handler=cmd_export)
 
     p = hsub.add_parser("stats", help="per signal: count, min, max, mean, first/last time, gaps")
-    p.add_argument("path")
+    _path_argument(p, "path", "a Parquet file or a data directory")
     p.add_argument("--signal")
     p.add_argument("--gap", type=float, help="seconds between samples that count as a gap (default 3x median)")
     p.set_defaults(handler=cmd_stats)
@@ -52,6 +57,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=20000, help="samples to push (default 20000)")
     p.add_argument("--timeout", type=float, default=60.0)
     p.set_defaults(handler=cmd_selftest)
+    p = ssub.add_parser("check", help="check the WAL's files without opening them (a truncated file is named)")
+    p.add_argument("config", help="YAML config whose storage section names the WAL")
+    p.set_defaults(handler=cmd_check)
+
+
+def _path_argument(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
+    """`name` as a positional argument or, as in the original PETRA, `--dir`."""
+    parser.add_argument(name, nargs="?", help=help_text)
+    parser.add_argument("--dir", dest=f"{name}_option", metavar=name.upper(), help=f"the same as {name.upper()}")
+    parser.set_defaults(**{f"_{name}_parser": parser})
+
+
+def _path(args: argparse.Namespace, name: str) -> str:
+    given, option = getattr(args, name), getattr(args, f"{name}_option")
+    parser: argparse.ArgumentParser = getattr(args, f"_{name}_parser")
+    if given and option and given != option:
+        parser.error(f"give {name.upper()} once: '{given}' or --dir '{option}'")
+    if not (given or option):
+        parser.error(f"{name.upper()} is required (or --dir {name.upper()})")
+    return given or option
 
 
 def _time(text: str | None) -> dt.datetime | None:
@@ -87,9 +112,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from petra.storage.parquet_store import live_parts
 
-    parts = live_parts(Path(args.dir))
+    directory = _path(args, "dir")
+    parts = live_parts(Path(directory))
     if not parts:
-        print(f"no Parquet parts under {args.dir}")
+        print(f"no Parquet parts under {directory}")
         return 1
     print(f"{'date':<12} {'rows':>10} {'bytes':>12}  file")
     total_rows = total_bytes = 0
@@ -137,9 +163,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         if not args.signal:
             print("petra: --max-points needs --signal", file=sys.stderr)
             return 2
-        table = query_history(args.path, args.signal, _time(args.since), _time(args.until), args.max_points)
+        table = query_history(_path(args, "path"), args.signal, _time(args.since), _time(args.until),
+                              args.max_points)
     else:
-        table = read_rows(args.path, args.signal, _time(args.since), _time(args.until))
+        table = read_rows(_path(args, "path"), args.signal, _time(args.since), _time(args.until))
     if args.rows:
         table = table.slice(0, args.rows)
     records = _records(table)
@@ -159,7 +186,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from petra.storage.query import read_rows
 
-    table = read_rows(args.path, args.signal, _time(args.since), _time(args.until))
+    table = read_rows(_path(args, "path"), args.signal, _time(args.since), _time(args.until))
     fmt = args.format or ("csv" if args.output.endswith(".csv") else "jsonl")
     records = _records(table)
     with open(args.output, "w", newline="", encoding="utf-8") as out:
@@ -206,7 +233,7 @@ def signal_stats(table: Any, gap_s: float | None = None) -> list[dict[str, Any]]
 def cmd_stats(args: argparse.Namespace) -> int:
     from petra.storage.query import read_rows
 
-    table = read_rows(args.path, args.signal)
+    table = read_rows(_path(args, "path"), args.signal)
     stats = signal_stats(table, args.gap)
     if not stats:
         print("no rows")
@@ -219,28 +246,66 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_section(config: str) -> tuple[dict[str, Any], str] | None:
+    """The config's storage section and node id; None (the reason printed) when there is none."""
+    from petra.commands.common import load_sections_or_report
+
+    loaded = load_sections_or_report(config, ("storage",))
+    if loaded is None:
+        return None
+    if not loaded.sections.get("storage"):
+        print(f"petra: {config} has no storage section", file=sys.stderr)
+        return None
+    return loaded.sections["storage"], loaded.node_id
+
+
 def cmd_selftest(args: argparse.Namespace) -> int:
+    import os
     import tempfile
 
-    from petra.storage.selftest import run_selftest
+    from petra.logs import setup_logging
+    from petra.storage.selftest import remove_scratch, run_selftest, scratch_storage
 
-    if args.config:
-        from petra.commands.common import load_sections_or_report
-
-        loaded = load_sections_or_report(args.config, ("storage",))
-        if loaded is None:
-            return 2
-        storage = loaded.sections.get("storage")
-        if not storage:
-            print(f"petra: {args.config} has no storage section", file=sys.stderr)
-            return 2
-        report = run_selftest(storage, args.count, timeout=args.timeout, node_id=loaded.node_id)
-    else:
-        with tempfile.TemporaryDirectory(prefix="petra-selftest-") as tmp:
+    setup_logging("warning")  # one line per problem; the report below says which tier failed and why
+    with tempfile.TemporaryDirectory(prefix="petra-selftest-") as tmp:
+        if args.config:
+            loaded = _storage_section(args.config)
+            if loaded is None:
+                return 2
+            tag = f"{int(time.time())}_{os.getpid()}"
+            storage = scratch_storage(loaded[0], Path(tmp), tag)
+            print(f"self-test in scratch space: {tmp} (WAL, Parquet)"
+                  + (f", ClickHouse database {storage['remote']['database']}" if storage.get("remote") else "")
+                  + (f", S3 prefix {storage['s3']['prefix']}" if storage.get("s3") else "")
+                  + "; the plant's own history is not touched")
+        else:
             storage = {"local": {"data_dir": f"{tmp}/local", "flush_interval_seconds": 0.2},
                        "wal": {"wal_dir": f"{tmp}/wal"}, "history": {"max_interval_ms": 0}}
+        try:
             report = run_selftest(storage, args.count, timeout=args.timeout)
+        finally:
+            left = remove_scratch(storage) if args.config else []
     for line in report.lines():
         print(line)
+    for what in left:
+        print(f"  could not remove the scratch {what}: remove it by hand")
     print("storage selftest:", "PASSED" if report.ok else "FAILED")
     return 0 if report.ok else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from petra.lmdb_files import StoreFileError, check_data_file
+    from petra.storage.settings import parse_settings
+
+    loaded = _storage_section(args.config)
+    if loaded is None:
+        return 2
+    wal_dir = parse_settings(*loaded).wal.wal_dir
+    try:
+        meta = check_data_file(Path(wal_dir), what="WAL")
+    except StoreFileError as exc:
+        print(f"petra: {exc}", file=sys.stderr)
+        return 1
+    print(f"WAL {wal_dir}: " + ("no data file yet (a new one is created at start)" if meta is None
+                               else f"OK ({meta.required_bytes} bytes in use, transaction {meta.txnid})"))
+    return 0

@@ -15,7 +15,9 @@ in `plan.py` and README.md. `query_history` reads what the Parquet tier holds.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+from petra.lmdb_files import check_data_file
 from petra.plant import Plant
 from petra.storage.plan import Plan, plan_for
 from petra.storage.query import query_history
@@ -39,6 +41,8 @@ def child_specs(plant: Plant) -> list[ChildSpec]:
     from petra.storage.wal_actor import WalActor
 
     settings = parse_settings(section, plant.config.node_id)
+    # A damaged WAL is refused here, before anything starts: retrying cannot mend it.
+    check_data_file(Path(settings.wal.wal_dir), what="WAL")
     plan = plan_for(settings)
     kwargs = {"plant": plant, "settings": settings}
     specs = [ChildSpec("wal", WalActor, kwargs={**kwargs, "consumers": plan.consumers, "gating": plan.gating},

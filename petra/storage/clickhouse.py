@@ -38,6 +38,9 @@ from petra.storage.settings import RemoteSettings
 from petra.storage.tier import TierActor, WalUnavailable
 
 log = logging.getLogger(__name__)
+# clickhouse-driver logs every failed connection attempt with a traceback; the tier reports an
+# unreachable server itself, once per episode.
+logging.getLogger("clickhouse_driver.connection").setLevel(logging.ERROR)
 
 CONSUMER = "clickhouse"
 COLUMNS = ("node_id", "signal", "ts_us", "seq", "value_type", "value_bool", "value_int", "value_float",

@@ -87,6 +87,7 @@ class Wal:
                 self.origin = max(1, time.time_ns() // 1000)
                 txn.put(b"origin", _key(self.origin), db=self._meta)
                 txn.put(b"head", _key(self.origin - 1), db=self._meta)
+                _announce_new(self.path)
             else:
                 self.origin = _KEY.unpack(origin)[0]
             self.head = _KEY.unpack(txn.get(b"head", db=self._meta))[0]
@@ -310,6 +311,13 @@ class Wal:
 
     def close(self) -> None:
         close_environment(self.env, what="WAL")
+
+
+def _announce_new(path: Path) -> None:
+    """A new, empty WAL is worth a warning: after a damaged one was moved aside it is the only sign."""
+    damaged = sorted(path.parent.glob(f"{path.name}.damaged-*"))
+    log.warning("WAL: started a new, empty log at %s%s", path,
+                f"; the damaged one moved aside is kept at {damaged[-1]}" if damaged else "")
 
 
 def _free_space(path: Path) -> str:
