@@ -6,7 +6,9 @@ default. This listener answers only three form-encoded POST routes and accepts
 a request only when its `X-Twilio-Signature` verifies (twilio's
 `RequestValidator`, against the auth token and `twilio.webhook.public_url` +
 path + query - the URL Twilio called); anything else gets 403. Put it behind a
-TLS-terminating proxy when public_url is https.
+TLS-terminating proxy when public_url is https. It is served by aiohttp on an
+event loop of its own with the control API's limits (`petra.control.http_host`):
+a slow, idle or malformed client is cut off or answered 4xx, never a thread each.
 
     POST /v1/twilio/sms     an SMS reply: "ACK <alarm id or code>" acknowledges (known contacts only)
     POST /v1/twilio/voice   a key press during an alarm call (<Gather>): 1 acknowledges ?alarm=ID
@@ -15,25 +17,31 @@ TLS-terminating proxy when public_url is https.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-import threading
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
 
+from aiohttp import web
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from petra.alarms import twiml
 from petra.alarms.config import ContactSpec
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
+from petra.control.http_host import BoundSocket, HttpHost, Limits, http_rejections, read_body
+from petra.control.server import bind_tcp
+from petra.drivers.rate_limited_log import RateLimitedLog
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 64 * 1024
+LIMITS = Limits(max_body_bytes=64 * 1024)
+"""Twilio's form posts are small; the timeouts are the control API's."""
+WEBHOOK_THREADS = 4
+_refusals = RateLimitedLog(log)
 _ACK = re.compile(r"^\s*(?:ACK|OK|A)\s+([A-Za-z0-9_.\-]+)\s*$", re.IGNORECASE)
 
 
@@ -125,88 +133,85 @@ class TwilioWebhooks:
         return twiml.empty()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server  # type: ignore[assignment]
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class WebhookApp:
+    """The aiohttp application: POST only, the body within `LIMITS`, the signature checked before anything else."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("webhook %s", format % args)
+    def __init__(self, hooks: TwilioWebhooks) -> None:
+        self.hooks = hooks
+        self.executor = ThreadPoolExecutor(WEBHOOK_THREADS, thread_name_prefix="petra-twilio-webhooks")
+        self.app = web.Application(client_max_size=LIMITS.max_body_bytes)
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.app.on_cleanup.append(self._release)
 
-    def _reply(self, status: int, content_type: str, body: str) -> None:
-        payload = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_POST(self) -> None:
-        hooks = self.server.hooks
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._reply(413, "text/plain", "body too large\n")
-            return
-        body = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
-        form = dict(parse_qsl(body, keep_blank_values=True))
-        split = urlsplit(self.path)
-        if not hooks.verify(self.path, form, self.headers.get("X-Twilio-Signature"),
-                            self.headers.get("X-Twilio-Webhooks-Signature-Settings")):
-            kind = split.path.rsplit("/", 1)[-1]
-            hooks.service.metrics.webhooks.labels(kind, "refused").inc()
-            log.warning("refused a webhook to %s from %s: missing or invalid Twilio signature", split.path,
-                        self.client_address[0])
-            self._reply(403, "text/plain", "invalid signature\n")
-            return
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        if request.method != "POST":
+            return _reply(405, "text/plain", "POST only\n")
         try:
-            status, content_type, text = hooks.handle(split.path, dict(parse_qsl(split.query)), form)
+            body = (await read_body(request, LIMITS)).decode("utf-8", errors="replace")
+        except web.HTTPException as exc:
+            reply = _reply(exc.status, "text/plain", exc.text or f"{exc.reason}\n")
+            reply.force_close()
+            return reply
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        hooks = self.hooks
+        if not hooks.verify(request.raw_path, form, request.headers.get("X-Twilio-Signature"),
+                            request.headers.get("X-Twilio-Webhooks-Signature-Settings")):
+            kind = request.path.rsplit("/", 1)[-1]
+            hooks.service.metrics.webhooks.labels(kind, "refused").inc()
+            _refusals.warning(f"refused:{kind}", "refused a webhook to %s from %s: missing or invalid Twilio "
+                              "signature", request.path, request.remote)
+            return _reply(403, "text/plain", "invalid signature\n")
+        query = dict(parse_qsl(request.query_string))
+        try:  # a handler may wait on an alarm actor: never on the event loop
+            status, content_type, text = await asyncio.get_running_loop().run_in_executor(
+                self.executor, hooks.handle, request.path, query, form)
         except Exception:
-            log.exception("webhook %s failed", split.path)
+            log.exception("webhook %s failed", request.path)
             status, content_type, text = 500, "text/plain", "internal error\n"
-        self._reply(status, content_type, text)
+        return _reply(status, content_type, text)
 
-    def do_GET(self) -> None:
-        self._reply(405, "text/plain", "POST only\n")
+    async def _release(self, _app: web.Application) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    hooks: TwilioWebhooks
+def _reply(status: int, content_type: str, text: str) -> web.Response:
+    return web.Response(status=status, text=text, content_type=content_type)
 
 
 class WebhookActor(SupervisedActor):
-    """Owns the webhook listener; a restart rebinds it."""
+    """Owns the webhook listener and its event loop; a restart binds again."""
 
     def __init__(self, service: AlarmService) -> None:
         super().__init__()
         self.service = service
-        self.server: _Server | None = None
-        self.thread: threading.Thread | None = None
+        self.host: HttpHost | None = None
 
     def on_start(self) -> None:
         self.service.attach(self.registry, self.path)
         settings = self.service.config.twilio
         assert settings is not None and settings.webhook is not None
         hook = settings.webhook
-        self.server = _Server((hook.host, hook.port), _Handler)
-        self.server.hooks = TwilioWebhooks(self.service)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-                                       name="petra-twilio-webhooks", daemon=True)
-        self.thread.start()
+        sock = bind_tcp(hook.host, hook.port, LIMITS, what="Twilio webhook")
+        try:
+            app = WebhookApp(TwilioWebhooks(self.service))
+            self.host = HttpHost(app.app, [BoundSocket(sock)], LIMITS, "petra-twilio-webhooks",
+                                 http_rejections(self.service.plant.metrics.registry))
+            self.host.start()
+        except BaseException:
+            sock.close()
+            raise
         log.info("Twilio webhooks on http://%s:%d (public URL %s)", hook.host, self.bound_port(), hook.public_url)
         if not settings.auth_token:
             log.error("no Twilio auth token: every webhook will be refused")
 
     def bound_port(self) -> int:
-        return 0 if self.server is None else int(self.server.server_address[1])
+        return 0 if self.host is None else int(self.host.sockets[0].sock.getsockname()[1])
 
     def check_health(self) -> None:
-        if self.thread is not None and not self.thread.is_alive():
-            raise RuntimeError("webhook listener thread stopped")
+        if self.host is not None and not self.host.is_alive():
+            raise RuntimeError("webhook listener's event loop stopped")
 
-    def _after_exit(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+    def release(self) -> None:
+        host, self.host = self.host, None
+        if host is not None:
+            host.stop()

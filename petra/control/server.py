@@ -59,8 +59,8 @@ def bind_unix(path: Path, limits: Limits) -> socket.socket:
     return sock
 
 
-def bind_tcp(host: str, port: int, limits: Limits) -> socket.socket:
-    """The listening TCP socket; a port in use is named as such."""
+def bind_tcp(host: str, port: int, limits: Limits, what: str = "control API") -> socket.socket:
+    """The listening TCP socket; a port in use is named as such (`what` says whose port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +69,7 @@ def bind_tcp(host: str, port: int, limits: Limits) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise OSError(f"control API port {host}:{port} is in use: is another PETRA running?") from None
+            raise OSError(f"{what} port {host}:{port} is in use: is another PETRA running?") from None
         raise
     sock.listen(limits.backlog)
     return sock
