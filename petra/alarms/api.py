@@ -21,19 +21,13 @@ from typing import Any
 from petra.alarms.flood import kpis
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
-from petra.control.api import ApiError, Request
+from petra.control.api import EPOCH_MAX_S, ApiError, Request, query_number
 from petra.control.api import json_body as _body
 
 PREFIX = "/v1/alarms"
 
 
-def _number(text: str | None, name: str) -> float | None:
-    if text in (None, ""):
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a number") from None
+MAX_LIMIT = 100_000
 
 
 class AlarmApi:
@@ -86,7 +80,7 @@ class AlarmApi:
 
     def kpi(self, request: Request, _: dict[str, str]) -> Any:
         now = time.time()
-        period = _number(request.query.get("period_s"), "period_s") or 86400.0
+        period = query_number(request, "period_s", 86400.0, minimum=1.0, maximum=EPOCH_MAX_S)
         events = self.service.store.events(since=now - period, limit=1_000_000)
         return kpis(events, self.service.views.values(), now, self.service.config.stale_after_s, period)
 
@@ -97,13 +91,13 @@ class AlarmApi:
                 alarm = self.service.resolve(alarm)
             except UnknownAlarm:
                 raise ApiError(404, f"unknown alarm '{alarm}'") from None
-        since = _number(request.query.get("since"), "since")
-        limit = int(_number(request.query.get("limit"), "limit") or 200)
+        since = query_number(request, "since", maximum=EPOCH_MAX_S)
+        limit = int(query_number(request, "limit", 200, minimum=1, maximum=MAX_LIMIT, integer=True))
         events = self.service.store.events(alarm, since, limit=limit, newest_first=True)
         return {"events": events}
 
     def deliveries(self, request: Request, _: dict[str, str]) -> Any:
-        limit = int(_number(request.query.get("limit"), "limit") or 100)
+        limit = int(query_number(request, "limit", 100, minimum=1, maximum=MAX_LIMIT, integer=True))
         records = sorted(self.service.store.items("deliveries").values(), key=lambda d: d.get("created", 0),
                          reverse=True)
         return {"deliveries": records[:limit]}

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("crash", "hang", "slow", "raise-on-next")
 ASK_TIMEOUT_S = 5.0
+EPOCH_MAX_S = 253_402_300_799.0
+"""9999-12-31T23:59:59Z: the last instant a timestamp column can hold."""
+MAX_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,25 @@ def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "body must be a JSON object")
     return data
+
+
+def query_number(request: Request, name: str, default: float | None = None, *, minimum: float = 0.0,
+                 maximum: float = 1e12, integer: bool = False) -> float | None:
+    """`?name=` as a finite number within [minimum, maximum] (`default` when absent); 400 otherwise.
+
+    The query-string twin of `json_body`: inf, nan and 1e400 are the client's mistake, not a 500 later.
+    """
+    text = request.query.get(name)
+    if text in (None, ""):
+        return default
+    try:
+        value = float(text) if len(text) <= 64 else math.nan
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and minimum <= value <= maximum) or (integer and not value.is_integer()):
+        kind = "an integer" if integer else "a number"
+        raise ApiError(400, f"{name} must be {kind} from {minimum:g} to {maximum:g}")
+    return int(value) if integer else value
 
 
 Handler = Callable[[Request, dict[str, str]], Any]
@@ -308,12 +330,9 @@ class ControlApi:
         if not signal:
             raise ApiError(400, "history needs ?signal=NAME (and optionally since, until as epoch seconds, "
                                 "max_points)")
-        try:
-            since = float(request.query["since"]) if "since" in request.query else None
-            until = float(request.query["until"]) if "until" in request.query else None
-            max_points = int(request.query.get("max_points", "1000"))
-        except ValueError:
-            raise ApiError(400, "since and until are epoch seconds, max_points an integer") from None
+        since = query_number(request, "since", maximum=EPOCH_MAX_S)
+        until = query_number(request, "until", maximum=EPOCH_MAX_S)
+        max_points = int(query_number(request, "max_points", 1000, minimum=1, maximum=MAX_POINTS, integer=True))
         from petra.storage.query import plant_history
 
         table = plant_history(self.plant, signal, since, until, max_points)

@@ -205,3 +205,17 @@ def test_a_fault_argument_beyond_its_range_is_refused_with_422(running, tmp_path
     ticks = running.plant.stats.ticks
     wait_until(lambda: running.plant.stats.ticks > ticks + 3)  # the clock keeps ticking
 
+
+
+@pytest.mark.parametrize("query", ["since=nan", "until=1e400", "max_points=0", "max_points=1e300"])
+def test_history_query_numbers_out_of_range_get_a_400_that_names_them(tmp_path, query):
+    storage = {"wal": {"wal_dir": str(tmp_path / "wal")}, "local": {"data_dir": str(tmp_path / "local")}}
+    config_path = write_config(tmp_path / "plant.yaml", dict(PLANT, storage=storage))
+    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
+        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    runtime.start()
+    try:
+        status, body = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "GET", f"/v1/history?signal=count&{query}")
+    finally:
+        runtime.stop(timeout=10)
+    assert status == 400 and query.split("=")[0] in body["error"]
