@@ -9,6 +9,10 @@ the uncommitted parts first).
 With strategy ``remote_first`` this tier only *spills*: it skips what ClickHouse
 has committed and writes what ClickHouse has not taken within
 `fallback_after_seconds`.
+
+On an orderly stop the tier drains: it reads what the WAL acknowledged up to its
+head and writes it (within `DRAIN_ON_STOP_S`), so after a clean shutdown the
+Parquet files hold every acknowledged sample, not only the next start.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ CONSUMER = "parquet"
 MAX_BUFFER_BYTES = 64 * 1024 * 1024
 READ_CHUNK = 200_000
 MAINTENANCE_S = 60.0
+DRAIN_ON_STOP_S = 5.0
 
 
 def block_rows(block: Block, after: int, until: int | None = None) -> pa.Table:
@@ -141,9 +146,19 @@ class ParquetTier(TierActor):
     def close(self) -> None:
         if self.committed is not None and self.failing_since is None:
             try:
+                self._drain(time.monotonic() + DRAIN_ON_STOP_S)
                 self.flush()
             except Exception as exc:  # the WAL still has it; it is written after the restart
                 log.warning("parquet: final flush failed (%s); the WAL keeps the rows", exc)
+
+    def _drain(self, deadline: float) -> None:
+        """Read up to the WAL's head (what it acknowledged so far), or until `deadline`."""
+        head = self.wal.flush()
+        while self._position < head and time.monotonic() < deadline:
+            before = self._position
+            self._read()
+            if self._position == before:  # nothing more it may take now (a spill waiting for ClickHouse)
+                break
 
     def status(self) -> dict[str, Any]:
         return {**super().status(), "committed": self.committed, "buffered_to": self._position,

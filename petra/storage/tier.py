@@ -49,6 +49,10 @@ class WalClient:
     def head(self) -> int:
         return self._call("head")
 
+    def flush(self) -> int:
+        """Let the WAL commit what it has queued; returns its head."""
+        return self._call("flush")
+
 
 class WalUnavailable(Exception):
     """The WAL actor is restarting."""

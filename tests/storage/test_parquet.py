@@ -117,3 +117,28 @@ def test_query_history_filters_by_signal_and_time_and_downsamples(tmp_path: Path
     assert sum(trend.column("count").to_pylist()) == 100
     assert trend.column("min").to_pylist()[0] == 1.0 and trend.column("max").to_pylist()[-1] == 199.0
     os.sync()
+
+
+def test_a_clean_stop_drains_every_acknowledged_sample_into_parquet(tmp_path: Path) -> None:
+    from petra.messages import SignalUpdate, UpdateSignals
+    from petra.storage.wal import read_committed
+    from tests.helpers import wait_until
+    from tests.storage.conftest import ramp_config, start_runtime, wal_proxy
+
+    storage = {"local": {"flush_interval_seconds": 3600}}  # nothing is flushed while it runs
+    runtime = start_runtime(ramp_config(tmp_path, storage, generators=0))
+    try:
+        wal = wal_proxy(runtime)
+        parquet = runtime.tree.lookup("petra/storage/history:parquet").proxy()
+        wait_until(lambda: parquet.status().get(timeout=5)["buffered_to"] == wal.flush().get(timeout=5))
+        group = runtime.tree.lookup("petra/core/signals/default")
+        for i in range(20):  # the last samples, acknowledged just before the tier is told to stop
+            group.ask(UpdateSignals((SignalUpdate("label", f"batch-{i + 2}"),), "test"), timeout=5)
+        head = wal.flush().get(timeout=5)
+        runtime.tree.lookup("petra/storage").proxy().terminate_child("history:parquet").get(timeout=30)
+    finally:
+        runtime.stop()
+    assert read_committed(tmp_path / "wal")[1] == head
+    stored = read_rows(tmp_path / "local")
+    assert max(stored.column("seq").to_pylist()) == head
+    assert "batch-21" in stored.column("value_string").to_pylist()
