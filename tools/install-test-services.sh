@@ -16,5 +16,26 @@ echo "installing test services: ${need[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+# Another apt or dpkg (unattended-upgrades, a colleague's install) may hold the locks: wait for it
+# instead of failing with "Could not get lock". DPkg::Lock::Timeout covers the dpkg lock; the
+# loop also covers the package lists' lock of `apt-get update`.
+LOCK_WAIT_S=${PETRA_APT_LOCK_WAIT_S:-600}
+apt_get() {
+  local waited=0 out
+  while true; do
+    if out=$($SUDO apt-get -o DPkg::Lock::Timeout="$LOCK_WAIT_S" "$@" 2>&1); then
+      return 0
+    fi
+    if grep -qE "Could not get lock|Unable to acquire|Unable to lock" <<<"$out" && [ "$waited" -lt "$LOCK_WAIT_S" ]; then
+      [ "$waited" -eq 0 ] && echo "waiting for another apt/dpkg process to release its lock..." >&2
+      sleep 5
+      waited=$((waited + 5))
+      continue
+    fi
+    printf '%s\n' "$out" >&2
+    return 1
+  done
+}
+apt_get update -qq
+apt_get install -y -qq --no-install-recommends "${need[@]}"

@@ -19,6 +19,7 @@ from petra.storage.query import read_rows
 from petra.storage.rows import concat_rows, decode_block, to_rows
 from petra.storage.wal import read_committed
 from tests.e2e.petra_process import PetraProcess, free_port, scrape
+from tests.helpers import wait_until
 from tests.storage.conftest import ch_seqs, clickhouse_storage, ramp_config
 
 
@@ -44,6 +45,19 @@ def _wait_caught_up(proc: PetraProcess, port: int, timeout: float = 60.0) -> Non
     raise AssertionError(f"tiers did not catch up:\n{proc.log[-3000:]}")
 
 
+def _wait_recording_beyond(proc: PetraProcess, port: int, head: int) -> None:
+    """Until this run has acknowledged samples of its own (however slow the machine is)."""
+
+    def recording() -> bool:
+        assert proc.proc.poll() is None, proc.log
+        try:
+            return scrape(port).get("petra_wal_head_sequence", 0) > head
+        except OSError:
+            return False
+
+    wait_until(recording, timeout=120, interval=0.05)
+
+
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing_in_parquet_and_clickhouse(
     tmp_path: Path, ch, database: str
 ) -> None:
@@ -57,8 +71,10 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing_in_parquet_and_c
     rng = random.Random(20240611)
     acknowledged: list[int] = []
     for run in range(4):
-        proc = PetraProcess(["run", str(config), "--metrics-port", "0"], tmp_path / f"run{run}.log")
-        time.sleep(rng.uniform(1.5, 3.0))
+        port = free_port()
+        proc = PetraProcess(["run", str(config), "--metrics-port", str(port)], tmp_path / f"run{run}.log")
+        _wait_recording_beyond(proc, port, acknowledged[-1] if acknowledged else 0)
+        time.sleep(rng.uniform(0.2, 1.5))  # a random moment while it writes, not a measure of anything
         assert proc.proc.poll() is None, proc.log
         proc.kill()  # SIGKILL
         _, head, _ = _wal_rows(wal_dir)
@@ -78,7 +94,6 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing_in_parquet_and_c
     expected = wal.column("seq").to_pylist()
     assert expected == list(range(origin, head + 1)), "the WAL itself has no gaps"
     assert head >= acknowledged[-1]
-    assert len(expected) > 5000
 
     parquet = read_rows(tmp_path / "local").sort_by("seq")
     assert parquet.column("seq").to_pylist() == expected

@@ -95,14 +95,13 @@ def test_consecutive_failures_make_the_restart_delay_grow(start) -> None:
 
 def test_backoff_resets_after_the_child_stayed_up_long_enough(start) -> None:
     journal = Journal()
-    backoff = BackoffPolicy(initial=0.01, maximum=5.0, jitter=0.0, reset_after=0.2)
+    # Without the reset the second restart would wait 1 s and the third 60 s: far beyond wait_until's 5 s.
+    backoff = BackoffPolicy(initial=0.01, maximum=60.0, multiplier=100.0, jitter=0.0, reset_after=0.2)
     tree = start(sup_spec(worker("a", journal), backoff=backoff))
     for n in range(2, 5):
         time.sleep(0.25)  # let the child reach reset_after; this is setup, not an assertion
-        crashed_at = time.monotonic()
         tree.lookup("root/a").tell(Inject("crash"))
-        wait_until(lambda n=n: journal.count("start", "a") == n, what=f"restart {n}")
-        assert time.monotonic() - crashed_at < 0.5  # always delay(1), never growing
+        wait_until(lambda n=n: journal.count("start", "a") == n, what=f"restart {n} after delay(1)")
 
 
 def test_child_crashing_in_a_loop_makes_its_supervisor_give_up_and_its_parent_see_it_fail(start) -> None:
