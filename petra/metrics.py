@@ -48,6 +48,10 @@ class PlantMetrics:
         self.signal_errors = Counter(
             "petra_signal_update_errors", "Rejected or uncoercible signal writes", ["group"], registry=r
         )
+        self.block_errors = Counter(
+            "petra_block_errors", "Block evaluations that could not compute (outputs held, bad quality)", ["chain"],
+            registry=r,
+        )
         self.forced_suppressed = Counter(
             "petra_forced_writes_suppressed", "Writes dropped because the signal is forced", ["group"], registry=r
         )

@@ -1,8 +1,13 @@
 """A block-chain actor: evaluates one connected component of the block graph per tick.
 
 The chain is the single writer (the signal group) of its output signals. A
-block that raises crashes the chain; its outputs turn bad quality until the
-supervisor has restarted it and a scan has completed again.
+block that cannot compute from what its inputs hold (see `CANNOT_COMPUTE`)
+keeps its outputs' last values and turns them, and whatever they feed, bad
+quality; it is counted in `petra_block_errors_total{chain}`, logged at most
+once per block every 10 s, and the chain keeps scanning: the next scan whose
+inputs admit a value makes them good again. Any other exception from a block
+crashes the chain; its outputs turn bad quality until the supervisor has
+restarted it and a scan has completed again.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.logic.compiler import ChainProgram, CompiledChain, compile_chain, propagate_quality
 from petra.messages import ForceSignal, ScanDone, SignalsChanged, Tick
 from petra.plant import Plant
@@ -17,6 +23,7 @@ from petra.values import Quality, coerce
 from supervision import PooledActor
 
 log = logging.getLogger(__name__)
+_failures = RateLimitedLog(log, interval_s=10.0, max_keys=4096)
 
 
 class BlockChainActor(PooledActor):
@@ -38,6 +45,8 @@ class BlockChainActor(PooledActor):
         self._epoch = -1
         self._subscribed = False
         self._updates = plant.metrics.signal_updates.labels(self.owner)
+        self._errors = plant.metrics.block_errors.labels(chain.name)
+        self._failing: frozenset[int] = frozenset()
 
     def on_start(self) -> None:
         self.program = self.chain.instantiate()
@@ -94,8 +103,11 @@ class BlockChainActor(PooledActor):
         table = self.plant.table
         if table.quality_epoch != self._epoch:
             self._epoch = table.quality_epoch
-            propagate_quality(table.quality, self.chain.quality_plan)
-        changed = self.program.scan(table.values, tick.scheduled_at)  # type: ignore[union-attr]
+            propagate_quality(table.quality, self.chain.quality_plan, self._failing)
+        program = self.program
+        changed = program.scan(table.values, tick.scheduled_at)  # type: ignore[union-attr]
+        if program.failed or self._failing:  # type: ignore[union-attr]
+            changed = self._after_failures(program, changed)  # type: ignore[arg-type]
         if changed:
             wall = time.time()
             stamps = table.timestamps
@@ -118,3 +130,32 @@ class BlockChainActor(PooledActor):
         scan_work = self.plant.ticks.done(ScanDone(self.chain.name, tick.seq, work, time.monotonic()))
         if scan_work is not None:
             self.plant.metrics.scan_duration.observe(scan_work)
+
+    def _after_failures(self, program: ChainProgram, changed: list[int]) -> list[int]:
+        """Count and log the blocks that could not compute; on any change, re-derive quality.
+
+        Returns `changed` plus the output slots whose quality moved, so listeners
+        (history, alarms, watchers) hear that they turned bad, or good again.
+        """
+        failing = frozenset(program.failed)
+        names = self.chain.block_names
+        if failing:
+            self._errors.inc(len(program.failed))
+            for index in failing:
+                name = names[index]
+                _failures.warning(f"{self.chain.name}/{name}", "chain %s: block %s cannot compute its outputs "
+                                  "(they hold their last value, bad quality): %s", self.chain.name, name,
+                                  program.errors.get(index))
+        for index in self._failing - failing:
+            log.info("chain %s: block %s computes again", self.chain.name, names[index])
+        program.failed.clear()
+        program.errors.clear()
+        if failing == self._failing:
+            return changed
+        self._failing = failing
+        quality = self.plant.table.quality
+        slots = self.chain.output_slots
+        before = [quality[s] for s in slots]
+        propagate_quality(quality, self.chain.quality_plan, failing)
+        moved = [s for s, q in zip(slots, before, strict=True) if quality[s] != q and s not in changed]
+        return changed + moved if moved else changed

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from petra.values import DataType, Value
+from petra.values import INT_MAX, INT_MIN, DataType, Value
 
 NUMERIC = "numeric"
 """Port type for "int or float": the value is used as a number."""
@@ -193,7 +193,8 @@ def check_param_value(type_name: str, param: Param, value: Any) -> Any:
 
     Covers `type` (number, integer, boolean, string), `enum`, `minimum`,
     `maximum`, `exclusiveMinimum` and `exclusiveMaximum`; numbers must be
-    finite and a float with an integral value is accepted as an integer.
+    finite, integers fit signed 64 bits (a counter's preset becomes its cv),
+    and a float with an integral value is accepted as an integer.
     Returns the value (an int for an integer-valued float); None is accepted
     for an optional parameter.
     """
@@ -212,6 +213,8 @@ def check_param_value(type_name: str, param: Param, value: Any) -> Any:
                 if not value.is_integer():
                     raise BlockParamError(param.name, f"{where} must be an integer, got {value!r}")
                 value = int(value)
+        if kind == "integer" and not INT_MIN <= value <= INT_MAX:  # the value may reach an int signal
+            raise BlockParamError(param.name, f"{where} must fit a signed 64-bit int, got {value!r}")
         bounds = (
             ("minimum", lambda v, b: v >= b, ">="),
             ("maximum", lambda v, b: v <= b, "<="),

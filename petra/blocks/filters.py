@@ -1,8 +1,12 @@
 """Signal filters: MOVING_AVERAGE, RATE_OF_CHANGE, LOWPASS and DEADBAND.
 
-All output floats and keep their state between scans. A NaN sample is
-skipped: the output holds and the sample does not enter the filter state.
+All output floats and keep their state between scans. A sample that is not
+finite (NaN, +-inf) is skipped: the output holds and the sample does not
+enter the filter state, which would otherwise stay NaN for good (inf - inf).
 Before the first valid sample the output is NaN (RATE_OF_CHANGE: 0.0).
+Finite samples near the float limits never raise: a result that overflows
+is computed another way (MOVING_AVERAGE, LOWPASS) or is +-inf for that scan
+only (RATE_OF_CHANGE).
 """
 
 from __future__ import annotations
@@ -57,10 +61,22 @@ class MovingAverage(Block):
         pos += 1
         if pos == self._size:
             pos = 0
-            self._sum = math.fsum(self._buf)
+            self._sum = _exact_sum(self._buf)
         self._pos = pos
-        out = self._out = self._sum / self._count
+        out = self._sum / self._count
+        if out - out != 0:  # the sum of finite samples overflowed; their mean cannot
+            count = self._count
+            out = math.fsum([b / count for b in self._buf])
+        self._out = out
         return out
+
+
+def _exact_sum(values: list[float]) -> float:
+    """math.fsum, but +-inf instead of OverflowError when the exact sum is beyond the float range."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return math.inf
 
 
 @block_type
@@ -88,7 +104,7 @@ class RateOfChange(Block):
         self._out = 0.0
 
     def step(self, now: float, x: float) -> float:
-        if x != x:
+        if x - x != 0:
             return self._out
         last = self._last_t
         if last is None:
@@ -130,7 +146,7 @@ class Lowpass(Block):
         self._out = _NAN
 
     def step(self, now: float, x: float) -> float:
-        if x != x:
+        if x - x != 0:
             return self._out
         last = self._last_t
         if last is None:
@@ -144,7 +160,11 @@ class Lowpass(Block):
         if dt != self._dt:
             self._dt = dt
             self._alpha = -math.expm1(-dt / self._tau)
-        out = self._out = self._out + (x - self._out) * self._alpha
+        y = self._out
+        out = y + (x - y) * self._alpha
+        if out - out != 0:  # x - y overflowed: the same step as a weighted mean of two finite values
+            out = y * (1.0 - self._alpha) + x * self._alpha
+        self._out = out
         return out
 
 
@@ -168,7 +188,7 @@ class Deadband(Block):
         self._out = _NAN
 
     def step(self, now: float, x: float) -> float:
-        if x != x:
+        if x - x != 0:
             return self._out
         y = self._out
         if y != y or abs(x - y) > self._band:

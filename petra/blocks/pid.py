@@ -34,9 +34,12 @@ class Pid(Block):
     * Manual (bumpless): with `manual` true the output is manual_value
       (clamped to the limits) and the integrator tracks it
       (I = out - P - D), so switching to auto continues from the same output.
-    * NaN pv or sp: the output holds its last value, no integration happens
-      over the gap and D restarts at the next valid sample. In manual a valid
-      manual_value still drives the output; a NaN manual_value holds it.
+    * NaN or infinite pv or sp, or a step whose error, P or D term
+      overflows the float range: the output holds its last value, no
+      integration happens over the gap and D restarts at the next valid
+      sample, so no infinity ever enters the integrator or the D filter
+      (it would pin the output at a limit, or NaN, for good). In manual a
+      finite manual_value still drives the output; any other holds it.
     * Before the first valid output the held value is 0 clamped to the limits.
     """
 
@@ -103,28 +106,28 @@ class Pid(Block):
         dt = 0.0 if last is None else now - last
         lo, hi = self._lo, self._hi
 
-        if pv != pv or sp != sp:
-            self._prev_pv = None
-            if manual and manual_value == manual_value:
-                out = self._out = min(max(float(manual_value), lo), hi)
-                self._i = out
-                self._d = 0.0
-            return self._out
-
         e = sp - pv if self._reverse else pv - sp
         p_term = self._kp * e
         prev = self._prev_pv
         if prev is None:
-            d = self._d = 0.0
-            self._prev_pv = pv
+            d = 0.0
         elif dt > 0.0:
-            d = self._d = (self._tf * self._d + self._kd_pv * (pv - prev)) / (self._tf + dt)
-            self._prev_pv = pv
+            d = (self._tf * self._d + self._kd_pv * (pv - prev)) / (self._tf + dt)
         else:
             d = self._d
+        if p_term - p_term != 0 or d - d != 0:  # NaN or inf pv/sp, or an overflow: a gap
+            self._prev_pv = None
+            if manual and manual_value - manual_value == 0:
+                out = self._out = min(max(float(manual_value), lo), hi)
+                self._i = out
+                self._d = 0.0
+            return self._out
+        self._d = d
+        if prev is None or dt > 0.0:
+            self._prev_pv = pv
 
         if manual:
-            if manual_value != manual_value:
+            if manual_value - manual_value != 0:
                 out = self._out
             else:
                 out = self._out = min(max(float(manual_value), lo), hi)

@@ -20,19 +20,28 @@ Generated shape::
             ...
             return changed
         return scan
+
+Each block's statements sit in their own ``try``: a block that cannot compute
+a value from what its inputs hold (an int result beyond signed 64 bits,
+NaN into an int or bool input, an overflow in a plugin's arithmetic) is
+reported through ``fail(index, error)`` and keeps its outputs' last values,
+while the blocks after it still run. Since Python 3.11 a ``try`` costs one
+NOP when nothing raises, so this is cheaper than any per-chain fallback that
+would have to re-run (and double-step) the blocks before the failing one.
+Other exceptions (a bug) still crash the chain for its supervisor.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from petra.blocks.base import ANY, NUMERIC, REGISTRY, Block, BlockRegistry, PortType
 from petra.config.model import BlockConfig
 from petra.logic.graph import Chain
 from petra.signals import SignalTable
-from petra.values import DataType, Value, coerce, type_of
+from petra.values import INT_MAX, INT_MIN, CoercionError, DataType, Quality, Value, coerce, type_of
 
 ScanFunction = Callable[[list, float], list]
 
@@ -41,11 +50,29 @@ class CompileError(ValueError):
     """A block that cannot be wired as configured (names the block)."""
 
 
-def _safe_int(value: object) -> int:
-    """float -> int for an INT port: NaN and infinities become 0 instead of raising."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return 0
-    return round(value) if isinstance(value, float) else int(value)  # type: ignore[arg-type]
+CANNOT_COMPUTE = (ArithmeticError, ValueError)
+"""What a block raises when its inputs admit no value: its outputs hold and turn bad, the chain runs on."""
+
+
+def _port_int(value: float) -> int:
+    """A float signal into an INT port, as `coerce` converts it: NaN, inf or beyond 64 bits raise."""
+    if not math.isfinite(value):
+        raise CoercionError(f"cannot convert {value} to int")
+    return _int64(round(value))
+
+
+def _port_bool(value: float) -> bool:
+    """A float signal into a BOOL port: non-zero is true, NaN is no truth value (it raises)."""
+    if value != value:
+        raise CoercionError("cannot convert nan to bool")
+    return value != 0
+
+
+def _int64(value: int) -> int:
+    """Raise when an int result does not fit the signed 64 bits every int signal holds."""
+    if INT_MIN <= value <= INT_MAX:
+        return value
+    return coerce(value, DataType.INT)  # type: ignore[return-value]  (raises, naming the value)
 
 
 @dataclass(frozen=True)
@@ -61,6 +88,14 @@ class ChainProgram:
 
     scan: ScanFunction
     blocks: list[Block]
+    failed: list[int] = field(default_factory=list)
+    """Chain indexes of the blocks that could not compute in the scans since the caller last cleared it."""
+    errors: dict[int, Exception] = field(default_factory=dict)
+    """The last error of each block in `failed`."""
+
+    def fail(self, index: int, error: Exception) -> None:
+        self.failed.append(index)
+        self.errors[index] = error
 
 
 @dataclass(frozen=True)
@@ -83,11 +118,18 @@ class CompiledChain:
         """
         if blocks is None:
             blocks = [sb.cls(sb.config.name, sb.config.params, sb.input_names) for sb in self.step_blocks]
-        namespace: dict[str, object] = {"_safe_int": _safe_int}
+        namespace: dict[str, object] = {
+            "_port_int": _port_int, "_port_bool": _port_bool, "_int64": _int64, "_CANNOT": CANNOT_COMPUTE,
+        }
         exec(compile(self.source, f"<chain {self.name}>", "exec"), namespace)
         make = namespace["_make"]
-        scan = make(*(b.step for b in blocks))  # type: ignore[operator]
-        return ChainProgram(scan=scan, blocks=blocks)
+        program = ChainProgram(scan=_not_bound, blocks=blocks)
+        program.scan = make(program.fail, *(b.step for b in blocks))  # type: ignore[operator]
+        return program
+
+
+def _not_bound(v: list, now: float) -> list:
+    raise RuntimeError("scan function not bound yet")
 
 
 def compile_chain(
@@ -107,7 +149,7 @@ def compile_chain(
     # leaving them out of quality propagation keeps a feedback loop from latching bad.
     own_outputs = {signal for block in chain.blocks for signal in block.outputs.values()}
 
-    for block in chain.blocks:
+    for index, block in enumerate(chain.blocks):
         cls = registry.get(block.type)
         if cls is None:
             raise CompileError(f"block '{block.name}': unknown block type '{block.type}'")
@@ -126,32 +168,41 @@ def compile_chain(
                 input_slots.append(table.slot(source.signal))
         instance = cls(block.name, block.params, [p.name for p in ports])
         out_types = instance.output_types(input_types)
-        body.append(f"# {block.name} ({block.type})")
+        body.extend([f"# {block.name} ({block.type})", "try:"])
         expressions = instance.expressions(args)
         out_slots: list[int] = []
+        statements: list[str] = []
         if expressions is not None:
-            for port_name, signal in block.outputs.items():
-                slot = table.slot(signal)
-                code = _output_code(block, expressions[port_name], out_types[port_name], table.types[slot])
-                body.extend(_assign(slot, code, slot in forced))
-                out_slots.append(slot)
+            values = {port_name: expressions[port_name] for port_name in block.outputs}
         else:
             callee = f"b{len(step_blocks)}"
             step_blocks.append(_StepBlock(cls, block, tuple(p.name for p in ports)))
             call_args = ", ".join(["now", *(args[p.name] for p in ports)])
-            body.append(f"r = {callee}({call_args})")
+            statements.append(f"r = {callee}({call_args})")
             port_order = [p.name for p in cls.outputs]
-            for port_name, signal in block.outputs.items():
-                slot = table.slot(signal)
-                value = "r" if len(port_order) == 1 else f"r[{port_order.index(port_name)}]"
-                code = _output_code(block, value, out_types[port_name], table.types[slot])
-                body.extend(_assign(slot, code, slot in forced))
-                out_slots.append(slot)
+            values = {
+                port_name: "r" if len(port_order) == 1 else f"r[{port_order.index(port_name)}]"
+                for port_name in block.outputs
+            }
+        for port_name, signal in block.outputs.items():
+            slot = table.slot(signal)
+            produced = out_types[port_name]
+            code = values[port_name]
+            if produced is DataType.INT:
+                statements.append(f"x = {code}")
+                statements.append(f"if not {INT_MIN} <= x <= {INT_MAX}: _int64(x)")
+                code = "x"
+            code = _output_code(block, code, produced, table.types[slot])
+            statements.extend(_assign(slot, code, slot in forced))
+            out_slots.append(slot)
+        body.extend(f"    {line}" for line in statements or ["pass"])
+        body.extend(["except _CANNOT as e:", f"    fail({index}, e)"])
         outputs.extend(out_slots)
         plan.append((tuple(out_slots), tuple(input_slots)))
 
-    params = ", ".join(f"b{i}" for i in range(len(step_blocks)))
-    lines = [f"def _make({params}):", "    def scan(v, now):", "        changed = []", "        ch = changed.append"]
+    make_params = ", ".join(["fail", *(f"b{i}" for i in range(len(step_blocks)))])
+    lines = [f"def _make({make_params}):", "    def scan(v, now):", "        changed = []",
+             "        ch = changed.append"]
     lines.extend(f"        {name} = v[{slot}]" for slot, name in prev_locals.items())
     lines.extend(f"        {line}" for line in body)
     lines.extend(["        return changed", "    return scan", ""])
@@ -167,9 +218,19 @@ def compile_chain(
 
 
 def _assign(slot: int, code: str, forced: bool = False) -> list[str]:
+    first = [] if code == "x" else [f"x = {code}"]
     if forced:
-        return [f"x = {code}  # forced: computed, not stored"]
-    return [f"x = {code}", f"if x != v[{slot}]:", f"    v[{slot}] = x; ch({slot})"]
+        return first or ["pass  # forced: computed, not stored"]
+    return [*first, f"if x != v[{slot}]:", f"    v[{slot}] = x; ch({slot})"]
+
+
+def coerce_message(value: int) -> str:
+    """Why an int literal cannot be a value (it lies beyond signed 64 bits)."""
+    try:
+        coerce(value, DataType.INT)
+    except CoercionError as exc:
+        return str(exc)
+    return f"{value} is an int"
 
 
 def _input_code(
@@ -194,6 +255,8 @@ def _input_code(
             value = coerce(literal, port_type)
         elif port_type == NUMERIC and isinstance(literal, str):
             raise CompileError(f"block '{block.name}': input '{port}' needs a number, got {literal!r}")
+        elif type(literal) is int and not INT_MIN <= literal <= INT_MAX:
+            raise CompileError(f"block '{block.name}': input '{port}': {coerce_message(literal)}")
         return repr(value), type_of(value)
     slot = table.slot(signal)
     code = f"v[{slot}]"
@@ -211,9 +274,9 @@ def _coerce_code(block: BlockConfig, port: str, code: str, source: DataType, tar
     if target == NUMERIC or target is DataType.FLOAT:
         return code
     if target is DataType.BOOL:
-        return f"({code} != 0)"
+        return f"_port_bool({code})" if source is DataType.FLOAT else f"({code} != 0)"
     if target is DataType.INT:
-        return code if source is DataType.BOOL else f"_safe_int({code})"
+        return code if source is DataType.BOOL else f"_port_int({code})"
     raise CompileError(f"block '{block.name}': input '{port}' of type {target} cannot take {source.value}")
 
 
@@ -233,13 +296,23 @@ def _output_code(block: BlockConfig, code: str, produced: DataType, signal_type:
     )
 
 
-def propagate_quality(quality: list[int], plan: Sequence[tuple[tuple[int, ...], tuple[int, ...]]]) -> None:
-    """Each block's outputs take the worst quality of its inputs, in chain order."""
-    for out_slots, in_slots in plan:
+def propagate_quality(
+    quality: list[int],
+    plan: Sequence[tuple[tuple[int, ...], tuple[int, ...]]],
+    failing: Collection[int] = (),
+) -> None:
+    """Each block's outputs take the worst quality of its inputs, in chain order.
+
+    The outputs of the blocks whose chain indexes are in `failing` (they could
+    not compute in the last scan) are bad, and so is everything they feed.
+    """
+    for index, (out_slots, in_slots) in enumerate(plan):
         worst = 0
         for slot in in_slots:
             q = quality[slot]
             if q > worst:
                 worst = q
+        if failing and index in failing:
+            worst = Quality.BAD
         for slot in out_slots:
             quality[slot] = worst

@@ -121,3 +121,9 @@ def test_counter_params_are_checked(type_name):
     with pytest.raises(BlockParamError) as info:
         make(type_name, {"preset": 0, "min_count": 1, "max_count": 5})
     assert info.value.param == "min_count"
+
+
+def test_an_integer_parameter_beyond_64_bits_is_refused():
+    """CTD's load copies preset into cv, an int signal: it must fit 64 bits."""
+    with pytest.raises(BlockParamError, match="signed 64-bit"):
+        make("CTD", {"preset": 2**63, "max_count": 2**63})
