@@ -143,7 +143,7 @@ class ParquetTier(TierActor):
         self.store.expire(may_delete=self._may_delete)
         self.metrics.disk.labels(self.tier).set(self.store.bytes_on_disk())
 
-    def close(self) -> None:
+    def finish(self) -> None:
         if self.committed is not None and self.failing_since is None:
             try:
                 self._drain(time.monotonic() + DRAIN_ON_STOP_S)

@@ -89,8 +89,11 @@ class TierActor(SupervisedActor):
         """One unit of work; True when there was something to do."""
         raise NotImplementedError
 
+    def finish(self) -> None:
+        """On an orderly stop, after the worker stopped: write what the tier still holds."""
+
     def close(self) -> None:
-        """Release resources; runs after the worker stopped."""
+        """Release resources (connections, handles); runs however the actor ends, after the worker stopped."""
 
     def on_start(self) -> None:
         self.open()
@@ -98,13 +101,19 @@ class TierActor(SupervisedActor):
         self._thread.start()
 
     def on_stop(self) -> None:
-        self._halt.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._stop_worker()
+        self.finish()
+
+    def release(self) -> None:
+        """However the actor ends: no worker of this instance may run on beside its successor."""
+        self._stop_worker()
         self.close()
 
-    def on_failure(self, *_exc: object) -> None:
+    def _stop_worker(self) -> None:
         self._halt.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
 
     def check_health(self) -> None:
         if self._thread is not None and not self._thread.is_alive() and not self._halt.is_set():
