@@ -27,6 +27,7 @@ from petra.reload import ReloadPlan, plan_reload
 from petra.sdnotify import Notifier
 from petra.security.trust import SignatureRefused, check_trusted_keys_dir, requires_signature, verify_config_bytes
 from petra.tree import apply_plan, inactive_sections, tree_spec
+from petra.wording import describe_changes, plural
 from supervision import EventKind, SupervisionTree, SupervisorEvent, start_tree
 
 __all__ = ["ReloadResult", "Runtime", "RuntimeOptions"]
@@ -92,10 +93,9 @@ class Runtime:
             gc.freeze()
         self.audit("config.load", "system", accepted=True, **self.config_info())
         self.audit("runtime.start", "system", version=__version__)
-        log.info(
-            "plant running: %d signals, %d blocks in %d chains, scan %d ms",
-            len(self.plant.table.index), len(config.blocks), len(self.plant.chains), self.plant.config.scan_time_ms,
-        )
+        log.info("plant running: %s, %s in %s, scan %d ms", plural(len(self.plant.table.index), "signal"),
+                 plural(len(config.blocks), "block"), plural(len(self.plant.chains), "chain"),
+                 self.plant.config.scan_time_ms)
 
     @property
     def metrics_port(self) -> int | None:
@@ -121,7 +121,7 @@ class Runtime:
         down = [n.path for n in nodes if n.state != "running"]
         return (
             f"scan {self.plant.config.scan_time_ms} ms, p99 work {summary.work_p99_ms:.2f} ms, "
-            f"{summary.overruns} overruns; {len(nodes) - len(down)}/{len(nodes)} actors running"
+            f"{plural(summary.overruns, 'overrun')}; {len(nodes) - len(down)}/{len(nodes)} actors running"
             + (f"; not running: {', '.join(down[:3])}" if down else "")
         )
 
@@ -184,7 +184,7 @@ class Runtime:
                 signer=result.signer, changes=result.changes,
             )
             if result.accepted:
-                log.info("reload applied in %.1f ms: %s", result.duration_ms, result.changes)
+                log.info("reload applied in %.1f ms: %s", result.duration_ms, describe_changes(result.changes))
             else:
                 log.error("reload not applied: %s %s", result.reason,
                           "; ".join(result.problems[:5]))

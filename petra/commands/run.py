@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import signal
 import sys
 import threading
@@ -157,8 +158,20 @@ def _run(args: argparse.Namespace, config, raw: bytes | None) -> int:
     control = runtime.tree.lookup("petra/services/control") if runtime.tree else None
     if control is not None:
         socket_path = control.proxy().endpoints().get(timeout=5)["socket"]
-        log.info("operate it: petra-ctl --socket %s status | tree | signals | top", socket_path)
+        log.info("operate it: %s --socket %s status | tree | signals | top", ctl_command(), socket_path)
     return _supervise(runtime, stop, reload_requested, received)
+
+
+def ctl_command() -> str:
+    """How to type petra-ctl here: bare when PATH finds this install's, else its path (`.venv/bin/petra-ctl`)."""
+    beside = Path(sys.executable).parent / "petra-ctl"  # not resolved: a venv's python is a symlink
+    found = shutil.which("petra-ctl")
+    if not beside.exists() or (found is not None and Path(found).parent == beside.parent):
+        return "petra-ctl"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
 
 
 def _supervise(runtime, stop: threading.Event, reload_requested: threading.Event, received: list[str]) -> int:

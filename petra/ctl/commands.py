@@ -16,6 +16,7 @@ from rich.text import Text
 from petra.ctl.client import ControlClient, Refused
 from petra.ctl.render import fmt_value, render_signal, render_signals, render_status, render_tree, render_watch
 from petra.ctl.top import run_top
+from petra.wording import describe_changes
 
 Command = Callable[[ControlClient, argparse.Namespace, Console], int]
 
@@ -165,13 +166,7 @@ def describe_reload(result: dict[str, Any]) -> str:
     changes = result.get("changes")
     if not isinstance(changes, dict):
         return head
-    parts = []
-    for key, value in changes.items():
-        if isinstance(value, list) and value:
-            parts.append(f"{key}: {', '.join(str(v) for v in value)}")
-        elif isinstance(value, int) and not isinstance(value, bool):
-            parts.append(f"{key}: {value}")
-    return head + (": " + "; ".join(parts) if parts else "")
+    return f"{head}: {describe_changes(changes)}"
 
 
 def restart(client: ControlClient, args: argparse.Namespace, console: Console) -> int:

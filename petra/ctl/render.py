@@ -10,6 +10,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from petra.wording import plural
+
 STATE_STYLES = {
     "running": "green",
     "starting": "yellow",
@@ -114,7 +116,7 @@ def quality_text(quality: str) -> Text:
 def render_signals(signals: list[dict[str, Any]], now: float | None = None) -> Table:
     """Signals as a table: name, value, type, quality, forced marker, age, owner."""
     now = time.time() if now is None else now
-    table = Table(title=f"{len(signals)} signals", title_justify="left", header_style="bold")
+    table = Table(title=plural(len(signals), "signal"), title_justify="left", header_style="bold")
     table.add_column("name", style="cyan", no_wrap=True)
     table.add_column("value", justify="right")
     table.add_column("type", style="dim")
@@ -168,7 +170,7 @@ def render_status(status: dict[str, Any]) -> RenderableType:
     actors = status.get("actors") or {}
     info.add_row("node", f"{status.get('node_id', '?')}  (PETRA {status.get('version', '?')})")
     info.add_row("uptime", fmt_duration(status.get("uptime_s")))
-    info.add_row("config", f"{config.get('path', '?')}")
+    info.add_row("config", str(config.get("path") or "(the embedded demo plant)"))
     sha = str(config.get("sha256") or "")
     signer = config.get("signer")
     info.add_row("", Text(f"sha256 {sha[:16]}  signed by {signer}" if signer else f"sha256 {sha[:16]}  unsigned",
@@ -176,7 +178,7 @@ def render_status(status: dict[str, Any]) -> RenderableType:
     info.add_row("signals", f"{status.get('signals', 0)}  ({status.get('forced', 0)} forced)")
     healthy = actors.get("running") == actors.get("total") and not actors.get("hung")
     info.add_row("actors", Text(f"{actors.get('running', 0)}/{actors.get('total', 0)} running, "
-                                f"{actors.get('restarts', 0)} restarts, {actors.get('hung', 0)} hung",
+                                f"{plural(actors.get('restarts', 0), 'restart')}, {actors.get('hung', 0)} hung",
                                 style="green" if healthy else "yellow"))
     parts: list[RenderableType] = [info, render_scan(status)]
     subsystems = status.get("subsystems") or {}
@@ -213,7 +215,7 @@ def render_scan(status: dict[str, Any]) -> Table:
 def render_watch(latest: dict[str, dict[str, Any]], counts: dict[str, int], now: float | None = None) -> Table:
     """The latest change of every watched signal, most recent first."""
     now = time.time() if now is None else now
-    table = Table(title=f"watching {len(latest)} signals", title_justify="left", header_style="bold")
+    table = Table(title=f"watching {plural(len(latest), 'signal')}", title_justify="left", header_style="bold")
     table.add_column("name", style="cyan", no_wrap=True)
     table.add_column("value", justify="right")
     table.add_column("quality")

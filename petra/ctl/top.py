@@ -2,7 +2,9 @@
 
 `TopModel` holds what the view remembers between refreshes (recent values per
 signal, the busiest a chain has been); `render_top` turns it and the latest
-status and tree into one frame. The event stream is read on a daemon thread.
+status and tree into one frame, with as many rows as fit the terminal
+(`fit_rows`) so no panel is cut off. The event stream is read on a daemon
+thread; `q` (or Ctrl-C) quits.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from rich.table import Table
 from rich.text import Text
 
 from petra.ctl.client import ControlClient, CtlError
+from petra.ctl.keys import Keys
 from petra.ctl.render import fmt_duration, fmt_value, node_style, render_scan, walk
+from petra.wording import plural
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 HISTORY = 30
 REFRESH_S = 0.5
 ONCE_SAMPLE_S = 1.0
+MAX_ROWS = 8
+QUIT_KEYS = frozenset("qQ")
+HINT = "q quit  ·  Ctrl-C quit"
 
 
 def sparkline(values: list[float]) -> str:
@@ -106,7 +113,7 @@ def _chains(status: dict[str, Any], limit: int) -> Table:
 
 
 def _restarts(tree: dict[str, Any], limit: int) -> Table:
-    table = Table(header_style="bold", expand=True)
+    table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
     table.add_column("actor", style="cyan", overflow="fold")
     table.add_column("state")
     table.add_column("restarts", justify="right")
@@ -123,7 +130,7 @@ def _restarts(tree: dict[str, Any], limit: int) -> Table:
 
 
 def _signals(model: TopModel, limit: int) -> Table:
-    table = Table(header_style="bold", expand=True)
+    table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
     table.add_column("signal", style="cyan", no_wrap=True)
     table.add_column("value", justify="right")
     table.add_column(f"last {HISTORY}", no_wrap=True, style="green")
@@ -134,24 +141,40 @@ def _signals(model: TopModel, limit: int) -> Table:
         table.caption = f"event stream: {model.stream_error}"
         table.caption_style = "red"
     elif model.dropped:
-        table.caption = f"{model.dropped} events dropped by the server"
+        table.caption = f"{plural(model.dropped, 'event')} dropped by the server"
         table.caption_style = "yellow"
     return table
 
 
-def render_top(status: dict[str, Any], tree: dict[str, Any], model: TopModel, rows: int = 8) -> RenderableType:
-    """One frame of `top`."""
+def render_top(status: dict[str, Any], tree: dict[str, Any], model: TopModel, rows: int = 8,
+               hint: bool = False) -> RenderableType:
+    """One frame of `top` (`hint`: the key line under it, for the live view)."""
     upper = Table.grid(expand=True, padding=(0, 1))
     upper.add_column(ratio=1)
     upper.add_column(ratio=1)
-    upper.add_row(Panel(render_scan(status), title="scan timing", title_align="left"),
+    scan = render_scan(status)
+    scan.box = None  # panels frame top's tables: borders of their own would cost the signals their rows
+    upper.add_row(Panel(scan, title="scan timing", title_align="left"),
                   Panel(_chains(status, rows), title="busiest chains", title_align="left"))
-    return Group(
+    parts: list[RenderableType] = [
         _header(status),
         upper,
         Panel(_restarts(tree, rows), title="recent restarts", title_align="left"),
         Panel(_signals(model, rows * 2), title="changing signals", title_align="left"),
-    )
+    ]
+    if hint:
+        parts.append(Text(HINT, style="dim"))
+    return Group(*parts)
+
+
+def fit_rows(console: Console, status: dict[str, Any], tree: dict[str, Any], model: TopModel) -> int:
+    """The most rows per table whose whole frame fits the screen, so no panel is cut off (at least one)."""
+    height = console.size.height
+    for rows in range(MAX_ROWS, 1, -1):
+        frame = render_top(status, tree, model, rows, hint=True)
+        if len(console.render_lines(frame, console.options, pad=False)) <= height:
+            return rows
+    return 1
 
 
 def _stream(client: ControlClient, pattern: str, model: TopModel, stop: threading.Event) -> None:
@@ -168,7 +191,7 @@ def _stream(client: ControlClient, pattern: str, model: TopModel, stop: threadin
 
 
 def run_top(client: ControlClient, console: Console, pattern: str = "*", once: bool = False) -> None:
-    """Show `top` until Ctrl-C; with `once`, sample the event stream briefly and print one frame."""
+    """Show `top` until q or Ctrl-C; with `once`, sample the event stream briefly and print one frame."""
     model = TopModel()
     stop = threading.Event()
     status, tree = client.status(), client.tree()  # fail fast, before the screen switches
@@ -178,16 +201,15 @@ def run_top(client: ControlClient, console: Console, pattern: str = "*", once: b
             time.sleep(ONCE_SAMPLE_S)
             console.print(render_top(client.status(), client.tree(), model))
             return
-        rows = max(3, (console.size.height - 24) // 3)
-        with Live(render_top(status, tree, model, rows), console=console, screen=console.is_terminal,
-                  auto_refresh=False) as live:
+        with Keys() as keys, Live(console=console, screen=console.is_terminal, auto_refresh=False) as live:
             while True:
-                time.sleep(REFRESH_S)
+                live.update(render_top(status, tree, model, fit_rows(console, status, tree, model), hint=True),
+                            refresh=True)
+                if QUIT_KEYS & set(keys.read(REFRESH_S)):
+                    return
                 try:
                     status, tree = client.status(), client.tree()
                 except CtlError as exc:
                     model.stream_error = str(exc)
-                rows = max(3, (console.size.height - 24) // 3)
-                live.update(render_top(status, tree, model, rows), refresh=True)
     finally:
         stop.set()

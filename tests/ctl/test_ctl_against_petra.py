@@ -201,3 +201,56 @@ def test_a_stale_socket_file_exits_3_and_says_nothing_is_listening(tmp_path, ctl
         result = ctl("tree", socket=stale)
     assert result.code == 3
     assert "nothing is listening" in result.err and "is PETRA running?" in result.err
+
+
+def test_top_fits_an_80_by_24_terminal_shows_its_quit_key_and_quits_on_q(ctl):
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    from pathlib import Path
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "PETRA_SOCKET")}
+    proc = subprocess.Popen([sys.executable, "-m", "petra.ctl", "--socket", str(ctl.socket), "top"],
+                            stdin=follower, stdout=follower, stderr=follower, env={**env, "TERM": "xterm"},
+                            cwd=Path(__file__).resolve().parents[2])
+    os.close(follower)
+    screen = b""
+    try:
+        def drawn() -> bool:
+            nonlocal screen
+            while select.select([leader], [], [], 0.05)[0]:
+                screen += os.read(leader, 65536)
+            return b"changing signals" in screen and b"q quit" in screen
+
+        wait_until(drawn, timeout=20)
+        assert b"..." not in screen.split(b"changing signals", 1)[1]  # rich marks a cut-off frame with ...
+        os.write(leader, b"q")
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+
+
+def test_status_of_the_embedded_demo_names_it_instead_of_none(tmp_path):
+    from tests.e2e.petra_process import PetraProcess
+
+    sock = tmp_path / "demo.sock"
+    demo = PetraProcess(["run", "--metrics-port", "0", "--control-socket", str(sock)], tmp_path / "demo.log")
+    try:
+        wait_until(lambda: sock.exists() or demo.proc.poll() is not None, timeout=20)
+        from tests.ctl.conftest import Ctl
+
+        result = wait_until(lambda: (r := Ctl(sock, tmp_path / "none.yaml")("status")).code == 0 and r, timeout=10)
+        config_line = next(line for line in result.out.splitlines() if line.startswith("config"))
+        assert "None" not in config_line and "embedded demo" in config_line
+    finally:
+        assert demo.terminate() == 0

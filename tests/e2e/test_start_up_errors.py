@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,9 @@ import yaml
 from tests.control.test_control_server import UnixHTTPConnection, request
 from tests.e2e.petra_process import PetraProcess, free_port
 from tests.helpers import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+"""Where PetraProcess runs petra (its working directory)."""
 
 PLANT = {
     "node_id": "twice",
@@ -95,3 +100,22 @@ def test_a_second_petra_on_the_same_wal_exits_non_zero_and_the_first_keeps_recor
     assert log.count(f"start-up failed: petra/storage/wal: StoreInUse: WAL at {tmp_path / 'wal'} is in use by "
                      "pid ") == 1
     assert "gave up" not in log and "restarted" not in log and "Traceback" not in log
+
+
+def hint_line(tmp_path: Path, path_env: str) -> str:
+    sock = tmp_path / "hint.sock"
+    process = PetraProcess(["run", "--metrics-port", "0", "--control-socket", str(sock)], tmp_path / "hint.log",
+                           env={"PATH": path_env})
+    try:
+        return wait_until(lambda: next((line for line in process.log.splitlines() if "operate it:" in line), None),
+                          timeout=30)
+    finally:
+        assert process.terminate() == 0
+
+
+def test_the_start_up_hint_names_petra_ctl_the_way_this_shell_can_run_it(tmp_path):
+    venv_bin = str(Path(sys.executable).parent)
+    outside = hint_line(tmp_path, "/usr/bin:/bin")
+    assert f"operate it: {os.path.relpath(Path(venv_bin) / 'petra-ctl', REPO)} --socket " in outside
+    inside = hint_line(tmp_path, f"{venv_bin}:/usr/bin:/bin")
+    assert "operate it: petra-ctl --socket " in inside
