@@ -1,51 +1,66 @@
-"""The metrics actor: serves the plant's Prometheus registry over HTTP."""
+"""The metrics actor: serves the plant's Prometheus registry over HTTP.
+
+It runs on `petra.control.http_host` like the control API: one event loop, the
+same timeouts, so a scraper that connects and never asks costs no thread.
+"""
 
 from __future__ import annotations
 
-import errno
+import asyncio
 import logging
 
-from prometheus_client import start_http_server
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
 
+from petra.control.http_host import BoundSocket, HttpHost, Limits, http_rejections
+from petra.control.server import bind_tcp
 from petra.plant import Plant
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
 
+LIMITS = Limits(max_body_bytes=0)
+"""A scrape is a GET: no body."""
+
 
 class MetricsServerActor(SupervisedActor):
-    """Owns the HTTP server thread; a restart rebinds the port."""
+    """Owns the HTTP listener; a restart binds the port again."""
 
     def __init__(self, plant: Plant, host: str, port: int) -> None:
         super().__init__()
         self.plant = plant
         self.host = host
         self.port = port
-        self._server = None
+        self._server: HttpHost | None = None
 
     def on_start(self) -> None:
+        sock = bind_tcp(self.host, self.port, LIMITS, what="metrics")
+        app = web.Application(client_max_size=1)
+        app.router.add_route("GET", "/{tail:.*}", self._scrape)
         try:
-            self._server, _thread = start_http_server(self.port, addr=self.host,
-                                                      registry=self.plant.metrics.registry)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise OSError(f"metrics port {self.host}:{self.port} is in use: is another PETRA running? "
-                              "(choose another with --metrics-port or metrics.port; 0 disables)") from None
+            self._server = HttpHost(app, [BoundSocket(sock)], LIMITS, "petra-metrics",
+                                    http_rejections(self.plant.metrics.registry))
+            self._server.start()
+        except BaseException:
+            sock.close()
             raise
-        self.port = self._server.server_port
+        self.port = sock.getsockname()[1]
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
 
-    def on_stop(self) -> None:
-        self._close()
+    async def _scrape(self, request: web.Request) -> web.Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        registry = self.plant.metrics.registry
+        body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
-    def on_failure(self, *_exc_info: object) -> None:
-        self._close()
+    def check_health(self) -> None:
+        if self._server is not None and not self._server.is_alive():
+            raise RuntimeError("the metrics listener's event loop stopped")
 
-    def _close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def release(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     def bound_port(self) -> int:
         return self.port

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -107,3 +108,27 @@ def test_the_embedded_demo_plant_runs_and_its_tank_level_moves(tmp_path):
     finally:
         process.kill()
     assert "Traceback" not in process.log
+
+
+
+def threads_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+def test_the_metrics_endpoint_serves_scrapers_while_hundreds_of_idle_connections_cost_no_threads(tmp_path):
+    process, port = start(tmp_path, {**PLANT, "blocks": PLANT["blocks"][:1]})
+    crowd: list[socket.socket] = []
+    try:
+        first = wait_for_metrics(port, process)
+        before = threads_of(process.proc.pid)
+        crowd = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(200)]
+        for sock in crowd:
+            sock.sendall(b"GET /metr")
+        assert scrape(port)["petra_ticks_total"] >= first["petra_ticks_total"]
+        assert threads_of(process.proc.pid) - before < 20
+    finally:
+        for sock in crowd:
+            sock.close()
+        process.terminate()
+        process.kill()
