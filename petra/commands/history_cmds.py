@@ -108,9 +108,7 @@ def _records(table: Any) -> list[dict[str, Any]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import pyarrow.parquet as pq
-
-    from petra.storage.parquet_store import live_parts
+    from petra.storage.parquet_store import DamagedPart, live_parts, part_rows
 
     directory = _path(args, "dir")
     parts = live_parts(Path(directory))
@@ -119,23 +117,38 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 1
     print(f"{'date':<12} {'rows':>10} {'bytes':>12}  file")
     total_rows = total_bytes = 0
+    damaged: list[DamagedPart] = []
     for part in parts:
-        rows = pq.read_metadata(part.path).num_rows
-        total_rows += rows
+        try:
+            rows: int | str = part_rows(part.path)
+        except DamagedPart as exc:
+            damaged.append(exc)
+            rows = "DAMAGED"
+        else:
+            total_rows += rows
         total_bytes += part.size
         print(f"{part.date:<12} {rows:>10} {part.size:>12}  {part.relative}")
     print(f"{len(parts)} parts, {total_rows} rows, {total_bytes} bytes")
-    return 0
+    for exc in damaged:
+        print(f"petra: {exc}", file=sys.stderr)
+    return 1 if damaged else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from petra.storage.parquet_store import DamagedPart, part_rows
+
     path = Path(args.file)
     if not path.is_file():
         print(f"petra: {path}: no such file", file=sys.stderr)
         return 2
+    try:
+        part_rows(path)
+    except DamagedPart as exc:
+        print(f"petra: {exc}", file=sys.stderr)
+        return 1
     meta = pq.read_metadata(path)
     table = pq.read_table(path, columns=["ts", "signal"])
     print(f"file:        {path}")

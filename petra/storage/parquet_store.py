@@ -13,6 +13,10 @@ range's rows of that date). Rules that make replays and crashes harmless:
   deletes the sources. A part whose range lies inside another part's range in
   the same partition is therefore a leftover source: readers skip it
   (`live_parts`) and the next compaction or recovery deletes it.
+
+A part that cannot be read (cut short, overwritten, not Parquet) is named in a
+warning (at most once an hour per file) and skipped by readers, compaction and
+the S3 archive; it is never deleted for you. `DamagedPart` says what to do.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.storage.rows import ROW_SCHEMA, concat_rows
 from petra.storage.settings import LocalSettings
 
 log = logging.getLogger(__name__)
+_damaged_log = RateLimitedLog(log, interval_s=3600.0)
 
 _PART = re.compile(r"^part-(\d{20})-(\d{20})\.parquet$")
 _DATE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
@@ -52,6 +58,46 @@ class Part:
     @property
     def relative(self) -> str:
         return f"date={self.date}/{self.path.name}"
+
+
+class DamagedPart(ValueError):
+    """A Parquet part that cannot be read; the message names it and says what to do."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: damaged Parquet part ({reason}); it is skipped. Move it aside "
+                         f"(mv {path} {path}.damaged) to silence this; its rows are gone from this "
+                         f"directory unless another copy (S3, ClickHouse) holds them")
+        self.path = path
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def read_part(path: Path, **read_options: object) -> pa.Table:
+    """`pq.read_table(path, schema=ROW_SCHEMA, ...)`, raising DamagedPart for a file that is not readable."""
+    try:
+        return pq.read_table(path, schema=ROW_SCHEMA, **read_options)  # type: ignore[arg-type]
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise DamagedPart(path, _reason(exc)) from None
+
+
+def part_rows(path: Path | str) -> int:
+    """Rows in a part, from its footer; DamagedPart when there is no readable footer."""
+    try:
+        return pq.read_metadata(path).num_rows
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise DamagedPart(Path(path), _reason(exc)) from None
+
+
+def warn_damaged(exc: DamagedPart) -> None:
+    """Say it loudly, but once an hour per file: readers meet the same file again and again."""
+    _damaged_log.warning(str(exc.path), "%s", exc)
 
 
 def archived_marker(part: Part) -> Path:
@@ -201,13 +247,24 @@ class ParquetStore:
                     group.append(part)  # type: ignore[arg-type]
                     continue
                 if len(group) > 1:
-                    self._merge(group)
-                    merged += len(group)
+                    merged += self._merge_readable(group)
                 group = [part] if eligible else []  # type: ignore[list-item]
         return merged
 
+    def _merge_readable(self, group: list[Part]) -> int:
+        """Merge `group`, or the runs on either side of a damaged part (never a range that spans it)."""
+        if len(group) < 2:
+            return 0
+        try:
+            self._merge(group)
+        except DamagedPart as exc:
+            warn_damaged(exc)
+            at = next(i for i, p in enumerate(group) if p.path == exc.path)
+            return self._merge_readable(group[:at]) + self._merge_readable(group[at + 1:])
+        return len(group)
+
     def _merge(self, group: list[Part]) -> None:
-        table = concat_rows(pq.read_table(p.path, schema=ROW_SCHEMA) for p in group)
+        table = concat_rows(read_part(p.path) for p in group)
         table = table.sort_by("seq")
         first, last = group[0].first, max(p.last for p in group)
         final = group[0].path.parent / part_name(first, last)

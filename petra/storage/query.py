@@ -14,9 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
-from petra.storage.parquet_store import live_parts
+from petra.storage.parquet_store import DamagedPart, live_parts, read_part, warn_damaged
 from petra.storage.rows import ROW_SCHEMA, concat_rows
 
 UTC = dt.UTC
@@ -50,7 +49,12 @@ def read_rows(path: str | Path, signal: str | None = None, start: dt.datetime | 
     if end is not None:
         c = ds.field("ts") < pa.scalar(end, pa.timestamp("us", tz="UTC"))
         condition = c if condition is None else condition & c
-    tables = [pq.read_table(f, schema=ROW_SCHEMA, filters=condition) for f in files]
+    tables = []
+    for f in files:
+        try:
+            tables.append(read_part(f, filters=condition))
+        except DamagedPart as exc:  # the rest of the history is still worth showing
+            warn_damaged(exc)
     table = concat_rows(tables)
     return table.sort_by([("ts", "ascending"), ("seq", "ascending")])
 

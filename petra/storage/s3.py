@@ -24,7 +24,15 @@ from urllib.parse import urlsplit
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from petra.storage.parquet_store import archived_marker, live, live_parts, parse_part
+from petra.storage.parquet_store import (
+    DamagedPart,
+    archived_marker,
+    live,
+    live_parts,
+    parse_part,
+    part_rows,
+    warn_damaged,
+)
 from petra.storage.settings import S3Settings
 from petra.storage.tier import TierActor, WalUnavailable
 
@@ -67,7 +75,11 @@ class S3Archive:
         uploaded = 0
         for part in due:
             if remote.get(part.relative) != part.size:
-                self._upload(part)
+                try:
+                    self._upload(part)
+                except DamagedPart as exc:  # not archived, so local retention keeps it: a person decides
+                    warn_damaged(exc)
+                    continue
                 remote[part.relative] = part.size
                 uploaded += 1
                 self.pending -= 1
@@ -85,7 +97,7 @@ class S3Archive:
             while chunk := src.read(8 * 1024 * 1024):
                 dst.write(chunk)
         info = self.fs.get_file_info(key)
-        local_rows = pq.read_metadata(part.path).num_rows
+        local_rows = part_rows(part.path)
         with self.fs.open_input_file(key) as remote_file:
             remote_rows = pq.read_metadata(remote_file).num_rows
         if info.size != part.size or remote_rows != local_rows:

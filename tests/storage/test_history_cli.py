@@ -87,6 +87,14 @@ def test_storage_selftest_passes_through_parquet_and_clickhouse(tmp_path: Path, 
     assert "PASSED" in capsys.readouterr().out
 
 
+def test_history_list_names_a_damaged_part_and_fails(data_dir: Path, capsys) -> None:
+    part = scan_parts(data_dir)[0].path
+    part.write_bytes(part.read_bytes()[:100])
+    assert _run("history", "list", str(data_dir)) == 1
+    captured = capsys.readouterr()
+    assert "DAMAGED" in captured.out and str(part) in captured.err
+
+
 def test_history_commands_accept_the_original_dir_option(data_dir: Path, capsys) -> None:
     assert _run("history", "list", "--dir", str(data_dir)) == 0
     assert "90 rows" in capsys.readouterr().out

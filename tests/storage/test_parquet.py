@@ -73,6 +73,20 @@ def test_compaction_merges_small_parts_and_a_crash_halfway_leaves_no_duplicates(
     assert len(scan_parts(store.dir)) == 1
 
 
+def test_a_damaged_part_is_named_skipped_and_kept_while_the_rest_is_read_and_compacted(tmp_path: Path,
+                                                                                     caplog) -> None:
+    store = _store(tmp_path, compact_after_hours=0)
+    for i in range(4):
+        store.write(_rows(1 + 10 * i, 10), 1 + 10 * i, 10 + 10 * i)
+    damaged = scan_parts(store.dir)[1].path
+    os.truncate(damaged, damaged.stat().st_size // 2)
+    assert sorted(read_rows(store.dir).column("seq").to_pylist()) == [*range(1, 11), *range(21, 41)]
+    assert store.compact() == 2, "the run after the damaged part is merged, never a range spanning it"
+    assert [(p.first, p.last) for p in live_parts(store.dir)] == [(1, 10), (11, 20), (21, 40)]
+    assert damaged.exists(), "a damaged part is left for a person to look at"
+    assert any(str(damaged) in r.getMessage() and "mv " in r.getMessage() for r in caplog.records)
+
+
 def test_retention_deletes_whole_expired_partitions_only(tmp_path: Path) -> None:
     store = _store(tmp_path, retention_days=7)
     old = dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC).timestamp()
