@@ -133,3 +133,11 @@ def test_a_failing_selftest_says_why_and_prints_no_traceback(tmp_path: Path) -> 
     assert "Traceback" not in output
     failed = next(line for line in result.stdout.splitlines() if line.strip().startswith("clickhouse"))
     assert "FAIL" in failed and "why=" in failed and "127.0.0.1" in failed, failed
+
+
+def test_a_wrong_option_is_reported_under_the_sub_command_s_usage() -> None:
+    result = subprocess.run([sys.executable, "-m", "petra.cli", "history", "list", "--bogus", "x"],
+                            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: petra history list"), result.stderr
+    assert "unrecognized arguments: --bogus" in result.stderr
