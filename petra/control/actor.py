@@ -44,6 +44,7 @@ class ControlActor(SupervisedActor):
         self.plant = plant
         self._host: HttpHost | None = None
         self.socket_path: Path | None = None
+        self._socket_inode: int | None = None
         self.tcp_port: int | None = None
 
     def on_start(self) -> None:
@@ -58,6 +59,7 @@ class ControlActor(SupervisedActor):
         path = runtime.options.control_socket or (Path(section["socket"]) if section.get("socket") else None)
         self.socket_path = path or default_socket_path()
         bound = [BoundSocket(server.bind_unix(self.socket_path, limits))]
+        self._socket_inode = self.socket_path.stat().st_ino
         try:
             if tcp:
                 tokens = bearer_tokens(tcp)
@@ -89,9 +91,16 @@ class ControlActor(SupervisedActor):
 
     def _release(self, bound: list[BoundSocket]) -> None:
         for item in bound:
-            if item.sock.family == socket.AF_UNIX and self.socket_path is not None:
-                self.socket_path.unlink(missing_ok=True)
+            if item.sock.family == socket.AF_UNIX and self._owns_socket_file():
+                self.socket_path.unlink(missing_ok=True)  # type: ignore[union-attr]
             item.sock.close()
+
+    def _owns_socket_file(self) -> bool:
+        """Only the file this instance bound: never one a successor bound at the same path since."""
+        try:
+            return self.socket_path is not None and self.socket_path.stat().st_ino == self._socket_inode
+        except OSError:
+            return False
 
     def endpoints(self) -> dict[str, Any]:
         return {"socket": str(self.socket_path), "tcp_port": self.tcp_port}
