@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 REQUEST_TIMEOUT_S = 35.0  # the server allows an actor restart 30 s
-EVENTS_TIMEOUT_S = 10.0  # keep-alives arrive every second
+EVENTS_TIMEOUT_S = 10.0  # twice the server's keep-alive interval (SSE_KEEPALIVE_S, 5 s)
 
 
 class CtlError(Exception):
