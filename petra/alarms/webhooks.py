@@ -31,7 +31,15 @@ from petra.alarms import twiml
 from petra.alarms.config import ContactSpec
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
-from petra.control.http_host import BoundSocket, HttpHost, Limits, http_rejections, read_body
+from petra.control.http_host import (
+    BoundSocket,
+    HttpHost,
+    Limits,
+    PlaintextRefused,
+    http_rejections,
+    is_loopback,
+    read_body,
+)
 from petra.control.server import bind_tcp
 from petra.drivers.rate_limited_log import RateLimitedLog
 from supervision import SupervisedActor
@@ -191,6 +199,12 @@ class WebhookActor(SupervisedActor):
         settings = self.service.config.twilio
         assert settings is not None and settings.webhook is not None
         hook = settings.webhook
+        security = self.service.plant.config.sections.get("security") or {}
+        if security.get("require_tls") and (not is_loopback(hook.host) or not hook.public_url.startswith("https:")):
+            raise PlaintextRefused(
+                f"security.require_tls is set but the Twilio webhook listener speaks plain HTTP on {hook.host} "
+                f"for {hook.public_url}: bind twilio.webhook.host to 127.0.0.1 behind a TLS-terminating proxy "
+                "and give an https public_url")
         sock = bind_tcp(hook.host, hook.port, LIMITS, what="Twilio webhook")
         try:
             app = WebhookApp(TwilioWebhooks(self.service))

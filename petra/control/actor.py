@@ -9,7 +9,7 @@ from typing import Any
 
 from petra.control import server
 from petra.control.api import ControlApi
-from petra.control.http_host import BoundSocket, HttpHost, http_rejections
+from petra.control.http_host import BoundSocket, HttpHost, PlaintextRefused, http_rejections
 from petra.control.paths import default_socket_path
 from petra.plant import Plant
 from supervision import SupervisedActor
@@ -19,10 +19,6 @@ log = logging.getLogger(__name__)
 
 class ServerStopped(RuntimeError):
     pass
-
-
-class PlaintextRefused(RuntimeError):
-    """security.require_tls is set and a listener would speak plain HTTP over TCP."""
 
 
 def bearer_tokens(tcp: dict[str, Any]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 import ssl
@@ -28,6 +29,20 @@ from petra.drivers.rate_limited_log import RateLimitedLog
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 10.0
+
+
+class PlaintextRefused(RuntimeError):
+    """security.require_tls is set and a listener would carry requests in plain text beyond this machine."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: a listener there is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,16 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
+import pytest
+from twilio.request_validator import RequestValidator
+
 import petra.alarms.webhooks as webhooks
 from petra.control.http_host import Limits
+from supervision import StartError
+from tests.alarms.support import AlarmPlant, alarm, plant_data, start_plant
 from tests.alarms.test_runtime import webhook_plant
 from tests.control.test_control_server_limits import read_until_closed, send_raw, tracebacks
+from tests.e2e.petra_process import free_port
 from tests.peers.twilio_server import AUTH_TOKEN, post_signed
 
 HELLO = {"From": "+15550000001", "Body": "hello"}
@@ -61,3 +67,24 @@ def test_a_client_that_stops_sending_its_body_is_cut_off(tmp_path, twilio, plant
         sock.sendall(b"POST /v1/twilio/sms HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nFrom=%2B1555")
         answer = read_until_closed(sock)  # a listener that holds on times the client out here instead
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408")
+
+
+@pytest.mark.parametrize("host, public_url", [("0.0.0.0", "https://plant.example/hooks"),
+                                              ("127.0.0.1", "http://plant.example/hooks")])
+def test_require_tls_refuses_a_plaintext_webhook_listener_at_start(tmp_path, twilio, host, public_url):
+    data = plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, webhook_port=free_port())
+    data["twilio"]["webhook"].update(host=host, public_url=public_url)
+    data["security"] = {"require_tls": True}
+    with pytest.raises(StartError, match="require_tls"):
+        AlarmPlant(data)
+
+
+def test_require_tls_accepts_a_loopback_listener_behind_an_https_proxy(tmp_path, twilio, plants):
+    port = free_port()
+    data = plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, webhook_port=port)
+    data["twilio"]["webhook"]["public_url"] = f"https://127.0.0.1:{port}"
+    data["security"] = {"require_tls": True}
+    start_plant(plants, data)
+    public = f"https://127.0.0.1:{port}/v1/twilio/sms"  # what the proxy in front is called
+    as_twilio_signs_it = RequestValidator(AUTH_TOKEN).compute_signature(public, HELLO)
+    assert post_signed(f"http://127.0.0.1:{port}/v1/twilio/sms", HELLO, AUTH_TOKEN, as_twilio_signs_it) == 200
