@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
-from petra.control.http_host import BoundSocket, HttpHost, Limits, http_rejections
+from petra.control.http_host import BoundSocket, HttpHost, Limits, http_rejections, refuse_plaintext_beyond_loopback
 from petra.control.server import bind_tcp
 from petra.plant import Plant
 from supervision import SupervisedActor
@@ -34,6 +34,7 @@ class MetricsServerActor(SupervisedActor):
         self._server: HttpHost | None = None
 
     def on_start(self) -> None:
+        refuse_plaintext_beyond_loopback(self.plant.config.sections, "the metrics endpoint", self.host)
         sock = bind_tcp(self.host, self.port, LIMITS, what="metrics")
         app = web.Application(client_max_size=1)
         app.router.add_route("GET", "/{tail:.*}", self._scrape)

@@ -45,6 +45,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def refuse_plaintext_beyond_loopback(sections: dict[str, Any], what: str, host: str) -> None:
+    """With security.require_tls, a plain-HTTP listener may only be reachable from this machine."""
+    if (sections.get("security") or {}).get("require_tls") and not is_loopback(host):
+        raise PlaintextRefused(f"security.require_tls is set but {what} speaks plain HTTP on {host}: bind it to "
+                               "127.0.0.1 (behind a TLS-terminating proxy if others must reach it)")
+
+
 @dataclass(frozen=True)
 class Limits:
     """How much and how long one client may take before it is answered or cut off."""

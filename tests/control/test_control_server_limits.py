@@ -197,6 +197,18 @@ def test_require_tls_refuses_to_start_a_plaintext_tcp_listener(tmp_path):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
+def test_require_tls_refuses_a_plain_metrics_endpoint_beyond_loopback(tmp_path):
+    port = free_port()
+    config_path = write_config(tmp_path / "plant.yaml", dict(PLANT, security={"require_tls": True}))
+    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
+        metrics_port=port, metrics_host="0.0.0.0", config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    with pytest.raises(StartError, match="require_tls"):
+        runtime.start()
+    runtime.stop(timeout=10)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
 @pytest.mark.parametrize("kind, arg", [("hang", 1e308), ("hang", 1e9), ("slow", 1e308)])
 def test_a_fault_argument_beyond_its_range_is_refused_with_422(running, tmp_path, kind, arg):
     status, body = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "POST", "/v1/actors/inject",
