@@ -7,8 +7,11 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Mapping
+from typing import Any
 
 LEVELS = ("debug", "info", "warning", "error")
+CONFIG_LEVELS = (*LEVELS, "critical")
 
 
 class LogfmtFormatter(logging.Formatter):
@@ -50,9 +53,20 @@ def _quote(value: str) -> str:
     return json.dumps(value)
 
 
+_level_by_default = False
+"""True after `setup_logging` chose info because neither `--log-level` nor `PETRA_LOG` said anything."""
+
+
 def setup_logging(level: str | None = None, fmt: str = "logfmt") -> None:
-    """Configure the root logger from `--log-level`, else `PETRA_LOG`, else info."""
-    chosen = (level or os.environ.get("PETRA_LOG") or "info").lower()
+    """Configure the root logger from `--log-level`, else `PETRA_LOG`, else info.
+
+    When both are absent, `apply_config_level` may still take `logging.level`
+    from the config once it is loaded.
+    """
+    global _level_by_default
+    given = level or os.environ.get("PETRA_LOG")
+    _level_by_default = not given
+    chosen = (given or "info").lower()
     if chosen not in LEVELS:
         raise ValueError(f"unknown log level '{chosen}' (expected one of: {', '.join(LEVELS)})")
     handler = logging.StreamHandler(sys.stderr)
@@ -61,3 +75,14 @@ def setup_logging(level: str | None = None, fmt: str = "logfmt") -> None:
     root.handlers[:] = [handler]
     root.setLevel(chosen.upper())
     logging.getLogger("pykka").setLevel(logging.CRITICAL)  # supervision reports failures itself
+
+
+def apply_config_level(sections: Mapping[str, Any]) -> None:
+    """Apply the config's `logging.level` unless `--log-level` or `PETRA_LOG` chose one.
+
+    Precedence: `--log-level` > `PETRA_LOG` > `logging.level` > info. Does
+    nothing before `setup_logging` (e.g. in `petra check`, which logs nothing).
+    """
+    level = (sections.get("logging") or {}).get("level")
+    if _level_by_default and isinstance(level, str) and level in CONFIG_LEVELS:
+        logging.getLogger().setLevel(level.upper())

@@ -37,6 +37,7 @@ def load_or_report(
     from petra.config.errors import ConfigError
     from petra.config.loader import load_config, load_config_bytes, load_config_text
     from petra.logic.compiler import CompileError
+    from petra.logs import apply_config_level
     from petra.plant import build_plant
 
     try:
@@ -51,6 +52,7 @@ def load_or_report(
                 print(f"petra: {path}: no such file", file=sys.stderr)
                 return None
             config = load_config(path)
+        apply_config_level(config.sections)  # logging.level, unless --log-level or PETRA_LOG chose
         for warning in config.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         return config, build_plant(config)

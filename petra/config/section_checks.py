@@ -11,6 +11,7 @@ from typing import Any
 
 from petra.config.context import CheckContext, Writer, mappings, section
 from petra.config.errors import Path_, did_you_mean, near_miss
+from petra.config.unenforced import check_unenforced
 from petra.values import DataType
 
 S7_TYPES = {
@@ -35,6 +36,7 @@ def check_sections(ctx: CheckContext) -> None:
     check_s7(ctx)
     check_modbus(ctx)
     check_twilio(ctx)
+    check_unenforced(ctx)
 
 
 def _unique(ctx: CheckContext, items: Any, key: str, base: Path_, what: str) -> list[str]:
