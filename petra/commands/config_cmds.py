@@ -31,6 +31,13 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{args.config}: {count} warning{'s' if count > 1 else ''} treated as errors (--strict)",
               file=sys.stderr)
         return 2
+    from petra.storage import check_files
+
+    problems = check_files(config.sections, config.node_id)
+    for problem in problems:  # the config is fine, but PETRA would refuse to start with these files
+        print(f"{args.config}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
     print(
         f"{args.config}: OK: {len(config.signals)} signals, {len(config.blocks)} blocks in "
         f"{len(plant.chains)} chains, scan {config.scan_time_ms} ms"

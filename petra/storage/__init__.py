@@ -24,10 +24,24 @@ from petra.storage.query import query_history
 from petra.storage.settings import StorageSettings, parse_settings
 from supervision import ChildSpec
 
-__all__ = ["Plan", "StorageSettings", "child_specs", "parse_settings", "plan_for", "query_history",
-           "storage_status"]
+__all__ = ["Plan", "StorageSettings", "check_files", "child_specs", "parse_settings", "plan_for",
+           "query_history", "storage_status"]
 
 log = logging.getLogger(__name__)
+
+
+def check_files(sections: dict[str, object], node_id: str) -> list[str]:
+    """Problems with the storage files a config names (a truncated WAL), found without opening them."""
+    from petra.lmdb_files import StoreFileError
+
+    section = sections.get("storage")
+    if not isinstance(section, dict) or not section:
+        return []
+    try:
+        check_data_file(Path(parse_settings(section, node_id).wal.wal_dir), what="WAL")
+    except StoreFileError as exc:
+        return [str(exc)]
+    return []
 
 
 def child_specs(plant: Plant) -> list[ChildSpec]:
