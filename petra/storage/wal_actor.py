@@ -177,7 +177,13 @@ class WalActor(SupervisedActor):
             self._last_retry = now
             retry: list[Sample] = []
             self.recorder.snapshot(now, retry)  # the current value of every signal whose sample was refused
-            self._write(retry, retrying=True)
+            # What the snapshot holds is all that is outstanding (a refused signal a reload removed,
+            # or no longer records, is not): a refusal below names what still is.
+            self._refused.clear()
+            if retry:
+                self._write(retry, retrying=True)
+            else:
+                self._full_over()
         self._update_metrics()
 
     def _write(self, samples: list[Sample], retrying: bool = False) -> None:
@@ -206,13 +212,17 @@ class WalActor(SupervisedActor):
             self.metrics.wal_commits.inc()
             if self._refused:
                 self._refused.difference_update(sample[1] for sample in chunk)
-            # Full until every refused signal is stored again: a small commit that fits between
-            # refused big ones must not make the alarm flap.
-            if self._full_since is not None and not self._refused:
-                log.warning("WAL accepts samples again after %.1f s full", time.time() - self._full_since)
-                self._full_since = None
-                self.metrics.wal_full.set(0)
-                self._announce_full(False)
+        # Full until every refused signal is stored again: a small commit that fits between
+        # refused big ones must not make the alarm flap.
+        if not self._refused:
+            self._full_over()
+
+    def _full_over(self) -> None:
+        if self._full_since is not None:
+            log.warning("WAL accepts samples again after %.1f s full", time.time() - self._full_since)
+            self._full_since = None
+            self.metrics.wal_full.set(0)
+            self._announce_full(False)
 
     def _encode(self, chunk: list[Sample]) -> bytes:
         node_id = self.settings.node_id
