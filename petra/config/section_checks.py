@@ -11,6 +11,7 @@ from typing import Any
 
 from petra.config.context import CheckContext, Writer, mappings, section
 from petra.config.errors import Path_, did_you_mean, near_miss
+from petra.config.ignored import check_ignored
 from petra.config.unenforced import check_unenforced
 from petra.values import DataType
 
@@ -37,6 +38,7 @@ def check_sections(ctx: CheckContext) -> None:
     check_modbus(ctx)
     check_twilio(ctx)
     check_unenforced(ctx)
+    check_ignored(ctx)
 
 
 def _unique(ctx: CheckContext, items: Any, key: str, base: Path_, what: str) -> list[str]:
