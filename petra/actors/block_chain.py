@@ -23,7 +23,6 @@ from petra.values import Quality, coerce
 from supervision import PooledActor
 
 log = logging.getLogger(__name__)
-_failures = RateLimitedLog(log, interval_s=10.0, max_keys=4096)
 
 
 class BlockChainActor(PooledActor):
@@ -47,6 +46,7 @@ class BlockChainActor(PooledActor):
         self._updates = plant.metrics.signal_updates.labels(self.owner)
         self._errors = plant.metrics.block_errors.labels(chain.name)
         self._failing: frozenset[int] = frozenset()
+        self._failure_log = RateLimitedLog(log, interval_s=10.0, max_keys=2 * len(chain.block_names) + 1)
 
     def on_start(self) -> None:
         self.program = self.chain.instantiate()
@@ -139,15 +139,14 @@ class BlockChainActor(PooledActor):
         """
         failing = frozenset(program.failed)
         names = self.chain.block_names
+        chain = self.chain.name
         if failing:
             self._errors.inc(len(program.failed))
-            for index in failing:
-                name = names[index]
-                _failures.warning(f"{self.chain.name}/{name}", "chain %s: block %s cannot compute its outputs "
-                                  "(they hold their last value, bad quality): %s", self.chain.name, name,
-                                  program.errors.get(index))
+        for index in failing:
+            self._failure_log.warning(names[index], "chain %s: block %s cannot compute its outputs (they hold "
+                                      "their last value, bad quality): %s", chain, names[index], program.errors[index])
         for index in self._failing - failing:
-            log.info("chain %s: block %s computes again", self.chain.name, names[index])
+            self._failure_log.info(f"{names[index]} again", "chain %s: block %s computes again", chain, names[index])
         program.failed.clear()
         program.errors.clear()
         if failing == self._failing:

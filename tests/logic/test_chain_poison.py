@@ -7,6 +7,7 @@ until its supervisor gave up.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from petra.config.loader import load_config_text
 from petra.messages import SignalsChanged, SignalUpdate, UpdateSignals
 from petra.runtime import Runtime, RuntimeOptions
 from petra.values import INT_MAX, Quality
+from tests.helpers import wait_until
 
 PLANT = """
 scan_time_ms: 10
@@ -95,3 +97,18 @@ def test_an_int_overflow_holds_the_output_bad_and_the_chain_keeps_scanning(runti
     total.wait(42, Quality.GOOD)
     assert table.read("is_positive").quality == Quality.GOOD
     assert chain_restarts(runtime) == 0
+
+
+def test_a_block_failing_every_scan_is_counted_every_scan_but_logged_once(runtime, caplog):
+    total = Watch(runtime, "total")
+    [chain] = runtime.plant.chains
+    caplog.set_level(logging.INFO, logger="petra.actors.block_chain")
+    write(runtime, a=2)  # total changes after the watch subscribed, whenever the first scan ran
+    total.wait(4, Quality.GOOD)
+    write(runtime, a=INT_MAX)
+    total.wait(4, Quality.BAD)
+    wait_until(lambda: (runtime.plant.metrics.registry.get_sample_value(
+        "petra_block_errors_total", {"chain": chain.name}) or 0) >= 5)  # five failing scans, at least
+    lines = [r.getMessage() for r in caplog.records if "cannot compute" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "block add cannot compute" in lines[0] and "outside the int range" in lines[0]
