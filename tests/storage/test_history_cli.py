@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pyarrow import fs as pafs
 
 from petra.commands import history_cmds
 from petra.storage.parquet_store import ParquetStore, scan_parts
@@ -102,20 +103,24 @@ def test_history_commands_accept_the_original_dir_option(data_dir: Path, capsys)
     assert any(line.startswith("level") for line in capsys.readouterr().out.splitlines())
 
 
-def _plant_config(tmp_path: Path, remote: dict) -> Path:
+def _plant_config(tmp_path: Path, remote: dict, **more: object) -> Path:
     config = tmp_path / "plant.yaml"
     config.write_text(yaml.safe_dump({
         "node_id": "plant-1", "signals": [{"name": "temp", "type": "float", "initial": 1.0}],
         "storage": {"strategy": "parallel", "wal": {"wal_dir": str(tmp_path / "plant" / "wal")},
-                    "local": {"data_dir": str(tmp_path / "plant" / "local")}, "remote": remote}}))
+                    "local": {"data_dir": str(tmp_path / "plant" / "local")}, "remote": remote, **more}}))
     return config
 
 
 def test_storage_selftest_of_a_config_leaves_the_plants_history_untouched(tmp_path: Path, ch, database: str,
-                                                                         capsys) -> None:
+                                                                         s3, capsys) -> None:
     remote = {"type": "clickhouse", "host": "127.0.0.1", "port": ch.tcp_port, "database": database}
-    assert _run("storage", "selftest", str(_plant_config(tmp_path, remote)), "--count", "2000") == 0
+    archive = {"bucket": "archive", "prefix": "plant-1/", "endpoint": s3.endpoint, "upload_after_minutes": 0}
+    config = _plant_config(tmp_path, remote, s3=archive)
+    assert _run("storage", "selftest", str(config), "--count", "2000", "--timeout", "30") == 0
     assert "PASSED" in capsys.readouterr().out
+    bucket = s3.filesystem().get_file_info(pafs.FileSelector("archive", recursive=True, allow_not_found=True))
+    assert not [i.path for i in bucket if i.type == pafs.FileType.File], "objects left in the bucket"
     assert not (tmp_path / "plant").exists(), "the self-test wrote into the plant's WAL or Parquet directory"
     databases = {row[0] for row in ch.client().execute("SHOW DATABASES")}
     assert database not in databases, "the self-test wrote into the plant's ClickHouse database"
