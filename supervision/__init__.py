@@ -4,7 +4,10 @@ Children are declared as data (``ChildSpec``) under a ``Supervisor`` with a
 ``SupervisorSpec`` (strategy, restart intensity, back-off, liveness probes). Every
 supervised actor subclasses ``SupervisedActor``, which reports each exit -
 including the ones pykka would swallow (failures in ``ask`` calls' actors,
-failing ``on_start``) - to its supervisor. ``start_tree`` starts a root supervisor
+failing ``on_start``) - to its supervisor, and runs its ``release()`` hook on every
+way it ends, before the supervisor starts a successor: what an actor owns (an LMDB
+environment, a socket, a worker thread) is freed there, so the restart can open
+it again. ``start_tree`` starts a root supervisor
 and returns a ``SupervisionTree`` for introspection (``tree()``), lookups by path
 and operator actions. Depends on pykka only.
 """
