@@ -90,7 +90,8 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(short_
         assert read_until_closed(sock) == b""
 
 
-def test_an_idle_tcp_connection_does_not_block_the_tls_api(short_limits, tls_runtime):
+def test_an_idle_tcp_connection_does_not_block_the_tls_api(short_limits, tls_runtime, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
     _runtime, port, cert = tls_runtime
     with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as idle:
         conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S,
@@ -98,6 +99,10 @@ def test_an_idle_tcp_connection_does_not_block_the_tls_api(short_limits, tls_run
         status, _ = request(conn, "GET", "/v1/status", headers={"Authorization": "Bearer s3cret"})
         assert status == 200
         assert read_until_closed(idle) == b""  # a TLS handshake that never starts is ended too
+    with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as plain:
+        plain.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")  # HTTP where TLS is expected
+        read_until_closed(plain)
+    assert tracebacks(caplog, capfd) == []
 
 
 def test_hundreds_of_half_open_connections_cost_no_threads_and_leave_no_tracebacks(
