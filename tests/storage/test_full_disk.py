@@ -7,6 +7,7 @@ from pathlib import Path
 
 from petra.messages import SignalUpdate, UpdateSignals
 from petra.storage.rows import concat_rows, decode_block, to_rows
+from supervision import Inject
 from tests.helpers import wait_until
 from tests.storage.conftest import fill_disk, metric, ramp_config, start_runtime, wal_proxy
 
@@ -17,21 +18,30 @@ def _wal_holds(runtime, signal: str, value: str) -> bool:
     return any(r["signal"] == signal and r["value_string"] == value for r in rows.to_pylist())
 
 
-def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_returns(small_disk: Path) -> None:
+def _on_a_small_disk(small_disk: Path):
     storage = {"wal": {"wal_dir": str(small_disk / "wal"), "map_size_mb": 1, "max_map_size_mb": 64},
                "local": {"data_dir": str(small_disk / "local")}}
-    runtime = start_runtime(ramp_config(small_disk, storage, generators=1, scan_ms=50))
+    return start_runtime(ramp_config(small_disk, storage, generators=1, scan_ms=50))
+
+
+def _fill_until_refused(runtime, small_disk: Path) -> tuple[Path, str]:
+    """Fill the disk, then write big values until one is refused; the filler and that value."""
     group = runtime.tree.lookup("petra/core/signals/default")
     wal = wal_proxy(runtime)
+    filler = fill_disk(small_disk, leave_bytes=1024 * 1024)
+    for _ in range(200):  # 64 KB of incompressible text per change: the WAL file must grow
+        refused = os.urandom(32 * 1024).hex()
+        assert group.ask(UpdateSignals((SignalUpdate("label", refused),), "test"), timeout=5) == []
+        wal.flush().get(timeout=5)
+        if wal.status().get(timeout=5)["full"] and not _wal_holds(runtime, "label", refused):
+            return filler, refused  # this last value was refused: never acknowledged
+    raise AssertionError("the disk never filled up")
+
+
+def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_returns(small_disk: Path) -> None:
+    runtime = _on_a_small_disk(small_disk)
     try:
-        filler = fill_disk(small_disk, leave_bytes=1024 * 1024)
-        for _ in range(200):  # 64 KB of incompressible text per change: the WAL file must grow
-            refused = os.urandom(32 * 1024).hex()
-            assert group.ask(UpdateSignals((SignalUpdate("label", refused),), "test"), timeout=5) == []
-            wal.flush().get(timeout=5)
-            if wal.status().get(timeout=5)["full"] and not _wal_holds(runtime, "label", refused):
-                break  # this last value was refused: never acknowledged
-        assert wal.status().get(timeout=5)["full"], "the disk never filled up"
+        filler, refused = _fill_until_refused(runtime, small_disk)
         assert metric(runtime, "petra_wal_dropped_samples_total") > 0
         wait_until(lambda: runtime.plant.table.read("storage.wal_full").value is True, timeout=5)
         ticks = metric(runtime, "petra_ticks_total")
@@ -46,3 +56,22 @@ def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_return
         assert node.restarts == 0, node.last_error
     finally:
         runtime.stop()
+
+
+def test_the_wal_restarts_on_a_full_disk_and_records_again_when_space_returns(small_disk: Path) -> None:
+    runtime = _on_a_small_disk(small_disk)
+    try:
+        filler, refused = _fill_until_refused(runtime, small_disk)
+        runtime.tree.lookup("petra/storage/wal").tell(Inject("crash"))
+        # its start stores the current values: refused again, which must not fail the start
+        wait_until(lambda: _wal_node(runtime).restarts == 1 and _wal_node(runtime).state == "running",
+                   timeout=10)
+        filler.unlink()
+        wait_until(lambda: _wal_holds(runtime, "label", refused), timeout=10)
+        assert _wal_node(runtime).restarts == 1, _wal_node(runtime).last_error
+    finally:
+        runtime.stop()
+
+
+def _wal_node(runtime):
+    return runtime.tree.tree().find("petra/storage/wal")
