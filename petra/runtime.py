@@ -60,6 +60,8 @@ class Runtime:
         plant.runtime = self
         self.tree: SupervisionTree | None = None
         self.stopped = threading.Event()
+        self.started_at: float | None = None
+        """When start() was called (wall clock): the plant's uptime, whatever restarted since."""
         self.signer: str | None = None
         self.loaded_at = time.time()
         self.notifier = Notifier.from_env()
@@ -77,6 +79,7 @@ class Runtime:
     # --- lifecycle -------------------------------------------------------
 
     def start(self) -> None:
+        self.started_at = time.time()
         config = self.plant.config
         self._open_audit()
         for section in inactive_sections(config):

@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,8 +145,10 @@ Handler = Callable[[Request, dict[str, str]], Any]
 class ControlApi:
     """Routes requests to the running `Runtime` (see petra/runtime.py)."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Any, served_by: str | None = None) -> None:
         self.runtime = runtime
+        self.served_by = served_by
+        """The actor path serving this API: restarting it (or a supervisor above it) cannot wait for itself."""
         self.started_at = time.time()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.add_route("GET", r"/v1/status", self._status)
@@ -229,7 +232,7 @@ class ControlApi:
         return {
             "version": __version__,
             "node_id": self.plant.config.node_id,
-            "uptime_s": round(time.time() - self.started_at, 3),
+            "uptime_s": round(time.time() - (getattr(runtime, "started_at", None) or self.started_at), 3),
             "config": runtime.config_info(),
             "scan_time_ms": self.plant.config.scan_time_ms,
             "scan": self.plant.stats.summary().to_dict(),
@@ -359,12 +362,24 @@ class ControlApi:
 
     def _restart(self, request: Request, _: dict[str, str]) -> Any:
         path = self._actor_path(self._json(request))
+        if self.served_by is not None and (self.served_by == path or self.served_by.startswith(path + "/")):
+            # The server stops as part of this restart: answer first, restart right after.
+            self._audit("actor.restart", request, path=path)
+            threading.Thread(target=self._restart_later, args=(path,), name="petra-control-self-restart",
+                             daemon=True).start()
+            return {"restarted": path}
         try:
             self.runtime.tree.restart(path, timeout=30)
         except Exception as exc:
             raise ApiError(409, f"restart of {path} failed: {exc}") from None
         self._audit("actor.restart", request, path=path)
         return {"restarted": path}
+
+    def _restart_later(self, path: str) -> None:
+        try:
+            self.runtime.tree.restart(path, timeout=30)
+        except Exception as exc:
+            log.error("restart of %s (the control API's own actor) failed: %s", path, exc)
 
     def _inject(self, request: Request, _: dict[str, str]) -> Any:
         data = self._json(request)

@@ -170,6 +170,15 @@ def test_restart_of_an_actor_path_gives_it_a_fresh_uptime(ctl):
     assert after["state"] == "running" and after["uptime_s"] < before
 
 
+def test_restarting_the_control_actor_itself_is_answered_and_the_plant_uptime_keeps_counting(ctl):
+    uptime = json.loads(ctl("status", "--json").out)["uptime_s"]
+    result = ctl("restart", "petra/services/control")
+    assert result.code == 0, result.err
+    assert "restarted petra/services/control" in result.out
+    status = wait_until(lambda: (r := ctl("status", "--json")).code == 0 and json.loads(r.out))
+    assert status["uptime_s"] > uptime  # PETRA's uptime, not the control actor's
+
+
 def test_restart_of_an_unknown_path_is_refused(ctl):
     result = ctl("restart", "petra/core/logic/nobody")
     assert result.code == 1
