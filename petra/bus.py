@@ -36,7 +36,8 @@ class ChangeBus:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
-            self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+            # == rather than `is`: `obj.method` is a new bound-method object each time it is read
+            self._subscribers = tuple(s for s in self._subscribers if s != subscriber)
 
     def publish(self, event: SignalsChanged) -> None:
         for subscriber in self._subscribers:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import Change, ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
 from petra.plant import Plant
 from petra.values import CoercionError, Quality, coerce
@@ -34,6 +35,7 @@ class SignalGroupActor(SupervisedActor):
         self.slots = frozenset(slots)
         self._updates = plant.metrics.signal_updates.labels(group)
         self._errors = plant.metrics.signal_errors.labels(group)
+        self._refusals = RateLimitedLog(log)  # a device repeating a bad value must not flood the log
         self._suppressed = plant.metrics.forced_suppressed.labels(group)
 
     def on_receive(self, message: object) -> object:
@@ -95,8 +97,8 @@ class SignalGroupActor(SupervisedActor):
             table.bump_quality_epoch()
         if errors:
             self._errors.inc(len(errors))
-            log.warning("group %s refused %d update(s) from %s: %s", self.group, len(errors), source or "?",
-                        "; ".join(errors[:5]))
+            self._refusals.warning(source or "?", "group %s refused %d update(s) from %s: %s", self.group,
+                                   len(errors), source or "?", "; ".join(errors[:5]))
         if changes:
             self._updates.inc(len(changes))
             if self.plant.bus.has_subscribers:
