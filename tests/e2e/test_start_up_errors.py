@@ -119,3 +119,15 @@ def test_the_start_up_hint_names_petra_ctl_the_way_this_shell_can_run_it(tmp_pat
     assert f"operate it: {os.path.relpath(Path(venv_bin) / 'petra-ctl', REPO)} --socket " in outside
     inside = hint_line(tmp_path, f"{venv_bin}:/usr/bin:/bin")
     assert "operate it: petra-ctl --socket " in inside
+
+
+def test_a_second_petra_on_the_same_alarm_state_exits_non_zero_and_names_the_store(tmp_path):
+    state_dir = tmp_path / "alarm-state"
+    plant = dict(PLANT, alarms={"state_dir": str(state_dir), "contacts": [], "escalation_chains": {}, "alarms": [
+        {"id": "count_high", "name": "Count high", "signal": "count", "condition": "above", "setpoint": 1e9,
+         "severity": "info"}]})
+    code, log = run_twice(tmp_path, ["--metrics-port", "0", "--control-socket", str(tmp_path / "first.sock")],
+                          ["--metrics-port", "0", "--control-socket", str(tmp_path / "second.sock")], plant)
+    assert code != 0
+    assert log.count("start-up failed: ") == 1 and "is in use by pid " in log and str(state_dir) in log
+    assert "gave up" not in log and "restarted" not in log and "Traceback" not in log
