@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from petra.runtime import Runtime, RuntimeOptions
 from tests.helpers import plant_config
 from tests.peers.clickhouse import ClickHouseServer
 from tests.peers.moto_s3 import ACCESS_KEY, SECRET_KEY, MotoS3
+from tests.peers.small_disk import small_disk_fixture
 
 _db = itertools.count()
 
@@ -61,30 +61,7 @@ def s3(moto: MotoS3, monkeypatch: pytest.MonkeyPatch) -> MotoS3:
     return moto
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real, small filesystem (an 8 MB tmpfs; mounting needs root) for what a full disk does."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], capture_output=True, check=False)
-
-
-def fill_disk(mount: Path, leave_bytes: int) -> Path:
-    """Write a filler file until only about `leave_bytes` are free on `mount`; delete it to free the space."""
-    import os
-
-    filler = mount / "filler"
-    free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
-    with filler.open("wb") as out:
-        out.write(b"\0" * max(0, free - leave_bytes))
-    return filler
+small_disk = small_disk_fixture(8 << 20)  # a real 8 MB file system for what a full disk does
 
 
 def ramp_config(tmp: Path, storage: dict[str, Any], generators: int = 2, scan_ms: int = 10,

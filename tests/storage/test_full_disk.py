@@ -9,7 +9,8 @@ from petra.messages import SignalUpdate, UpdateSignals
 from petra.storage.rows import concat_rows, decode_block, to_rows
 from supervision import Inject
 from tests.helpers import wait_until
-from tests.storage.conftest import fill_disk, metric, ramp_config, start_runtime, wal_proxy
+from tests.peers.small_disk import SmallDisk
+from tests.storage.conftest import metric, ramp_config, start_runtime, wal_proxy
 
 
 def _wal_holds(runtime, signal: str, value: str) -> bool:
@@ -18,17 +19,18 @@ def _wal_holds(runtime, signal: str, value: str) -> bool:
     return any(r["signal"] == signal and r["value_string"] == value for r in rows.to_pylist())
 
 
-def _on_a_small_disk(small_disk: Path):
+def _on_a_small_disk(disk: SmallDisk):
+    small_disk = disk.path
     storage = {"wal": {"wal_dir": str(small_disk / "wal"), "map_size_mb": 1, "max_map_size_mb": 64},
                "local": {"data_dir": str(small_disk / "local")}}
     return start_runtime(ramp_config(small_disk, storage, generators=1, scan_ms=50))
 
 
-def _fill_until_refused(runtime, small_disk: Path) -> tuple[Path, str]:
+def _fill_until_refused(runtime, small_disk: SmallDisk) -> tuple[Path, str]:
     """Fill the disk, then write big values until one is refused; the filler and that value."""
     group = runtime.tree.lookup("petra/core/signals/default")
     wal = wal_proxy(runtime)
-    filler = fill_disk(small_disk, leave_bytes=1024 * 1024)
+    filler = small_disk.fill(leave_bytes=1024 * 1024)
     for _ in range(200):  # 64 KB of incompressible text per change: the WAL file must grow
         refused = os.urandom(32 * 1024).hex()
         assert group.ask(UpdateSignals((SignalUpdate("label", refused),), "test"), timeout=5) == []
@@ -38,7 +40,7 @@ def _fill_until_refused(runtime, small_disk: Path) -> tuple[Path, str]:
     raise AssertionError("the disk never filled up")
 
 
-def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_returns(small_disk: Path) -> None:
+def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_returns(small_disk: SmallDisk) -> None:
     runtime = _on_a_small_disk(small_disk)
     try:
         filler, refused = _fill_until_refused(runtime, small_disk)
@@ -58,7 +60,7 @@ def test_a_full_disk_refuses_new_samples_and_recording_resumes_when_space_return
         runtime.stop()
 
 
-def test_the_wal_restarts_on_a_full_disk_and_records_again_when_space_returns(small_disk: Path) -> None:
+def test_the_wal_restarts_on_a_full_disk_and_records_again_when_space_returns(small_disk: SmallDisk) -> None:
     runtime = _on_a_small_disk(small_disk)
     try:
         filler, refused = _fill_until_refused(runtime, small_disk)
