@@ -236,3 +236,21 @@ def test_history_query_numbers_out_of_range_get_a_400_that_names_them(tmp_path, 
     finally:
         runtime.stop(timeout=10)
     assert status == 400 and query.split("=")[0] in body["error"]
+
+
+def test_a_crashed_control_actor_releases_its_socket_and_its_successor_serves_again(running, tmp_path):
+    sock = tmp_path / "ctl.sock"
+    status, _ = request(UnixHTTPConnection(sock), "POST", "/v1/actors/inject",
+                        {"path": "petra/services/control", "kind": "crash"})
+    assert status == 200
+
+    def control_restarted() -> bool:
+        try:
+            status, tree = request(UnixHTTPConnection(sock), "GET", "/v1/tree")
+        except OSError:
+            return False
+        services = next(n for n in tree["children"] if n["path"] == "petra/services")
+        control = next(n for n in services["children"] if n["path"] == "petra/services/control")
+        return status == 200 and control["restarts"] == 1 and control["state"] == "running"
+
+    wait_until(control_restarted, timeout=20)
