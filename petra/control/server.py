@@ -34,6 +34,8 @@ from petra.messages import SignalsChanged
 LIMITS = Limits()
 SSE_QUEUE = 10_000
 SSE_KEEPALIVE_S = 5.0
+SSE_MAX_STREAMS = 64
+"""Every open stream is a bus listener called on each change: past this many, a new one gets 503."""
 API_THREADS = 8
 
 _STREAMS = web.AppKey("streams", set)
@@ -134,6 +136,9 @@ class ControlApp:
         except web.HTTPException as exc:
             return _json(Response(exc.status, {"error": exc.text or exc.reason}), close=True)
         if request.method == "GET" and request.path.rstrip("/") == "/v1/events":
+            if len(self.app[_STREAMS]) >= SSE_MAX_STREAMS:
+                return _json(Response(503, {"error": f"{SSE_MAX_STREAMS} event streams are open already; "
+                                                     "close one or try again later"}))
             return await self._stream_events(request, request.query.get("pattern", "*"))
         call = Request(request.method, request.path, dict(request.query), body, caller)
         response = await asyncio.get_running_loop().run_in_executor(self.executor, self.api.handle, call)

@@ -254,3 +254,22 @@ def test_a_crashed_control_actor_releases_its_socket_and_its_successor_serves_ag
         return status == 200 and control["restarts"] == 1 and control["state"] == "running"
 
     wait_until(control_restarted, timeout=20)
+
+
+def test_event_streams_past_the_limit_get_a_503_until_one_closes(monkeypatch, running, tmp_path):
+    monkeypatch.setattr(control_server, "SSE_MAX_STREAMS", 2, raising=False)
+
+    def open_stream() -> tuple[int, http.client.HTTPConnection]:
+        conn = UnixHTTPConnection(tmp_path / "ctl.sock")
+        conn.request("GET", "/v1/events?pattern=count")
+        response = conn.getresponse()
+        if response.status == 200:
+            assert response.readline().startswith(b":")  # connected: the stream is registered
+        return response.status, conn
+
+    streams = [open_stream() for _ in range(3)]
+    assert [status for status, _ in streams] == [200, 200, 503]
+    streams[0][1].close()
+    wait_until(lambda: (opened := open_stream())[0] == 200 and streams.append(opened) is None)
+    for _, conn in streams:
+        conn.close()
