@@ -64,8 +64,10 @@ class ControlActor(SupervisedActor):
                 context = server.tls_context(tcp["cert_file"], tcp["key_file"]) if tcp.get("cert_file") else None
                 bound.append(BoundSocket(server.bind_tcp(tcp.get("host", "127.0.0.1"), tcp["port"], limits), context))
                 self.tcp_port = bound[-1].sock.getsockname()[1]
-            app = server.ControlApp(ControlApi(runtime, served_by=self.path), bearer_tokens(tcp or {}), limits)
-            self._host = HttpHost(app.app, bound, limits, "petra-control", http_rejections(self.plant.metrics.registry))
+            rejected = http_rejections(self.plant.metrics.registry)
+            app = server.ControlApp(ControlApi(runtime, served_by=self.path), bearer_tokens(tcp or {}), limits,
+                                    rejected)
+            self._host = HttpHost(app.app, bound, limits, server.SERVER_NAME, rejected)
             self._host.start()
         except BaseException:
             self._release(bound)

@@ -17,6 +17,7 @@ import errno
 import fnmatch
 import hmac
 import json
+import logging
 import os
 import socket
 import ssl
@@ -26,12 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import Counter
 
 from petra.control.api import ControlApi, Request, Response
 from petra.control.http_host import Limits, read_body
+from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged
 
+log = logging.getLogger(__name__)
+
 LIMITS = Limits()
+SERVER_NAME = "petra-control"
+"""The `server` label of this API's rejections (petra_http_rejected_total)."""
 SSE_QUEUE = 10_000
 SSE_KEEPALIVE_S = 5.0
 SSE_MAX_STREAMS = 64
@@ -100,10 +107,12 @@ def _remove_stale_socket(path: Path) -> None:
 class ControlApp:
     """The aiohttp application: every method and path goes to `ControlApi.handle`, events are streamed."""
 
-    def __init__(self, api: ControlApi, tokens: dict[str, str], limits: Limits) -> None:
+    def __init__(self, api: ControlApi, tokens: dict[str, str], limits: Limits, rejected: Counter) -> None:
         self.api = api
         self.tokens = tokens
         self.limits = limits
+        self.rejected = rejected
+        self.refusals = RateLimitedLog(log)
         self.executor = ThreadPoolExecutor(API_THREADS, thread_name_prefix="petra-control-api")
         self.app = web.Application(client_max_size=limits.max_body_bytes)
         self.app[_STREAMS] = set()
@@ -130,19 +139,28 @@ class ControlApp:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         caller = self.identify(request)
         if caller is None:
-            return _json(Response(401, {"error": "missing or invalid bearer token"}))
+            return self._refuse(request, "?", Response(401, {"error": "missing or invalid bearer token"}))
         try:
             body = await read_body(request, self.limits)
         except web.HTTPException as exc:
-            return _json(Response(exc.status, {"error": exc.text or exc.reason}), close=True)
+            return self._refuse(request, caller, Response(exc.status, {"error": exc.text or exc.reason}), close=True)
         if request.method == "GET" and request.path.rstrip("/") == "/v1/events":
             if len(self.app[_STREAMS]) >= SSE_MAX_STREAMS:
-                return _json(Response(503, {"error": f"{SSE_MAX_STREAMS} event streams are open already; "
-                                                     "close one or try again later"}))
+                return self._refuse(request, caller, Response(503, {
+                    "error": f"{SSE_MAX_STREAMS} event streams are open already; close one or try again later"}))
             return await self._stream_events(request, request.query.get("pattern", "*"))
         call = Request(request.method, request.path, dict(request.query), body, caller)
         response = await asyncio.get_running_loop().run_in_executor(self.executor, self.api.handle, call)
-        return _json(response)
+        return self._refuse(request, caller, response) if 400 <= response.status < 500 else _json(response)
+
+    def _refuse(self, request: web.Request, caller: str, response: Response, close: bool = False) -> web.Response:
+        """A client's mistake: counted, logged once per kind and interval (never a traceback), answered."""
+        reason = str(response.status)
+        self.rejected.labels(SERVER_NAME, reason).inc()
+        message = response.body.get("error", "") if isinstance(response.body, dict) else ""
+        self.refusals.info(f"{reason}:{request.method}", "control API refused %s %s from %s: %d %s",
+                           request.method, request.path[:200], caller, response.status, str(message)[:300])
+        return _json(response, close)
 
     async def _stream_events(self, request: web.Request, pattern: str) -> web.StreamResponse:
         loop = asyncio.get_running_loop()

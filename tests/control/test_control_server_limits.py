@@ -273,3 +273,15 @@ def test_event_streams_past_the_limit_get_a_503_until_one_closes(monkeypatch, ru
     wait_until(lambda: (opened := open_stream())[0] == 200 and streams.append(opened) is None)
     for _, conn in streams:
         conn.close()
+
+
+def test_refused_requests_are_counted_and_logged_once_per_kind_without_a_traceback(running, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="petra.control.server")
+    for _ in range(5):
+        status, _ = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "PUT", "/v1/signals/setpoint", {"v": 1})
+        assert status == 400
+    registry = running.plant.metrics.registry
+    assert registry.get_sample_value("petra_http_rejected_total", {"server": "petra-control", "reason": "400"}) == 5
+    lines = [r for r in caplog.records if r.name == "petra.control.server"]
+    assert len(lines) == 1 and "PUT /v1/signals/setpoint" in lines[0].getMessage()
+    assert "needs a 'value'" in lines[0].getMessage() and not lines[0].exc_info
