@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from prometheus_client import Counter
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from petra.alarms import twiml
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 LIMITS = Limits(max_body_bytes=64 * 1024)
 """Twilio's form posts are small; the timeouts are the control API's."""
 WEBHOOK_THREADS = 4
+SERVER_NAME = "petra-twilio-webhooks"
 _refusals = RateLimitedLog(log)
 _ACK = re.compile(r"^\s*(?:ACK|OK|A)\s+([A-Za-z0-9_.\-]+)\s*$", re.IGNORECASE)
 
@@ -144,8 +146,9 @@ class TwilioWebhooks:
 class WebhookApp:
     """The aiohttp application: POST only, the body within `LIMITS`, the signature checked before anything else."""
 
-    def __init__(self, hooks: TwilioWebhooks) -> None:
+    def __init__(self, hooks: TwilioWebhooks, rejected: Counter) -> None:
         self.hooks = hooks
+        self.rejected = rejected
         self.executor = ThreadPoolExecutor(WEBHOOK_THREADS, thread_name_prefix="petra-twilio-webhooks")
         self.app = web.Application(client_max_size=LIMITS.max_body_bytes)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -153,10 +156,12 @@ class WebhookApp:
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         if request.method != "POST":
+            self.rejected.labels(SERVER_NAME, "405").inc()
             return _reply(405, "text/plain", "POST only\n")
         try:
             body = (await read_body(request, LIMITS)).decode("utf-8", errors="replace")
         except web.HTTPException as exc:
+            self.rejected.labels(SERVER_NAME, str(exc.status)).inc()
             reply = _reply(exc.status, "text/plain", exc.text or f"{exc.reason}\n")
             reply.force_close()
             return reply
@@ -207,9 +212,9 @@ class WebhookActor(SupervisedActor):
                 "and give an https public_url")
         sock = bind_tcp(hook.host, hook.port, LIMITS, what="Twilio webhook")
         try:
-            app = WebhookApp(TwilioWebhooks(self.service))
-            self.host = HttpHost(app.app, [BoundSocket(sock)], LIMITS, "petra-twilio-webhooks",
-                                 http_rejections(self.service.plant.metrics.registry))
+            rejected = http_rejections(self.service.plant.metrics.registry)
+            app = WebhookApp(TwilioWebhooks(self.service), rejected)
+            self.host = HttpHost(app.app, [BoundSocket(sock)], LIMITS, SERVER_NAME, rejected)
             self.host.start()
         except BaseException:
             sock.close()

@@ -39,10 +39,11 @@ def test_a_malformed_content_length_gets_a_400_without_a_traceback(tmp_path, twi
     assert post_signed(base + "/v1/twilio/sms", HELLO, AUTH_TOKEN) == 200
 
 
-def test_a_body_over_64_kib_gets_a_413_and_a_signed_request_still_passes(tmp_path, twilio, plants):
-    _plant, base = webhook_plant(tmp_path, twilio, plants)
+def test_a_body_over_64_kib_gets_a_413_counted_and_a_signed_request_still_passes(tmp_path, twilio, plants):
+    plant, base = webhook_plant(tmp_path, twilio, plants)
     assert post_signed(base + "/v1/twilio/sms", {**HELLO, "Body": "x" * 100_000}, AUTH_TOKEN) == 413
     assert post_signed(base + "/v1/twilio/sms", HELLO, AUTH_TOKEN) == 200
+    assert plant.metric("petra_http_rejected_total", {"server": "petra-twilio-webhooks", "reason": "413"}) == 1
 
 
 def test_a_crowd_of_half_open_connections_costs_no_threads_and_blocks_nobody(tmp_path, twilio, plants):
