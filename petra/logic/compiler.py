@@ -24,7 +24,7 @@ Generated shape::
 Each block's statements sit in their own ``try``: a block that cannot compute
 a value from what its inputs hold (an int result beyond signed 64 bits,
 NaN into an int or bool input, an overflow in a plugin's arithmetic) is
-reported through ``fail(index, error)`` and keeps its outputs' last values,
+reported through ``fail(index)`` and keeps its outputs' last values,
 while the blocks after it still run. Since Python 3.11 a ``try`` costs one
 NOP when nothing raises, so this is cheaper than any per-chain fallback that
 would have to re-run (and double-step) the blocks before the failing one.
@@ -34,8 +34,10 @@ Other exceptions (a bug) still crash the chain for its supervisor.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 
 from petra.blocks.base import ANY, NUMERIC, REGISTRY, Block, BlockRegistry, PortType
 from petra.config.model import BlockConfig
@@ -93,9 +95,10 @@ class ChainProgram:
     errors: dict[int, Exception] = field(default_factory=dict)
     """The last error of each block in `failed`."""
 
-    def fail(self, index: int, error: Exception) -> None:
+    def fail(self, index: int) -> None:
+        """Called from the `except` of block `index` in the scan function, the error being handled."""
         self.failed.append(index)
-        self.errors[index] = error
+        self.errors[index] = sys.exc_info()[1]  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,9 @@ class CompiledChain:
 
     chain: Chain
     name: str
-    source: str
+    code: CodeType
+    """The generated module, compiled once: each restart only runs it. Its source is not kept (at
+    10,000 blocks the text alone is 2 MB); `chain_source` regenerates it for a reader."""
     output_slots: tuple[int, ...]
     quality_plan: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
     step_blocks: tuple[_StepBlock, ...]
@@ -121,7 +126,7 @@ class CompiledChain:
         namespace: dict[str, object] = {
             "_port_int": _port_int, "_port_bool": _port_bool, "_int64": _int64, "_CANNOT": CANNOT_COMPUTE,
         }
-        exec(compile(self.source, f"<chain {self.name}>", "exec"), namespace)
+        exec(self.code, namespace)
         make = namespace["_make"]
         program = ChainProgram(scan=_not_bound, blocks=blocks)
         program.scan = make(program.fail, *(b.step for b in blocks))  # type: ignore[operator]
@@ -135,11 +140,33 @@ def _not_bound(v: list, now: float) -> list:
 def compile_chain(
     chain: Chain, table: SignalTable, registry: BlockRegistry = REGISTRY, forced: frozenset[int] = frozenset()
 ) -> CompiledChain:
-    """Generate the scan function source for `chain` against `table`'s slots.
+    """Generate and compile the scan function for `chain` against `table`'s slots.
 
     Outputs in `forced` are still computed (block state moves on) but not
     stored: an operator holds them at their forced value.
     """
+    source, outputs, plan, step_blocks = _generate(chain, table, registry, forced)
+    return CompiledChain(
+        chain=chain,
+        name=chain.name,
+        code=compile(source, f"<chain {chain.name}>", "exec"),
+        output_slots=tuple(outputs),
+        quality_plan=tuple(plan),
+        step_blocks=tuple(step_blocks),
+        block_names=tuple(b.name for b in chain.blocks),
+    )
+
+
+def chain_source(
+    chain: Chain, table: SignalTable, registry: BlockRegistry = REGISTRY, forced: frozenset[int] = frozenset()
+) -> str:
+    """The Python that `compile_chain` generates for `chain`, for a reader (only its code is kept)."""
+    return _generate(chain, table, registry, forced)[0]
+
+
+def _generate(
+    chain: Chain, table: SignalTable, registry: BlockRegistry, forced: frozenset[int]
+) -> tuple[str, list[int], list[tuple[tuple[int, ...], tuple[int, ...]]], list[_StepBlock]]:
     body: list[str] = []
     prev_locals: dict[int, str] = {}
     step_blocks: list[_StepBlock] = []
@@ -196,7 +223,7 @@ def compile_chain(
             statements.extend(_assign(slot, code, slot in forced))
             out_slots.append(slot)
         body.extend(f"    {line}" for line in statements or ["pass"])
-        body.extend(["except _CANNOT as e:", f"    fail({index}, e)"])
+        body.extend(["except _CANNOT:", f"    fail({index})"])
         outputs.extend(out_slots)
         plan.append((tuple(out_slots), tuple(input_slots)))
 
@@ -206,15 +233,7 @@ def compile_chain(
     lines.extend(f"        {name} = v[{slot}]" for slot, name in prev_locals.items())
     lines.extend(f"        {line}" for line in body)
     lines.extend(["        return changed", "    return scan", ""])
-    return CompiledChain(
-        chain=chain,
-        name=chain.name,
-        source="\n".join(lines),
-        output_slots=tuple(outputs),
-        quality_plan=tuple(plan),
-        step_blocks=tuple(step_blocks),
-        block_names=tuple(b.name for b in chain.blocks),
-    )
+    return "\n".join(lines), outputs, plan, step_blocks
 
 
 def _assign(slot: int, code: str, forced: bool = False) -> list[str]:
