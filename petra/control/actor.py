@@ -61,7 +61,9 @@ class ControlActor(SupervisedActor):
                 tokens = bearer_tokens(tcp)
                 if not tokens:
                     log.warning("control.tcp has no tokens: every TCP request will be refused")
-                context = server.tls_context(tcp["cert_file"], tcp["key_file"]) if tcp.get("cert_file") else None
+                suites = (config.sections.get("security") or {}).get("allowed_cipher_suites")
+                context = server.tls_context(tcp["cert_file"], tcp["key_file"], suites) if tcp.get("cert_file") \
+                    else None
                 bound.append(BoundSocket(server.bind_tcp(tcp.get("host", "127.0.0.1"), tcp["port"], limits), context))
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)

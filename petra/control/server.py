@@ -33,6 +33,7 @@ from petra.control.api import ControlApi, Request, Response
 from petra.control.http_host import Limits, read_body
 from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged
+from petra.security.tls import apply_cipher_suites
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,13 @@ def bind_tcp(host: str, port: int, limits: Limits, what: str = "control API") ->
     return sock
 
 
-def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+def tls_context(cert_file: str, key_file: str, cipher_suites: list[str] | None = None) -> ssl.SSLContext:
+    """TLS 1.2 or later with the configured certificate, restricted to security.allowed_cipher_suites."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_file, key_file)
+    for warning in apply_cipher_suites(context, cipher_suites or []):
+        log.warning("control API TLS: %s", warning)
     return context
 
 

@@ -47,21 +47,34 @@ def running(tmp_path: Path) -> Iterator[Runtime]:
     runtime.stop(timeout=10)
 
 
-@pytest.fixture
-def tls_runtime(tmp_path: Path):
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 and localhost."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )
+    return cert, key
+
+
+def start_tls_runtime(tmp_path: Path, **plant_extra: object) -> tuple[Runtime, int, Path]:
+    """A runtime whose control API also listens on TCP with TLS and the token `ops` = s3cret."""
+    cert, key = self_signed(tmp_path)
     port = free_port()
     plant = dict(PLANT, control={"tcp": {"host": "127.0.0.1", "port": port, "cert_file": str(cert),
-                                         "key_file": str(key), "tokens": [{"name": "ops", "token": "s3cret"}]}})
+                                         "key_file": str(key), "tokens": [{"name": "ops", "token": "s3cret"}]}},
+                 **plant_extra)
     config_path = write_config(tmp_path / "plant.yaml", plant)
     options = RuntimeOptions(metrics_port=None, config_path=config_path, control_socket=tmp_path / "c.sock",
                              audit_log=tmp_path / "audit.log")
     runtime = Runtime.from_config(load_config(config_path), options)
     runtime.start()
+    return runtime, port, cert
+
+
+@pytest.fixture
+def tls_runtime(tmp_path: Path):
+    runtime, port, cert = start_tls_runtime(tmp_path)
     yield runtime, port, cert
     runtime.stop(timeout=10)

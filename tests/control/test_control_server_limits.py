@@ -285,3 +285,23 @@ def test_refused_requests_are_counted_and_logged_once_per_kind_without_a_traceba
     lines = [r for r in caplog.records if r.name == "petra.control.server"]
     assert len(lines) == 1 and "PUT /v1/signals/setpoint" in lines[0].getMessage()
     assert "needs a 'value'" in lines[0].getMessage() and not lines[0].exc_info
+
+
+def test_allowed_cipher_suites_restrict_what_the_tls_listener_negotiates(tmp_path):
+    from tests.control.conftest import start_tls_runtime
+
+    runtime, port, cert = start_tls_runtime(
+        tmp_path, security={"allowed_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]})
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as raw, \
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            cipher, version, _ = tls.cipher()
+        assert (cipher, version) == ("ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2")
+        context.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as raw, \
+                pytest.raises(ssl.SSLError):
+            context.wrap_socket(raw, server_hostname="127.0.0.1")
+    finally:
+        runtime.stop(timeout=10)
