@@ -1,7 +1,7 @@
 """A block-chain actor: evaluates one connected component of the block graph per tick.
 
 The chain is the single writer (the signal group) of its output signals. A
-block that cannot compute from what its inputs hold (see `CANNOT_COMPUTE`)
+block that cannot compute from what its inputs hold (see `petra.logic.compiler`)
 keeps its outputs' last values and turns them, and whatever they feed, bad
 quality; it is counted in `petra_block_errors_total{chain}`, logged at most
 once per block every 10 s, and the chain keeps scanning: the next scan whose
@@ -16,7 +16,7 @@ import logging
 import time
 
 from petra.drivers.rate_limited_log import RateLimitedLog
-from petra.logic.compiler import ChainProgram, CompiledChain, compile_chain, propagate_quality
+from petra.logic.compiler import CANNOT_COMPUTE, ChainProgram, CompiledChain, compile_chain, propagate_quality
 from petra.messages import ForceSignal, ScanDone, SignalsChanged, Tick
 from petra.plant import Plant
 from petra.values import Quality, coerce
@@ -105,7 +105,10 @@ class BlockChainActor(PooledActor):
             self._epoch = table.quality_epoch
             propagate_quality(table.quality, self.chain.quality_plan, self._failing)
         program = self.program
-        changed = program.scan(table.values, tick.scheduled_at)  # type: ignore[union-attr]
+        try:
+            changed = program.scan(table.values, tick.scheduled_at)  # type: ignore[union-attr]
+        except CANNOT_COMPUTE as error:  # a block had no value: the rest of the chain still runs
+            changed = program.recover(error, table.values, tick.scheduled_at)  # type: ignore[union-attr]
         if program.failed or self._failing:  # type: ignore[union-attr]
             changed = self._after_failures(program, changed)  # type: ignore[arg-type]
         if changed:

@@ -1,4 +1,4 @@
-"""Compile a chain of blocks into one generated Python function.
+"""Compile a chain of blocks into one generated Python function (and its slow twin).
 
 The function takes the signal table's value list `v` and the tick time `now`,
 evaluates every block in topological order and returns the slots whose value
@@ -8,7 +8,7 @@ tick costs no dict lookups and almost no allocation.
 
 Generated shape::
 
-    def _make(b3, b7):                 # bound `step` methods of stateful blocks
+    def _make(fail, b3, b7):           # bound `step` methods of stateful blocks
         def scan(v, now):
             changed = []
             ch = changed.append
@@ -19,25 +19,40 @@ Generated shape::
             r = b3(now, v[9], 5000.0)  # TON, a call
             ...
             return changed
-        return scan
+        def resume(v, now, changed, start, p12):
+            ch = changed.append
+            if start <= 0:
+                try:
+                    x = (v[4] > 75.0)  # the same statements, block by block
+                    ...
+                except _CANNOT:
+                    fail(0)
+            ...
+            return changed
+        return scan, resume
 
-Each block's statements sit in their own ``try``: a block that cannot compute
-a value from what its inputs hold (an int result beyond signed 64 bits,
-NaN into an int or bool input, an overflow in a plugin's arithmetic) is
-reported through ``fail(index)`` and keeps its outputs' last values,
-while the blocks after it still run. Since Python 3.11 a ``try`` costs one
-NOP when nothing raises, so this is cheaper than any per-chain fallback that
-would have to re-run (and double-step) the blocks before the failing one.
-Other exceptions (a bug) still crash the chain for its supervisor.
+A block that cannot compute a value from what its inputs hold (an int result
+beyond signed 64 bits, NaN into an int or bool input, an overflow in a
+plugin's arithmetic: `CANNOT_COMPUTE`) raises out of ``scan``; the caller
+(`ChainProgram.run`, or the chain actor inline) then calls `recover`, which
+names the block from the line ``scan`` stopped at, records it through
+``fail`` and runs the blocks after it in ``resume``: the same statements,
+each in its own ``try``, from that block on. The failing block keeps its
+outputs' last values. The hot path has no ``try`` at all (one per block cost
+3-4 % of the scan function); only a scan that fails pays, and no block runs
+twice in a scan. Other exceptions (a bug) still crash the chain for its
+supervisor.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
+from typing import NamedTuple
 
 from petra.blocks.base import ANY, NUMERIC, REGISTRY, Block, BlockRegistry, PortType
 from petra.config.model import BlockConfig
@@ -90,15 +105,45 @@ class ChainProgram:
 
     scan: ScanFunction
     blocks: list[Block]
+    block_lines: tuple[int, ...] = ()
+    prev_names: tuple[str, ...] = ()
+    resume: Callable[..., list] | None = None
     failed: list[int] = field(default_factory=list)
     """Chain indexes of the blocks that could not compute in the scans since the caller last cleared it."""
     errors: dict[int, Exception] = field(default_factory=dict)
     """The last error of each block in `failed`."""
 
     def fail(self, index: int) -> None:
-        """Called from the `except` of block `index` in the scan function, the error being handled."""
+        """Called from the `except` of block `index` in `resume`, the error being handled."""
         self.failed.append(index)
         self.errors[index] = sys.exc_info()[1]  # type: ignore[assignment]
+
+    def run(self, v: list, now: float) -> list[int]:
+        """One scan: `scan`, and when a block cannot compute, `recover` (what a caller must do)."""
+        try:
+            return self.scan(v, now)
+        except CANNOT_COMPUTE as error:
+            return self.recover(error, v, now)
+
+    def recover(self, error: BaseException, v: list, now: float) -> list[int]:
+        """After `scan` raised `error` from some block: record that block and run the ones after it.
+
+        The block is the one whose lines hold the line `scan` stopped at; the slots
+        changed so far and the `@prev` values read at the start come from that
+        frame, so no block runs twice in a scan (a second step would count or
+        average one sample twice) and none is skipped.
+        """
+        tb = error.__traceback__
+        code = self.scan.__code__
+        while tb is not None and tb.tb_frame.f_code is not code:
+            tb = tb.tb_next
+        if tb is None or self.resume is None:
+            raise error
+        index = bisect_right(self.block_lines, tb.tb_lineno) - 1
+        frame = tb.tb_frame.f_locals
+        self.failed.append(index)
+        self.errors[index] = error  # type: ignore[assignment]
+        return self.resume(v, now, frame["changed"], index + 1, *(frame[name] for name in self.prev_names))
 
 
 @dataclass(frozen=True)
@@ -114,6 +159,10 @@ class CompiledChain:
     quality_plan: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
     step_blocks: tuple[_StepBlock, ...]
     block_names: tuple[str, ...]
+    block_lines: tuple[int, ...] = ()
+    """The line of `code` each block starts on in `scan`, to name the block an exception came from."""
+    prev_names: tuple[str, ...] = ()
+    """The locals of `scan` that hold `@prev` values, in `resume`'s parameter order."""
 
     def instantiate(self, blocks: list[Block] | None = None) -> ChainProgram:
         """New block instances (timers, counters start from zero) and their scan.
@@ -128,8 +177,9 @@ class CompiledChain:
         }
         exec(self.code, namespace)
         make = namespace["_make"]
-        program = ChainProgram(scan=_not_bound, blocks=blocks)
-        program.scan = make(program.fail, *(b.step for b in blocks))  # type: ignore[operator]
+        program = ChainProgram(scan=_not_bound, blocks=blocks, block_lines=self.block_lines,
+                               prev_names=self.prev_names)
+        program.scan, program.resume = make(program.fail, *(b.step for b in blocks))  # type: ignore[operator]
         return program
 
 
@@ -145,15 +195,17 @@ def compile_chain(
     Outputs in `forced` are still computed (block state moves on) but not
     stored: an operator holds them at their forced value.
     """
-    source, outputs, plan, step_blocks = _generate(chain, table, registry, forced)
+    generated = _generate(chain, table, registry, forced)
     return CompiledChain(
         chain=chain,
         name=chain.name,
-        code=compile(source, f"<chain {chain.name}>", "exec"),
-        output_slots=tuple(outputs),
-        quality_plan=tuple(plan),
-        step_blocks=tuple(step_blocks),
+        code=compile(generated.source, f"<chain {chain.name}>", "exec"),
+        output_slots=tuple(generated.outputs),
+        quality_plan=tuple(generated.plan),
+        step_blocks=tuple(generated.step_blocks),
         block_names=tuple(b.name for b in chain.blocks),
+        block_lines=generated.block_lines,
+        prev_names=generated.prev_names,
     )
 
 
@@ -161,13 +213,20 @@ def chain_source(
     chain: Chain, table: SignalTable, registry: BlockRegistry = REGISTRY, forced: frozenset[int] = frozenset()
 ) -> str:
     """The Python that `compile_chain` generates for `chain`, for a reader (only its code is kept)."""
-    return _generate(chain, table, registry, forced)[0]
+    return _generate(chain, table, registry, forced).source
 
 
-def _generate(
-    chain: Chain, table: SignalTable, registry: BlockRegistry, forced: frozenset[int]
-) -> tuple[str, list[int], list[tuple[tuple[int, ...], tuple[int, ...]]], list[_StepBlock]]:
-    body: list[str] = []
+class Generated(NamedTuple):
+    source: str
+    block_lines: tuple[int, ...]
+    prev_names: tuple[str, ...]
+    outputs: list[int]
+    plan: list[tuple[tuple[int, ...], tuple[int, ...]]]
+    step_blocks: list[_StepBlock]
+
+
+def _generate(chain: Chain, table: SignalTable, registry: BlockRegistry, forced: frozenset[int]) -> Generated:
+    body: list[tuple[str, list[str]]] = []
     prev_locals: dict[int, str] = {}
     step_blocks: list[_StepBlock] = []
     outputs: list[int] = []
@@ -176,7 +235,7 @@ def _generate(
     # leaving them out of quality propagation keeps a feedback loop from latching bad.
     own_outputs = {signal for block in chain.blocks for signal in block.outputs.values()}
 
-    for index, block in enumerate(chain.blocks):
+    for block in chain.blocks:
         cls = registry.get(block.type)
         if cls is None:
             raise CompileError(f"block '{block.name}': unknown block type '{block.type}'")
@@ -195,7 +254,6 @@ def _generate(
                 input_slots.append(table.slot(source.signal))
         instance = cls(block.name, block.params, [p.name for p in ports])
         out_types = instance.output_types(input_types)
-        body.extend([f"# {block.name} ({block.type})", "try:"])
         expressions = instance.expressions(args)
         out_slots: list[int] = []
         statements: list[str] = []
@@ -222,18 +280,34 @@ def _generate(
             code = _output_code(block, code, produced, table.types[slot])
             statements.extend(_assign(slot, code, slot in forced))
             out_slots.append(slot)
-        body.extend(f"    {line}" for line in statements or ["pass"])
-        body.extend(["except _CANNOT:", f"    fail({index})"])
+        body.append((f"# {block.name} ({block.type})", statements or ["pass"]))
         outputs.extend(out_slots)
         plan.append((tuple(out_slots), tuple(input_slots)))
+    source, block_lines = _render(body, prev_locals, len(step_blocks))
+    return Generated(source, block_lines, tuple(prev_locals.values()), outputs, plan, step_blocks)
 
-    make_params = ", ".join(["fail", *(f"b{i}" for i in range(len(step_blocks)))])
+
+def _render(body: list[tuple[str, list[str]]], prev_locals: dict[int, str], steps: int) -> tuple[str, tuple[int, ...]]:
+    """The module: `scan` (the hot path, no `try`) and `resume` (the same blocks from `start` on, each in
+    its own `try`), and the line each block starts on in `scan`."""
+    make_params = ", ".join(["fail", *(f"b{i}" for i in range(steps))])
     lines = [f"def _make({make_params}):", "    def scan(v, now):", "        changed = []",
              "        ch = changed.append"]
     lines.extend(f"        {name} = v[{slot}]" for slot, name in prev_locals.items())
-    lines.extend(f"        {line}" for line in body)
-    lines.extend(["        return changed", "    return scan", ""])
-    return "\n".join(lines), outputs, plan, step_blocks
+    starts = []
+    for header, statements in body:
+        starts.append(len(lines) + 1)
+        lines.append(f"        {header}")
+        lines.extend(f"        {line}" for line in statements)
+    lines.append("        return changed")
+    lines.append(f"    def resume(v, now, changed, start{''.join(f', {p}' for p in prev_locals.values())}):")
+    lines.append("        ch = changed.append")
+    for index, (_header, statements) in enumerate(body):
+        lines.extend([f"        if start <= {index}:", "            try:"])
+        lines.extend(f"                {line}" for line in statements)
+        lines.extend(["            except _CANNOT:", f"                fail({index})"])
+    lines.extend(["        return changed", "    return scan, resume", ""])
+    return "\n".join(lines), tuple(starts)
 
 
 def _assign(slot: int, code: str, forced: bool = False) -> list[str]:

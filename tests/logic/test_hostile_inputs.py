@@ -19,8 +19,9 @@ import pytest
 import petra.blocks  # noqa: F401  (registers every block type)
 from petra.blocks import REGISTRY, Block
 from petra.config.loader import load_config_text
-from petra.logic.compiler import CompileError
+from petra.logic.compiler import ChainProgram, CompiledChain, CompileError
 from petra.plant import build_plant
+from petra.signals import SignalTable
 from petra.values import INT_MAX, INT_MIN, DataType, Quality
 
 HOSTILE = {
@@ -65,6 +66,13 @@ def valid_for(value: object, type_: DataType) -> bool:
     return isinstance(value, str)
 
 
+def one_chain(text: str) -> tuple[SignalTable, CompiledChain, ChainProgram]:
+    """The table, the only chain and a fresh program of the plant in `text`."""
+    plant = build_plant(load_config_text(text, "<plant>"))
+    [chain] = plant.chains
+    return plant.table, chain, chain.instantiate()
+
+
 def test_every_block_type_is_covered():
     assert len(REGISTRY.names()) >= 38
 
@@ -85,7 +93,7 @@ def test_a_block_never_raises_nor_writes_an_invalid_value_whatever_its_inputs_ho
             table.values[slot] = value
         for _ in range(2):  # twice: a window of 2 then holds the same extreme value twice
             now += 0.05
-            program.scan(table.values, now)  # must not raise
+            program.run(table.values, now)  # must not raise
         for slot in outputs:
             value = table.values[slot]
             assert valid_for(value, table.types[slot]), (
@@ -97,7 +105,7 @@ def test_a_block_never_raises_nor_writes_an_invalid_value_whatever_its_inputs_ho
         table.values[slot] = 1.0 if source == "float" else 1
     for _ in range(5):
         now += 0.05
-        program.scan(table.values, now)
+        program.run(table.values, now)
     stuck = {table.names[s]: table.values[s] for s in outputs
              if table.types[s] is DataType.FLOAT and not math.isfinite(table.values[s])}
     assert not stuck, f"{type_name} still writes {stuck} after its inputs returned to 1"
@@ -110,14 +118,11 @@ def test_a_block_that_cannot_compute_holds_its_outputs_and_reports_itself():
         "  - {name: add, type: ADD, inputs: {in1: a, in2: b}, outputs: {out: sum}}\n"
         "  - {name: gt, type: GT, inputs: {in1: sum, in2: 0}, outputs: {out: positive}}\n"
     )
-    plant = build_plant(load_config_text(text, "<add>"))
-    table = plant.table
-    [chain] = plant.chains
-    program = chain.instantiate()
-    program.scan(table.values, 0.0)
+    table, _, program = one_chain(text)
+    program.run(table.values, 0.0)
     assert table.values[table.slot("sum")] == 3 and program.failed == []
     table.values[table.slot("a")] = INT_MAX
-    changed = program.scan(table.values, 0.1)
+    changed = program.run(table.values, 0.1)
     assert program.failed == [0]  # the ADD, by its index in the chain
     assert table.values[table.slot("sum")] == 3  # held, not an int beyond 64 bits
     assert table.slot("sum") not in changed
@@ -129,15 +134,13 @@ def test_nan_into_a_bool_or_int_input_is_no_value_not_true_or_zero(block, port):
     ports = {"AND": "in1: x, in2: true", "MUX": "k: x, in0: 1.5, in1: 2.5"}[block]
     text = ("signals:\n  - {name: x, type: float, initial: 1.0}\n"
             f"blocks:\n  - {{name: b, type: {block}, inputs: {{{ports}}}, outputs: {{out: y}}}}\n")
-    plant = build_plant(load_config_text(text, "<nan>"))
-    [chain] = plant.chains
-    program = chain.instantiate()
-    program.scan(plant.table.values, 0.0)
-    before = plant.table.read("y").value
-    plant.table.values[plant.table.slot("x")] = math.nan
-    program.scan(plant.table.values, 0.1)
+    table, _, program = one_chain(text)
+    program.run(table.values, 0.0)
+    before = table.read("y").value
+    table.values[table.slot("x")] = math.nan
+    program.run(table.values, 0.1)
     assert program.failed == [0]
-    assert plant.table.read("y").value == before
+    assert table.read("y").value == before
 
 
 def test_an_int_literal_beyond_64_bits_is_refused_when_the_chain_is_compiled():
@@ -145,3 +148,30 @@ def test_an_int_literal_beyond_64_bits_is_refused_when_the_chain_is_compiled():
             "blocks:\n  - {name: add, type: ADD, inputs: {in1: a, in2: '9223372036854775808'}, outputs: {out: s}}\n")
     with pytest.raises(CompileError, match="outside the int range"):
         build_plant(load_config_text(text, "<literal>"))
+
+
+def test_after_a_block_fails_the_rest_of_the_scan_runs_once_with_the_values_it_started_with():
+    text = (
+        "signals:\n  - {name: big, type: int}\n"
+        "blocks:\n"
+        "  - {name: gen, type: DATA_GENERATOR, outputs: {count_out: n}}\n"
+        "  - {name: overflow, type: ADD, inputs: {in1: n, in2: big}, outputs: {out: total}}\n"
+        "  - {name: after, type: ADD, inputs: {in1: n, in2: 1}, outputs: {out: n_plus_1}}\n"
+        "  - {name: before, type: MOVE, inputs: {in: n@prev}, outputs: {out: n_before}}\n"
+        "  - {name: average, type: MOVING_AVERAGE, inputs: {in: n}, outputs: {out: mean}, params: {window: 2}}\n"
+    )
+    table, chain, program = one_chain(text)
+    assert chain.block_names.index("overflow") < min(chain.block_names.index(n) for n in ("after", "before"))
+    value = lambda name: table.values[table.slot(name)]  # noqa: E731
+    program.run(table.values, 0.0)
+    assert (value("n"), value("total"), value("n_plus_1"), value("n_before"), value("mean")) == (1, 1, 2, 0, 1.0)
+    table.values[table.slot("big")] = INT_MAX
+    changed = program.run(table.values, 0.1)
+    assert program.failed == [chain.block_names.index("overflow")]
+    assert value("n") == 2  # the generator before the failing block stepped once, not twice
+    assert value("total") == 1  # held
+    assert value("n_plus_1") == 3  # the blocks after it ran
+    assert value("n_before") == 1  # @prev: the value at the start of this scan, not the 2 written since
+    assert value("mean") == 1.5  # (1 + 2) / 2: the sample entered once
+    assert {table.slot(n) for n in ("n", "n_plus_1", "n_before", "mean")} <= set(changed)
+    assert table.slot("total") not in changed
