@@ -60,6 +60,8 @@ class Runtime:
         plant.runtime = self
         self.tree: SupervisionTree | None = None
         self.stopped = threading.Event()
+        self.started = threading.Event()
+        """Set once the whole tree is up: the control API holds requests that arrive before."""
         self.started_at: float | None = None
         """When start() was called (wall clock): the plant's uptime, whatever restarted since."""
         self.signer: str | None = None
@@ -91,6 +93,7 @@ class Runtime:
         self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[self._on_event],
                                fail_fast=True)
         self.plant.metrics.watch_tree(self.tree.tree)
+        self.started.set()
         if self.options.gc_freeze:
             gc.collect()
             gc.freeze()

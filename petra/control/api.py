@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("crash", "hang", "slow", "raise-on-next")
 ASK_TIMEOUT_S = 5.0
+STARTING_WAIT_S = 30.0  # how long a request that arrives while the tree starts waits for it
 EPOCH_MAX_S = 253_402_300_799.0
 """9999-12-31T23:59:59Z: the last instant a timestamp column can hold."""
 MAX_POINTS = 100_000
@@ -173,6 +174,10 @@ class ControlApi:
         return self._routes + [(m, re.compile(p + r"/?"), h) for m, p, h in extra]
 
     def handle(self, request: Request) -> Response:
+        started = getattr(self.runtime, "started", None)
+        if started is not None and not started.wait(STARTING_WAIT_S):
+            # the control listener is up before the rest of the tree: hold, then say so plainly
+            return Response(503, {"error": "PETRA is still starting; try again"})
         try:
             matched_path = False
             for method, pattern, handler in self.routes():

@@ -149,3 +149,27 @@ def test_status_includes_what_driver_and_storage_actors_report(tmp_path):
             assert subsystems["petra/drivers/modbus:heater"]["connected"] is True
         finally:
             runtime.stop()
+
+
+def test_a_request_that_arrives_while_the_tree_starts_waits_for_it_instead_of_failing(tmp_path):
+    """The control listener is up before start() returns: a request in that window must not see a half-built plant."""
+    import threading
+
+    from petra.config.loader import load_config
+    from petra.runtime import Runtime, RuntimeOptions
+    from tests.control.conftest import PLANT, write_config
+
+    config_path = write_config(tmp_path / "plant.yaml", PLANT)
+    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
+        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    api = ControlApi(runtime)
+    answers: list[tuple[int, object]] = []
+    early = threading.Thread(target=lambda: answers.append(call(api, "PUT", "/v1/signals/setpoint", {"value": 61})))
+    early.start()
+    runtime.start()
+    try:
+        early.join(10)
+        assert answers and answers[0][0] == 200, answers
+        assert runtime.plant.table.read("setpoint").value == 61.0
+    finally:
+        runtime.stop(timeout=10)
