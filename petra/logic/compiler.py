@@ -37,7 +37,8 @@ plugin's arithmetic: `CANNOT_COMPUTE`) raises out of ``scan``; the caller
 (`ChainProgram.run`, or the chain actor inline) then calls `recover`, which
 names the block from the line ``scan`` stopped at, records it through
 ``fail`` and runs the blocks after it in ``resume``: the same statements,
-each in its own ``try``, from that block on. The failing block keeps its
+each in its own ``try``, from that block on (compiled on a program's first
+failure from its compressed source). The failing block keeps its
 outputs' last values. The hot path has no ``try`` at all (one per block cost
 3-4 % of the scan function); only a scan that fails pays, and no block runs
 twice in a scan. Other exceptions (a bug) still crash the chain for its
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import math
 import sys
+import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -105,8 +107,10 @@ class ChainProgram:
 
     scan: ScanFunction
     blocks: list[Block]
+    name: str = ""
     block_lines: tuple[int, ...] = ()
     prev_names: tuple[str, ...] = ()
+    resume_source: bytes = b""
     resume: Callable[..., list] | None = None
     failed: list[int] = field(default_factory=list)
     """Chain indexes of the blocks that could not compute in the scans since the caller last cleared it."""
@@ -137,8 +141,11 @@ class ChainProgram:
         code = self.scan.__code__
         while tb is not None and tb.tb_frame.f_code is not code:
             tb = tb.tb_next
-        if tb is None or self.resume is None:
+        if tb is None or not self.resume_source:
             raise error
+        if self.resume is None:
+            text = zlib.decompress(self.resume_source).decode()
+            self.resume = _bind(compile(text, f"<chain {self.name}: resume>", "exec"), self)
         index = bisect_right(self.block_lines, tb.tb_lineno) - 1
         frame = tb.tb_frame.f_locals
         self.failed.append(index)
@@ -163,6 +170,9 @@ class CompiledChain:
     """The line of `code` each block starts on in `scan`, to name the block an exception came from."""
     prev_names: tuple[str, ...] = ()
     """The locals of `scan` that hold `@prev` values, in `resume`'s parameter order."""
+    resume_source: bytes = b""
+    """`resume`'s module, zlib-compressed: compiled on a program's first failure only (compiled for
+    every chain, the slow twins cost 2 MB at 10,000 blocks; compressed, a twentieth of that)."""
 
     def instantiate(self, blocks: list[Block] | None = None) -> ChainProgram:
         """New block instances (timers, counters start from zero) and their scan.
@@ -172,15 +182,19 @@ class CompiledChain:
         """
         if blocks is None:
             blocks = [sb.cls(sb.config.name, sb.config.params, sb.input_names) for sb in self.step_blocks]
-        namespace: dict[str, object] = {
-            "_port_int": _port_int, "_port_bool": _port_bool, "_int64": _int64, "_CANNOT": CANNOT_COMPUTE,
-        }
-        exec(self.code, namespace)
-        make = namespace["_make"]
-        program = ChainProgram(scan=_not_bound, blocks=blocks, block_lines=self.block_lines,
-                               prev_names=self.prev_names)
-        program.scan, program.resume = make(program.fail, *(b.step for b in blocks))  # type: ignore[operator]
+        program = ChainProgram(scan=_not_bound, blocks=blocks, name=self.name, block_lines=self.block_lines,
+                               prev_names=self.prev_names, resume_source=self.resume_source)
+        program.scan = _bind(self.code, program)
         return program
+
+
+def _bind(code: CodeType, program: ChainProgram) -> Callable[..., list]:
+    """Run a generated module and bind its function to `program`'s `fail` and block states."""
+    namespace: dict[str, object] = {
+        "_port_int": _port_int, "_port_bool": _port_bool, "_int64": _int64, "_CANNOT": CANNOT_COMPUTE,
+    }
+    exec(code, namespace)
+    return namespace["_make"](program.fail, *(b.step for b in program.blocks))  # type: ignore[operator]
 
 
 def _not_bound(v: list, now: float) -> list:
@@ -206,6 +220,7 @@ def compile_chain(
         block_names=tuple(b.name for b in chain.blocks),
         block_lines=generated.block_lines,
         prev_names=generated.prev_names,
+        resume_source=zlib.compress(generated.resume_source.encode()),
     )
 
 
@@ -218,6 +233,7 @@ def chain_source(
 
 class Generated(NamedTuple):
     source: str
+    resume_source: str
     block_lines: tuple[int, ...]
     prev_names: tuple[str, ...]
     outputs: list[int]
@@ -283,31 +299,32 @@ def _generate(chain: Chain, table: SignalTable, registry: BlockRegistry, forced:
         body.append((f"# {block.name} ({block.type})", statements or ["pass"]))
         outputs.extend(out_slots)
         plan.append((tuple(out_slots), tuple(input_slots)))
-    source, block_lines = _render(body, prev_locals, len(step_blocks))
-    return Generated(source, block_lines, tuple(prev_locals.values()), outputs, plan, step_blocks)
+    source, resume_source, block_lines = _render(body, prev_locals, len(step_blocks))
+    return Generated(source, resume_source, block_lines, tuple(prev_locals.values()), outputs, plan, step_blocks)
 
 
-def _render(body: list[tuple[str, list[str]]], prev_locals: dict[int, str], steps: int) -> tuple[str, tuple[int, ...]]:
-    """The module: `scan` (the hot path, no `try`) and `resume` (the same blocks from `start` on, each in
+def _render(
+    body: list[tuple[str, list[str]]], prev_locals: dict[int, str], steps: int
+) -> tuple[str, str, tuple[int, ...]]:
+    """Two modules: `scan` (the hot path, no `try`) and `resume` (the same blocks from `start` on, each in
     its own `try`), and the line each block starts on in `scan`."""
-    make_params = ", ".join(["fail", *(f"b{i}" for i in range(steps))])
-    lines = [f"def _make({make_params}):", "    def scan(v, now):", "        changed = []",
-             "        ch = changed.append"]
+    make = f"def _make({', '.join(['fail', *(f'b{i}' for i in range(steps))])}):"
+    lines = [make, "    def scan(v, now):", "        changed = []", "        ch = changed.append"]
     lines.extend(f"        {name} = v[{slot}]" for slot, name in prev_locals.items())
     starts = []
     for header, statements in body:
         starts.append(len(lines) + 1)
         lines.append(f"        {header}")
         lines.extend(f"        {line}" for line in statements)
-    lines.append("        return changed")
-    lines.append(f"    def resume(v, now, changed, start{''.join(f', {p}' for p in prev_locals.values())}):")
-    lines.append("        ch = changed.append")
+    lines.extend(["        return changed", "    return scan", ""])
+    slow = [make, f"    def resume(v, now, changed, start{''.join(f', {p}' for p in prev_locals.values())}):",
+            "        ch = changed.append"]
     for index, (_header, statements) in enumerate(body):
-        lines.extend([f"        if start <= {index}:", "            try:"])
-        lines.extend(f"                {line}" for line in statements)
-        lines.extend(["            except _CANNOT:", f"                fail({index})"])
-    lines.extend(["        return changed", "    return scan, resume", ""])
-    return "\n".join(lines), tuple(starts)
+        slow.extend([f"        if start <= {index}:", "            try:"])
+        slow.extend(f"                {line}" for line in statements)
+        slow.extend(["            except _CANNOT:", f"                fail({index})"])
+    slow.extend(["        return changed", "    return resume", ""])
+    return "\n".join(lines), "\n".join(slow), tuple(starts)
 
 
 def _assign(slot: int, code: str, forced: bool = False) -> list[str]:
