@@ -14,6 +14,13 @@ config schema and the load-time checks are generated), and either
 `now` is the tick's scheduled time in seconds (monotonic). Blocks keep their
 own state; timers compare `now` with what they stored, so tests drive them
 with any clock they like.
+
+A block whose inputs admit no value raises ArithmeticError or ValueError
+(OverflowError, ZeroDivisionError, a math domain error, `int(inf)`): its
+outputs then hold their last value with bad quality and the rest of the
+chain runs on (see `petra.logic.compiler`). An int output must fit signed
+64 bits; one that does not is treated the same way. Any other exception is
+a bug and crashes the chain for its supervisor to restart.
 """
 
 from __future__ import annotations
