@@ -23,13 +23,10 @@ class Plan:
 
 def plan_for(settings: StorageSettings) -> Plan:
     """Local Parquet always runs (its settings have defaults); ClickHouse when `remote` is configured."""
-    remote = settings.remote is not None
-    strategy = settings.strategy
-    parquet = True
-    if not remote:
-        return Plan(parquet, False, settings.s3 is not None and parquet, "wal", False, ("parquet",), ("parquet",))
-    if strategy == "local_first" and parquet:
-        return Plan(True, True, settings.s3 is not None, "parquet", False, ("parquet", "clickhouse"), ("parquet",))
-    consumers = ("parquet", "clickhouse") if parquet else ("clickhouse",)
-    return Plan(parquet, True, settings.s3 is not None and parquet, "wal",
-                strategy == "remote_first" and parquet, consumers, consumers)
+    s3 = settings.s3 is not None
+    if settings.remote is None:
+        return Plan(True, False, s3, "wal", False, ("parquet",), ("parquet",))
+    if settings.strategy == "local_first":
+        return Plan(True, True, s3, "parquet", False, ("parquet", "clickhouse"), ("parquet",))
+    both = ("parquet", "clickhouse")
+    return Plan(True, True, s3, "wal", settings.strategy == "remote_first", both, both)
