@@ -27,7 +27,7 @@ from petra.subsystems import providers
 from supervision import ChildSpec, Strategy, SupervisionTree, Supervisor, SupervisorSpec
 
 ALWAYS_LATER = ("opcua",)
-"""Sections validated today whose runtime no issue has built yet."""
+"""Sections the config accepts and validates but this build has no runtime for: listed as inactive, never started."""
 
 
 def supervisor_spec(
