@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class BlockChainActor(PooledActor):
     """Runs a `CompiledChain`'s scan function on every `Tick`.
 
-    Chains are pooled actors: hundreds of chains share two worker threads
+    Chains are pooled actors: hundreds of chains share one worker thread
     instead of waking hundreds of threads that fight over the GIL each tick.
     """
 
