@@ -12,7 +12,6 @@ from typing import Any
 from petra.drivers.mapping import Directional
 
 AREAS = ("DB", "MK", "PE", "PA")
-DIRECTIONS = ("read", "write", "read_write")
 STRING_DEFAULT_LENGTH = 254
 
 
