@@ -78,6 +78,15 @@ def _load(path: str, sections: tuple[str, ...] = NOTIFY_SECTIONS) -> AlarmsConfi
     return config
 
 
+def _cipher_suites(path: str) -> list[str]:
+    """security.allowed_cipher_suites, which the SMTP client of `notify test` obeys as PETRA's does."""
+    from petra.commands.common import load_sections_or_report
+    from petra.security.tls import configured_suites
+
+    loaded = load_sections_or_report(path, ("security",))
+    return configured_suites(loaded.sections) if loaded is not None else []
+
+
 def _twilio_from_args(args: argparse.Namespace) -> TwilioSettings | None:
     if args.config:
         config = _load(args.config, ("twilio",))
@@ -198,7 +207,7 @@ def _notify_test(args: argparse.Namespace) -> int:
             from petra.alarms.notify.smtp_backend import EmailBackend
 
             assert config.email is not None
-            backend = EmailBackend(config.email)
+            backend = EmailBackend(config.email, _cipher_suites(args.config))
         sent_any = True
         ok = _report(f"{channel} to {address}", backend, record) and ok
     if not sent_any and ok:

@@ -32,10 +32,6 @@ UNENFORCED = (
     Unenforced("security", "session_timeout_minutes",
                "not enforced yet: PETRA has no sessions to time out (a bearer token is valid until it is "
                "removed from the config and the config reloaded)"),
-    # Remove once the MQTT and SMTP clients call petra.security.tls.apply_cipher_suites too.
-    Unenforced("security", "allowed_cipher_suites",
-               "applied to the control API's TLS listener only: the MQTT and SMTP clients still offer "
-               "OpenSSL's default suites"),
 )
 
 

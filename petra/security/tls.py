@@ -13,9 +13,13 @@ some TLS 1.3 suite leaves all of OpenSSL's TLS 1.3 suites enabled, which
 
 from __future__ import annotations
 
+import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+_log = logging.getLogger(__name__)
 
 TLS13_SUITES = (
     "TLS_AES_128_GCM_SHA256",
@@ -132,3 +136,22 @@ def apply_cipher_suites(context: ssl.SSLContext, names: Iterable[str]) -> list[s
     if policy.caps_at_tls12:
         context.maximum_version = ssl.TLSVersion.TLSv1_2
     return policy.warnings
+
+
+def client_context(cafile: str | None = None, certfile: str | None = None, keyfile: str | None = None,
+                   cipher_suites: Iterable[str] = (), *, verify_hostname: bool = True) -> ssl.SSLContext:
+    """A client's TLS context (MQTT, SMTP): the system's or `cafile`'s CAs, an optional client
+    certificate, TLS 1.2 or later, restricted to `cipher_suites`; the policy's warnings are logged."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if certfile:
+        context.load_cert_chain(certfile, keyfile)
+    context.check_hostname = verify_hostname
+    for warning in apply_cipher_suites(context, cipher_suites):
+        _log.warning("allowed_cipher_suites: %s", warning)
+    return context
+
+
+def configured_suites(sections: Mapping[str, Any]) -> list[str]:
+    """`security.allowed_cipher_suites` of a config's sections (empty: OpenSSL's defaults)."""
+    return list((sections.get("security") or {}).get("allowed_cipher_suites") or [])

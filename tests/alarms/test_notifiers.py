@@ -119,3 +119,16 @@ def test_implicit_tls_is_supported(tmp_path):
     finally:
         controller.stop()
     assert b"implicit" in received[0]
+
+
+def test_the_smtp_client_offers_only_the_allowed_cipher_suites(smtp):
+    """security.allowed_cipher_suites binds PETRA's SMTP client too: an ECDSA-only list cannot talk to an
+    RSA-certified server, an RSA suite can."""
+    with pytest.raises(DeliveryError) as info:
+        EmailBackend(email_settings(smtp), ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]).send(
+            {"to": "op@plant.example", "body": "x"})
+    assert "TLS" in str(info.value)
+    before = len(smtp.messages)
+    EmailBackend(email_settings(smtp), ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]).send(
+        {"to": "op@plant.example", "body": "allowed suite"})
+    assert "allowed suite" in smtp.wait_for(before + 1)[-1].get_payload()

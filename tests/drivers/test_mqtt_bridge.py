@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +35,9 @@ class Plant:
     """A started runtime plus the readings tests assert on."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False))
+        control_socket = Path(tempfile.mkdtemp(prefix="petra-test-")) / "control.sock"  # one per plant
+        self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False,
+                                                                              control_socket=control_socket))
         self.runtime.start()
         self.table = self.runtime.plant.table
 
@@ -220,6 +224,35 @@ def test_a_tls_listener_is_reached_with_the_brokers_ca(
     })
     peer.publish("t/tls", "3.25")
     wait_until(lambda: plant.value("secure") == 3.25)
+
+
+def test_the_mqtt_client_offers_only_the_allowed_cipher_suites(
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+) -> None:
+    """security.allowed_cipher_suites binds the MQTT client: ECDSA-only suites cannot reach the RSA-certified
+    broker (counted as connection errors), an RSA suite can."""
+
+    def bridge(suites: list[str], signal: str) -> Plant:
+        plant = Plant({
+            "signals": [{"name": "filler", "type": "float"}],
+            "security": {"allowed_cipher_suites": suites},
+            "mqtt": mqtt_section(mosquitto, broker_port=mosquitto.tls_port, client_id=f"bridge-{signal}",
+                                 tls={"ca_file": str(mosquitto.ca_file)},
+                                 subscriptions=[{"topic": "t/suites", "signal": signal, "data_type": "float"}]),
+        })
+        plants.append(plant)
+        return plant
+
+    refused = bridge(["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], "refused")
+    wait_until(lambda: refused.runtime.plant.metrics.registry.get_sample_value(
+        "petra_driver_errors_total", {"driver": "mqtt:bridge-refused"}), timeout=10)
+    allowed = bridge(["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"], "allowed")
+    wait_until(lambda: allowed.runtime.plant.metrics.registry.get_sample_value(
+        "petra_driver_connected", {"driver": "mqtt:bridge-allowed"}) == 1, timeout=10)
+    peer.publish("t/suites", "4.5")
+    wait_until(lambda: allowed.value("allowed") == 4.5)
+    assert refused.runtime.plant.metrics.registry.get_sample_value(
+        "petra_driver_connected", {"driver": "mqtt:bridge-refused"}) == 0
 
 
 def test_a_broker_restart_buffers_publishes_marks_inputs_bad_and_recovers(plants: list[Plant]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from petra.alarms.messages import Deliver
 from petra.alarms.notify.base import Backend, DeliveryError
 from petra.alarms.service import AlarmService
+from petra.security.tls import configured_suites
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def backend_for(channel: str, service: AlarmService) -> Backend:
     from petra.alarms.notify.smtp_backend import EmailBackend
 
     assert config.email is not None
-    return EmailBackend(config.email)
+    return EmailBackend(config.email, configured_suites(service.plant.config.sections))
 
 
 class NotifierActor(SupervisedActor):

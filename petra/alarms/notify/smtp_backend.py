@@ -5,12 +5,14 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
 from petra.alarms.config import EmailSettings
 from petra.alarms.notify.base import DeliveryError, SendResult
+from petra.security.tls import client_context
 
 
 def _classify(exc: Exception) -> DeliveryError:
@@ -28,11 +30,13 @@ def _classify(exc: Exception) -> DeliveryError:
 
 
 class EmailBackend:
-    def __init__(self, settings: EmailSettings) -> None:
+    def __init__(self, settings: EmailSettings, cipher_suites: Sequence[str] = ()) -> None:
         self.settings = settings
+        self.cipher_suites = tuple(cipher_suites)
+        """security.allowed_cipher_suites: the SMTP client offers only these."""
 
     def _context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.settings.ca_file)
+        return client_context(self.settings.ca_file, cipher_suites=self.cipher_suites)
 
     def send(self, record: dict[str, Any]) -> SendResult:
         s = self.settings

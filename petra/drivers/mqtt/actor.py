@@ -46,6 +46,7 @@ from petra.drivers.mqtt.metrics import DriverMetrics
 from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
+from petra.security.tls import client_context, configured_suites
 from petra.signal_io import SignalWriter
 from petra.values import Quality
 from supervision import SupervisedActor
@@ -166,7 +167,9 @@ class MqttBridgeActor(SupervisedActor):
         if cfg.username:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
-            client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
+            client.tls_set_context(client_context(
+                cfg.tls.ca_file, cfg.tls.cert_file, cfg.tls.key_file, configured_suites(self.plant.config.sections),
+                verify_hostname=not cfg.tls.insecure))
             client.tls_insecure_set(cfg.tls.insecure)
         client.will_set(cfg.status_topic, b"offline", qos=1, retain=True)
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
