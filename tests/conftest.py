@@ -1,9 +1,24 @@
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _control_socket_of_the_suite(tmp_path_factory: pytest.TempPathFactory):
+    """Runtimes that name no control socket use one of the suite's, never the machine's default
+    (a PETRA running on this machine, or a second test run, must not meet the tests there)."""
+    path = tmp_path_factory.mktemp("petra-socket") / "control.sock"
+    previous = os.environ.get("PETRA_SOCKET")
+    os.environ["PETRA_SOCKET"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("PETRA_SOCKET", None)
+    else:
+        os.environ["PETRA_SOCKET"] = previous
 
 
 @pytest.fixture(autouse=True, scope="session")
