@@ -15,7 +15,7 @@ from typing import Any
 
 from petra.config.errors import Path_, Problem
 from petra.config.model import SignalConfig
-from petra.config.sections import NAME_PATTERN
+from petra.config.schema_builders import NAME_PATTERN
 from petra.config.yaml_source import Document
 from petra.values import DataType, parse_literal
 

@@ -5,7 +5,7 @@ Defaults given here are filled into `PlantConfig.sections`.
 
 from __future__ import annotations
 
-from petra.config.sections import (
+from petra.config.schema_builders import (
     DATA_TYPES,
     Schema,
     array,

@@ -19,7 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from petra.blocks.base import REGISTRY, Block, BlockRegistry, Port
-from petra.config.sections import (
+from petra.config.schema_builders import (
     DATA_TYPES,
     NAME_PATTERN,
     Schema,

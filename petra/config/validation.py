@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from petra.config.errors import Path_, Problem, did_you_mean
-from petra.config.sections import PATTERN_HINTS
+from petra.config.schema_builders import PATTERN_HINTS
 from petra.config.yaml_source import Document
 
 _TYPE_WORDS = {
