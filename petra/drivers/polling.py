@@ -6,7 +6,7 @@ never makes the actor look hung. The poll thread:
 
 1. connects; while the device is unreachable, or answers garbage or nothing, it
    marks the read signals BAD, counts an error per attempt and retries with
-   exponential back-off and jitter (0.1 s doubling to `max_backoff_s`) *inside*
+   exponential back-off and jitter (`reconnect_backoff`: 0.1 s doubling to 5 s) *inside*
    the actor. It counts as connected (`petra_driver_connected` 1, "connected"
    logged) only once the device has answered a whole poll. "Lost" lines are
    rate-limited; "connected" is logged after each "lost" line that was. A PLC that is down for an hour is
@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from petra.bus import Subscriber
 from petra.drivers.driver_metrics import DriverMetrics
@@ -40,7 +40,7 @@ from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
 from petra.signal_io import SignalWriter
 from petra.values import Quality, Value
-from supervision import SupervisedActor
+from supervision import BackoffPolicy, SupervisedActor
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,8 @@ class DriverPlan:
 class PollingDriverActor(SupervisedActor):
     """Owns one device connection and its poll thread."""
 
-    max_backoff_s: float = 5.0
-    min_backoff_s: float = 0.1
+    reconnect_backoff: ClassVar[BackoffPolicy] = BackoffPolicy(initial=0.1, maximum=5.0, multiplier=2.0, jitter=0.2)
+    """Between reconnect attempts; `reset_after` is unused: the count resets once the device answers a poll."""
 
     def __init__(self, plant: Plant, plan: DriverPlan, session_factory: Callable[[DriverMetrics], Session]) -> None:
         super().__init__()
@@ -219,7 +219,7 @@ class PollingDriverActor(SupervisedActor):
             except ConnectionLost as exc:
                 attempt += 1
                 self._lost(exc)
-                self._halt.wait(self._backoff(attempt))
+                self._halt.wait(self.reconnect_backoff.delay(attempt, self._rng))
                 continue
             if not self.connected:  # connected means: the device answered, not just that a socket opened
                 attempt = 0
@@ -227,10 +227,6 @@ class PollingDriverActor(SupervisedActor):
                 ever_connected = True
             self._wake.wait(max(0.0, deadline - time.monotonic()))
             self._wake.clear()
-
-    def _backoff(self, attempt: int) -> float:
-        base = min(self.min_backoff_s * 2 ** min(attempt - 1, 16), self.max_backoff_s)
-        return base * self._rng.uniform(0.8, 1.2)
 
     def _next_deadline(self, deadline: float) -> float:
         interval = self.plan.interval_s
