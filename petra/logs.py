@@ -84,5 +84,7 @@ def apply_config_level(sections: Mapping[str, Any]) -> None:
     nothing before `setup_logging` (e.g. in `petra check`, which logs nothing).
     """
     level = (sections.get("logging") or {}).get("level")
-    if _level_by_default and isinstance(level, str) and level in CONFIG_LEVELS:
-        logging.getLogger().setLevel(level.upper())
+    if not _level_by_default:
+        return
+    # a reload that drops logging.level goes back to the default
+    logging.getLogger().setLevel(level.upper() if isinstance(level, str) and level in CONFIG_LEVELS else "INFO")

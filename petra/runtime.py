@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from petra import __version__
 from petra.audit import AuditLog
 from petra.config.model import PlantConfig
+from petra.logs import apply_config_level
 from petra.options import RuntimeOptions
 from petra.plant import Plant, build_plant
 from petra.reload import ReloadPlan, plan_reload
@@ -190,6 +191,7 @@ class Runtime:
                 signer=result.signer, changes=result.changes,
             )
             if result.accepted:
+                apply_config_level(self.plant.config.sections)  # logging.level follows the file, as at start
                 log.info("reload applied in %.1f ms: %s", result.duration_ms, describe_changes(result.changes))
             else:
                 log.error("reload not applied: %s %s", result.reason,

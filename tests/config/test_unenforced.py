@@ -113,3 +113,25 @@ def test_log_level_on_the_command_line_wins_over_the_config(tmp_path):
     log = run_until_up(tmp_path, f"{PLANT}logging: {{level: warning}}\n", "--log-level", "info",
                        env={"PETRA_LOG": ""})
     assert "level=info" in log
+
+
+def test_a_reload_applies_the_new_logging_level(tmp_path):
+    """logging.level is part of the file: a reload that changes it changes what is logged, as a start would."""
+    import signal
+
+    from tests.helpers import wait_until
+
+    path = tmp_path / "plant.yaml"
+    path.write_text(f"{PLANT}logging: {{level: warning}}\n")
+    port = free_port()
+    process = PetraProcess(["run", str(path), "--metrics-port", str(port), "--control-socket",
+                            str(tmp_path / "ctl.sock")], tmp_path / "petra.log", env={"PETRA_LOG": ""})
+    try:
+        wait_for_metrics(port, process)
+        assert "level=info" not in process.log
+        path.write_text(f"{PLANT}logging: {{level: info}}\n")
+        process.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reload applied" in process.log, timeout=20)
+    finally:
+        code = process.terminate()
+    assert code == 0, process.log
