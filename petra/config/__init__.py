@@ -1,8 +1,9 @@
 """Configuration: YAML with positions, ``${VAR}`` substitution, a generated JSON
 Schema, cross-checks, and the typed PlantConfig the runtime is built from.
 
-Public API (imported lazily, so `petra.config.model` can be imported from
-`petra.logic.graph` without a cycle)::
+Public API, imported on first use so that importing a light module such as
+`petra.config.model` (the CLI, the signal table) does not load jsonschema, the
+YAML reader and the block catalogue::
 
     load_config(path, env=None, *, registry=None) -> PlantConfig
     load_config_text(text, filename="<config>", env=None, *, registry=None) -> PlantConfig

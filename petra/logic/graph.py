@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from petra.config.model import BlockConfig
+if TYPE_CHECKING:
+    # Only a type here: `petra.config.checks` runs `partition` to find loops,
+    # so importing the config package at run time would close a cycle.
+    from petra.config.model import BlockConfig
 
 
 class AlgebraicLoopError(ValueError):
