@@ -118,7 +118,6 @@ class S3Tier(TierActor):
     tier: ClassVar[str] = "s3"
     retriable = (OSError, WalUnavailable, TimeoutError)
     poll_s: ClassVar[float] = 1.0
-    max_backoff_s: ClassVar[float] = 5.0
 
     def open(self) -> None:
         assert self.settings.s3 is not None and self.settings.local is not None

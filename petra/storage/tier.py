@@ -20,7 +20,7 @@ from petra.plant import Plant
 from petra.storage.metrics import storage_metrics
 from petra.storage.settings import StorageSettings
 from petra.storage.wal import Block
-from supervision import SupervisedActor
+from supervision import BackoffPolicy, SupervisedActor
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class TierActor(SupervisedActor):
     tier: ClassVar[str] = "tier"
     retriable: ClassVar[tuple[type[BaseException], ...]] = (OSError, WalUnavailable, TimeoutError)
     poll_s: ClassVar[float] = 0.2
-    max_backoff_s: ClassVar[float] = 5.0
+    retry_backoff: ClassVar[BackoffPolicy] = BackoffPolicy(initial=0.2, maximum=5.0, multiplier=2.0, jitter=0.0)
+    """Between retries while the sink fails; the count resets when a step does work again."""
 
     def __init__(self, plant: Plant, settings: StorageSettings, wal_path: str | None = None) -> None:
         super().__init__()
@@ -120,7 +121,7 @@ class TierActor(SupervisedActor):
             raise RuntimeError(f"{self.path}: worker thread died")
 
     def _run(self) -> None:
-        backoff = 0.2
+        failures = 0
         while not self._halt.is_set():
             try:
                 busy = self.step()
@@ -137,12 +138,12 @@ class TierActor(SupervisedActor):
                     log.warning("%s: recovered after %.1f s", self.path, time.time() - self.failing_since)
                     self.failing_since = None
                     self.last_error = None
-                    backoff = 0.2
+                    failures = 0
                 if not busy:
                     self._halt.wait(self.poll_s)
                 continue
-            self._halt.wait(backoff)
-            backoff = min(self.max_backoff_s, backoff * 2)
+            failures += 1
+            self._halt.wait(self.retry_backoff.base_delay(failures))
 
     def _failed(self, exc: BaseException) -> bool:
         self.metrics.failures.labels(self.tier).inc()
