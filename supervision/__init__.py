@@ -19,7 +19,7 @@ from ._intensity import RestartIntensity
 from ._pool import ActorPool, PooledActor
 from ._registry import Registry
 from ._snapshot import NodeSnapshot
-from ._spec import ChildSpec, Restart, Strategy, SupervisorSpec, validate_specs
+from ._spec import ChildKind, ChildSpec, Restart, Strategy, SupervisorSpec, validate_specs
 from ._supervisor import ChildInfo, GaveUp, HangDetected, StartError, Supervisor
 from ._tree import SupervisionTree, start_tree
 
@@ -28,6 +28,7 @@ __all__ = [
     "BackoffPolicy",
     "ChildExited",
     "ChildInfo",
+    "ChildKind",
     "ChildSpec",
     "EventKind",
     "GaveUp",

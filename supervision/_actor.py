@@ -28,6 +28,7 @@ import pykka
 from pykka import ActorRef, ActorRegistry
 
 from ._events import Listener
+from ._kind import ChildKind
 from ._registry import Registry
 
 __all__ = ["ChildExited", "Inject", "InjectedFault", "Link", "SupervisedActor"]
@@ -125,6 +126,9 @@ class SupervisedActor(pykka.ThreadingActor):
 
     use_daemon_thread: ClassVar[bool] = True
     """A hung actor thread must never keep the process from exiting."""
+
+    child_kind: ClassVar[ChildKind] = ChildKind.WORKER
+    """What a ``ChildSpec`` of this class is; ``Supervisor`` declares ``SUPERVISOR``."""
 
     _link: Link | None = None
 

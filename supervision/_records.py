@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from pykka import ActorRef, Future
 
-from ._snapshot import NodeSnapshot, NodeState
-from ._spec import ChildSpec
+from ._snapshot import NodeKind, NodeSnapshot, NodeState
 
 if TYPE_CHECKING:
     from ._actor import SupervisedActor
+    from ._spec import ChildSpec
 
 __all__ = ["ChildRecord", "ChildTable"]
 
@@ -27,7 +27,7 @@ class ChildRecord:
     def __init__(self, spec: ChildSpec, path: str) -> None:
         self.spec = spec
         self.path = path
-        self.kind = "supervisor" if spec.is_supervisor else "worker"
+        self.kind: NodeKind = "supervisor" if spec.is_supervisor else "worker"
         self.instance = 0
         self.actor: SupervisedActor | None = None
         self.ref: ActorRef[Any] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -10,8 +11,9 @@ from typing import Any
 
 from ._actor import SupervisedActor
 from ._backoff import BackoffPolicy
+from ._kind import ChildKind
 
-__all__ = ["ChildSpec", "Restart", "Strategy", "SupervisorSpec", "validate_specs"]
+__all__ = ["ChildKind", "ChildSpec", "Restart", "Strategy", "SupervisorSpec", "validate_specs"]
 
 
 class Restart(enum.Enum):
@@ -36,42 +38,70 @@ class Strategy(enum.Enum):
     """The child that exited and every child started after it (its dependents)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ChildSpec:
     """A child declared as data: which actor class to start, with what, and how to treat its exits.
 
-    ``shutdown_timeout`` is how many seconds an ordered stop waits for the child before
-    abandoning it. A child that is itself a supervisor is declared as
+    ``kind`` is a worker or a supervisor (Erlang's ``type``); left out, it is the one
+    the actor class declares (``SupervisedActor.child_kind``), and a different one is
+    refused. ``shutdown_timeout`` is how many seconds an ordered stop waits for the
+    child before abandoning it; left out, it is OTP's default for the kind: 5 s for
+    a worker, ``math.inf`` for a supervisor, which means "as long as its own children
+    may take" (see ``Supervisor.stop_budget``). A child that is itself a supervisor
+    is declared as
     ``ChildSpec(id="core", actor_class=Supervisor, kwargs={"spec": SupervisorSpec(...)})``.
     """
 
     id: str
     actor_class: type[SupervisedActor]
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    restart: Restart = Restart.PERMANENT
-    shutdown_timeout: float = 5.0
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    restart: Restart
+    shutdown_timeout: float
+    kind: ChildKind
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
-            raise ValueError(f"child id must be a non-empty string, got {self.id!r}")
-        if "/" in self.id:
-            raise ValueError(f"child id {self.id!r} must not contain '/' (it is a path segment)")
-        if not (isinstance(self.actor_class, type) and issubclass(self.actor_class, SupervisedActor)):
-            raise TypeError(f"child {self.id!r}: actor_class must subclass SupervisedActor")
-        if self.shutdown_timeout <= 0:
-            raise ValueError(f"child {self.id!r}: shutdown_timeout must be > 0")
-        if not isinstance(self.restart, Restart):
-            raise TypeError(f"child {self.id!r}: restart must be a Restart, got {self.restart!r}")
-        object.__setattr__(self, "args", tuple(self.args))
-        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
+    def __init__(
+        self,
+        id: str,
+        actor_class: type[SupervisedActor],
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        restart: Restart = Restart.PERMANENT,
+        shutdown_timeout: float | None = None,
+        kind: ChildKind | None = None,
+    ) -> None:
+        if not isinstance(id, str) or not id:
+            raise ValueError(f"child id must be a non-empty string, got {id!r}")
+        if "/" in id:
+            raise ValueError(f"child id {id!r} must not contain '/' (it is a path segment)")
+        if not (isinstance(actor_class, type) and issubclass(actor_class, SupervisedActor)):
+            raise TypeError(f"child {id!r}: actor_class must subclass SupervisedActor")
+        if not isinstance(restart, Restart):
+            raise TypeError(f"child {id!r}: restart must be a Restart, got {restart!r}")
+        declared = actor_class.child_kind
+        if kind is not None and kind is not declared:
+            raise ValueError(
+                f"child {id!r}: kind {kind.value} does not match {actor_class.__name__}, a {declared.value}"
+            )
+        if shutdown_timeout is None:
+            shutdown_timeout = declared.default_shutdown
+        if not shutdown_timeout > 0:
+            raise ValueError(f"child {id!r}: shutdown_timeout must be > 0")
+        for name, value in (
+            ("id", id),
+            ("actor_class", actor_class),
+            ("args", tuple(args)),
+            ("kwargs", MappingProxyType(dict(kwargs or {}))),
+            ("restart", restart),
+            ("shutdown_timeout", float(shutdown_timeout)),
+            ("kind", declared),
+        ):
+            object.__setattr__(self, name, value)
 
     @property
     def is_supervisor(self) -> bool:
         """True when the child is a (sub)supervisor rather than a worker."""
-        from ._supervisor import Supervisor  # late: avoids an import cycle
-
-        return issubclass(self.actor_class, Supervisor)
+        return self.kind is ChildKind.SUPERVISOR
 
 
 @dataclass(frozen=True)
@@ -141,3 +171,45 @@ def start_budget(spec: SupervisorSpec) -> float:
         else:
             total += spec.start_timeout
     return total
+
+
+def longest_start(spec: SupervisorSpec) -> float:
+    """The longest one child's start under ``spec`` may block the supervisor (seconds)."""
+    steps = [spec.start_timeout]
+    for child in spec.children:
+        sub = child.kwargs.get("spec")
+        if child.is_supervisor and isinstance(sub, SupervisorSpec):
+            steps.append(start_budget(sub))
+    return max(steps)
+
+
+def stop_bound(child: ChildSpec, subtree: float) -> float:
+    """How long a parent waits for ``child``'s ordered stop before it abandons the child.
+
+    Its ``shutdown_timeout``; for a supervisor with OTP's infinity, ``subtree``: what the
+    supervisor's own children may take (each bounded by its own timeout), so an
+    ordered shutdown never waits forever on a sub-supervisor that is stuck.
+    """
+    if child.is_supervisor and math.isinf(child.shutdown_timeout):
+        return subtree
+    return child.shutdown_timeout
+
+
+def stop_budget(spec: SupervisorSpec) -> float:
+    """Upper bound (seconds) on an ordered stop of a supervisor with ``spec``'s initial children.
+
+    The children stop one after the other, so their bounds add up; on top comes the
+    longest single start, because the stop may arrive while the supervisor is still
+    waiting for a child's start ping. ``Supervisor.stop_budget`` is the same for the
+    children it has now (dynamic ones included).
+    """
+    total = longest_start(spec)
+    for child in spec.children:
+        sub = child.kwargs.get("spec")
+        total += stop_bound(child, stop_budget(sub) if isinstance(sub, SupervisorSpec) else math.inf)
+    return total
+
+
+def wait_s(bound: float) -> float | None:
+    """A bound as a timeout for threading and pykka waits, which spell infinity ``None``."""
+    return None if math.isinf(bound) else bound

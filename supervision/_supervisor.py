@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import pykka
 from pykka import ActorRef, Future
@@ -23,9 +24,20 @@ from pykka import ActorRef, Future
 from ._actor import ChildExited, Link, SupervisedActor, _Ping, _Probe
 from ._events import EventKind, SupervisorEvent, emit
 from ._intensity import RestartIntensity
+from ._kind import ChildKind
 from ._records import ChildRecord, ChildTable
 from ._snapshot import NodeSnapshot, NodeState
-from ._spec import ChildSpec, Restart, Strategy, SupervisorSpec, start_budget
+from ._spec import (
+    ChildSpec,
+    Restart,
+    Strategy,
+    SupervisorSpec,
+    longest_start,
+    start_budget,
+    stop_bound,
+    stop_budget,
+    wait_s,
+)
 
 __all__ = ["ChildInfo", "GaveUp", "HangDetected", "StartError", "Supervisor"]
 
@@ -100,7 +112,15 @@ class Supervisor(SupervisedActor):
     Sub-supervisors are probed with the much longer ``supervisor_probe_timeout``: their
     thread blocks, bounded, while they start or stop their own children, and that is
     not a hang; minutes of silence are.
+
+    Ordered stops are bounded without a clock of their own: each worker by its
+    ``shutdown_timeout``, each sub-supervisor with OTP's infinity by ``stop_budget()``,
+    the sum of its children's bounds. The caller of ``SupervisionTree.stop(timeout)``
+    (``petra``'s ``Runtime.stop``, with systemd's ``TimeoutStopSec`` above it) holds the
+    outermost bound.
     """
+
+    child_kind: ClassVar[ChildKind] = ChildKind.SUPERVISOR
 
     def __init__(self, spec: SupervisorSpec) -> None:
         super().__init__()
@@ -214,6 +234,28 @@ class Supervisor(SupervisedActor):
         """Snapshots of the children, from the records; safe from any thread, sends no message."""
         return self._table.snapshot_children()
 
+    def stop_budget(self) -> float:
+        """Upper bound (seconds) on an ordered stop of this supervisor with the children it has now.
+
+        What a parent waits for a sub-supervisor whose ``shutdown_timeout`` is infinity:
+        the running children's bounds added up (recursively for sub-supervisors), plus
+        the longest single child start it may be in when the stop arrives. Safe from any
+        thread: it reads the records under the table lock and sends no message.
+        """
+        with self._table.lock:
+            running = [(rec.spec, rec.actor) for rec in self._table.records if rec.actor is not None]
+        total = longest_start(self.spec)
+        for spec, actor in running:
+            total += self._stop_bound(spec, actor)
+        return total
+
+    @staticmethod
+    def _stop_bound(spec: ChildSpec, actor: SupervisedActor | None) -> float:
+        if isinstance(actor, Supervisor):
+            return stop_bound(spec, actor.stop_budget())
+        sub = spec.kwargs.get("spec")
+        return stop_bound(spec, stop_budget(sub) if isinstance(sub, SupervisorSpec) else math.inf)
+
     @property
     def status(self) -> NodeState:
         """This supervisor's own state ("starting", "running", "stopped", "failed", "gave_up")."""
@@ -271,7 +313,7 @@ class Supervisor(SupervisedActor):
             return TimeoutError(f"did not start within {budget:g} s")
         except Exception as exc:
             # A failed start: its release() must be done before a successor is started.
-            actor.wait_finished(spec.shutdown_timeout)
+            actor.wait_finished(wait_s(self._stop_bound(spec, actor)))
             return actor._exit_error or exc
         with self._table.lock:
             rec.actor = actor
@@ -469,19 +511,21 @@ class Supervisor(SupervisedActor):
     # -- stopping ------------------------------------------------------------------------------------
 
     def _stop_child(self, rec: ChildRecord) -> None:
-        """Ordered stop of one running child, bounded by its shutdown_timeout."""
+        """Ordered stop of one running child, within its stop bound (on_stop and release() both)."""
         actor, ref = self._detach(rec)
         with self._table.lock:
             rec.started_at = None
             rec.state = "stopped"
         if ref is None:
             return
+        bound = self._stop_bound(rec.spec, actor)
+        deadline = time.monotonic() + bound
         try:
-            ref.stop(block=True, timeout=rec.spec.shutdown_timeout)
+            ref.stop(block=True, timeout=wait_s(bound))
             if actor is not None:  # on_stop has run; release() follows in the same thread
-                actor.wait_finished(rec.spec.shutdown_timeout)
+                actor.wait_finished(wait_s(max(0.0, deadline - time.monotonic())))
         except pykka.Timeout:
-            logger.warning("%s did not stop within %g s; abandoned", rec.path, rec.spec.shutdown_timeout)
+            logger.warning("%s did not stop within %g s; abandoned", rec.path, bound)
             if actor is not None:
                 actor._abandoned = True
 

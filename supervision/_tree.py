@@ -15,7 +15,7 @@ from ._actor import ChildExited, Link, _Ping
 from ._events import EventKind, Listener, SupervisorEvent
 from ._registry import Registry
 from ._snapshot import NodeSnapshot
-from ._spec import ChildSpec, SupervisorSpec, start_budget
+from ._spec import ChildSpec, SupervisorSpec, start_budget, wait_s
 from ._supervisor import StartError, Supervisor
 
 __all__ = ["SupervisionTree", "start_tree"]
@@ -87,8 +87,22 @@ class SupervisionTree:
         parent, child_id = self._parent_of(path)
         parent.proxy().terminate_child(child_id).get(timeout=timeout)
 
+    def stop_budget(self) -> float:
+        """Upper bound (seconds) on an ordered stop of the tree as it is now (``Supervisor.stop_budget``).
+
+        Infinite only if some worker was declared with ``shutdown_timeout=math.inf``.
+        """
+        return 0.0 if self._root is None else self._root.stop_budget()
+
     def stop(self, timeout: float = 10.0) -> bool:
-        """Ordered stop of the whole tree; False if it did not finish within ``timeout`` seconds."""
+        """Ordered stop of the whole tree; False if it did not finish within ``timeout`` seconds.
+
+        Children stop in reverse start order, each worker within its ``shutdown_timeout``
+        and each sub-supervisor within its ``stop_budget()``; ``timeout`` is the caller's
+        cap over all of it (a service manager has its own stop timeout). Past it this
+        returns False and the stop goes on in daemon threads that never keep the process
+        from exiting.
+        """
         if self._root is None or not self._root.actor_ref.is_alive():
             return True
         try:
@@ -170,8 +184,9 @@ def start_tree(
 
     def fail(reason: BaseException | str | None) -> StartError:
         # Let the root finish its ordered shutdown so the caller never races a half-stopped tree.
+        bound = root.stop_budget()
         root.actor_ref.stop(block=False)
-        tree.exited.wait(sum(child.shutdown_timeout for child in spec.children) + 1.0)
+        tree.exited.wait(wait_s(bound + 1.0))
         path, error = (fail_fast and tree._start_failure) or tree._first_failure or (name, None)
         return StartError(path, error if error is not None else reason)
 
