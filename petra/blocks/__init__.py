@@ -1,6 +1,6 @@
 """The block library: every block type, registered in REGISTRY on import.
 
-One module per family (logic, compare, arithmetic, selection, timers,
+One module per family (boolean, compare, arithmetic, selection, timers,
 counters, edges, bistables, pid, filters, generator); `base` holds the
 contract. `catalog()` lists the types as data and `catalog_markdown()`
 renders the table committed as README.md.
@@ -9,12 +9,12 @@ renders the table committed as README.md.
 from petra.blocks import (
     arithmetic,
     bistables,
+    boolean,
     compare,
     counters,
     edges,
     filters,
     generator,
-    logic,
     pid,
     selection,
     timers,
@@ -46,6 +46,7 @@ __all__ = [
     "arithmetic",
     "bistables",
     "block_type",
+    "boolean",
     "catalog",
     "catalog_markdown",
     "compare",
@@ -54,7 +55,6 @@ __all__ = [
     "edges",
     "filters",
     "generator",
-    "logic",
     "pid",
     "selection",
     "timers",
