@@ -13,9 +13,12 @@ from typing import Any
 
 from petra.alarms.workhours import WorkHours
 from petra.config.model import PlantConfig
+from supervision import BackoffPolicy
 
 SEVERITIES = ("info", "warning", "critical", "emergency")
 DEFAULT_API_BASE = "https://api.twilio.com"
+DEFAULT_NOTIFY_BACKOFF = BackoffPolicy(initial=1.0, maximum=60.0, multiplier=2.0, jitter=0.0)
+"""`alarms.retry`'s defaults: 1 s doubling to 60 s, no jitter (a stored `retry_at` is what the config says)."""
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,21 @@ class ContactSpec:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often a notifier tries one delivery (`alarms.retry`), and how long it waits between tries."""
+
     max_attempts: int = 5
-    initial_backoff_s: float = 1.0
-    max_backoff_s: float = 60.0
+    backoff: BackoffPolicy = DEFAULT_NOTIFY_BACKOFF
+
+    @classmethod
+    def from_seconds(cls, max_attempts: int, initial_backoff_s: float, max_backoff_s: float) -> RetryPolicy:
+        """The policy for `alarms.retry`; an initial back-off above the maximum waits the maximum every time."""
+        backoff = BackoffPolicy(initial=min(initial_backoff_s, max_backoff_s), maximum=max_backoff_s,
+                                multiplier=2.0, jitter=0.0)
+        return cls(max_attempts, backoff)
 
     def delay(self, attempt: int) -> float:
         """Back-off before attempt `attempt + 1` (attempt counts from 1)."""
-        return min(self.max_backoff_s, self.initial_backoff_s * (2 ** (attempt - 1)))
+        return self.backoff.base_delay(attempt)
 
 
 @dataclass(frozen=True)
@@ -293,8 +304,9 @@ def build_config(config: PlantConfig, environ: Mapping[str, str] | None = None) 
         flood_summary_interval_s=float(flood.get("summary_interval_seconds", 30)),
         chatter_activations=int(chatter.get("activations", 3)),
         chatter_window_s=float(chatter.get("window_seconds", 60)),
-        retry=RetryPolicy(int(retry.get("max_attempts", 5)), float(retry.get("initial_backoff_seconds", 1.0)),
-                          float(retry.get("max_backoff_seconds", 60.0))),
+        retry=RetryPolicy.from_seconds(int(retry.get("max_attempts", 5)),
+                                       float(retry.get("initial_backoff_seconds", 1.0)),
+                                       float(retry.get("max_backoff_seconds", 60.0))),
         twilio=twilio_settings(sections.get("twilio"), environ),
         email=email_settings(sections.get("email")),
     )
