@@ -20,9 +20,9 @@ import pykka
 from petra.alarms.config import AlarmsConfig
 from petra.alarms.messages import Command, Deliver
 from petra.alarms.metrics import AlarmMetrics
+from petra.alarms.scheduler import Scheduler
 from petra.alarms.states import CommandRefused, Transition
 from petra.alarms.store import AlarmStore, open_store
-from petra.alarms.timers import Scheduler
 from petra.plant import Plant
 from supervision import Registry
 
