@@ -1,4 +1,9 @@
-"""Exponential back-off with jitter between restarts of a failing child."""
+"""Exponential back-off with jitter between restarts of a failing child.
+
+Actors that retry inside themselves instead of crashing (a connection that
+reconnects, a sink that is down, a message that is resent) use the same policy, so
+a tree has one kind of back-off; `base_delay` is the delay without jitter.
+"""
 
 from __future__ import annotations
 
