@@ -25,6 +25,7 @@ simulate: $(STAMP)
 test: $(STAMP)
 	tools/install-test-services.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --strict supervision
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self, cast
 
 import pykka
 from pykka import ActorRef, ActorRegistry
@@ -115,6 +115,18 @@ def _noop_report(_: ChildExited) -> None:
     pass
 
 
+class _Sized(Protocol):
+    def qsize(self) -> int: ...
+
+
+def inbox_depth(inbox: object) -> int:
+    """Messages waiting in an actor inbox: pykka's ``queue.Queue`` or a pooled inbox, both sized.
+
+    pykka's ``ActorInbox`` protocol has no ``qsize``; every inbox supervision creates does.
+    """
+    return cast(_Sized, inbox).qsize()
+
+
 class SupervisedActor(pykka.ThreadingActor):
     """Base class for every actor that runs under a ``Supervisor``.
 
@@ -156,7 +168,7 @@ class SupervisedActor(pykka.ThreadingActor):
     def _spawn(cls, link: Link, *args: Any, **kwargs: Any) -> Self:
         obj = cls.__new__(cls)
         obj._link = link
-        obj.__init__(*args, **kwargs)
+        cls.__init__(obj, *args, **kwargs)
         ActorRegistry.register(obj.actor_ref)
         logger.debug("starting %s as %s", link.path, obj)
         obj._start_actor_loop()
@@ -231,7 +243,7 @@ class SupervisedActor(pykka.ThreadingActor):
 
     def mailbox_depth(self) -> int:
         """Messages waiting in the inbox; safe to read from any thread."""
-        return self.actor_inbox.qsize()  # type: ignore[attr-defined]
+        return inbox_depth(self.actor_inbox)
 
     def _handle_receive(self, message: Any) -> Any:
         if self._slow_s and not isinstance(message, pykka.messages._ActorStop):
@@ -292,7 +304,7 @@ class SupervisedActor(pykka.ThreadingActor):
             "%s exits with %r",
             self.path,
             exception_value,
-            exc_info=(exception_type, exception_value, traceback),
+            exc_info=exception_value,
         )
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()

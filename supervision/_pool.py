@@ -168,8 +168,9 @@ class PooledActor(SupervisedActor):
     slice_messages: ClassVar[int] = 32
     """Messages one slice handles before the actor goes to the back of the queue."""
 
-    def _create_actor_inbox(self) -> _PooledInbox:  # type: ignore[override]
-        return _PooledInbox(self)
+    def _create_actor_inbox(self) -> _PooledInbox:  # type: ignore[override]  # pykka's is static; ours needs self
+        self._pooled_inbox = _PooledInbox(self)
+        return self._pooled_inbox
 
     def _start_actor_loop(self) -> None:
         self._pool = ActorPool.named(self.pool_name, self.pool_workers)
@@ -178,7 +179,7 @@ class PooledActor(SupervisedActor):
         self._pool.schedule(self)
 
     def _run_slice(self) -> None:
-        inbox: _PooledInbox = self.actor_inbox  # type: ignore[assignment]
+        inbox = self._pooled_inbox
         try:
             if not self._set_up:
                 self._set_up = True
@@ -218,8 +219,5 @@ class PooledActor(SupervisedActor):
                     self.on_failure(*sys.exc_info())
                 except Exception:
                     self._handle_failure(*sys.exc_info())
-
-    def mailbox_depth(self) -> int:
-        return self.actor_inbox.qsize()  # type: ignore[attr-defined]
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykka import ActorRef, Future
 
+from ._actor import inbox_depth
 from ._snapshot import NodeKind, NodeSnapshot, NodeState
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class ChildTable:
                         rec.restarts,
                         rec.last_error,
                         now - rec.started_at if running and rec.started_at is not None else None,
-                        ref.actor_inbox.qsize() if ref is not None else 0,  # type: ignore[attr-defined]
+                        inbox_depth(ref.actor_inbox) if ref is not None else 0,
                         rec.hung,
                         sub,
                     )

@@ -76,11 +76,13 @@ class SupervisionTree:
     def restart(self, path: str, timeout: float | None = 30.0) -> ActorRef[Any]:
         """Operator restart of the child at ``path`` (not counted toward restart intensity)."""
         parent, child_id = self._parent_of(path)
-        return parent.proxy().restart_child(child_id).get(timeout=timeout)
+        ref: ActorRef[Any] = parent.proxy().restart_child(child_id).get(timeout=timeout)
+        return ref
 
     def add_child(self, parent_path: str, spec: ChildSpec, timeout: float | None = 30.0) -> ActorRef[Any]:
         """Start a new child under the supervisor at ``parent_path``; raises StartError if it fails."""
-        return self._supervisor_at(parent_path).proxy().start_child(spec).get(timeout=timeout)
+        ref: ActorRef[Any] = self._supervisor_at(parent_path).proxy().start_child(spec).get(timeout=timeout)
+        return ref
 
     def remove_child(self, path: str, timeout: float | None = 30.0) -> None:
         """Stop the child at ``path`` (honouring its shutdown_timeout) and forget its spec."""
