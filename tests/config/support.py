@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,17 @@ from petra.config.loader import load_config_text
 from petra.config.model import PlantConfig
 
 FILENAME = "plant.yaml"
+
+ORIGINAL_EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "original-example.yaml"
+"""The example of the original PETRA description: a comment header between two
+`# ----` rules, then the original byte for byte."""
+
+
+def original_example_text() -> str:
+    """The original example as the description gives it: the repo copy below its header."""
+    lines = ORIGINAL_EXAMPLE.read_text().splitlines(keepends=True)
+    rules = [index for index, line in enumerate(lines) if line.startswith("# ----")]
+    return "".join(lines[rules[1] + 1:])
 
 
 def load(text: str, env: Mapping[str, str] | None = None) -> PlantConfig:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,8 +13,9 @@ from petra.blocks.base import Block, BlockRegistry, Port
 from petra.config.errors import ConfigError
 from petra.config.loader import load_config_text
 from petra.values import DataType
+from tests.config.support import original_example_text
 
-ORIGINAL = Path("/work/shared/original-example.yaml").read_text()
+ORIGINAL = original_example_text()
 SECRETS = {"MQTT_USERNAME": "u", "MQTT_PASSWORD": "p", "CLICKHOUSE_PASSWORD": "c"}
 LINES = ORIGINAL.splitlines()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -14,19 +13,13 @@ from petra.config.errors import ConfigError
 from petra.config.loader import load_config
 from petra.config.model import BlockInput
 from petra.values import DataType
-from tests.config.support import load
+from tests.config.support import ORIGINAL_EXAMPLE, load
 
-ORIGINAL = Path("/work/shared/original-example.yaml")
-REPO_ORIGINAL = Path(__file__).resolve().parents[2] / "configs" / "original-example.yaml"
 SECRETS = {"MQTT_USERNAME": "petra", "MQTT_PASSWORD": "secret", "CLICKHOUSE_PASSWORD": "secret"}
 
 
-def original_example() -> Path:
-    return REPO_ORIGINAL if REPO_ORIGINAL.exists() else ORIGINAL
-
-
 def test_the_original_example_loads_when_its_variables_are_set():
-    config = load_config(original_example(), SECRETS)
+    config = load_config(ORIGINAL_EXAMPLE, SECRETS)
     assert config.scan_time_ms == 100
     assert [b.name for b in config.blocks] == ["temp_alarm", "data_gen"]
     assert config.sections["mqtt"]["username"] == "petra"
@@ -35,7 +28,7 @@ def test_the_original_example_loads_when_its_variables_are_set():
 
 
 def test_the_original_example_warns_about_undefined_contacts_and_the_unwritten_trigger():
-    warnings = load_config(original_example(), SECRETS).warnings
+    warnings = load_config(ORIGINAL_EXAMPLE, SECRETS).warnings
     assert any("contact 'supervisor' is not defined" in w for w in warnings)
     assert any("contact 'manager' is not defined" in w for w in warnings)
     assert any("signal 'emergency_stop' is read but never declared or written; it is created as float "
@@ -44,10 +37,10 @@ def test_the_original_example_warns_about_undefined_contacts_and_the_unwritten_t
 
 def test_the_original_example_without_its_variables_names_each_one_at_its_position(tmp_path):
     path = tmp_path / "original.yaml"
-    shutil.copy(ORIGINAL, path)
+    shutil.copy(ORIGINAL_EXAMPLE, path)
     with pytest.raises(ConfigError) as info:
         load_config(path, {})
-    text = ORIGINAL.read_text().splitlines()
+    text = ORIGINAL_EXAMPLE.read_text().splitlines()
     line = next(i for i, t in enumerate(text, 1) if "${MQTT_USERNAME}" in t)
     first = info.value.problems[0]
     assert (first.file, first.line, first.column, first.path) == (str(path), line, 13, "mqtt.username")
@@ -57,7 +50,7 @@ def test_the_original_example_without_its_variables_names_each_one_at_its_positi
 
 
 def test_signals_written_but_not_declared_take_their_writers_type_and_group():
-    config = load_config(original_example(), SECRETS)
+    config = load_config(ORIGINAL_EXAMPLE, SECRETS)
     implicit = {s.name: (s.type, s.group) for s in config.signals if s.implicit}
     assert implicit == {
         "high_temp_alarm": (DataType.BOOL, "logic"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -11,8 +10,7 @@ from jsonschema import Draft202012Validator
 from petra.blocks.base import Block, BlockRegistry, Param, Port, Variadic
 from petra.config.schema import build_schema
 from petra.values import DataType
-
-ORIGINAL = Path("/work/shared/original-example.yaml")
+from tests.config.support import ORIGINAL_EXAMPLE
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema():
@@ -24,7 +22,7 @@ def test_the_schema_is_deterministic_json():
 
 
 def test_the_schema_validates_the_original_example():
-    data = yaml.safe_load(ORIGINAL.read_text())
+    data = yaml.safe_load(ORIGINAL_EXAMPLE.read_text())
     errors = list(Draft202012Validator(build_schema()).iter_errors(data))
     assert errors == []
 
