@@ -1,7 +1,10 @@
 """Erlang/OTP-style supervision trees for pykka actors.
 
-Children are declared as data (``ChildSpec``) under a ``Supervisor`` with a
-``SupervisorSpec`` (strategy, restart intensity, back-off, liveness probes). Every
+Children are declared as data (``ChildSpec``: a worker or a supervisor, see
+``ChildKind``) under a ``Supervisor`` with a ``SupervisorSpec`` (strategy, restart
+intensity, back-off, liveness probes). An ordered stop waits for each worker up to its
+``shutdown_timeout`` and for each sub-supervisor as long as its own children may take
+(OTP's infinity, bounded in practice by ``Supervisor.stop_budget()``). Every
 supervised actor subclasses ``SupervisedActor``, which reports each exit -
 including the ones pykka would swallow (failures in ``ask`` calls' actors,
 failing ``on_start``) - to its supervisor, and runs its ``release()`` hook on every

@@ -193,7 +193,7 @@ class Supervisor(SupervisedActor):
         return rec.ref
 
     def terminate_child(self, child_id: str) -> None:
-        """Stop a child (waiting up to its shutdown_timeout) and remove it.
+        """Stop a child (waiting up to its stop bound, see ``stop_budget``) and remove it.
 
         Unlike Erlang, the spec is deleted too, so the id can be reused by
         ``start_child`` (what a config reload needs).
