@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import logging
 import math
 import threading
-from pathlib import Path
 
 import pytest
 from sup_helpers import Journal, StubbornStop, Worker, sup_spec, worker
 
-import supervision
 from supervision import ChildKind, ChildSpec, Inject, Supervisor, SupervisorSpec
 
 
@@ -64,37 +61,3 @@ def test_a_stuck_sub_supervisor_is_abandoned_after_its_stop_budget_not_waited_fo
         assert any("root/sub did not stop within 0.2 s; abandoned" in r.getMessage() for r in caplog.records)
     finally:
         release.set()
-
-
-def _runtime_imports(module: Path) -> set[str]:
-    """Sibling modules ``module`` imports at run time (function bodies too, TYPE_CHECKING blocks not)."""
-    tree = ast.parse(module.read_text())
-    skipped = {
-        id(node)
-        for stmt in ast.walk(tree)
-        if isinstance(stmt, ast.If) and ast.unparse(stmt.test) == "TYPE_CHECKING"
-        for inner in stmt.body
-        for node in ast.walk(inner)
-    }
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and id(node) not in skipped:
-            found.add(node.module)
-    return found
-
-
-def test_the_supervision_modules_import_each_other_without_a_cycle() -> None:
-    folder = Path(supervision.__file__).parent
-    graph = {path.stem: _runtime_imports(path) for path in folder.glob("_*.py") if path.stem != "__init__"}
-    done: set[str] = set()
-
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        assert name not in trail, "import cycle: " + " -> ".join((*trail, name))
-        if name in done:
-            return
-        for imported in sorted(graph.get(name, ())):
-            visit(imported, (*trail, name))
-        done.add(name)
-
-    for name in sorted(graph):
-        visit(name, ())
