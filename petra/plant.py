@@ -10,13 +10,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from petra.bus import ChangeBus
+from petra.clock import ScanStats, TickBoard
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain, compile_chain
 from petra.logic.graph import Chain, partition
 from petra.metrics import PlantMetrics
-from petra.scanstats import ScanStats
 from petra.signals import SignalTable
-from petra.ticks import TickBoard
 
 
 @dataclass

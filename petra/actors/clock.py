@@ -2,11 +2,11 @@
 
 Deadlines are `start + n * period`, never "now + period", so the scan does not
 drift. A timing thread of the actor's own sleeps to each deadline and hands the
-tick to the plant's `TickBoard`, which sends it to every chain that is not
-still busy with the previous one (a busy chain is an overrun: counted, never
-queued). The actor itself answers the supervisor's liveness probe: a timing
-thread that died or stopped ticking fails the probe and gets the clock
-restarted.
+tick to the plant's `TickBoard` (`petra.clock`), which sends it to every chain
+that is not still busy with the previous one (a busy chain is an overrun:
+counted, never queued). The actor itself answers the supervisor's liveness
+probe: a timing thread that died or stopped ticking fails the probe and gets
+the clock restarted.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from typing import Any
 
 from pykka import ActorDeadError
 
+from petra.clock.scanstats import ScanStats
 from petra.messages import ScanDone, Tick
-from petra.scanstats import ScanStats
 
 
 @dataclass
