@@ -1,0 +1,193 @@
+"""One way for a test to run a plant: in-process (`RunningPlant`) or as `petra run` (`PetraSubprocess`).
+
+`RunningPlant` is a started `Runtime` as a context manager, with the readings tests
+assert on. Each plant has a control socket of its own in a temporary directory
+(unless its config or the caller names one), no metrics endpoint unless asked
+(`metrics=True` binds an ephemeral port) and no `gc.freeze()`::
+
+    with RunningPlant(plant_config({...})) as plant:
+        plant.write("default", enable=False)
+        wait_until(lambda: plant.value("count") > 3)
+
+`PetraSubprocess` is `petra run` (or any `petra` command) as a real subprocess
+with its output in a log file; `scrape` and `wait_for_metrics` read its metrics.
+
+Helpers still to be migrated to this module (each starts a runtime its own way):
+- tests/alarms/support.py: `AlarmPlant`
+- tests/control/conftest.py: `running`, `start_tls_runtime`
+- tests/storage/conftest.py: `start_runtime`
+- the tests that call `Runtime.from_config` themselves (grep tests for it)
+- the subprocess users still import `PetraProcess` from tests/e2e/petra_process.py,
+  which re-exports `PetraSubprocess` under its old name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from petra.config.model import PlantConfig
+from petra.messages import SignalUpdate, UpdateSignals
+from petra.plant import Plant as PetraPlant
+from petra.runtime import Runtime, RuntimeOptions
+from petra.values import Quality
+from supervision import NodeSnapshot
+from tests.helpers import plant_config
+
+__all__ = ["PETRA", "PetraSubprocess", "RunningPlant", "free_port", "scrape", "wait_for_metrics"]
+
+PETRA = [sys.executable, "-m", "petra.cli"]
+"""The command line that runs `petra` from this checkout with the test interpreter."""
+
+
+class RunningPlant:
+    """A `Runtime` for `config` (a PlantConfig, or a dict for `plant_config`), started by `start()`
+    or `with`, and stopped by `stop()` or at the end of the `with` block.
+
+    `options` are the `RuntimeOptions` fields to set besides the test defaults
+    (e.g. `switch_interval_s=None`, `config_path=...`, `audit_log=...`).
+    """
+
+    def __init__(self, config: PlantConfig | dict[str, Any], *, metrics: bool = False,
+                 control_socket: Path | None = None, **options: Any) -> None:
+        self.config = config if isinstance(config, PlantConfig) else plant_config(config)
+        self._tmp: Path | None = None
+        if control_socket is None and not (self.config.sections.get("control") or {}).get("socket"):
+            self._tmp = Path(tempfile.mkdtemp(prefix="petra-test-"))
+            control_socket = self._tmp / "control.sock"
+        base = RuntimeOptions(metrics_port=0 if metrics else None, gc_freeze=False, control_socket=control_socket)
+        self.runtime = Runtime.from_config(self.config, replace(base, **options))
+
+    # --- lifecycle -------------------------------------------------------
+
+    def start(self) -> RunningPlant:
+        self.runtime.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the tree in order (safe to call twice) and remove the plant's own temporary directory."""
+        if not self.runtime.stopped.is_set():
+            self.runtime.stop(timeout=timeout)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> RunningPlant:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    # --- readings --------------------------------------------------------
+
+    @property
+    def plant(self) -> PetraPlant:
+        return self.runtime.plant
+
+    def value(self, name: str) -> Any:
+        return self.plant.table.read(name).value
+
+    def quality(self, name: str) -> Quality:
+        return Quality(self.plant.table.read(name).quality)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of the plant's registry; 0.0 when it has not been recorded."""
+        return self.plant.metrics.registry.get_sample_value(name, labels) or 0.0
+
+    def lookup(self, path: str) -> Any:
+        """The actor at `path` in the tree (e.g. `petra/drivers/mqtt:x`), or None."""
+        assert self.runtime.tree is not None, "the plant is not started"
+        return self.runtime.tree.lookup(path)
+
+    def node(self, path: str) -> NodeSnapshot:
+        """The tree's snapshot of the node at `path` (state, restarts, children)."""
+        assert self.runtime.tree is not None, "the plant is not started"
+        found = self.runtime.tree.tree().find(path)
+        assert found is not None, f"no node {path} in the tree"
+        return found
+
+    # --- writes ----------------------------------------------------------
+
+    def write(self, group: str, **values: Any) -> None:
+        """Write signals through the group actor that owns them; returns once the group has taken them."""
+        ref = self.lookup(f"petra/core/signals/{group}")
+        assert ref is not None, f"no signal group {group}"
+        ref.ask(UpdateSignals(tuple(SignalUpdate(k, v) for k, v in values.items()), "test"), timeout=5)
+
+
+# --- petra as a subprocess ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PetraSubprocess:
+    """`petra ARGS...` from the repository root, its stdout and stderr in `log_path`:
+    `PetraSubprocess(["run", str(config), "--metrics-port", str(port)], tmp_path / "petra.log")`."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [*PETRA, *args], stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, cwd=Path(__file__).resolve().parents[1],
+        )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
+
+
+def scrape(port: int) -> dict[str, float]:
+    """Metric samples by their full name with labels, e.g. `petra_ticks_total`."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r"^(\S+?(?:\{.*\})?)\s+(\S+)$", line)
+        if match:
+            samples[match.group(1)] = float(match.group(2))
+    return samples
+
+
+def wait_for_metrics(port: int, process: PetraSubprocess, timeout: float = 30.0) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.proc.poll() is not None:
+            raise AssertionError(f"petra exited with {process.proc.returncode}:\n{process.log}")
+        try:
+            return scrape(port)
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"metrics endpoint never came up:\n{process.log}")
