@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from petra.messages import SignalUpdate, UpdateSignals
-from petra.runtime import Runtime, RuntimeOptions
 from petra.values import Quality
-from tests.helpers import plant_config, wait_until
+from tests.harness import RunningPlant
+from tests.helpers import wait_until
 from tests.peers.mosquitto import Mosquitto, MqttPeer, free_port, mosquitto  # noqa: F401  (fixture)
 
 DRIVER = "mqtt:bridge-test"
@@ -31,46 +28,25 @@ def mqtt_section(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in section.items() if v is not None}
 
 
-class Plant:
-    """A started runtime plus the readings tests assert on."""
+class BridgePlant(RunningPlant):
+    """A running plant whose metrics are read for the bridge under test unless other labels are given."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        control_socket = Path(tempfile.mkdtemp(prefix="petra-test-")) / "control.sock"  # one per plant
-        self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                                              control_socket=control_socket))
-        self.runtime.start()
-        self.table = self.runtime.plant.table
-
-    def value(self, name: str) -> Any:
-        return self.table.read(name).value
-
-    def quality(self, name: str) -> Quality:
-        return self.table.read(name).quality
-
-    def metric(self, name: str) -> float:
-        value = self.runtime.plant.metrics.registry.get_sample_value(name, {"driver": DRIVER})
-        return value or 0.0
+    def metric(self, name: str, **labels: str) -> float:
+        return super().metric(name, **(labels or {"driver": DRIVER}))
 
     def connected(self) -> bool:
         return self.metric("petra_driver_connected") == 1.0
 
-    def write(self, group: str, **values: Any) -> None:
-        assert self.runtime.tree is not None
-        ref = self.runtime.tree.lookup(f"petra/core/signals/{group}")
-        assert ref is not None
-        ref.tell(UpdateSignals(tuple(SignalUpdate(k, v) for k, v in values.items()), "test"))
-
     def bridge(self) -> Any:
-        assert self.runtime.tree is not None
-        return self.runtime.tree.lookup(f"petra/drivers/{DRIVER}")
+        return self.lookup(f"petra/drivers/{DRIVER}")
 
 
 @pytest.fixture
-def plants() -> Iterator[list[Plant]]:
-    started: list[Plant] = []
+def plants() -> Iterator[list[BridgePlant]]:
+    started: list[BridgePlant] = []
     yield started
     for plant in started:
-        plant.runtime.stop()
+        plant.stop()
 
 
 @pytest.fixture
@@ -80,15 +56,15 @@ def peer(mosquitto: Mosquitto) -> Iterator[MqttPeer]:  # noqa: F811
     client.close()
 
 
-def start(plants: list[Plant], data: dict[str, Any]) -> Plant:
-    plant = Plant(data)
+def start(plants: list[BridgePlant], data: dict[str, Any]) -> BridgePlant:
+    plant = BridgePlant(data).start()
     plants.append(plant)
     wait_until(plant.connected, timeout=10)
     return plant
 
 
 def test_wildcard_subscriptions_write_signals_named_by_topic_segments(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "kitchen", "type": "float"}, {"name": "pump_speed", "type": "int"}],
@@ -106,7 +82,7 @@ def test_wildcard_subscriptions_write_signals_named_by_topic_segments(
 
 
 def test_json_value_paths_reach_into_nested_objects_and_arrays(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "filler", "type": "float"}],
@@ -120,7 +96,7 @@ def test_json_value_paths_reach_into_nested_objects_and_arrays(
 
 
 def test_payloads_that_do_not_coerce_turn_the_signal_bad_are_counted_and_never_crash(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant], caplog: pytest.LogCaptureFixture  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "filler", "type": "float"}],
@@ -145,7 +121,7 @@ def test_payloads_that_do_not_coerce_turn_the_signal_bad_are_counted_and_never_c
 
 
 def test_the_command_topic_writes_allowed_signals_and_refuses_and_counts_the_rest(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant], caplog: pytest.LogCaptureFixture  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "setpoint", "type": "float"}, {"name": "locked", "type": "float", "initial": 1.0}],
@@ -161,7 +137,7 @@ def test_the_command_topic_writes_allowed_signals_and_refuses_and_counts_the_res
 
 
 def test_changes_are_published_under_the_prefix_when_they_pass_the_deadband(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "flow", "type": "float"}, {"name": "pump", "type": "bool"}],
@@ -185,7 +161,7 @@ def test_changes_are_published_under_the_prefix_when_they_pass_the_deadband(
 
 
 def test_the_status_topic_has_a_retained_birth_message_and_the_last_will_says_offline(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     plant = start(plants, {"signals": [{"name": "a", "type": "float"}], "mqtt": mqtt_section(mosquitto)})
     wait_until(lambda: peer.payloads("t/status")[-1:] == [b"online"])
@@ -198,11 +174,11 @@ def test_the_status_topic_has_a_retained_birth_message_and_the_last_will_says_of
 
 
 def test_a_bad_password_is_refused_counted_and_retried_with_back_off_without_a_crash_loop(
-    mosquitto: Mosquitto, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+    mosquitto: Mosquitto, plants: list[BridgePlant], caplog: pytest.LogCaptureFixture  # noqa: F811
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="petra.drivers.mqtt.actor"):
-        plant = Plant({"signals": [{"name": "a", "type": "float"}],
-                       "mqtt": mqtt_section(mosquitto, password="wrong", reconnect_max_s=0.4)})
+        plant = BridgePlant({"signals": [{"name": "a", "type": "float"}],
+                             "mqtt": mqtt_section(mosquitto, password="wrong", reconnect_max_s=0.4)}).start()
         plants.append(plant)
         wait_until(lambda: plant.metric("petra_driver_errors_total") >= 3, timeout=5)
         attempts = plant.metric("petra_driver_errors_total")
@@ -210,12 +186,12 @@ def test_a_bad_password_is_refused_counted_and_retried_with_back_off_without_a_c
     assert not plant.connected()
     assert "Not authorized" in caplog.text
     assert caplog.text.count("cannot connect") == 1  # rate-limited: one line, not one per attempt
-    node = plant.runtime.tree.tree().find(f"petra/drivers/{DRIVER}")  # type: ignore[union-attr]
+    node = plant.node(f"petra/drivers/{DRIVER}")
     assert node.restarts == 0  # paho's back-off retries; the actor itself never crashed
 
 
 def test_a_tls_listener_is_reached_with_the_brokers_ca(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "filler", "type": "float"}],
@@ -227,19 +203,19 @@ def test_a_tls_listener_is_reached_with_the_brokers_ca(
 
 
 def test_the_mqtt_client_offers_only_the_allowed_cipher_suites(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     """security.allowed_cipher_suites binds the MQTT client: ECDSA-only suites cannot reach the RSA-certified
     broker (counted as connection errors), an RSA suite can."""
 
-    def bridge(suites: list[str], signal: str) -> Plant:
-        plant = Plant({
+    def bridge(suites: list[str], signal: str) -> BridgePlant:
+        plant = BridgePlant({
             "signals": [{"name": "filler", "type": "float"}],
             "security": {"allowed_cipher_suites": suites},
             "mqtt": mqtt_section(mosquitto, broker_port=mosquitto.tls_port, client_id=f"bridge-{signal}",
                                  tls={"ca_file": str(mosquitto.ca_file)},
                                  subscriptions=[{"topic": "t/suites", "signal": signal, "data_type": "float"}]),
-        })
+        }).start()
         plants.append(plant)
         return plant
 
@@ -255,7 +231,7 @@ def test_the_mqtt_client_offers_only_the_allowed_cipher_suites(
         "petra_driver_connected", {"driver": "mqtt:bridge-refused"}) == 0
 
 
-def test_a_broker_restart_buffers_publishes_marks_inputs_bad_and_recovers(plants: list[Plant]) -> None:
+def test_a_broker_restart_buffers_publishes_marks_inputs_bad_and_recovers(plants: list[BridgePlant]) -> None:
     broker = Mosquitto(auth=False).start()
     try:
         plant = start(plants, {
@@ -290,12 +266,12 @@ def test_a_broker_restart_buffers_publishes_marks_inputs_bad_and_recovers(plants
         broker.close()
 
 
-def test_the_outbound_buffer_is_bounded_and_counts_what_it_drops(plants: list[Plant]) -> None:
-    plant = Plant({
+def test_the_outbound_buffer_is_bounded_and_counts_what_it_drops(plants: list[BridgePlant]) -> None:
+    plant = BridgePlant({
         "signals": [{"name": "a", "type": "float"}],
         "mqtt": {"broker_host": "127.0.0.1", "broker_port": free_port(), "client_id": "bridge-test",
                  "buffer_max_messages": 3, "reconnect_max_s": 0.2},
-    })
+    }).start()
     plants.append(plant)
     for value in range(1, 6):
         plant.write("default", a=float(value))
@@ -309,7 +285,7 @@ DEEP = "[" * 10_000 + "]" * 10_000
 
 
 def test_a_retained_poison_payload_is_a_counted_decode_error_and_never_restarts_the_bridge(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant], caplog: pytest.LogCaptureFixture  # noqa: F811
 ) -> None:
     poison = {"t/poison/huge": f'{{"a":{{"b":{HUGE}}}}}', "t/poison/deep": f'{{"a":{{"b":{DEEP}}}}}',
               "t/poison/cmd/setpoint": f'{{"value":{HUGE}}}', "t/poison/cmd/limit": f'{{"value":{DEEP}}}'}
@@ -334,7 +310,7 @@ def test_a_retained_poison_payload_is_a_counted_decode_error_and_never_restarts_
         assert plant.quality("good") is Quality.GOOD and plant.quality("huge") is Quality.GOOD
         assert plant.quality("deep") is Quality.BAD
         assert (plant.value("setpoint"), plant.value("limit")) == (1.0, 2.0)
-        node = plant.runtime.tree.tree().find(f"petra/drivers/{DRIVER}")  # type: ignore[union-attr]
+        node = plant.node(f"petra/drivers/{DRIVER}")
         assert node.restarts == 0
         assert plant.connected()
         assert "too large" in caplog.text and "nested too deeply" in caplog.text
@@ -344,7 +320,7 @@ def test_a_retained_poison_payload_is_a_counted_decode_error_and_never_restarts_
 
 
 def test_many_distinct_topics_under_a_wildcard_keep_the_bridges_per_topic_state_bounded(
-    mosquitto: Mosquitto, peer: MqttPeer, plants: list[Plant]  # noqa: F811
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant]  # noqa: F811
 ) -> None:
     plant = start(plants, {
         "signals": [{"name": "known", "type": "float"}],
@@ -365,7 +341,7 @@ def test_many_distinct_topics_under_a_wildcard_keep_the_bridges_per_topic_state_
 
 
 def test_a_connection_that_keeps_being_taken_over_logs_rate_limited_lines(
-    mosquitto: Mosquitto, plants: list[Plant], caplog: pytest.LogCaptureFixture  # noqa: F811
+    mosquitto: Mosquitto, plants: list[BridgePlant], caplog: pytest.LogCaptureFixture  # noqa: F811
 ) -> None:
     with caplog.at_level(logging.INFO, logger="petra.drivers.mqtt.actor"):
         plant = start(plants, {"signals": [{"name": "a", "type": "float"}],
