@@ -1,8 +1,9 @@
 """Where subsystems plug into the supervision tree.
 
-Each subsystem is a module with a function `child_specs(plant) -> list[ChildSpec]`
-that returns the actors it needs for the plant's config (an empty list when
-its section is absent). The runtime puts them under the named supervisor:
+Each section in `petra.registry` names a function `child_specs(plant) ->
+list[ChildSpec]` that returns the actors it needs for the plant's config (an
+empty list when its section is absent). The runtime puts them under the
+section's supervisor:
 
     petra
     ├── core        (built by petra.runtime)
@@ -18,22 +19,12 @@ config loader and reported at start as "not yet active".
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
+from petra.registry import SECTIONS
+from petra.section import Section
 from supervision import ChildSpec
-
-# supervisor id -> (section names it serves, "module:function" providers) in start order
-GROUPS: dict[str, list[tuple[tuple[str, ...], str]]] = {
-    "drivers": [
-        (("s7",), "petra.drivers.s7:child_specs"),
-        (("modbus",), "petra.drivers.modbus:child_specs"),
-        (("mqtt",), "petra.drivers.mqtt:child_specs"),
-    ],
-    "storage": [(("storage",), "petra.storage:child_specs")],
-    "alarms": [(("alarms", "twilio", "email"), "petra.alarms:child_specs")],
-    "services": [(("control",), "petra.control:child_specs")],
-}
 
 
 @dataclass(frozen=True)
@@ -47,18 +38,24 @@ class Provider:
         return self.build is not None
 
 
-def providers() -> list[Provider]:
-    """Every known provider; `build` is None when its module (or its function) is not in this build."""
-    found = []
-    for group, entries in GROUPS.items():
-        for sections, target in entries:
-            module_name, function = target.split(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name is None or not module_name.startswith(exc.name):
-                    raise
-                found.append(Provider(group, sections, None))
-                continue
-            found.append(Provider(group, sections, getattr(module, function, None)))
-    return found
+def providers(configured: Container[str] | None = None) -> list[Provider]:
+    """The providers of the registered sections; `build` is None when its module is not in this build.
+
+    With `configured` (the top-level keys of a config), only the sections that
+    config starts: the others' modules, and their libraries, stay unloaded.
+    """
+    return [provider(s) for s in SECTIONS if configured is None or s.starts_with(configured)]
+
+
+def provider(section: Section) -> Provider:
+    """`section`'s provider, importing its `child_specs` module now."""
+    if section.child_specs is None:
+        return Provider(section.supervisor, section.keys, None)
+    module_name, _, function = section.child_specs.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise
+        return Provider(section.supervisor, section.keys, None)
+    return Provider(section.supervisor, section.keys, getattr(module, function, None))

@@ -7,7 +7,7 @@ petra (one_for_one)
 │   ├── signals (one_for_one)   one actor per signal group
 │   ├── clock
 │   └── logic (one_for_one)     one pooled actor per block chain
-├── drivers, alarms          (when configured; see petra.subsystems)
+├── drivers, alarms          (when configured; see petra.registry)
 └── services (one_for_one)   metrics, control
 ```
 """
@@ -69,7 +69,7 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
                 kwargs={"plant": plant, "host": options.metrics_host, "port": options.metrics_port},
             )
         )
-    for provider in providers():
+    for provider in providers(plant.config.sections):
         if provider.active:
             groups[provider.group].extend(provider.build(plant))  # type: ignore[misc]
     # Storage starts first and stops last: the WAL is listening before the first scan
@@ -83,14 +83,15 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
 
 def inactive_sections(config: PlantConfig) -> list[str]:
     """Configured sections whose runtime is not part of this build."""
-    inactive = {s for p in providers() if not p.active for s in p.sections}
+    inactive = {s for p in providers(config.sections) if not p.active for s in p.sections}
     inactive.update(ALWAYS_LATER)
     return sorted(s for s in config.sections if s in inactive)
 
 
 def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan) -> None:
     """Carry out a reload plan on the running tree (see petra.reload for how it is made)."""
-    affected = [p for p in providers() if p.active and set(p.sections) & set(plan.sections_changed)]
+    changed = set(plan.sections_changed)
+    affected = [p for p in providers(changed) if p.active and set(p.sections) & changed]
     old_specs = {id(p): p.build(plant) for p in affected}  # type: ignore[misc]
     plant.table.apply_layout(plan.config.signals, plan.owners)
     plant.config = plan.config

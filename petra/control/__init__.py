@@ -1,13 +1,19 @@
-"""The control API: HTTP + JSON on a Unix socket (and optionally TCP with TLS)."""
+"""The control API: HTTP + JSON on a Unix socket (and optionally TCP with TLS).
+
+`children.py` puts the control actor under `services`; it runs with or
+without a `control` section, since it is how an operator reaches the plant.
+"""
 
 from __future__ import annotations
 
-from petra.plant import Plant
-from supervision import ChildSpec
+from petra.section import Section
 
+__all__ = ["SECTION"]
 
-def child_specs(plant: Plant) -> list[ChildSpec]:
-    """The control actor always runs: it is how an operator reaches the plant."""
-    from petra.control.actor import ControlActor
-
-    return [ChildSpec("control", ControlActor, kwargs={"plant": plant})]
+SECTION = Section(
+    name="control",
+    supervisor="services",
+    schemas=(("control", "petra.config.sections:control_schema"),),
+    child_specs="petra.control.children:child_specs",
+    always=True,
+)

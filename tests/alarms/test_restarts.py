@@ -136,7 +136,7 @@ def test_a_resumed_escalation_waits_for_the_alarm_state_and_tells_nobody_about_a
 
 def test_an_alarm_raised_while_the_escalation_manager_was_down_is_escalated_when_it_is_back(tmp_path, twilio,
                                                                                           plants):
-    from petra.alarms import child_specs
+    from petra.alarms.children import child_specs
 
     plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio,
                                         chains={"temp_high": ["operator"]}))

@@ -2,24 +2,19 @@
 
 Files: `config.py` (typed model of the `modbus` section), `codec.py` (pure
 register encode/decode and read coalescing), `session.py` (the pymodbus
-glue), `actor.py` (the supervised actor).
+glue), `actor.py` (the supervised actor), `children.py` (its place in the
+tree). Importing this package loads none of them: `SECTION` names them.
 """
 
 from __future__ import annotations
 
-from petra.drivers.modbus.actor import ModbusConnectionActor
-from petra.drivers.modbus.config import ModbusConnectionConfig, ModbusMapping, connections_from_section
-from petra.plant import Plant
-from supervision import ChildSpec
+from petra.section import Section
 
-__all__ = ["ModbusConnectionActor", "ModbusConnectionConfig", "ModbusMapping", "child_specs",
-           "connections_from_section"]
+__all__ = ["SECTION"]
 
-
-def child_specs(plant: Plant) -> list[ChildSpec]:
-    """One `modbus:<name>` child per configured connection; [] without a `modbus` section."""
-    return [
-        ChildSpec(conn.driver_id, ModbusConnectionActor, kwargs={"plant": plant, "conn": conn},
-                  shutdown_timeout=conn.timeout_s + 3.0)
-        for conn in connections_from_section(plant.config.sections.get("modbus"))
-    ]
+SECTION = Section(
+    name="modbus",
+    supervisor="drivers",
+    schemas=(("modbus", "petra.config.driver_sections:modbus_schema"),),
+    child_specs="petra.drivers.modbus.children:child_specs",
+)

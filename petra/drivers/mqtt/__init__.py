@@ -2,22 +2,20 @@
 
 Files as in every driver folder: `config.py` (typed model of the `mqtt:`
 section), `codec.py` (pure topic, payload and deadband logic), `buffer.py`
-(bounded outbound buffer), `metrics.py`, `actor.py` (`MqttBridgeActor`).
+(bounded outbound buffer), `metrics.py`, `actor.py` (`MqttBridgeActor`),
+`children.py` (its place in the tree). Importing this package loads none of
+them: `SECTION` names them.
 """
 
 from __future__ import annotations
 
-from petra.drivers.mqtt.actor import MqttBridgeActor
-from petra.drivers.mqtt.config import MqttConfig, build_config
-from petra.plant import Plant
-from supervision import ChildSpec
+from petra.section import Section
 
-__all__ = ["MqttBridgeActor", "MqttConfig", "build_config", "child_specs"]
+__all__ = ["SECTION"]
 
-
-def child_specs(plant: Plant) -> list[ChildSpec]:
-    """One bridge actor for the plant's `mqtt` section; [] without one."""
-    config = build_config(plant.config)
-    if config is None:
-        return []
-    return [ChildSpec(config.driver_id, MqttBridgeActor, kwargs={"plant": plant, "config": config})]
+SECTION = Section(
+    name="mqtt",
+    supervisor="drivers",
+    schemas=(("mqtt", "petra.config.driver_sections:mqtt_schema"),),
+    child_specs="petra.drivers.mqtt.children:child_specs",
+)

@@ -2,23 +2,19 @@
 
 Files: `config.py` (typed model of the `s7` section), `codec.py` (pure
 encode/decode and read coalescing), `session.py` (the snap7 glue),
-`actor.py` (the supervised actor).
+`actor.py` (the supervised actor), `children.py` (its place in the tree).
+Importing this package loads none of them: `SECTION` names them.
 """
 
 from __future__ import annotations
 
-from petra.drivers.s7.actor import S7ConnectionActor
-from petra.drivers.s7.config import S7Mapping, S7PlcConfig, plcs_from_section
-from petra.plant import Plant
-from supervision import ChildSpec
+from petra.section import Section
 
-__all__ = ["S7ConnectionActor", "S7Mapping", "S7PlcConfig", "child_specs", "plcs_from_section"]
+__all__ = ["SECTION"]
 
-
-def child_specs(plant: Plant) -> list[ChildSpec]:
-    """One `s7:<name>` child per configured PLC; [] without an `s7` section."""
-    return [
-        ChildSpec(plc.driver_id, S7ConnectionActor, kwargs={"plant": plant, "plc": plc},
-                  shutdown_timeout=plc.timeout_s + 3.0)
-        for plc in plcs_from_section(plant.config.sections.get("s7"))
-    ]
+SECTION = Section(
+    name="s7",
+    supervisor="drivers",
+    schemas=(("s7", "petra.config.driver_sections:s7_schema"),),
+    child_specs="petra.drivers.s7.children:child_specs",
+)

@@ -1,0 +1,58 @@
+"""The shape every subsystem declares: one `Section` in its folder's `__init__.py`.
+
+A section is plain data. Its runtime parts are named as ``"module:function"``
+strings and imported only when asked for (`load`), so declaring a section, and
+listing every section in `petra.registry`, loads no driver or storage library:
+snap7, pymodbus, paho, pyarrow and the rest load only when a config has the
+section. The strings also keep the import graph acyclic: the config schema
+reads the registry, and a section can point at schema functions in
+`petra.config` without importing that package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Any
+
+SUPERVISORS = ("drivers", "storage", "alarms", "services")
+"""The supervisor groups a section's actors can go under (see `petra.tree`)."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One plug-in subsystem: its config keys, where its actors go, and where its parts live.
+
+    `schemas` pairs each top-level config key the section owns with the
+    function that returns that key's JSON Schema fragment (alarms owns three
+    keys: alarms, twilio, email). `child_specs` names ``child_specs(plant) ->
+    list[ChildSpec]``; None means this build validates the section but has no
+    runtime for it. `always` starts the section's actors even when none of its
+    keys is configured (the control API: it is how an operator reaches the plant).
+    """
+
+    name: str
+    supervisor: str
+    schemas: tuple[tuple[str, str], ...]
+    child_specs: str | None = None
+    always: bool = False
+
+    def __post_init__(self) -> None:
+        if self.supervisor not in SUPERVISORS:
+            raise ValueError(f"section {self.name}: unknown supervisor {self.supervisor!r}")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The top-level config keys this section owns."""
+        return tuple(key for key, _ in self.schemas)
+
+    def starts_with(self, configured: Container[str]) -> bool:
+        """Whether a config whose top-level keys are `configured` runs this section's actors."""
+        return self.always or any(key in configured for key in self.keys)
+
+
+def load(target: str) -> Any:
+    """The object a ``"module:function"`` string names, importing its module now."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)

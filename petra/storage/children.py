@@ -1,0 +1,37 @@
+"""The storage section's actors: the WAL first, then the tiers its plan enables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from petra.lmdb_files import check_data_file
+from petra.plant import Plant
+from petra.storage.plan import plan_for
+from petra.storage.settings import parse_settings
+from supervision import ChildSpec
+
+
+def child_specs(plant: Plant) -> list[ChildSpec]:
+    """The storage actors for `plant` (none without a `storage` section)."""
+    section = plant.config.sections.get("storage")
+    if not section:
+        return []
+    from petra.storage.clickhouse_tier import ClickHouseTier
+    from petra.storage.parquet_tier import ParquetTier
+    from petra.storage.s3 import S3Tier
+    from petra.storage.wal_actor import WalActor
+
+    settings = parse_settings(section, plant.config.node_id)
+    # A damaged WAL is refused here, before anything starts: retrying cannot mend it.
+    check_data_file(Path(settings.wal.wal_dir), what="WAL")
+    plan = plan_for(settings)
+    kwargs = {"plant": plant, "settings": settings}
+    specs = [ChildSpec("wal", WalActor, kwargs={**kwargs, "consumers": plan.consumers, "gating": plan.gating},
+                       shutdown_timeout=15.0)]
+    if plan.parquet:
+        specs.append(ChildSpec("history:parquet", ParquetTier, kwargs=kwargs, shutdown_timeout=20.0))
+    if plan.clickhouse:
+        specs.append(ChildSpec("remote:clickhouse", ClickHouseTier, kwargs=kwargs, shutdown_timeout=20.0))
+    if plan.s3:
+        specs.append(ChildSpec("archive:s3", S3Tier, kwargs=kwargs, shutdown_timeout=20.0))
+    return specs
