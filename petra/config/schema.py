@@ -1,6 +1,7 @@
 """The JSON Schema (draft 2020-12) of a PETRA configuration file.
 
-One source of truth: the sections come from `petra.config.sections`, the block
+One source of truth: the sections come from `petra.registry` (each plug-in
+section names its schema functions) and `petra.config.sections`, the block
 part is generated from the block registry (each type's ports, variadic input
 family and parameter schemas). `petra schema` prints `build_schema()`.
 
@@ -31,11 +32,18 @@ from petra.config.schema_builders import (
     obj,
     string,
 )
-from petra.config.sections import section_schemas as _section_schemas
+from petra.config.sections import security_schema, small_sections
+from petra.registry import SECTIONS
+from petra.section import load
 from petra.values import DataType
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TOP_LEVEL_CORE = ("node_id", "scan_time_ms", "signals", "blocks")
+CORE_SECTIONS = ("security", "metrics", "opcua", "logging")
+"""Sections that are not (yet) plug-in folders: their schemas are in `petra.config.sections`."""
+SECTION_ORDER = ("alarms", "mqtt", "storage", "s7", "modbus", "twilio", "email", "security", "control", "metrics",
+                 "opcua", "logging")
+"""The order `petra schema` prints the sections in (as before the registry); a new section comes last."""
 
 
 def default_registry() -> BlockRegistry:
@@ -70,6 +78,14 @@ def build_schema(registry: BlockRegistry | None = None, *, block_details: bool =
         schema["$defs"] = {f"block_{name}": _block_type_schema(registry.types[name])
                            for name in registry.names()}
     return json.loads(json.dumps(schema))
+
+
+def _section_schemas() -> dict[str, Schema]:
+    """Every section other than the core keys: the registered sections' fragments, then the core sections."""
+    found = {key: load(target)() for section in SECTIONS for key, target in section.schemas}
+    found.update({"security": security_schema(), **small_sections()})
+    ranked = sorted(found, key=lambda key: SECTION_ORDER.index(key) if key in SECTION_ORDER else len(SECTION_ORDER))
+    return {key: found[key] for key in ranked}
 
 
 def _signal_schema() -> Schema:

@@ -1,5 +1,6 @@
 """Field drivers: one folder per protocol (s7, modbus, mqtt), each with the same files.
 
-Every driver folder exposes `child_specs(plant) -> list[ChildSpec]` in its
-`__init__.py`; `petra.subsystems` puts the actors under the `drivers` supervisor.
+Every driver folder declares a `Section` in its `__init__.py` (and imports
+nothing heavy there); `petra.registry` lists it and `petra.subsystems` puts its
+actors, built by the folder's `children.py`, under the `drivers` supervisor.
 """

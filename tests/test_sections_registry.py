@@ -1,0 +1,56 @@
+"""The section registry is the single source of the plug-in subsystems.
+
+Every top-level key of the config schema is core or owned by exactly one
+registered section; every section's parts resolve; and declaring the sections
+loads none of the libraries their runtimes need.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from petra.config.schema import CORE_SECTIONS, TOP_LEVEL_CORE, build_schema
+from petra.config.sections import section_schemas
+from petra.registry import SECTIONS, section_keys
+from petra.section import SUPERVISORS, load
+from petra.subsystems import providers
+
+HEAVY = {"pyarrow", "snap7", "pymodbus", "paho", "clickhouse_driver", "twilio", "boto3", "botocore", "lmdb",
+         "jsonschema"}
+
+
+def test_every_top_level_key_is_core_or_owned_by_one_registered_section():
+    keys = section_keys()
+    assert len(keys) == len(set(keys)), "two sections own the same key"
+    schema_keys = set(build_schema(block_details=False)["properties"])
+    assert schema_keys == {*TOP_LEVEL_CORE, *CORE_SECTIONS, *keys}
+    assert not set(CORE_SECTIONS) & set(keys)
+
+
+def test_the_schema_built_from_the_registry_is_the_one_printed_before_it():
+    printed = {k: v for k, v in build_schema(block_details=False)["properties"].items() if k not in TOP_LEVEL_CORE}
+    assert json.dumps(printed) == json.dumps(section_schemas())
+
+
+def test_every_section_names_a_supervisor_schemas_and_child_specs_that_resolve():
+    assert [s.name for s in SECTIONS] == ["s7", "modbus", "mqtt", "storage", "alarms", "control"]
+    for section in SECTIONS:
+        assert section.supervisor in SUPERVISORS
+        for key, target in section.schemas:
+            assert isinstance(load(target)(), dict), key
+        assert section.child_specs is not None and callable(load(section.child_specs)), section.name
+    assert all(p.active for p in providers())
+
+
+def test_only_configured_sections_are_started():
+    assert [p.sections for p in providers({"s7": []})] == [("s7",), ("control",)]
+    assert [p.sections for p in providers({"email": {}})] == [("alarms", "twilio", "email"), ("control",)]
+
+
+def test_declaring_the_sections_imports_no_heavy_library():
+    code = ("import sys, petra.registry; "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY)!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
