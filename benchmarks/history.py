@@ -142,7 +142,7 @@ def bench_runtime(root: Path, total: int, signals: int) -> dict[str, float]:
 def bench_clickhouse(root: Path, rows: int) -> dict[str, float] | None:
     if not shutil.which("clickhouse-server") and not os.path.exists("/usr/sbin/clickhouse-server"):
         return None
-    from petra.storage.clickhouse import ClickHouseSink
+    from petra.storage.clickhouse_sink import ClickHouseSink
     from petra.storage.settings import RemoteSettings
     from tests.peers.clickhouse import ClickHouseServer
 

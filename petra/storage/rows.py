@@ -6,7 +6,7 @@ adding each sample's WAL sequence number (`seq`), the key that makes every tier
 idempotent.
 
 Row schema (Parquet, query results; ClickHouse has the same columns, see
-`clickhouse.py`)::
+`clickhouse_sink.py`)::
 
     seq           uint64                 WAL sequence, unique per node and WAL
     ts            timestamp[us, UTC]

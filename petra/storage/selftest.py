@@ -65,7 +65,7 @@ def remove_scratch(storage: dict[str, Any], node_id: str = "selftest") -> list[s
     settings = parse_settings(storage, node_id)
     left: list[str] = []
     if settings.remote is not None:
-        from petra.storage.clickhouse import ClickHouseSink
+        from petra.storage.clickhouse_sink import ClickHouseSink
 
         sink = ClickHouseSink(settings.remote)
         try:
@@ -198,7 +198,7 @@ def _check_parquet(settings: Any, origin: int, expected: set[int], elapsed: floa
 
 
 def _check_clickhouse(settings: Any, origin: int, expected: set[int], elapsed: float) -> dict[str, Any]:
-    from petra.storage.clickhouse import ClickHouseSink
+    from petra.storage.clickhouse_sink import ClickHouseSink
 
     sink = ClickHouseSink(settings.remote)
     try:

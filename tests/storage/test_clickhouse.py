@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from petra.storage.clickhouse import ClickHouseSink
+from petra.storage.clickhouse_sink import ClickHouseSink
 from petra.storage.rows import decode_block, encode_block, to_rows
 from petra.storage.settings import RemoteSettings, StorageSettings, WalSettings, parse_settings
 from petra.storage.wal import Wal
@@ -43,7 +43,7 @@ def test_schema_typed_values_and_the_per_minute_rollup(ch, database: str) -> Non
 
 def test_async_insert_is_reported_once_as_unsupported_and_inserts_carry_on(ch, database: str, caplog) -> None:
     sink = _sink(ch, database, async_insert=True)
-    with caplog.at_level(logging.WARNING, "petra.storage.clickhouse"):
+    with caplog.at_level(logging.WARNING, "petra.storage.clickhouse_sink"):
         sink.insert(to_rows(decode_block(encode_block([(time.time(), "a", 1.0, 0)], "n")), 1))
         sink.disconnect()
         sink.insert(to_rows(decode_block(encode_block([(time.time(), "a", 2.0, 0)], "n")), 2))
