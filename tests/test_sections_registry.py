@@ -54,3 +54,15 @@ def test_declaring_the_sections_imports_no_heavy_library():
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY)!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_section_left_out_of_the_config_would_have_built_no_actors():
+    """Why resolving only the configured sections changes nothing but what is imported."""
+    from petra.config.loader import load_config_text
+    from petra.plant import build_plant
+
+    plant = build_plant(load_config_text("node_id: bare\nsignals:\n  - {name: x, type: float}\n"))
+    for section in SECTIONS:
+        if not section.always and section.child_specs is not None:
+            assert not section.starts_with(plant.config.sections), section.name
+            assert load(section.child_specs)(plant) == [], section.name
