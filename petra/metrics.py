@@ -9,11 +9,16 @@ disagree with `petra-ctl tree`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from supervision import NodeSnapshot
 
 _SCAN_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
 _LATENESS_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1)
@@ -58,23 +63,23 @@ class PlantMetrics:
         self.signals = Gauge("petra_signals", "Signals in the table", registry=r)
         self.scan_time = Gauge("petra_scan_time_seconds", "Configured scan period", registry=r)
 
-    def watch_tree(self, snapshot: Callable[[], object]) -> None:
+    def watch_tree(self, snapshot: Callable[[], NodeSnapshot]) -> None:
         """Export per-actor up and restarts from a `SupervisionTree.tree` callable."""
         self.registry.register(_TreeCollector(snapshot))
 
 
 class _TreeCollector(Collector):
-    def __init__(self, snapshot: Callable[[], object]) -> None:
+    def __init__(self, snapshot: Callable[[], NodeSnapshot]) -> None:
         self._snapshot = snapshot
 
-    def collect(self) -> Iterator[object]:
+    def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("petra_actor_up", "1 while the actor at this path is running", labels=["path"])
         restarts = CounterMetricFamily(
             "petra_actor_restarts", "Restarts of the actor at this path", labels=["path"]
         )
         hung = CounterMetricFamily("petra_actor_hung", "Times the actor stopped answering probes", labels=["path"])
         root = self._snapshot()
-        for node in root.walk():  # type: ignore[attr-defined]
+        for node in root.walk():
             up.add_metric([node.path], 1.0 if node.state == "running" else 0.0)
             restarts.add_metric([node.path], float(node.restarts))
             hung.add_metric([node.path], float(node.hung))

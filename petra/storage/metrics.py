@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from petra.plant import Plant
 
 
 class StorageMetrics:
-    def __init__(self, registry: object) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         r = registry
         self.wal_head = Gauge("petra_wal_head_sequence", "Last acknowledged (committed) WAL sequence", registry=r)
         self.wal_used = Gauge("petra_wal_used_bytes", "Bytes of WAL pages holding samples", registry=r)

@@ -78,7 +78,7 @@ def _reason(exc: BaseException) -> str:
 def read_part(path: Path, **read_options: object) -> pa.Table:
     """`pq.read_table(path, schema=ROW_SCHEMA, ...)`, raising DamagedPart for a file that is not readable."""
     try:
-        return pq.read_table(path, schema=ROW_SCHEMA, **read_options)  # type: ignore[arg-type]
+        return pq.read_table(path, schema=ROW_SCHEMA, **read_options)
     except (pa.ArrowException, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -147,7 +147,7 @@ def _fsync_dir(path: Path) -> None:
 
 def scan_parts(data_dir: Path) -> list[Part]:
     """Every part file under `data_dir` (live or not), sorted by (first, date)."""
-    found = []
+    found: list[Part] = []
     if not data_dir.is_dir():
         return found
     for sub in data_dir.iterdir():
@@ -217,7 +217,7 @@ class ParquetStore:
             final = folder / part_name(first, last)
             tmp = folder / (final.name + ".tmp")
             with open(tmp, "wb") as handle:
-                pq.write_table(rows, handle, row_group_size=256 * 1024, **self._options())  # type: ignore[arg-type]
+                pq.write_table(rows, handle, row_group_size=256 * 1024, **self._options())
                 handle.flush()
                 os.fsync(handle.fileno())
                 total += handle.tell()
@@ -240,15 +240,16 @@ class ParquetStore:
             by_date.setdefault(part.date, []).append(part)
         for parts in by_date.values():
             group: list[Part] = []
-            for part in [*parts, None]:
-                eligible = part is not None and now - part.mtime >= age and part.size < limit \
-                    and (may_touch is None or may_touch(part))
-                if eligible and sum(p.size for p in group) + part.size <= limit:  # type: ignore[union-attr]
-                    group.append(part)  # type: ignore[arg-type]
+            for part in parts:
+                eligible = now - part.mtime >= age and part.size < limit and (may_touch is None or may_touch(part))
+                if eligible and sum(p.size for p in group) + part.size <= limit:
+                    group.append(part)
                     continue
                 if len(group) > 1:
                     merged += self._merge_readable(group)
-                group = [part] if eligible else []  # type: ignore[list-item]
+                group = [part] if eligible else []
+            if len(group) > 1:
+                merged += self._merge_readable(group)
         return merged
 
     def _merge_readable(self, group: list[Part]) -> int:
@@ -270,7 +271,7 @@ class ParquetStore:
         final = group[0].path.parent / part_name(first, last)
         tmp = final.with_name(final.name + ".tmp")
         with open(tmp, "wb") as handle:
-            pq.write_table(table, handle, row_group_size=256 * 1024, **self._options())  # type: ignore[arg-type]
+            pq.write_table(table, handle, row_group_size=256 * 1024, **self._options())
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, final)

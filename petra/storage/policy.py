@@ -111,7 +111,7 @@ class Recorder:
                 if value == last and type(value) is type(last):
                     continue
                 if policy.deadband and numeric[slot] and last is not None \
-                        and abs(value - last) <= policy.deadband:  # type: ignore[operator]
+                        and abs(value - last) <= policy.deadband:
                     continue
             sample = (timestamp, names[slot], value, quality)
             if policy.min_interval_ms and timestamp - stored_at[slot] < policy.min_interval_ms / 1000:

@@ -22,8 +22,10 @@ UTC = dt.UTC
 
 
 def _as_utc(value: dt.datetime | float | None) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)  # type: ignore[union-attr]
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     return dt.datetime.fromtimestamp(float(value), UTC)
 
 

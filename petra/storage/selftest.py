@@ -21,7 +21,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pykka import ActorRef
+
+    from supervision import SupervisionTree
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +124,8 @@ def run_selftest(storage: dict[str, Any], count: int = 20000, signals: int = 50,
     try:
         tree = runtime.tree
         assert tree is not None
-        group = tree.lookup("petra/core/signals/selftest")
-        wal = tree.lookup("petra/storage/wal").proxy()
+        group = _started(tree, "petra/core/signals/selftest")
+        wal = _started(tree, "petra/storage/wal").proxy()
         origin = wal.head().get(timeout=10) + 1
         started = time.perf_counter()
         sent = 0
@@ -155,6 +160,14 @@ def run_selftest(storage: dict[str, Any], count: int = 20000, signals: int = 50,
     finally:
         runtime.stop()
     return report
+
+
+def _started(tree: SupervisionTree, path: str) -> ActorRef[Any]:
+    """The actor at `path`, which the self-test's own config starts: missing means that runtime is broken."""
+    ref = tree.lookup(path)
+    if ref is None:
+        raise RuntimeError(f"the self-test runtime has no actor at {path}")
+    return ref
 
 
 def _tier_errors(tree: Any) -> dict[str, str]:

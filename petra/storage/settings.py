@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class StorageSettings:
     history: HistoryPolicy = field(default_factory=HistoryPolicy)
 
 
-def _pick(cls: type, data: dict[str, Any] | None, **convert: Any) -> dict[str, Any]:
+def _pick(cls: type[DataclassInstance], data: dict[str, Any] | None, **convert: Any) -> dict[str, Any]:
     data = dict(data or {})
     out = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
     for key, fn in convert.items():

@@ -71,6 +71,13 @@ def _key(seq: int) -> bytes:
     return _KEY.pack(seq)
 
 
+def _meta_seq(raw: bytes | None, name: str) -> int:
+    """The sequence number stored under meta key `name`; every WAL has its origin and head from creation."""
+    if raw is None:
+        raise ValueError(f"the WAL's meta table has no {name!r}: not a PETRA WAL, or damaged")
+    return _KEY.unpack(raw)[0]
+
+
 class Wal:
     """The write-ahead log in `settings.wal_dir`; `consumers` are the cursors that gate trimming."""
 
@@ -90,7 +97,7 @@ class Wal:
                 _announce_new(self.path)
             else:
                 self.origin = _KEY.unpack(origin)[0]
-            self.head = _KEY.unpack(txn.get(b"head", db=self._meta))[0]
+            self.head = _meta_seq(txn.get(b"head", db=self._meta), "head")
         self.consumers: tuple[str, ...] = ()
         self.gating: tuple[str, ...] = ()
         self.register(consumers, gating)
@@ -339,8 +346,8 @@ def read_committed(wal_dir: str | Path) -> tuple[int, int, list[tuple[int, bytes
         with env.begin() as txn:
             meta = env.open_db(b"meta", txn=txn, create=False)
             blocks_db = env.open_db(b"blocks", txn=txn, create=False)
-            origin = _KEY.unpack(txn.get(b"origin", db=meta))[0]
-            head = _KEY.unpack(txn.get(b"head", db=meta))[0]
+            origin = _meta_seq(txn.get(b"origin", db=meta), "origin")
+            head = _meta_seq(txn.get(b"head", db=meta), "head")
             blocks = [(_KEY.unpack(k)[0], bytes(v[_HEADER.size:])) for k, v in txn.cursor(db=blocks_db)]
         return origin, head, blocks
     finally:
