@@ -8,7 +8,7 @@ in this order. Importing this module loads only the declarations (see
 
 from __future__ import annotations
 
-from petra import alarms, control, storage
+from petra import alarms, control, opcua, storage
 from petra.drivers import modbus, mqtt, s7
 from petra.section import Section
 
@@ -19,6 +19,7 @@ SECTIONS: tuple[Section, ...] = (
     storage.SECTION,
     alarms.SECTION,
     control.SECTION,
+    opcua.SECTION,
 )
 
 

@@ -26,9 +26,6 @@ from petra.reload import ReloadPlan
 from petra.subsystems import providers
 from supervision import ChildSpec, Strategy, SupervisionTree, Supervisor, SupervisorSpec
 
-ALWAYS_LATER = ("opcua",)
-"""Sections the config accepts and validates but this build has no runtime for: listed as inactive, never started."""
-
 
 def supervisor_spec(
     child_id: str, strategy: Strategy, children: list[ChildSpec], max_restarts: int = 10, period: float = 60.0
@@ -82,9 +79,8 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
 
 
 def inactive_sections(config: PlantConfig) -> list[str]:
-    """Configured sections whose runtime is not part of this build."""
+    """Configured sections whose runtime is not part of this build (no child_specs, or its module is absent)."""
     inactive = {s for p in providers(config.sections) if not p.active for s in p.sections}
-    inactive.update(ALWAYS_LATER)
     return sorted(s for s in config.sections if s in inactive)
 
 

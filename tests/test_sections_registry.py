@@ -35,18 +35,28 @@ def test_the_schema_built_from_the_registry_is_the_one_printed_before_it():
 
 
 def test_every_section_names_a_supervisor_schemas_and_child_specs_that_resolve():
-    assert [s.name for s in SECTIONS] == ["s7", "modbus", "mqtt", "storage", "alarms", "control"]
+    assert [s.name for s in SECTIONS] == ["s7", "modbus", "mqtt", "storage", "alarms", "control",
+                                          "opcua"]
     for section in SECTIONS:
         assert section.supervisor in SUPERVISORS
         for key, target in section.schemas:
             assert isinstance(load(target)(), dict), key
-        assert section.child_specs is not None and callable(load(section.child_specs)), section.name
-    assert all(p.active for p in providers())
+        assert section.child_specs is None or callable(load(section.child_specs)), section.name
+    assert [p.active for p in providers()] == [s.child_specs is not None for s in SECTIONS]
 
 
 def test_only_configured_sections_are_started():
     assert [p.sections for p in providers({"s7": []})] == [("s7",), ("control",)]
     assert [p.sections for p in providers({"email": {}})] == [("alarms", "twilio", "email"), ("control",)]
+
+
+def test_a_section_without_a_runtime_is_validated_and_reported_inactive():
+    from petra.config.loader import load_config_text
+    from petra.tree import inactive_sections
+
+    config = load_config_text("signals:\n  - {name: x, type: float}\nopcua: {port: 4840}\n")
+    assert config.sections["opcua"] == {"port": 4840}
+    assert inactive_sections(config) == ["opcua"]
 
 
 def test_declaring_the_sections_imports_no_heavy_library():

@@ -39,7 +39,7 @@ from petra.values import DataType
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TOP_LEVEL_CORE = ("node_id", "scan_time_ms", "signals", "blocks")
-CORE_SECTIONS = ("security", "metrics", "opcua", "logging")
+CORE_SECTIONS = ("security", "metrics", "logging")
 """Sections that are not (yet) plug-in folders: their schemas are in `petra.config.sections`."""
 SECTION_ORDER = ("alarms", "mqtt", "storage", "s7", "modbus", "twilio", "email", "security", "control", "metrics",
                  "opcua", "logging")
@@ -83,7 +83,8 @@ def build_schema(registry: BlockRegistry | None = None, *, block_details: bool =
 def _section_schemas() -> dict[str, Schema]:
     """Every section other than the core keys: the registered sections' fragments, then the core sections."""
     found = {key: load(target)() for section in SECTIONS for key, target in section.schemas}
-    found.update({"security": security_schema(), **small_sections()})
+    core = {"security": security_schema(), **small_sections()}
+    found.update({key: core[key] for key in CORE_SECTIONS})
     ranked = sorted(found, key=lambda key: SECTION_ORDER.index(key) if key in SECTION_ORDER else len(SECTION_ORDER))
     return {key: found[key] for key in ranked}
 

@@ -259,14 +259,18 @@ def control_schema() -> Schema:
     )
 
 
+def opcua_schema() -> Schema:
+    return obj({"endpoint": string("e.g. opc.tcp://0.0.0.0:4840/petra"),
+                "port": integer(default=4840, minimum=1, maximum=65535)},
+               description="OPC UA server.")
+
+
 def small_sections() -> dict[str, Schema]:
     return {
         "metrics": obj({"port": integer(default=9090, minimum=1, maximum=65535),
                         "host": string(default="127.0.0.1")},
                        description="Prometheus metrics exporter."),
-        "opcua": obj({"endpoint": string("e.g. opc.tcp://0.0.0.0:4840/petra"),
-                      "port": integer(default=4840, minimum=1, maximum=65535)},
-                     description="OPC UA server."),
+        "opcua": opcua_schema(),
         "logging": obj({"level": enum(["debug", "info", "warning", "error", "critical"], default="info")},
                        description="Log settings."),
     }
