@@ -1,12 +1,13 @@
 """The clock actor: broadcasts `Tick` to every block chain on absolute deadlines.
 
 Deadlines are `start + n * period`, never "now + period", so the scan does not
-drift. A timing thread of the actor's own sleeps to each deadline and hands the
-tick to the plant's `TickBoard` (`petra.clock`), which sends it to every chain
-that is not still busy with the previous one (a busy chain is an overrun:
-counted, never queued). The actor itself answers the supervisor's liveness
-probe: a timing thread that died or stopped ticking fails the probe and gets
-the clock restarted.
+drift (the arithmetic is `petra.clock.deadlines`). A timing thread of the
+actor's own sleeps to each deadline and hands the tick to the plant's
+`TickBoard` (`petra.clock`), which sends it to every chain that is not still
+busy with the previous one (a busy chain is an overrun: counted, never
+queued). The actor itself answers the supervisor's liveness probe: a timing
+thread that died or stopped ticking fails the probe and gets the clock
+restarted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import threading
 import time
 
+from petra.clock.deadlines import next_deadline
 from petra.plant import Plant
 from supervision import SupervisedActor
 
@@ -83,10 +85,7 @@ class ClockActor(SupervisedActor):
             _sent, overran = board.dispatch(seq, deadline, woke)
             for chain in overran:
                 metrics.overruns.labels(chain).inc()
-            deadline += period
-            now = monotonic()
-            if deadline <= now:
-                missed = int((now - deadline) // period) + 1
-                deadline += missed * period
+            deadline, missed = next_deadline(deadline, period, monotonic())
+            if missed:
                 stats.record_missed(missed)
                 metrics.missed_ticks.inc(missed)

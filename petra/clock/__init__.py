@@ -1,6 +1,7 @@
 """The scan clock: everything that times the plant's cyclic scan, in one place.
 
 ```
+petra/clock/deadlines.py  next_deadline: absolute deadlines, and the ones a late wake-up skips
 petra/clock/ticks.py      TickBoard: which chains are ticked, which are still busy (overruns),
                           scan completion (`ScanDone`) and the scan's work time
 petra/clock/scanstats.py  ScanStats: tick lateness, scan work, overruns and missed deadlines,
@@ -16,7 +17,8 @@ with the plant's other core actors in `petra/actors/`. The messages (`Tick`,
 `ScanDone`) are in `petra.messages` with every other message.
 """
 
+from petra.clock.deadlines import next_deadline
 from petra.clock.scanstats import ScanStats, ScanSummary, percentile
 from petra.clock.ticks import TickBoard
 
-__all__ = ["ScanStats", "ScanSummary", "TickBoard", "percentile"]
+__all__ = ["ScanStats", "ScanSummary", "TickBoard", "next_deadline", "percentile"]
