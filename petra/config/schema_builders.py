@@ -1,6 +1,6 @@
 """Builders for the JSON Schema fragments every section is written with.
 
-One home for them so that `sections` and `driver_sections` both build on it
+One home for them so that `sections` and the section folders' `schema.py` modules build on it
 instead of importing each other. Times are in the unit their name ends with.
 """
 

@@ -7,7 +7,6 @@ filled into `PlantConfig.sections`. Times are in the unit their name ends with.
 
 from __future__ import annotations
 
-from petra.config.driver_sections import modbus_schema, mqtt_schema, s7_schema, storage_schema
 from petra.config.schema_builders import (
     TIME_OF_DAY,
     Schema,
@@ -274,20 +273,3 @@ def small_sections() -> dict[str, Schema]:
         "logging": obj({"level": enum(["debug", "info", "warning", "error", "critical"], default="info")},
                        description="Log settings."),
     }
-
-
-def section_schemas() -> dict[str, Schema]:
-    """Every section other than node_id, scan_time_ms, signals and blocks."""
-    sections = {
-        "alarms": alarms_schema(),
-        "mqtt": mqtt_schema(),
-        "storage": storage_schema(),
-        "s7": s7_schema(),
-        "modbus": modbus_schema(),
-        "twilio": twilio_schema(),
-        "email": email_schema(),
-        "security": security_schema(),
-        "control": control_schema(),
-    }
-    sections.update(small_sections())
-    return sections

@@ -25,7 +25,7 @@ __all__ = ["SECTION", "check_files", "storage_status"]
 SECTION = Section(
     name="storage",
     supervisor="storage",
-    schemas=(("storage", "petra.config.driver_sections:storage_schema"),),
+    schemas=(("storage", "petra.storage.schema:storage_schema"),),
     child_specs="petra.storage.children:child_specs",
 )
 

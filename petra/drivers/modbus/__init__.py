@@ -15,6 +15,6 @@ __all__ = ["SECTION"]
 SECTION = Section(
     name="modbus",
     supervisor="drivers",
-    schemas=(("modbus", "petra.config.driver_sections:modbus_schema"),),
+    schemas=(("modbus", "petra.drivers.modbus.schema:modbus_schema"),),
     child_specs="petra.drivers.modbus.children:child_specs",
 )

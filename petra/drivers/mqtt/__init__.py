@@ -16,6 +16,6 @@ __all__ = ["SECTION"]
 SECTION = Section(
     name="mqtt",
     supervisor="drivers",
-    schemas=(("mqtt", "petra.config.driver_sections:mqtt_schema"),),
+    schemas=(("mqtt", "petra.drivers.mqtt.schema:mqtt_schema"),),
     child_specs="petra.drivers.mqtt.children:child_specs",
 )

@@ -15,6 +15,6 @@ __all__ = ["SECTION"]
 SECTION = Section(
     name="s7",
     supervisor="drivers",
-    schemas=(("s7", "petra.config.driver_sections:s7_schema"),),
+    schemas=(("s7", "petra.drivers.s7.schema:s7_schema"),),
     child_specs="petra.drivers.s7.children:child_specs",
 )
