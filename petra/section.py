@@ -5,8 +5,8 @@ strings and imported only when asked for (`load`), so declaring a section, and
 listing every section in `petra.registry`, loads no driver or storage library:
 snap7, pymodbus, paho, pyarrow and the rest load only when a config has the
 section. The strings also keep the import graph acyclic: the config schema
-reads the registry, and a section can point at schema functions in
-`petra.config` without importing that package.
+reads the registry, and a section's `schema.py` builds on `petra.config`, so
+the section's `__init__.py` names it instead of importing it.
 """
 
 from __future__ import annotations

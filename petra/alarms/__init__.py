@@ -31,9 +31,9 @@ SECTION = Section(
     name="alarms",
     supervisor="alarms",
     schemas=(
-        ("alarms", "petra.config.sections:alarms_schema"),
-        ("twilio", "petra.config.sections:twilio_schema"),
-        ("email", "petra.config.sections:email_schema"),
+        ("alarms", "petra.alarms.schema:alarms_schema"),
+        ("twilio", "petra.alarms.schema:twilio_schema"),
+        ("email", "petra.alarms.schema:email_schema"),
     ),
     child_specs="petra.alarms.children:child_specs",
 )

@@ -13,7 +13,7 @@ __all__ = ["SECTION"]
 SECTION = Section(
     name="control",
     supervisor="services",
-    schemas=(("control", "petra.config.sections:control_schema"),),
+    schemas=(("control", "petra.control.schema:control_schema"),),
     child_specs="petra.control.children:child_specs",
     always=True,
 )

@@ -14,5 +14,5 @@ __all__ = ["SECTION"]
 SECTION = Section(
     name="opcua",
     supervisor="services",
-    schemas=(("opcua", "petra.config.sections:opcua_schema"),),
+    schemas=(("opcua", "petra.opcua.schema:opcua_schema"),),
 )
