@@ -74,3 +74,22 @@ def test_a_section_left_out_of_the_config_would_have_built_no_actors():
         if not section.always and section.child_specs is not None:
             assert not section.starts_with(plant.config.sections), section.name
             assert load(section.child_specs)(plant) == [], section.name
+
+
+def test_a_section_folder_declares_itself_with_nothing_but_petra_section():
+    """Its `__init__.py` importing more at module level would load libraries early or close an import cycle."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    for section in SECTIONS:
+        module = section.child_specs or section.schemas[0][1]
+        package = importlib.import_module(module.split(":")[0].rsplit(".", 1)[0])
+        assert package.SECTION is section, section.name
+        tree = ast.parse(Path(package.__file__).read_text())
+        imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+        assert imported <= {"__future__", "pathlib", "petra.section"}, (section.name, imported)
+        folder = Path(package.__file__).parent
+        assert (folder / "schema.py").is_file(), section.name
+        assert section.child_specs is None or (folder / "children.py").is_file(), section.name
