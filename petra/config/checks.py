@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from petra.blocks.base import ANY, Block, BlockParamError, BlockRegistry, Port
-from petra.config.context import CheckContext, Writer, mappings
+from petra.config.context import CheckContext, Writer, mappings, section
 from petra.config.errors import Path_, did_you_mean, near_miss
 from petra.config.model import BlockConfig, BlockInput, SignalConfig
 from petra.config.validation import explain
@@ -119,9 +119,9 @@ class BlockChecker:
             hint = did_you_mean(type_name, self.registry.names(), ALIASES)
             listing = "" if hint else f"; block types: {', '.join(self.registry.names())}"
             ctx.error((*path, "type"), f"unknown block type '{type_name}'{hint}{listing}")
-        raw_inputs = item.get("inputs") if isinstance(item.get("inputs"), dict) else {}
-        raw_outputs = item.get("outputs") if isinstance(item.get("outputs"), dict) else {}
-        raw_params = item.get("params") if isinstance(item.get("params"), dict) else {}
+        raw_inputs = section(item, "inputs")
+        raw_outputs = section(item, "outputs")
+        raw_params = section(item, "params")
         errors_before = len(ctx.errors)
         params: dict[str, Any] = dict(raw_params)
         if cls is not None:
@@ -167,9 +167,9 @@ class BlockChecker:
             ctx.error((*path, "inputs", port),
                       f"unknown input '{port}' for {cls.type_name}{hint}; valid inputs: {listing}", key=True)
         where = (*path, "inputs") if (*path, "inputs") in ctx.doc.values else (*path, "type")
-        for port in cls.inputs:
-            if port.required and port.name not in raw:
-                ctx.error(where, f"missing required input '{port.name}' for {cls.type_name}")
+        for declared in cls.inputs:
+            if declared.required and declared.name not in raw:
+                ctx.error(where, f"missing required input '{declared.name}' for {cls.type_name}")
         if family is not None:
             count = len(numbered)
             expected = family.names(count)
@@ -295,10 +295,10 @@ class BlockChecker:
         for inp in block.inputs:
             if inp.signal is not None:
                 dtype = self.signal_type(inp.signal)
-                port = ports.get(inp.port)
-                if port is not None and port.type != ANY and dtype is DataType.STRING \
-                        and port.type is not DataType.STRING:
-                    wanted = port.type.value if isinstance(port.type, DataType) else "a number"
+                spec = ports.get(inp.port)
+                if spec is not None and spec.type != ANY and dtype is DataType.STRING \
+                        and spec.type is not DataType.STRING:
+                    wanted = spec.type.value if isinstance(spec.type, DataType) else "a number"
                     ctx.error((*path, "inputs", inp.port), f"input '{inp.port}' of {cls.type_name} needs "
                                                            f"{wanted}, but signal '{inp.signal}' is string")
                 input_types[inp.port] = dtype
@@ -311,16 +311,16 @@ class BlockChecker:
             ctx.error(path, f"block '{block.name}' cannot be built: {exc}")
             return
         for port, signal in block.outputs.items():
-            dtype = types.get(port)
-            if dtype is None:
+            out_type = types.get(port)
+            if out_type is None:
                 continue
             writer = ctx.writers.get(signal)
             if writer is not None and writer.what == f"block '{block.name}'":
-                writer.type = dtype
+                writer.type = out_type
             declared = ctx.declared.get(signal)
-            if declared is not None and not fits(dtype, declared.type):
+            if declared is not None and not fits(out_type, declared.type):
                 ctx.error((*path, "outputs", port),
-                          f"block '{block.name}' output '{port}' is {dtype.value} but signal '{signal}' is "
+                          f"block '{block.name}' output '{port}' is {out_type.value} but signal '{signal}' is "
                           f"declared {declared.type.value}")
 
 

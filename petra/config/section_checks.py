@@ -203,7 +203,7 @@ def check_s7(ctx: CheckContext) -> None:
         label = plc.get("name") or plc.get("ip")
         for index, mapping in mappings(plc.get("mappings")):
             path = (*base, "mappings", index)
-            scale = mapping.get("scale") if isinstance(mapping.get("scale"), dict) else {}
+            scale = section(mapping, "scale")
             raw_type = _type_of(S7_TYPES, mapping.get("data_type"))
             dtype = _scaled(raw_type, scale.get("factor"), scale.get("offset"))
             if mapping.get("data_type") != "bool" and mapping.get("bit", 0) not in (0, None):

@@ -105,8 +105,8 @@ def explain(
     elif kind == "maxLength":
         yield path, f"must be at most {value} characters long", False
     elif kind == "pattern":
-        hint = PATTERN_HINTS.get(value)
-        text = f"expected {hint}" if hint else f"does not match the pattern {value}"
+        pattern_hint = PATTERN_HINTS.get(value)
+        text = f"expected {pattern_hint}" if pattern_hint else f"does not match the pattern {value}"
         yield path, f"{describe(instance)}: {text}", False
     elif kind == "minItems":
         yield path, "must not be empty" if value == 1 else f"needs at least {value} entries", False
