@@ -133,9 +133,9 @@ class SignalTable:
         now = time.time()
         wanted = {s.name for s in specs}
         for name in [n for n in self.index if n not in wanted]:
-            slot = self.index.pop(name)
-            self.owners[slot] = ""
-            self.forced.pop(slot, None)
+            removed = self.index.pop(name)
+            self.owners[removed] = ""
+            self.forced.pop(removed, None)
         for spec in specs:
             owner = owners.get(spec.name, spec.group)
             slot = self.index.get(spec.name)

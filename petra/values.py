@@ -76,8 +76,8 @@ _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
 
 
-def type_of(value: Value) -> DataType:
-    """The DataType a Python value naturally has."""
+def type_of(value: object) -> DataType:
+    """The DataType a Python value naturally has; CoercionError for anything that is not a Value."""
     if isinstance(value, bool):
         return DataType.BOOL
     if isinstance(value, int):
@@ -100,11 +100,13 @@ def coerce(value: object, to: DataType) -> Value:
     if to is DataType.STRING:
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, (int, float, str)):
+        if isinstance(value, int):
             try:
                 return str(value)
             except ValueError:  # an int of more digits than Python will print
                 raise CoercionError(f"cannot convert an int of {value.bit_length()} bits to string") from None
+        if isinstance(value, (float, str)):
+            return str(value)
     raise CoercionError(f"cannot convert {value!r} to {to.value}")
 
 

@@ -57,7 +57,7 @@ from types import CodeType
 from typing import NamedTuple
 
 from petra.blocks.base import ANY, NUMERIC, REGISTRY, Block, BlockRegistry, PortType
-from petra.config.model import BlockConfig
+from petra.config.model import BlockConfig, BlockInput
 from petra.logic.graph import Chain
 from petra.signals import SignalTable
 from petra.values import INT_MAX, INT_MIN, CoercionError, DataType, Quality, Value, coerce, type_of
@@ -91,7 +91,9 @@ def _int64(value: int) -> int:
     """Raise when an int result does not fit the signed 64 bits every int signal holds."""
     if INT_MIN <= value <= INT_MAX:
         return value
-    return coerce(value, DataType.INT)  # type: ignore[return-value]  (raises, naming the value)
+    coerced = coerce(value, DataType.INT)  # raises, naming the value
+    assert isinstance(coerced, int)
+    return coerced
 
 
 @dataclass(frozen=True)
@@ -265,8 +267,8 @@ def _generate(chain: Chain, table: SignalTable, registry: BlockRegistry, forced:
             code, source_type = _input_code(block, port.name, port.type, port.default, source, table, prev_locals)
             args[port.name] = code
             input_types[port.name] = source_type
-            feeds_quality = source is not None and source.signal is not None
-            if feeds_quality and not (source.previous and source.signal in own_outputs):
+            if source is not None and source.signal is not None \
+                    and not (source.previous and source.signal in own_outputs):
                 input_slots.append(table.slot(source.signal))
         instance = cls(block.name, block.params, [p.name for p in ports])
         out_types = instance.output_types(input_types)
@@ -299,8 +301,8 @@ def _generate(chain: Chain, table: SignalTable, registry: BlockRegistry, forced:
         body.append((f"# {block.name} ({block.type})", statements or ["pass"]))
         outputs.extend(out_slots)
         plan.append((tuple(out_slots), tuple(input_slots)))
-    source, resume_source, block_lines = _render(body, prev_locals, len(step_blocks))
-    return Generated(source, resume_source, block_lines, tuple(prev_locals.values()), outputs, plan, step_blocks)
+    scan_source, resume_source, block_lines = _render(body, prev_locals, len(step_blocks))
+    return Generated(scan_source, resume_source, block_lines, tuple(prev_locals.values()), outputs, plan, step_blocks)
 
 
 def _render(
@@ -348,7 +350,7 @@ def _input_code(
     port: str,
     port_type: PortType,
     default: Value | None,
-    source: object,
+    source: BlockInput | None,
     table: SignalTable,
     prev_locals: dict[int, str],
 ) -> tuple[str, DataType]:
@@ -357,8 +359,8 @@ def _input_code(
         if default is None:
             raise CompileError(f"block '{block.name}': input '{port}' is not connected")
         return repr(default), type_of(default)
-    literal = source.literal  # type: ignore[attr-defined]
-    signal = source.signal  # type: ignore[attr-defined]
+    literal = source.literal
+    signal = source.signal
     if signal is None:
         value = literal
         if isinstance(port_type, DataType):
@@ -370,7 +372,7 @@ def _input_code(
         return repr(value), type_of(value)
     slot = table.slot(signal)
     code = f"v[{slot}]"
-    if source.previous:  # type: ignore[attr-defined]
+    if source.previous:
         code = prev_locals.setdefault(slot, f"p{slot}")
     source_type = table.types[slot]
     return _coerce_code(block, port, code, source_type, port_type), source_type
