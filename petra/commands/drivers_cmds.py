@@ -14,13 +14,19 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
 from petra.commands.option_order import before_or_after_action
 from petra.drivers.driver_metrics import DriverMetrics
-from petra.drivers.polling import ConnectionLost, Reading
+from petra.drivers.polling import ConnectionLost, Reading, Session
 from petra.values import CoercionError, DataType, Value, coerce
+
+if TYPE_CHECKING:
+    from petra.drivers.modbus.config import ModbusConnectionConfig
+    from petra.drivers.s7.config import S7PlcConfig
+    from petra.drivers.s7.session import S7Session
 
 S7_TYPES = ["bool", "byte", "word", "int", "dword", "dint", "real", "lreal", "string"]
 MODBUS_TYPES = ["bool", "int16", "uint16", "int32", "uint32", "int64", "float32", "float64", "string"]
@@ -90,7 +96,7 @@ def _metrics() -> DriverMetrics:
     return DriverMetrics.for_driver(CollectorRegistry(), "tool")
 
 
-def _s7_plc(args: argparse.Namespace, direction: str = "read"):  # type: ignore[no-untyped-def]
+def _s7_plc(args: argparse.Namespace, direction: str = "read") -> S7PlcConfig:
     from petra.drivers.s7.config import S7Mapping, S7PlcConfig
 
     mappings: tuple[S7Mapping, ...] = ()
@@ -102,7 +108,7 @@ def _s7_plc(args: argparse.Namespace, direction: str = "read"):  # type: ignore[
                        timeout_s=args.timeout, mappings=mappings)
 
 
-def _s7_session(args: argparse.Namespace, direction: str = "read"):  # type: ignore[no-untyped-def]
+def _s7_session(args: argparse.Namespace, direction: str = "read") -> S7Session:
     from petra.drivers.s7.session import S7Session
 
     session = S7Session(_s7_plc(args, direction), _metrics())
@@ -136,6 +142,7 @@ def _s7_info(args: argparse.Namespace) -> int:
     def run() -> int:
         session = _s7_session(args)
         client = session.client
+        assert client is not None, "a connected session has a client"
         print(f"PLC {args.ip}:{args.port}  PDU {session.pdu_size} bytes")
         for label, call, text in (("CPU state", client.get_cpu_state, cpu_state_text),
                                   ("CPU info", client.get_cpu_info, fields_text),
@@ -187,7 +194,7 @@ def _s7_write(args: argparse.Namespace) -> int:
     return _device_call(run)
 
 
-def _monitor(sessions: list, interval: float, count: int) -> int:  # type: ignore[type-arg]
+def _monitor(sessions: Sequence[Session], interval: float, count: int) -> int:
     try:
         for session in sessions:
             session.connect()
@@ -274,7 +281,7 @@ def _register_modbus(sub: argparse._SubParsersAction) -> None:
     before_or_after_action(modbus, (read, write, monitor), connection)
 
 
-def _modbus_conn(args: argparse.Namespace, direction: str = "read"):  # type: ignore[no-untyped-def]
+def _modbus_conn(args: argparse.Namespace, direction: str = "read") -> ModbusConnectionConfig:
     from petra.drivers.modbus.codec import mapping_width
     from petra.drivers.modbus.config import ModbusConnectionConfig, ModbusMapping, SerialSettings
 

@@ -119,18 +119,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     total_rows = total_bytes = 0
     damaged: list[DamagedPart] = []
     for part in parts:
+        rows: int | str
         try:
-            rows: int | str = part_rows(part.path)
+            count = part_rows(part.path)
         except DamagedPart as exc:
             damaged.append(exc)
             rows = "DAMAGED"
         else:
-            total_rows += rows
+            total_rows += count
+            rows = count
         total_bytes += part.size
         print(f"{part.date:<12} {rows:>10} {part.size:>12}  {part.relative}")
     print(f"{len(parts)} parts, {total_rows} rows, {total_bytes} bytes")
-    for exc in damaged:
-        print(f"petra: {exc}", file=sys.stderr)
+    for damage in damaged:
+        print(f"petra: {damage}", file=sys.stderr)
     return 1 if damaged else 0
 
 

@@ -84,7 +84,10 @@ def _connect(args: argparse.Namespace, on_message: Any = None, topic: str | None
             c.subscribe(topic, qos=args.qos)
         ready.set()
 
-    client.on_socket_open = lambda _c, _u, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def on_socket_open(_c: Any, _u: Any, sock: Any) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    client.on_socket_open = on_socket_open
     client.on_connect = on_connect
     client.on_message = on_message
     try:

@@ -106,7 +106,7 @@ class Simulator:
 
     def temperature(self) -> float:
         """The temperature as the Modbus device reports it."""
-        return float(modbus_decode("float32", self.modbus.get(1, "input_register", 0, 2)))  # type: ignore[arg-type]
+        return float(modbus_decode("float32", self.modbus.get(1, "input_register", 0, 2)))
 
     def _run(self) -> None:
         deadline = time.monotonic()

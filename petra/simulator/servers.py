@@ -21,6 +21,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from snap7.server import Server as Snap7Server
 from snap7.type import SrvArea
 
+from petra.drivers.modbus.config import SerialSettings
 from petra.drivers.rate_limited_log import RateLimitFilter
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,7 @@ class ModbusServer:
         self.size = size
         self.host = host
         self.port = port or (0 if serial_port else free_port(host))
-        self.serial = {"port": serial_port, "baudrate": baudrate, "parity": parity, "stopbits": stopbits,
-                       "bytesize": bytesize} if serial_port else None
+        self.serial = SerialSettings(serial_port, baudrate, parity, stopbits, bytesize) if serial_port else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
@@ -151,9 +151,9 @@ class ModbusServer:
         async def serve() -> None:
             if self.serial:
                 server: ModbusTcpServer | ModbusSerialServer = ModbusSerialServer(
-                    self._devices, framer=FramerType.RTU, port=self.serial["port"],
-                    baudrate=self.serial["baudrate"], parity=self.serial["parity"],
-                    stopbits=self.serial["stopbits"], bytesize=self.serial["bytesize"], trace_pdu=self._trace)
+                    self._devices, framer=FramerType.RTU, port=self.serial.port,
+                    baudrate=self.serial.baudrate, parity=self.serial.parity,
+                    stopbits=self.serial.stopbits, bytesize=self.serial.bytesize, trace_pdu=self._trace)
             else:
                 server = ModbusTcpServer(self._devices, address=(self.host, self.port), trace_pdu=self._trace)
             await server.serve_forever(background=True)

@@ -87,7 +87,7 @@ def decode(data_type: str, registers: Sequence[int], byte_order: str = "big", wo
             return raw.decode("ascii")
         except UnicodeDecodeError as exc:
             raise ModbusDecodeError(f"string registers hold non-ASCII bytes: {raw!r}") from exc
-    return struct.unpack(_FORMATS[data_type], _to_bytes(registers, byte_order, word_order))[0]  # type: ignore[no-any-return]
+    return struct.unpack(_FORMATS[data_type], _to_bytes(registers, byte_order, word_order))[0]
 
 
 def encode(data_type: str, value: Value, byte_order: str = "big", word_order: str = "big",

@@ -119,7 +119,7 @@ class ModbusSession:
         values = response.bits if request.table in ("coil", "discrete_input") else response.registers
         if len(values) < request.count:
             raise ModbusRequestError(f"asked for {request.count} values, got {len(values)}")
-        return values[:request.count]  # type: ignore[no-any-return]
+        return values[:request.count]
 
     def poll(self) -> list[Reading]:
         """Read every unit's mappings. A coalesced read that gets an error answer (e.g. a hole in
@@ -157,7 +157,7 @@ class ModbusSession:
                     if mapping.is_bit:
                         raw: Value = bool(values[offset])
                     else:
-                        raw = decode(mapping.data_type, values[offset:], mapping.byte_order,  # type: ignore[arg-type]
+                        raw = decode(mapping.data_type, values[offset:], mapping.byte_order,
                                      mapping.word_order, mapping.length)
                 except ModbusDecodeError as exc:
                     self._failed(request, [mapping], str(exc))

@@ -172,7 +172,8 @@ class MqttBridgeActor(SupervisedActor):
                 verify_hostname=not cfg.tls.insecure))
             client.tls_insecure_set(cfg.tls.insecure)
         client.will_set(cfg.status_topic, b"offline", qos=1, retain=True)
-        client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        # paho annotates the delays as int, but only compares and doubles them: 0.1 s works as meant.
+        client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(max(cfg.buffer_max_messages, 1000))
         client.on_socket_open = _set_nodelay
@@ -207,7 +208,8 @@ class MqttBridgeActor(SupervisedActor):
         self._tell(_Disconnected(str(reason)))
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        if self.inbox.put(message.topic, message.payload):
+        # paho types the payload bytes | bytearray; a received one is bytes, which bytes() returns as it is.
+        if self.inbox.put(message.topic, bytes(message.payload)):
             self._tell(_FLUSH)
 
     def _on_change(self, event: SignalsChanged) -> None:

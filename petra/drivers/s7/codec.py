@@ -65,7 +65,7 @@ def decode(data_type: str, data: bytes | bytearray, offset: int = 0, bit: int = 
     fmt = _STRUCTS[data_type]
     if len(data) < offset + fmt.size:
         raise S7DecodeError(f"{data_type} needs {fmt.size} bytes at {offset}, have {len(data) - offset}")
-    return fmt.unpack_from(data, offset)[0]  # type: ignore[no-any-return]
+    return fmt.unpack_from(data, offset)[0]
 
 
 def encode(data_type: str, value: Value, length: int = 254) -> bytes:
