@@ -12,8 +12,10 @@ posts a signed delivery status to the URL the client gave, as Twilio would.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
+import socket
 import threading
 import time
 import urllib.request
@@ -48,6 +50,7 @@ class FakeTwilio:
         self.received: list[Received] = []
         self._failures: list[int] = []
         self._cond = threading.Condition()
+        self._connections: set[socket.socket] = set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -60,7 +63,13 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the connections clients keep alive, so that no handler thread outlives it."""
         self.server.shutdown()
+        with self._cond:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
         self.server.server_close()
 
     def __enter__(self) -> FakeTwilio:
@@ -114,6 +123,16 @@ class FakeTwilio:
 
             def log_message(self, *_: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with fake._cond:
+                    fake._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with fake._cond:
+                    fake._connections.discard(self.connection)
+                super().finish()
 
             def _json(self, status: int, body: dict[str, Any]) -> None:
                 payload = json.dumps(body).encode()
