@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from pykka import ActorDeadError
 from pykka import Timeout as PykkaTimeout
@@ -118,6 +118,16 @@ def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "body must be a JSON object")
     return data
+
+
+@overload
+def query_number(request: Request, name: str, default: float, *, minimum: float = 0.0,
+                 maximum: float = 1e12, integer: bool = False) -> float: ...
+
+
+@overload
+def query_number(request: Request, name: str, default: None = None, *, minimum: float = 0.0,
+                 maximum: float = 1e12, integer: bool = False) -> float | None: ...
 
 
 def query_number(request: Request, name: str, default: float | None = None, *, minimum: float = 0.0,

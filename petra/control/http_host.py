@@ -72,7 +72,7 @@ def http_rejections(registry: CollectorRegistry) -> Counter:
     """Requests refused for what the client sent (malformed, too large, too slow), per server and reason."""
     name = "petra_http_rejected"
     existing = registry._names_to_collectors.get(f"{name}_total")  # one per registry, shared by every server
-    if existing is not None:
+    if isinstance(existing, Counter):
         return existing
     return Counter(name, "HTTP requests refused for what the client sent", ["server", "reason"], registry=registry)
 
@@ -87,7 +87,7 @@ async def read_body(request: web.Request, limits: Limits) -> bytes:
         raise web.HTTPRequestTimeout(text=f"the body did not arrive within {limits.body_timeout_s:g} s\n") from None
 
 
-class _ClientErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _ClientErrorLog(logging.LoggerAdapter):
     """aiohttp's server logger: a client's malformed request is one rate-limited line, counted; bugs keep tracebacks."""
 
     def __init__(self, server: str, rejected: Counter) -> None:

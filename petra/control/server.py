@@ -46,7 +46,7 @@ SSE_MAX_STREAMS = 64
 """Every open stream is a bus listener called on each change: past this many, a new one gets 503."""
 API_THREADS = 8
 
-_STREAMS = web.AppKey("streams", set)
+_STREAMS: web.AppKey[set[asyncio.Queue[dict[str, Any] | None]]] = web.AppKey("streams", set)
 """The queue of every open event stream."""
 
 
@@ -217,7 +217,8 @@ class ControlApp:
 
     async def _end_streams(self, _app: web.Application) -> None:
         """Tell every stream to end (ahead of the events it has queued) so a stop never waits on one."""
-        for events in list(self.app[_STREAMS]):
+        streams = self.app[_STREAMS]
+        for events in list(streams):
             while not events.empty():
                 events.get_nowait()
             events.put_nowait(None)

@@ -236,7 +236,8 @@ def _lines(response: http.client.HTTPResponse, target: Target) -> Iterator[str]:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """Decode server-sent events: the JSON `data` of every `changes` event; comments are skipped."""
-    event, data = "message", []
+    event = "message"
+    data: list[str] = []
     for line in lines:
         if not line:
             if data and event == "changes":
