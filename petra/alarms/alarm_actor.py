@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _WAKE = Wake()
 
 
-class _Defaults(dict):  # type: ignore[type-arg]
+class _Defaults(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -118,13 +118,14 @@ class AlarmActor(PooledActor):
         spec = self.spec
         value = None if self.slot is None else table.values[self.slot]
         bad = self.slot is None or table.quality[self.slot] == Quality.BAD
+        setpoint: float | None = None
         if self.setpoint_slot is not None:
-            setpoint = table.values[self.setpoint_slot]
-        else:
-            setpoint = spec.setpoint if isinstance(spec.setpoint, float) else None
+            raw = table.values[self.setpoint_slot]
+            if isinstance(raw, int | float):  # a str setpoint is none; a bool one counts as 0.0 or 1.0
+                setpoint = float(raw) if isinstance(raw, bool) else raw
+        elif isinstance(spec.setpoint, float):
+            setpoint = spec.setpoint
         suppressed = self.suppress_slot is not None and bool(table.values[self.suppress_slot])
-        if isinstance(setpoint, bool) or not isinstance(setpoint, int | float):
-            setpoint = None if setpoint is None or isinstance(setpoint, str) else float(setpoint)
         return value, setpoint, suppressed, bad
 
     def _evaluate(self, now: float, stamp: float | None) -> None:

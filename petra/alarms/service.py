@@ -142,7 +142,7 @@ class AlarmService:
         if ref is None:
             raise TimeoutError(f"alarm:{alarm_id} is not running right now")
         try:
-            return ref.ask(Command(kind, who, reason, duration_s), timeout=ASK_TIMEOUT_S)
+            return ref.ask(Command(kind, who, reason, duration_s), block=True, timeout=ASK_TIMEOUT_S)
         except (pykka.ActorDeadError, pykka.Timeout):
             raise TimeoutError(f"alarm:{alarm_id} did not answer") from None
         except CommandRefused:

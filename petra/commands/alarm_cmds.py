@@ -88,6 +88,7 @@ def _cipher_suites(path: str) -> list[str]:
 
 
 def _twilio_from_args(args: argparse.Namespace) -> TwilioSettings | None:
+    settings: TwilioSettings | None
     if args.config:
         config = _load(args.config, ("twilio",))
         if config is None:
