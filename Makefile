@@ -26,6 +26,7 @@ test: $(STAMP)
 	tools/install-test-services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --strict supervision
+	$(VENV)/bin/mypy petra
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
