@@ -34,7 +34,6 @@ from typing import ClassVar, Protocol
 
 from petra.bus import Subscriber
 from petra.drivers.driver_metrics import DriverMetrics
-from petra.drivers.mapping import Directional
 from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
@@ -77,6 +76,22 @@ class Session(Protocol):
     def write(self, signal: str, value: Value) -> None: ...
 
 
+class SignalMapping(Protocol):
+    """What a plan needs of a driver's mapping: its signal and direction (the drivers' `Directional` mappings)."""
+
+    @property
+    def signal(self) -> str: ...
+
+    @property
+    def direction(self) -> str: ...
+
+    @property
+    def reads(self) -> bool: ...
+
+    @property
+    def writes(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class DriverPlan:
     """What a driver actor needs, built from the config before any I/O."""
@@ -90,15 +105,15 @@ class DriverPlan:
     io_timeout_s: float = 5.0
 
     @classmethod
-    def for_mappings(cls, driver_id: str, interval_s: float, mappings: Sequence[Directional],
+    def for_mappings(cls, driver_id: str, interval_s: float, mappings: Sequence[SignalMapping],
                      io_timeout_s: float) -> DriverPlan:
         """The plan for a connection's mappings (each with `signal` and a `direction`)."""
         return cls(
             driver_id=driver_id,
             interval_s=interval_s,
-            read_signals=tuple(m.signal for m in mappings if m.reads),  # type: ignore[attr-defined]
-            write_signals=tuple(m.signal for m in mappings if m.writes),  # type: ignore[attr-defined]
-            echo_signals=frozenset(m.signal for m in mappings if m.direction == "read_write"),  # type: ignore[attr-defined]
+            read_signals=tuple(m.signal for m in mappings if m.reads),
+            write_signals=tuple(m.signal for m in mappings if m.writes),
+            echo_signals=frozenset(m.signal for m in mappings if m.direction == "read_write"),
             io_timeout_s=io_timeout_s,
         )
 
@@ -312,11 +327,11 @@ class PollingDriverActor(SupervisedActor):
                 if self._sent.get(reading.signal) == key:
                     continue
                 self._sent[reading.signal] = key
-                if bad:
+                if reading.value is None:
                     updates.append(SignalUpdate(reading.signal, table.values[table.slot(reading.signal)], Quality.BAD))
                 else:
-                    self._device_values[reading.signal] = reading.value  # type: ignore[assignment]
-                    updates.append(SignalUpdate(reading.signal, reading.value))  # type: ignore[arg-type]
+                    self._device_values[reading.signal] = reading.value
+                    updates.append(SignalUpdate(reading.signal, reading.value))
         if updates and self._writer is not None:
             lost = self._writer.write(updates)
             if lost:
