@@ -105,12 +105,14 @@ class BlockChainActor(PooledActor):
             self._epoch = table.quality_epoch
             propagate_quality(table.quality, self.chain.quality_plan, self._failing)
         program = self.program
+        if program is None:  # on_start instantiates it before subscribing to ticks
+            raise RuntimeError(f"chain {self.chain.name} got a tick before it started")
         try:
-            changed = program.scan(table.values, tick.scheduled_at)  # type: ignore[union-attr]
+            changed = program.scan(table.values, tick.scheduled_at)
         except CANNOT_COMPUTE as error:  # a block had no value: the rest of the chain still runs
-            changed = program.recover(error, table.values, tick.scheduled_at)  # type: ignore[union-attr]
-        if program.failed or self._failing:  # type: ignore[union-attr]
-            changed = self._after_failures(program, changed)  # type: ignore[arg-type]
+            changed = program.recover(error, table.values, tick.scheduled_at)
+        if program.failed or self._failing:
+            changed = self._after_failures(program, changed)
         if changed:
             wall = time.time()
             stamps = table.timestamps

@@ -90,9 +90,10 @@ class ControlActor(SupervisedActor):
             self._release(host.sockets)
 
     def _release(self, bound: list[BoundSocket]) -> None:
+        path = self.socket_path
         for item in bound:
-            if item.sock.family == socket.AF_UNIX and self._owns_socket_file():
-                self.socket_path.unlink(missing_ok=True)  # type: ignore[union-attr]
+            if item.sock.family == socket.AF_UNIX and path is not None and self._owns_socket_file():
+                path.unlink(missing_ok=True)
             item.sock.close()
 
     def _owns_socket_file(self) -> bool:
