@@ -116,13 +116,15 @@ class ChainProgram:
     resume: Callable[..., list] | None = None
     failed: list[int] = field(default_factory=list)
     """Chain indexes of the blocks that could not compute in the scans since the caller last cleared it."""
-    errors: dict[int, Exception] = field(default_factory=dict)
+    errors: dict[int, BaseException] = field(default_factory=dict)
     """The last error of each block in `failed`."""
 
     def fail(self, index: int) -> None:
         """Called from the `except` of block `index` in `resume`, the error being handled."""
+        error = sys.exc_info()[1]
+        assert error is not None, "fail() runs in an except block"
         self.failed.append(index)
-        self.errors[index] = sys.exc_info()[1]  # type: ignore[assignment]
+        self.errors[index] = error
 
     def run(self, v: list, now: float) -> list[int]:
         """One scan: `scan`, and when a block cannot compute, `recover` (what a caller must do)."""
@@ -151,7 +153,7 @@ class ChainProgram:
         index = bisect_right(self.block_lines, tb.tb_lineno) - 1
         frame = tb.tb_frame.f_locals
         self.failed.append(index)
-        self.errors[index] = error  # type: ignore[assignment]
+        self.errors[index] = error
         return self.resume(v, now, frame["changed"], index + 1, *(frame[name] for name in self.prev_names))
 
 
