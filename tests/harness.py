@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -73,7 +74,12 @@ class RunningPlant:
     # --- lifecycle -------------------------------------------------------
 
     def start(self) -> RunningPlant:
-        self.runtime.start()
+        """Start the tree; a start that fails is stopped again (and its temporary directory removed)."""
+        try:
+            self.runtime.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -103,9 +109,10 @@ class RunningPlant:
     def quality(self, name: str) -> Quality:
         return Quality(self.plant.table.read(name).quality)
 
-    def metric(self, name: str, **labels: str) -> float:
-        """A sample of the plant's registry; 0.0 when it has not been recorded."""
-        return self.plant.metrics.registry.get_sample_value(name, labels) or 0.0
+    def metric(self, name: str, labels: Mapping[str, str] | None = None, **more: str) -> float:
+        """A sample of the plant's registry by its labels (a dict, keywords or both); 0.0 when it has not
+        been recorded."""
+        return self.plant.metrics.registry.get_sample_value(name, {**(labels or {}), **more}) or 0.0
 
     def lookup(self, path: str) -> Any:
         """The actor at `path` in the tree (e.g. `petra/drivers/mqtt:x`), or None."""

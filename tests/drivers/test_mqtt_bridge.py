@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -31,8 +31,8 @@ def mqtt_section(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
 class BridgePlant(RunningPlant):
     """A running plant whose metrics are read for the bridge under test unless other labels are given."""
 
-    def metric(self, name: str, **labels: str) -> float:
-        return super().metric(name, **(labels or {"driver": DRIVER}))
+    def metric(self, name: str, labels: Mapping[str, str] | None = None, **more: str) -> float:
+        return super().metric(name, labels if labels or more else {"driver": DRIVER}, **more)
 
     def connected(self) -> bool:
         return self.metric("petra_driver_connected") == 1.0
