@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from petra.runtime import Runtime, RuntimeOptions
+from petra.runtime import Runtime
 from petra.signal_io import SignalWriter
-from tests.helpers import plant_config, wait_until
+from tests.harness import RunningPlant
+from tests.helpers import wait_until
 
 
 @contextmanager
 def running_plant(data: dict[str, Any]) -> Iterator[Runtime]:
-    """A started runtime for `data` (no metrics port); stopped, and its threads gone, afterwards."""
-    config = plant_config({"scan_time_ms": 50, **data})
-    runtime = Runtime.from_config(config, RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                         switch_interval_s=None))
-    before = {t.ident for t in threading.enumerate()}
-    runtime.start()
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
-    wait_until(lambda: not [t for t in threading.enumerate() if t.ident not in before and t.is_alive()], timeout=10)
+    """A started runtime for `data` (scan 50 ms unless given), stopped afterwards (tests/conftest.py's
+    autouse fixture fails the test if its threads do not end)."""
+    with RunningPlant({"scan_time_ms": 50, **data}, switch_interval_s=None) as plant:
+        yield plant.runtime
 
 
 def metric(runtime: Runtime, name: str, driver: str) -> float:
