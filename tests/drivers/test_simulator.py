@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from petra.config.loader import load_config_text
-from petra.runtime import Runtime, RuntimeOptions
 from petra.simulator import SimulatedProcess, Simulator
+from tests.harness import RunningPlant
 from tests.helpers import wait_until
 
 
@@ -46,11 +46,8 @@ def test_the_heater_warms_the_vessel_towards_its_equilibrium_and_it_cools_to_amb
 def test_petra_runs_the_simulated_plant_through_both_drivers() -> None:
     with Simulator(step_s=0.02) as sim:
         config = load_config_text(sim.config_snippet(poll_interval_ms=20), "simulator.yaml", env={})
-        runtime = Runtime.from_config(config, RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                             switch_interval_s=None))
-        runtime.start()
-        try:
-            table = runtime.plant.table
+        with RunningPlant(config, switch_interval_s=None) as plant:
+            table = plant.plant.table
             wait_until(lambda: table.read("process_steps").value > 0 and table.read("tank_level_m").quality == 0)
             first = table.read("process_steps").value
             wait_until(lambda: table.read("process_steps").value > first)
@@ -60,8 +57,6 @@ def test_petra_runs_the_simulated_plant_through_both_drivers() -> None:
             wait_until(lambda: table.read("tank_inflow_m3h").value > 0)
             assert sim.db[16:20] == bytes.fromhex("42480000")  # valve 50.0 written at connect
             wait_until(lambda: sim.temperature() > 20.0)
-        finally:
-            runtime.stop()
 
 
 def test_the_printed_snippet_is_a_valid_petra_config() -> None:
