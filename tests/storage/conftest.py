@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from petra.runtime import Runtime, RuntimeOptions
-from tests.helpers import plant_config
+from petra.runtime import Runtime
+from tests.harness import RunningPlant
 from tests.peers.clickhouse import ClickHouseServer
 from tests.peers.moto_s3 import ACCESS_KEY, SECRET_KEY, MotoS3
 from tests.peers.small_disk import small_disk_fixture
@@ -85,9 +85,8 @@ def ramp_config(tmp: Path, storage: dict[str, Any], generators: int = 2, scan_ms
 
 
 def start_runtime(data: dict[str, Any]) -> Runtime:
-    runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False))
-    runtime.start()
-    return runtime
+    """A started runtime for `data` (its control socket is the config's); the test stops it."""
+    return RunningPlant(data).start().runtime
 
 
 def metric(runtime: Runtime, name: str, labels: dict[str, str] | None = None) -> float:
