@@ -8,9 +8,8 @@ from typing import Any
 
 from petra.alarms.service import AlarmService
 from petra.control.api import ControlApi, Request, Response
-from petra.messages import SignalUpdate, UpdateSignals
-from petra.runtime import Runtime, RuntimeOptions
-from tests.helpers import plant_config, wait_until
+from tests.harness import RunningPlant
+from tests.helpers import wait_until
 from tests.peers.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 OPERATOR = {"id": "operator", "name": "Shift Operator", "phone": "+15550000001", "email": "op@plant.example",
@@ -63,30 +62,22 @@ def flood_plant_data(state_dir: Path, twilio: FakeTwilio, count: int, summary_in
                       flood={"threshold": 3, "window_seconds": 600, "summary_interval_seconds": summary_interval_s})
 
 
-class AlarmPlant:
-    """A started runtime with alarms; stop() in a finally or through the fixture."""
+class AlarmPlant(RunningPlant):
+    """A RunningPlant with alarms, started on construction; stop() in a finally or through the fixture."""
 
-    def __init__(self, data: dict[str, Any], control_socket: Path | None = None) -> None:
+    def __init__(self, data: dict[str, Any], control_socket: Path | None = None, **options: Any) -> None:
         # a socket of its own next to the state directory: the default one is shared by every PETRA on the machine
         socket = control_socket or Path(data["alarms"]["state_dir"]).parent / "control.sock"
-        self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                                              control_socket=socket))
-        self.runtime.start()
-        self.plant = self.runtime.plant
+        super().__init__(data, control_socket=socket, **options)
+        self.start()
         self.api = ControlApi(self.runtime)
 
     @property
     def service(self) -> AlarmService:
         return self.plant.alarm_service  # type: ignore[attr-defined]
 
-    def stop(self) -> None:
-        self.runtime.stop()
-
     def write(self, group: str = "process", **values: Any) -> None:
-        assert self.runtime.tree is not None
-        ref = self.runtime.tree.lookup(f"petra/core/signals/{group}")
-        assert ref is not None
-        ref.ask(UpdateSignals(tuple(SignalUpdate(k, v) for k, v in values.items()), "test"))
+        super().write(group, **values)
 
     def view(self, alarm_id: str) -> dict[str, Any]:
         return self.service.views.get(alarm_id, {})
@@ -99,12 +90,6 @@ class AlarmPlant:
              query: dict[str, str] | None = None) -> Response:
         raw = b"" if body is None else json.dumps(body).encode()
         return self.api.handle(Request(method, path, query or {}, raw, caller))
-
-    def value(self, name: str) -> Any:
-        return self.plant.table.read(name).value
-
-    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
-        return self.plant.metrics.registry.get_sample_value(name, labels or {}) or 0.0
 
     def events(self, alarm_id: str | None = None) -> list[dict[str, Any]]:
         return self.service.store.events(alarm_id, limit=10_000)

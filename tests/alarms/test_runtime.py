@@ -227,18 +227,11 @@ def test_a_twilio_action_fires_on_the_rising_edge_once_per_cool_down(tmp_path, t
 def test_a_reload_that_adds_an_alarm_keeps_the_state_of_the_others(tmp_path, plants):
     import yaml
 
-    from petra.config.loader import load_config
-    from petra.runtime import Runtime, RuntimeOptions
-
     data = plant_data(tmp_path / "alarms", [alarm("temp_high")])
     path = tmp_path / "plant.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    runtime = Runtime.from_config(load_config(path), RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                                     config_path=path))
-    runtime.start()
-    plant = AlarmPlant.__new__(AlarmPlant)
-    plant.runtime, plant.plant = runtime, runtime.plant
-    plants.append(plant)
+    plant = start_plant(plants, data, config_path=path)
+    runtime = plant.runtime
     plant.write(temperature=90.0)
     plant.wait_state("temp_high", "active_unacked")
     data["alarms"]["alarms"].append(alarm("temp_very_high", setpoint=95.0))
