@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from petra.config.loader import load_config
-from petra.runtime import Runtime, RuntimeOptions
-from tests.e2e.petra_process import free_port
+from petra.runtime import Runtime
+from tests.harness import RunningPlant, free_port
 
 PLANT = {
     "node_id": "ctl-test",
@@ -37,14 +37,9 @@ def write_config(path: Path, plant: dict) -> Path:
 def running(tmp_path: Path) -> Iterator[Runtime]:
     """A real runtime with its control API on a socket in tmp_path and an audit trail."""
     config_path = write_config(tmp_path / "plant.yaml", PLANT)
-    options = RuntimeOptions(
-        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock",
-        audit_log=tmp_path / "audit.log",
-    )
-    runtime = Runtime.from_config(load_config(config_path), options)
-    runtime.start()
-    yield runtime
-    runtime.stop(timeout=10)
+    with RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path,
+                      audit_log=tmp_path / "audit.log") as plant:
+        yield plant.runtime
 
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -66,11 +61,9 @@ def start_tls_runtime(tmp_path: Path, **plant_extra: object) -> tuple[Runtime, i
                                          "key_file": str(key), "tokens": [{"name": "ops", "token": "s3cret"}]}},
                  **plant_extra)
     config_path = write_config(tmp_path / "plant.yaml", plant)
-    options = RuntimeOptions(metrics_port=None, config_path=config_path, control_socket=tmp_path / "c.sock",
-                             audit_log=tmp_path / "audit.log")
-    runtime = Runtime.from_config(load_config(config_path), options)
-    runtime.start()
-    return runtime, port, cert
+    running = RunningPlant(load_config(config_path), control_socket=tmp_path / "c.sock", config_path=config_path,
+                           audit_log=tmp_path / "audit.log").start()
+    return running.runtime, port, cert
 
 
 @pytest.fixture
