@@ -75,7 +75,7 @@ class ParquetTier(TierActor):
             self._start()
         assert self.committed is not None
         busy = self._read()
-        flush_s = self.settings.local.flush_interval_seconds  # type: ignore[union-attr]
+        flush_s = self.store.settings.flush_interval_seconds
         if self._position > self.committed and (
             self._buffer_bytes >= MAX_BUFFER_BYTES or time.monotonic() - self._buffer_since >= flush_s
         ):

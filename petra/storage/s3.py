@@ -125,7 +125,9 @@ class S3Tier(TierActor):
 
     def step(self) -> bool:
         if self.archive is None:
-            self.archive = S3Archive(self.settings.s3, self.settings.local.data_dir)  # type: ignore[arg-type,union-attr]
+            s3, local = self.settings.s3, self.settings.local
+            assert s3 is not None and local is not None  # open() checked both
+            self.archive = S3Archive(s3, local.data_dir)
         uploaded = self.archive.run()
         self.metrics.pending_files.labels(self.tier).set(self.archive.pending)
         self.metrics.rows.labels(self.tier).inc(0)
