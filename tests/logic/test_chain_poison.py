@@ -16,8 +16,9 @@ import pytest
 
 from petra.config.loader import load_config_text
 from petra.messages import SignalsChanged, SignalUpdate, UpdateSignals
-from petra.runtime import Runtime, RuntimeOptions
+from petra.runtime import Runtime
 from petra.values import INT_MAX, Quality
+from tests.harness import RunningPlant
 from tests.helpers import wait_until
 
 PLANT = """
@@ -55,11 +56,8 @@ class Watch:
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    options = RuntimeOptions(metrics_port=None, gc_freeze=False, control_socket=tmp_path / "ctl.sock")
-    runtime = Runtime.from_config(load_config_text(PLANT, "<poison>"), options)
-    runtime.start()
-    yield runtime
-    runtime.stop(timeout=10)
+    with RunningPlant(load_config_text(PLANT, "<poison>"), control_socket=tmp_path / "ctl.sock") as plant:
+        yield plant.runtime
 
 
 def write(runtime: Runtime, **values: object) -> None:
