@@ -6,8 +6,7 @@ import logging
 
 from petra.bus import ChangeBus
 from petra.messages import SignalsChanged, SignalUpdate, UpdateSignals
-from petra.options import RuntimeOptions
-from petra.runtime import Runtime
+from tests.harness import RunningPlant
 from tests.helpers import plant_config
 
 
@@ -30,11 +29,8 @@ def test_unsubscribing_a_bound_method_removes_it():
 
 def test_a_source_repeating_a_bad_value_is_counted_every_time_and_logged_once(tmp_path, caplog):
     config = plant_config({"signals": [{"name": "batch", "type": "int", "initial": 0, "group": "field"}]})
-    runtime = Runtime.from_config(config, RuntimeOptions(metrics_port=None, gc_freeze=False,
-                                                         control_socket=tmp_path / "c.sock"))
-    runtime.start()
-    try:
-        group = runtime.tree.lookup("petra/core/signals/field")
+    with RunningPlant(config, control_socket=tmp_path / "c.sock") as plant:
+        group = plant.lookup("petra/core/signals/field")
         assert group is not None
         with caplog.at_level(logging.WARNING, logger="petra.actors.signal_group"):
             for _ in range(50):
@@ -42,7 +38,5 @@ def test_a_source_repeating_a_bad_value_is_counted_every_time_and_logged_once(tm
                 assert errors and "batch" in errors[0]
         refused = [r for r in caplog.records if "refused" in r.getMessage()]
         assert len(refused) == 1, [r.getMessage() for r in refused]
-        registry = runtime.plant.metrics.registry
+        registry = plant.plant.metrics.registry
         assert registry.get_sample_value("petra_signal_update_errors_total", {"group": "field"}) == 50
-    finally:
-        runtime.stop()
