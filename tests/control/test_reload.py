@@ -11,11 +11,12 @@ import pytest
 
 from petra.config.loader import load_config
 from petra.control.api import ControlApi
-from petra.runtime import Runtime, RuntimeOptions
+from petra.runtime import Runtime
 from petra.security import generate_keypair, sign_file
 from tests.config.test_yaml_limits import LAUGHS
 from tests.control.conftest import PLANT, write_config
 from tests.control.test_control_api import call
+from tests.harness import RunningPlant
 from tests.helpers import wait_until
 from tests.security.swap import swap_while_signature_is_read
 
@@ -104,12 +105,9 @@ def signed_runtime(tmp_path: Path):
     os.replace(tmp_path / "ops.key.pub", keys / "ops.pub")
     config_path = write_config(tmp_path / "plant.yaml", PLANT)
     sign_file(config_path, tmp_path / "ops.key")
-    options = RuntimeOptions(metrics_port=None, config_path=config_path, control_socket=tmp_path / "c.sock",
-                             audit_log=tmp_path / "audit.log", require_signed=True, trusted_keys=keys)
-    runtime = Runtime.from_config(load_config(config_path), options)
-    runtime.start()
-    yield runtime, config_path, tmp_path / "ops.key", key_id
-    runtime.stop(timeout=10)
+    with RunningPlant(load_config(config_path), control_socket=tmp_path / "c.sock", config_path=config_path,
+                      audit_log=tmp_path / "audit.log", require_signed=True, trusted_keys=keys) as plant:
+        yield plant.runtime, config_path, tmp_path / "ops.key", key_id
 
 
 def test_a_tampered_config_is_refused_at_reload_counted_and_audited(signed_runtime, tmp_path):
@@ -160,11 +158,10 @@ def test_an_unsigned_file_cannot_switch_off_the_running_plants_signature_require
     os.replace(tmp_path / "ops.key.pub", keys / "ops.pub")
     config_path = write_config(tmp_path / "plant.yaml", edited(security={"require_signed_config": True}))
     sign_file(config_path, tmp_path / "ops.key")
-    options = RuntimeOptions(metrics_port=None, config_path=config_path, control_socket=tmp_path / "c.sock",
-                             trusted_keys=keys)  # the requirement comes from the running config alone
-    runtime = Runtime.from_config(load_config(config_path), options)
-    runtime.start()
-    try:
+    # the requirement comes from the running config alone
+    with RunningPlant(load_config(config_path), control_socket=tmp_path / "c.sock", config_path=config_path,
+                      trusted_keys=keys) as plant:
+        runtime = plant.runtime
         write_config(config_path, edited(scan_time_ms=40, security={"require_signed_config": False}))
         (tmp_path / "plant.yaml.sig").unlink()
         status, body = call(ControlApi(runtime), "POST", "/v1/reload")
@@ -172,8 +169,6 @@ def test_an_unsigned_file_cannot_switch_off_the_running_plants_signature_require
         assert runtime.plant.config.scan_time_ms == 20
         assert runtime.plant.metrics.registry.get_sample_value(
             "petra_config_reloads_total", {"result": "refused"}) == 1.0
-    finally:
-        runtime.stop(timeout=10)
 
 
 def test_a_config_cannot_name_other_trusted_keys_than_the_plant_verifies_with(signed_runtime, tmp_path):
