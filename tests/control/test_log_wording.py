@@ -6,9 +6,9 @@ import logging
 import re
 
 from petra.config.loader import load_config
-from petra.runtime import Runtime, RuntimeOptions
 from petra.wording import describe_changes, plural
 from tests.control.conftest import write_config
+from tests.harness import RunningPlant
 
 ONE_CHAIN = {
     "node_id": "one",
@@ -33,13 +33,8 @@ def test_a_reload_summary_names_what_changed_and_skips_what_did_not():
 def test_start_and_reload_log_lines_read_as_sentences(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="petra.runtime")
     config_path = write_config(tmp_path / "plant.yaml", ONE_CHAIN)
-    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
-        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
-    runtime.start()
-    try:
-        assert runtime.reload().accepted
-    finally:
-        runtime.stop(timeout=10)
+    with RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path) as plant:
+        assert plant.runtime.reload().accepted
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("plant running: 2 signals, 1 block in 1 chain,") for m in messages), messages
     [reload_line] = [m for m in messages if m.startswith("reload applied")]
