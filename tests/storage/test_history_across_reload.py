@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from petra.config.loader import load_config
-from petra.runtime import Runtime, RuntimeOptions
 from petra.storage.query import query_history
+from tests.harness import RunningPlant
 from tests.helpers import wait_until
 from tests.storage.conftest import metric, ramp_config
 
@@ -17,10 +17,8 @@ def test_signals_added_by_a_reload_are_recorded_without_restarting_the_wal(tmp_p
     plant = ramp_config(tmp_path, {"strategy": "local_first"}, generators=1)
     config_path = tmp_path / "plant.yaml"
     config_path.write_text(yaml.safe_dump(plant))
-    runtime = Runtime.from_config(load_config(config_path),
-                                  RuntimeOptions(metrics_port=None, gc_freeze=False, config_path=config_path))
-    runtime.start()
-    try:
+    with RunningPlant(load_config(config_path), config_path=config_path) as running:
+        runtime = running.runtime
         wait_until(lambda: metric(runtime, "petra_storage_rows_written_total", {"tier": "parquet"}) > 20, timeout=15)
         plant["blocks"].append({"name": "late", "type": "DATA_GENERATOR", "inputs": {"enable": "enable"},
                                 "outputs": {"count_out": "late_count"}})
@@ -33,7 +31,5 @@ def test_signals_added_by_a_reload_are_recorded_without_restarting_the_wal(tmp_p
 
         wait_until(lambda: recorded() > 10, timeout=15)
         assert metric(runtime, "petra_actor_restarts_total", {"path": "petra/storage/wal"}) == 0
-        wal = next(n for n in runtime.tree.tree().walk() if n.path == "petra/storage/wal")
+        wal = running.node("petra/storage/wal")
         assert wal.restarts == 0 and wal.state == "running"
-    finally:
-        runtime.stop()
