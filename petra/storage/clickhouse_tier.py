@@ -40,8 +40,9 @@ class ClickHouseTier(TierActor):
     def open(self) -> None:
         assert self.settings.remote is not None
         self.sink = ClickHouseSink(self.settings.remote)
-        self.from_parquet = self.settings.strategy == "local_first" and self.settings.local is not None
-        self.source = ParquetSource(self.settings.local.data_dir) if self.from_parquet else None  # type: ignore[union-attr]
+        local = self.settings.local if self.settings.strategy == "local_first" else None
+        self.from_parquet = local is not None
+        self.source = ParquetSource(local.data_dir) if local is not None else None
         self.batch = self.settings.remote.batch_size
         self.cursor: int | None = None
         self.uncertain = True
