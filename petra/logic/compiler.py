@@ -54,7 +54,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from petra.blocks.base import ANY, NUMERIC, REGISTRY, Block, BlockRegistry, PortType
 from petra.config.model import BlockConfig, BlockInput
@@ -194,11 +194,11 @@ class CompiledChain:
 
 def _bind(code: CodeType, program: ChainProgram) -> Callable[..., list]:
     """Run a generated module and bind its function to `program`'s `fail` and block states."""
-    namespace: dict[str, object] = {
+    namespace: dict[str, Any] = {
         "_port_int": _port_int, "_port_bool": _port_bool, "_int64": _int64, "_CANNOT": CANNOT_COMPUTE,
     }
     exec(code, namespace)
-    return namespace["_make"](program.fail, *(b.step for b in program.blocks))  # type: ignore[operator]
+    return namespace["_make"](program.fail, *(b.step for b in program.blocks))
 
 
 def _not_bound(v: list, now: float) -> list:
