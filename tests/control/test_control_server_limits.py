@@ -16,11 +16,10 @@ import pytest
 
 import petra.control.server as control_server
 from petra.config.loader import load_config
-from petra.runtime import Runtime, RuntimeOptions
 from supervision import StartError
 from tests.control.conftest import PLANT, write_config
 from tests.control.test_control_server import UnixHTTPConnection, request
-from tests.e2e.petra_process import free_port
+from tests.harness import RunningPlant, free_port
 from tests.helpers import wait_until
 
 CLIENT_TIMEOUT_S = 20.0
@@ -175,16 +174,11 @@ def test_a_chunked_body_is_read_as_the_body_of_its_request(running, tmp_path):
 
 def test_a_stream_of_events_ends_when_the_plant_stops(tmp_path):
     config_path = write_config(tmp_path / "plant.yaml", PLANT)
-    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
-        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
-    runtime.start()
-    try:
+    with RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path):
         conn = UnixHTTPConnection(tmp_path / "ctl.sock")
         conn.request("GET", "/v1/events")
         response = conn.getresponse()
         assert response.status == 200 and response.readline().startswith(b":")
-    finally:
-        runtime.stop(timeout=10)
     while response.readline():
         pass  # the server ends the stream on stop; a stream left open would time out here
 
@@ -193,11 +187,9 @@ def test_require_tls_refuses_to_start_a_plaintext_tcp_listener(tmp_path):
     port = free_port()
     plant = dict(PLANT, security={"require_tls": True}, control={"tcp": {"port": port, "tokens": ["t0ken"]}})
     config_path = write_config(tmp_path / "plant.yaml", plant)
-    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
-        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    plant = RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path)
     with pytest.raises(StartError, match="require_tls"):
-        runtime.start()
-    runtime.stop(timeout=10)
+        plant.start()  # a start that fails is stopped again
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
@@ -205,11 +197,10 @@ def test_require_tls_refuses_to_start_a_plaintext_tcp_listener(tmp_path):
 def test_require_tls_refuses_a_plain_metrics_endpoint_beyond_loopback(tmp_path):
     port = free_port()
     config_path = write_config(tmp_path / "plant.yaml", dict(PLANT, security={"require_tls": True}))
-    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
-        metrics_port=port, metrics_host="0.0.0.0", config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    plant = RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path,
+                         metrics_port=port, metrics_host="0.0.0.0")
     with pytest.raises(StartError, match="require_tls"):
-        runtime.start()
-    runtime.stop(timeout=10)
+        plant.start()  # a start that fails is stopped again
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
@@ -228,13 +219,8 @@ def test_a_fault_argument_beyond_its_range_is_refused_with_422(running, tmp_path
 def test_history_query_numbers_out_of_range_get_a_400_that_names_them(tmp_path, query):
     storage = {"wal": {"wal_dir": str(tmp_path / "wal")}, "local": {"data_dir": str(tmp_path / "local")}}
     config_path = write_config(tmp_path / "plant.yaml", dict(PLANT, storage=storage))
-    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
-        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
-    runtime.start()
-    try:
+    with RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path):
         status, body = request(UnixHTTPConnection(tmp_path / "ctl.sock"), "GET", f"/v1/history?signal=count&{query}")
-    finally:
-        runtime.stop(timeout=10)
     assert status == 400 and query.split("=")[0] in body["error"]
 
 
