@@ -134,21 +134,17 @@ def test_an_operator_restart_of_one_actor_leaves_the_others_alone(running):
 
 def test_status_includes_what_driver_and_storage_actors_report(tmp_path):
     from petra.config.loader import load_config_text
-    from petra.runtime import Runtime, RuntimeOptions
     from petra.simulator import Simulator
+    from tests.harness import RunningPlant
 
     with Simulator() as simulator:
         config = load_config_text(simulator.config_snippet(poll_interval_ms=50), "sim.yaml", env={})
-        runtime = Runtime.from_config(config, RuntimeOptions(metrics_port=None, control_socket=tmp_path / "c.sock"))
-        runtime.start()
-        try:
-            api = ControlApi(runtime)
+        with RunningPlant(config, control_socket=tmp_path / "c.sock") as plant:
+            api = ControlApi(plant.runtime)
             wait_until(lambda: call(api, "GET", "/v1/status")[1]["subsystems"].get("petra/drivers/s7:tank", {})
                        .get("connected"))
             subsystems = call(api, "GET", "/v1/status")[1]["subsystems"]
             assert subsystems["petra/drivers/modbus:heater"]["connected"] is True
-        finally:
-            runtime.stop()
 
 
 def test_a_request_that_arrives_while_the_tree_starts_waits_for_it_instead_of_failing(tmp_path):
@@ -156,20 +152,17 @@ def test_a_request_that_arrives_while_the_tree_starts_waits_for_it_instead_of_fa
     import threading
 
     from petra.config.loader import load_config
-    from petra.runtime import Runtime, RuntimeOptions
     from tests.control.conftest import PLANT, write_config
+    from tests.harness import RunningPlant
 
     config_path = write_config(tmp_path / "plant.yaml", PLANT)
-    runtime = Runtime.from_config(load_config(config_path), RuntimeOptions(
-        metrics_port=None, config_path=config_path, control_socket=tmp_path / "ctl.sock"))
+    plant = RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path)
+    runtime = plant.runtime
     api = ControlApi(runtime)
     answers: list[tuple[int, object]] = []
     early = threading.Thread(target=lambda: answers.append(call(api, "PUT", "/v1/signals/setpoint", {"value": 61})))
     early.start()
-    runtime.start()
-    try:
+    with plant:
         early.join(10)
         assert answers and answers[0][0] == 200, answers
         assert runtime.plant.table.read("setpoint").value == 61.0
-    finally:
-        runtime.stop(timeout=10)
