@@ -12,17 +12,13 @@ assert on. Each plant has a control socket of its own in a temporary directory
 `PetraSubprocess` is `petra run` (or any `petra` command) as a real subprocess
 with its output in a log file; `scrape` and `wait_for_metrics` read its metrics.
 
-Migrated: the MQTT bridge's `BridgePlant` (was a `Plant` that shadowed
-petra.plant.Plant), tests/drivers/s7_support.py's `running_plant`, the simulator
-test, tests/storage/conftest.py's `start_runtime`, tests/alarms/support.py's
-`AlarmPlant` and tests/control/conftest.py's `running` and `start_tls_runtime`.
-Still to be migrated (each starts a runtime its own way):
-- the tests that call `Runtime.from_config` themselves: tests/control/test_log_wording.py,
-  test_control_api.py, test_reload.py, test_control_server_limits.py,
-  tests/storage/test_history_across_reload.py, tests/logic/test_chain_poison.py,
-  tests/core/test_bus_and_groups.py (grep tests for `Runtime.from_config`);
-- the storage helpers `metric(runtime, ...)`, `wal_proxy(runtime)` and s7_support's
-  `metric`/`good`/`bad`, which take a `Runtime` where a `RunningPlant` would do;
+Every in-process start of a runtime in the tests goes through `RunningPlant`
+(no test calls `Runtime.from_config` itself any more). Still to be done:
+- the helpers that take a `Runtime` where a `RunningPlant` would do:
+  tests/storage/conftest.py's `start_runtime` (returns `.runtime`; its tests stop it by
+  hand), `metric(runtime, ...)`, `wal_proxy(runtime)`; tests/drivers/s7_support.py's
+  `running_plant` (yields `.runtime`), `metric`, `good`, `bad`; tests/control/conftest.py's
+  `running` and `start_tls_runtime` (yield `.runtime`);
 - the subprocess users, which still import `PetraProcess` from tests/e2e/petra_process.py
   (it re-exports `PetraSubprocess` under its old name), and the `subprocess.run` of
   `petra run` in tests/alarms/test_durability.py.
