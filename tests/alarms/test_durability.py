@@ -55,8 +55,10 @@ def test_an_escalation_interrupted_by_kill_9_resumes_where_it_was_without_repeat
         received = twilio.wait_for(3, timeout=15)
         assert [r.form["To"] for r in received] == ["+15550000001", "+15550000002", "+15550000003"]
         assert received[1].kind == "Calls"
-        # the delays still apply after the restart, counted from the original deadlines: 2 s, then 1 s more
-        assert received[1].at - received[0].at >= 1.9 and received[2].at - received[0].at >= 2.9
+        # the delays still apply after the restart, counted from the original deadlines: 2 s, then 1 s more.
+        # The deadlines count from the raise, received[0] from the first SMS's arrival a little later: the
+        # margin is that delivery's latency (a resumed walk that ignored the delays would send at once).
+        assert received[1].at - received[0].at >= 1.75 and received[2].at - received[0].at >= 2.75
         client.request("POST", "/v1/alarms/temp_high/ack", {})
         history = client.request("GET", "/v1/alarms/history?id=temp_high&limit=100")["events"]
         assert [e["event"] for e in history if "state" in e][::-1] == ["raised", "acked"]
