@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import time
 
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.logic.compiler import CANNOT_COMPUTE, ChainProgram, CompiledChain, compile_chain, propagate_quality
 from petra.messages import ForceSignal, ScanDone, SignalsChanged, Tick
 from petra.plant import Plant
+from petra.rate_limited_log import RateLimitedLog
 from petra.values import Quality, coerce
 from supervision import PooledActor
 

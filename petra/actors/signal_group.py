@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import Change, ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
 from petra.plant import Plant
+from petra.rate_limited_log import RateLimitedLog
 from petra.values import CoercionError, Quality, coerce
 from supervision import SupervisedActor
 

@@ -42,7 +42,7 @@ from petra.control.http_host import (
     read_body,
 )
 from petra.control.server import bind_tcp
-from petra.drivers.rate_limited_log import RateLimitedLog
+from petra.rate_limited_log import RateLimitedLog
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)

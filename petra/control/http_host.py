@@ -24,7 +24,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CollectorRegistry, Counter
 
-from petra.drivers.rate_limited_log import RateLimitedLog
+from petra.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
 

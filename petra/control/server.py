@@ -31,8 +31,8 @@ from prometheus_client import Counter
 
 from petra.control.api import ControlApi, Request, Response
 from petra.control.http_host import Limits, read_body
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged
+from petra.rate_limited_log import RateLimitedLog
 from petra.security.tls import apply_cipher_suites
 
 log = logging.getLogger(__name__)

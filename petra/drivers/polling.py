@@ -34,9 +34,9 @@ from typing import ClassVar, Protocol
 
 from petra.bus import Subscriber
 from petra.drivers.driver_metrics import DriverMetrics
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
+from petra.rate_limited_log import RateLimitedLog
 from petra.signal_io import SignalWriter
 from petra.values import Quality, Value
 from supervision import BackoffPolicy, SupervisedActor

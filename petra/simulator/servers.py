@@ -22,7 +22,7 @@ from snap7.server import Server as Snap7Server
 from snap7.type import SrvArea
 
 from petra.drivers.modbus.config import SerialSettings
-from petra.drivers.rate_limited_log import RateLimitFilter
+from petra.rate_limited_log import RateLimitFilter
 
 log = logging.getLogger(__name__)
 

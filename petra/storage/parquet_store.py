@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from petra.drivers.rate_limited_log import RateLimitedLog
+from petra.rate_limited_log import RateLimitedLog
 from petra.storage.rows import ROW_SCHEMA, concat_rows
 from petra.storage.settings import LocalSettings
 

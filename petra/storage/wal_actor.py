@@ -39,9 +39,9 @@ from typing import Any
 import pyarrow as pa
 import pykka
 
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged
 from petra.plant import Plant
+from petra.rate_limited_log import RateLimitedLog
 from petra.signal_io import SignalWriter
 from petra.storage.metrics import storage_metrics
 from petra.storage.policy import Recorder, policies_for

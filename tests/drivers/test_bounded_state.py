@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from petra.drivers.mqtt.inbox import Inbox
-from petra.drivers.rate_limited_log import RateLimitedLog, RateLimitFilter
+from petra.rate_limited_log import RateLimitedLog, RateLimitFilter
 
 
 def test_the_inbox_asks_for_one_flush_per_burst_and_drops_and_counts_past_its_bounds() -> None:

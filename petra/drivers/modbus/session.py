@@ -30,7 +30,7 @@ from petra.drivers.modbus.codec import (
 )
 from petra.drivers.modbus.config import ModbusConnectionConfig, ModbusMapping
 from petra.drivers.polling import ConnectionLost, Reading
-from petra.drivers.rate_limited_log import RateLimitedLog
+from petra.rate_limited_log import RateLimitedLog
 from petra.values import Value
 
 log = logging.getLogger(__name__)

@@ -43,9 +43,9 @@ from petra.drivers.mqtt.buffer import OutboundBuffer, Outgoing
 from petra.drivers.mqtt.config import MqttConfig, Subscription
 from petra.drivers.mqtt.inbox import Inbox
 from petra.drivers.mqtt.metrics import DriverMetrics
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.messages import SignalsChanged, SignalUpdate
 from petra.plant import Plant
+from petra.rate_limited_log import RateLimitedLog
 from petra.security.tls import client_context, configured_suites
 from petra.signal_io import SignalWriter
 from petra.values import Quality

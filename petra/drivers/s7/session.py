@@ -18,7 +18,6 @@ from snap7.type import Area
 
 from petra.drivers.driver_metrics import DriverMetrics
 from petra.drivers.polling import ConnectionLost, Reading
-from petra.drivers.rate_limited_log import RateLimitedLog
 from petra.drivers.s7.codec import (
     PDU_OVERHEAD,
     ReadRequest,
@@ -32,6 +31,7 @@ from petra.drivers.s7.codec import (
     to_signal,
 )
 from petra.drivers.s7.config import S7Mapping, S7PlcConfig
+from petra.rate_limited_log import RateLimitedLog
 from petra.values import Value
 
 log = logging.getLogger(__name__)
