@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import yaml
 from petra.config.loader import load_config
 from petra.runtime import Runtime
 from tests.harness import RunningPlant, free_port
+from tests.peers.certificates import self_signed
 
 PLANT = {
     "node_id": "ctl-test",
@@ -40,17 +40,6 @@ def running(tmp_path: Path) -> Iterator[Runtime]:
     with RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path,
                       audit_log=tmp_path / "audit.log") as plant:
         yield plant.runtime
-
-
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate and key for 127.0.0.1 and localhost."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
 
 
 def start_tls_runtime(tmp_path: Path, **plant_extra: object) -> tuple[Runtime, int, Path]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.peers.certificates import self_signed
+
 BINARY = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 USER, PASSWORD = "petra", "s3cret"
 
@@ -63,19 +65,11 @@ class Mosquitto:
                            capture_output=True)
             lines.insert(0, f"password_file {passwd}")
         if tls:
-            self._make_cert()
+            self_signed(self.dir)
             lines += [f"listener {self.tls_port} 127.0.0.1", f"certfile {self.dir / 'cert.pem'}",
                       f"keyfile {self.dir / 'key.pem'}"]
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n")
-
-    def _make_cert(self) -> None:
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-keyout", str(self.dir / "key.pem"), "-out", str(self.dir / "cert.pem"),
-             "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-            check=True, capture_output=True,
-        )
 
     def start(self) -> Mosquitto:
         log = self.log_file.open("ab")

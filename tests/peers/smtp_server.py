@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import tempfile
 import threading
 import time
@@ -23,6 +22,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.peers.certificates import self_signed
+
 USER, PASSWORD = "petra", "mail-s3cret"
 
 
@@ -33,11 +34,7 @@ def free_port() -> int:
 
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
+    return self_signed(directory, "smtp-")
 
 
 class _Handler:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 
 from petra.security.tls import IANA_TO_OPENSSL, apply_cipher_suites, cipher_policy, openssl_cipher_names
+from tests.peers.certificates import self_signed
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> tuple[str, str] | ssl.SSLError:
