@@ -287,3 +287,15 @@ def test_a_gate_passes_only_values_that_keep_the_raw_condition(tmp_path):
     assert not quiet.unmoved(None, 1, 70.0, 0)  # so does any other watched signal
     active = Gate(spec, slot=0, setpoint_slot=None, raw=True, quality=0)
     assert active.unmoved(None, 0, 78.5, 0) and not active.unmoved(None, 0, 77.9, 0)  # the deadband holds
+
+
+def test_a_stopped_sms_notifier_leaves_no_connection_open_at_twilio(tmp_path, twilio, plants):
+    """The Twilio client pools HTTP connections: its notifier closes them when it ends (release), instead of
+    leaving them to the garbage collector while the provider keeps a handler per connection."""
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio, chains=CHAIN,
+                                           contacts=[OPERATOR]))
+    plant.write(temperature=90.0)
+    twilio.wait_for(1, timeout=5)
+    assert twilio.open_connections() == 1  # kept alive by the client's pool
+    plant.stop()
+    wait_until(lambda: twilio.open_connections() == 0, timeout=5)

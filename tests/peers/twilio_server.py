@@ -78,6 +78,11 @@ class FakeTwilio:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    def open_connections(self) -> int:
+        """Connections a client keeps open to this server right now."""
+        with self._cond:
+            return len(self._connections)
+
     def fail_next(self, count: int, status: int = 500) -> None:
         with self._cond:
             self._failures.extend([status] * count)

@@ -62,6 +62,9 @@ class NotifierActor(SupervisedActor):
             log.info("notify:%s: sending delivery %s left in the outbox", self.channel, delivery_id)
             self.actor_ref.tell(Deliver(record))
 
+    def release(self) -> None:
+        self.backend.close()
+
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Deliver):
             self._deliver(dict(message.record))

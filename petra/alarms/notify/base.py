@@ -27,3 +27,7 @@ class Backend(Protocol):
     def send(self, record: dict[str, Any]) -> SendResult:
         """Send one delivery record (`to`, `body`, `twiml`, `subject`); raise DeliveryError on failure."""
         ...
+
+    def close(self) -> None:
+        """Free what the back-end holds between sends (its notifier is ending)."""
+        ...

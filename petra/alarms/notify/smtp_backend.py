@@ -35,6 +35,9 @@ class EmailBackend:
         self.cipher_suites = tuple(cipher_suites)
         """security.allowed_cipher_suites: the SMTP client offers only these."""
 
+    def close(self) -> None:
+        """Nothing to free: each send opens and closes its own SMTP connection."""
+
     def _context(self) -> ssl.SSLContext:
         return client_context(self.settings.ca_file, cipher_suites=self.cipher_suites)
 

@@ -66,6 +66,13 @@ class TwilioBackend:
             self._client = make_client(self.settings)
         return self._client
 
+    def close(self) -> None:
+        """Close the client's pooled HTTP connections: left to the garbage collector they outlive the notifier."""
+        client, self._client = self._client, None
+        session = getattr(client.http_client, "session", None) if client is not None else None
+        if session is not None:
+            session.close()
+
     def send(self, record: dict[str, Any]) -> SendResult:
         settings = self.settings
         if not settings.from_number:
