@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from petra.actors.block_chain import BlockChainActor
 from petra.actors.clock import ClockActor
-from petra.actors.metrics_server import MetricsServerActor
 from petra.actors.signal_group import SignalGroupActor
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain
+from petra.metrics.actor import MetricsServerActor
 from petra.options import RuntimeOptions
 from petra.plant import Plant
 from petra.reload import ReloadPlan

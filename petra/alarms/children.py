@@ -12,12 +12,13 @@ def child_specs(plant: Plant) -> list[ChildSpec]:
     config = build_config(plant.config)
     if config is None:
         return []
-    from petra.alarms.actions import ActionsActor
-    from petra.alarms.alarm_actor import AlarmActor, AlarmRouter
+    from petra.alarms.actions_actor import ActionsActor
+    from petra.alarms.alarm_actor import AlarmActor
     from petra.alarms.escalation_actor import EscalationActor
     from petra.alarms.notify.actor import NotifierActor
+    from petra.alarms.router_actor import AlarmRouter
     from petra.alarms.service import ALARM_GROUP, AlarmService
-    from petra.alarms.webhooks import WebhookActor
+    from petra.alarms.webhook_actor import WebhookActor
 
     service = AlarmService.for_plant(plant, config)
     specs = [ChildSpec(f"notify:{channel}", NotifierActor, kwargs={"service": service, "channel": channel})

@@ -141,7 +141,7 @@ def _truthy(text: str) -> bool:
 
 
 def _signal(args: argparse.Namespace) -> int:
-    from petra.alarms.actions import action_record
+    from petra.alarms.actions_actor import action_record
     from petra.alarms.notify.twilio_backend import TwilioBackend
 
     config = _load(args.config, ("twilio",))

@@ -16,10 +16,10 @@ def child_specs(plant: Plant) -> list[ChildSpec]:
     section = plant.config.sections.get("storage")
     if not section:
         return []
-    from petra.storage.clickhouse_tier import ClickHouseTier
-    from petra.storage.parquet_tier import ParquetTier
-    from petra.storage.s3 import S3Tier
-    from petra.storage.wal_actor import WalActor
+    from petra.actors.wal import WalActor
+    from petra.storage.clickhouse_actor import ClickHouseTier
+    from petra.storage.parquet_actor import ParquetTier
+    from petra.storage.s3_actor import S3Tier
 
     settings = parse_settings(section, plant.config.node_id)
     # A damaged WAL is refused here, before anything starts: retrying cannot mend it.

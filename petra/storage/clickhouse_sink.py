@@ -12,7 +12,7 @@ Schema (created if missing; works on 18.16 and on current servers)::
                 (read with minMerge(v_min), maxMerge(v_max), avgMerge(v_avg), countMerge(samples))
 
 `landed` answers which seqs beyond a cursor are already in the table, so the
-tier (`clickhouse_tier.py`) can send a batch again without duplicating it.
+tier (`clickhouse_actor.py`) can send a batch again without duplicating it.
 """
 
 from __future__ import annotations

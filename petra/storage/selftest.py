@@ -80,7 +80,7 @@ def remove_scratch(storage: dict[str, Any], node_id: str = "selftest") -> list[s
         finally:
             sink.disconnect()
     if settings.s3 is not None:
-        from petra.storage.s3 import S3Archive
+        from petra.storage.s3_sink import S3Archive
 
         try:
             archive = S3Archive(settings.s3, settings.local.data_dir if settings.local else ".")
@@ -229,7 +229,7 @@ def _check_s3(settings: Any, origin: int, expected: set[int], deadline: float) -
     import pyarrow.parquet as pq
 
     from petra.storage.parquet_store import live, parse_part
-    from petra.storage.s3 import S3Archive
+    from petra.storage.s3_sink import S3Archive
 
     archive = S3Archive(settings.s3, settings.local.data_dir)
     seqs: list[int] = []

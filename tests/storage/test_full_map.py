@@ -18,7 +18,7 @@ def test_a_full_map_is_reported_and_the_plant_keeps_scanning(tmp_path: Path, cap
     runtime = start_runtime(ramp_config(tmp_path, storage))
     group = runtime.tree.lookup("petra/core/signals/default")
     try:
-        with caplog.at_level(logging.ERROR, "petra.storage.wal_actor"):
+        with caplog.at_level(logging.ERROR, "petra.actors.wal"):
             for _ in range(400):  # 64 KB of incompressible text per change; ClickHouse never takes any
                 group.ask(UpdateSignals((SignalUpdate("label", os.urandom(32 * 1024).hex()),)), timeout=5)
                 if metric(runtime, "petra_wal_full") == 1:

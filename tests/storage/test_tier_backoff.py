@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from petra.storage.tier import TierActor
+from petra.storage.tier_actor import TierActor
 
 
 class _Halt:

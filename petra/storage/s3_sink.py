@@ -1,4 +1,4 @@
-"""archive:s3: closed Parquet parts to S3 (pyarrow.fs), verified, optionally removed locally.
+"""archive:s3, the sink: closed Parquet parts to S3 (pyarrow.fs), verified, optionally removed locally.
 
 A part is closed once it is renamed into place; it is uploaded when it is older
 than `upload_after_minutes`, under ``s3://BUCKET/PREFIX<date=D/part-F-L.parquet>``
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
@@ -34,7 +34,6 @@ from petra.storage.parquet_store import (
     warn_damaged,
 )
 from petra.storage.settings import S3Settings
-from petra.storage.tier import TierActor, WalUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -112,26 +111,3 @@ class S3Archive:
             if p is not None and p not in keep:
                 self.fs.delete_file(f"{self.root}/{name}")
                 log.info("s3: removed %s (contained in a compacted part)", name)
-
-
-class S3Tier(TierActor):
-    tier: ClassVar[str] = "s3"
-    retriable = (OSError, WalUnavailable, TimeoutError)
-    poll_s: ClassVar[float] = 1.0
-
-    def open(self) -> None:
-        assert self.settings.s3 is not None and self.settings.local is not None
-        self.archive: S3Archive | None = None
-
-    def step(self) -> bool:
-        if self.archive is None:
-            s3, local = self.settings.s3, self.settings.local
-            assert s3 is not None and local is not None  # open() checked both
-            self.archive = S3Archive(s3, local.data_dir)
-        uploaded = self.archive.run()
-        self.metrics.pending_files.labels(self.tier).set(self.archive.pending)
-        self.metrics.rows.labels(self.tier).inc(0)
-        return bool(uploaded)
-
-    def status(self) -> dict[str, Any]:
-        return {**super().status(), "pending_files": None if self.archive is None else self.archive.pending}

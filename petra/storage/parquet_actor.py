@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from petra.storage.parquet_store import ParquetStore, Part, archived_marker
 from petra.storage.rows import concat_rows, decode_block, to_rows
-from petra.storage.tier import TierActor
+from petra.storage.tier_actor import TierActor
 from petra.storage.wal import Block
 
 log = logging.getLogger(__name__)

@@ -23,10 +23,10 @@ from clickhouse_driver import errors as ch_errors
 
 from petra.storage.clickhouse_sink import ClickHouseSink
 from petra.storage.clickhouse_source import ParquetSource
-from petra.storage.parquet_tier import CONSUMER as PARQUET
-from petra.storage.parquet_tier import block_rows
+from petra.storage.parquet_actor import CONSUMER as PARQUET
+from petra.storage.parquet_actor import block_rows
 from petra.storage.rows import ROW_SCHEMA, concat_rows
-from petra.storage.tier import TierActor, WalUnavailable
+from petra.storage.tier_actor import TierActor, WalUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,109 @@
+"""`alarm-router`: owns the ChangeBus subscription and hands each change to the alarms it can move.
+
+Its callback runs in the publisher's thread, so it only looks the changed signal
+up in a precomputed signal -> alarm ids index, drops changes a `Gate` says
+cannot move the alarm, and tells the rest `Evaluate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+
+from petra.alarms.messages import Evaluate
+from petra.alarms.service import AlarmService
+from petra.messages import SignalsChanged
+from supervision import SupervisedActor
+
+log = logging.getLogger(__name__)
+
+TRIM_FIRST_S = 60.0
+TRIM_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class TrimEvents:
+    """Time to drop alarm events past their retention."""
+
+
+class AlarmRouter(SupervisedActor):
+    """Owns the bus subscription and the control API routes (`alarm-router` under `alarms`)."""
+
+    def __init__(self, service: AlarmService) -> None:
+        super().__init__()
+        self.service = service
+        index: dict[str, list[str]] = {}
+        for spec in service.config.alarms:
+            for name in dict.fromkeys(spec.signals()):
+                index.setdefault(name, []).append(spec.id)
+        self.index = index
+        table = service.plant.table
+        self._watched = frozenset(table.index[name] for name in index if name in table.index)
+        self._refs: dict[str, pykka.ActorRef[Any]] = {}
+        self._subscriber: Any = None
+
+    def on_start(self) -> None:
+        from petra.alarms.api import register_routes
+
+        self.service.attach(self.registry, self.path)
+        register_routes(self.service)
+        self._subscriber = self.service.plant.bus.subscribe(self._on_change)
+        self.service.scheduler.tell_at(time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
+
+    def _after_exit(self) -> None:
+        if self._subscriber is not None:
+            self.service.plant.bus.unsubscribe(self._subscriber)
+            self._subscriber = None
+
+    def on_stop(self) -> None:
+        # A normal stop (shutdown or reload): the timer thread goes too; the next attach() restarts it.
+        self.service.scheduler.stop()
+
+    def check_health(self) -> None:
+        self.service.scheduler.ensure_running()
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, TrimEvents):
+            self.trim_events()
+            self.service.scheduler.tell_at(time.time() + TRIM_EVERY_S, self.actor_ref, TrimEvents())
+            return None
+        return super().on_receive(message)
+
+    def trim_events(self, now: float | None = None) -> int:
+        """Delete alarm events older than `alarms.event_retention_days` (checked hourly)."""
+        now = time.time() if now is None else now
+        removed = self.service.store.trim_events(now - self.service.config.event_retention_s)
+        if removed:
+            log.info("alarm events: removed %d older than %.0f days", removed,
+                     self.service.config.event_retention_s / 86400)
+        return removed
+
+    def _on_change(self, event: SignalsChanged) -> None:
+        # The publisher's thread: a dict lookup and a tell per affected alarm, nothing else.
+        index = self.index
+        gates = self.service.gates
+        table = self.service.plant.table
+        for change in event.only(self._watched):
+            ids = index.get(change.name)
+            if ids is None:
+                continue
+            message = Evaluate(change.timestamp if not math.isnan(change.timestamp) else time.time())
+            for alarm_id in ids:
+                gate = gates.get(alarm_id)
+                if gate is not None and gate.unmoved(table, change.slot, change.value, change.quality):
+                    continue
+                ref = self._refs.get(alarm_id)
+                if ref is None or not ref.is_alive():
+                    ref = self.service.alarm_ref(alarm_id)
+                    if ref is None:
+                        continue
+                    self._refs[alarm_id] = ref
+                try:
+                    ref.tell(message)
+                except pykka.ActorDeadError:
+                    self._refs.pop(alarm_id, None)

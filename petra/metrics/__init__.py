@@ -1,0 +1,5 @@
+"""Prometheus metrics: the plant's registry (`plant.py`) and the exporter that serves it (`actor.py`)."""
+
+from petra.metrics.plant import PlantMetrics
+
+__all__ = ["PlantMetrics"]
