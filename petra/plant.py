@@ -11,6 +11,7 @@ from typing import Any
 
 from petra.bus import ChangeBus
 from petra.clock import ScanStats, TickBoard
+from petra.clock.source import SYSTEM_TIME, TimeSource
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain, compile_chain
 from petra.logic.graph import Chain, partition
@@ -28,6 +29,8 @@ class Plant:
     stats: ScanStats = field(default_factory=ScanStats)
     metrics: PlantMetrics = field(default_factory=PlantMetrics)
     ticks: TickBoard = field(init=False)
+    time: TimeSource = field(default=SYSTEM_TIME)
+    """The clock deadlines are read from (tests put a manual one here)."""
     runtime: Any = None
     """The running `Runtime`, for services that steer it (control API)."""
 

@@ -30,6 +30,13 @@ class Section:
     list[ChildSpec]``; None means this build validates the section but has no
     runtime for it. `always` starts the section's actors even when none of its
     keys is configured (the control API: it is how an operator reaches the plant).
+
+    The other hooks are optional ``"module:name"`` strings too: `model`, the
+    frozen settings dataclass the section's keys parse into; `declares`, what
+    the section writes and reads (run for every section before any `checks`, so
+    no check depends on the registry's order); `checks`, the whole-plant checks;
+    `commands`, a function that adds the section's `petra` sub-commands to an
+    argparse sub-parsers object; `routes`, the section's control API routes.
     """
 
     name: str
@@ -37,6 +44,11 @@ class Section:
     schemas: tuple[tuple[str, str], ...]
     child_specs: str | None = None
     always: bool = False
+    model: str | None = None
+    declares: str | None = None
+    checks: str | None = None
+    commands: str | None = None
+    routes: str | None = None
 
     def __post_init__(self) -> None:
         if self.supervisor not in SUPERVISORS:
