@@ -16,6 +16,7 @@ from typing import Any
 from petra.config.model import PlantConfig, SignalConfig
 from petra.logic.compiler import CompiledChain, compile_chain
 from petra.logic.graph import partition
+from petra.paths import CLOCK, chain_path, group_path, in_core
 from petra.plant import Plant, chain_owners, signal_groups
 from petra.signals import SignalTable
 
@@ -40,15 +41,23 @@ class ReloadPlan:
         changed_chains = sorted(set(self.chains_to_stop) & set(self.chains_to_start))
         changed_groups = sorted(set(self.groups_to_stop) & set(self.groups_to_start))
         return {
-            "restarted": [f"logic/{c}" for c in changed_chains] + [f"signals/{g}" for g in changed_groups]
-            + (["clock"] if self.restart_clock else []),
-            "stopped": [f"logic/{c}" for c in sorted(set(self.chains_to_stop) - set(changed_chains))]
-            + [f"signals/{g}" for g in sorted(set(self.groups_to_stop) - set(changed_groups))],
-            "started": [f"logic/{c}" for c in sorted(set(self.chains_to_start) - set(changed_chains))]
-            + [f"signals/{g}" for g in sorted(set(self.groups_to_start) - set(changed_groups))],
+            "restarted": [_chain(c) for c in changed_chains] + [_group(g) for g in changed_groups]
+            + ([in_core(CLOCK)] if self.restart_clock else []),
+            "stopped": [_chain(c) for c in sorted(set(self.chains_to_stop) - set(changed_chains))]
+            + [_group(g) for g in sorted(set(self.groups_to_stop) - set(changed_groups))],
+            "started": [_chain(c) for c in sorted(set(self.chains_to_start) - set(changed_chains))]
+            + [_group(g) for g in sorted(set(self.groups_to_start) - set(changed_groups))],
             "sections_changed": self.sections_changed,
             "unchanged": len(self.unchanged),
         }
+
+
+def _chain(name: str) -> str:
+    return in_core(chain_path(name))
+
+
+def _group(name: str) -> str:
+    return in_core(group_path(name))
 
 
 def _comparable(spec: SignalConfig) -> SignalConfig:
@@ -83,7 +92,7 @@ def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
         touched = {s for b in chain.blocks for s in (*b.input_signals(), *b.previous_signals(), *b.outputs.values())}
         if old is not None and old.chain == chain and all(signal_unchanged(s) for s in touched):
             compiled.append(old)
-            plan.unchanged.append(f"logic/{chain.name}")
+            plan.unchanged.append(_chain(chain.name))
             continue
         compiled.append(compile_chain(chain, staging))
         if old is not None:
@@ -97,7 +106,7 @@ def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
         old_slots = plant.groups.get(group)
         same = old_slots == slots and all(signal_unchanged(staging.names[s]) for s in slots)
         if same:
-            plan.unchanged.append(f"signals/{group}")
+            plan.unchanged.append(_group(group))
             continue
         if old_slots is not None:
             plan.groups_to_stop.append(group)

@@ -23,6 +23,7 @@ from petra.audit import AuditLog
 from petra.config.model import PlantConfig
 from petra.logs import apply_config_level
 from petra.options import RuntimeOptions
+from petra.paths import METRICS, ROOT
 from petra.plant import Plant, build_plant
 from petra.reload import ReloadPlan, plan_reload
 from petra.sdnotify import Notifier
@@ -91,7 +92,7 @@ class Runtime:
             sys.setswitchinterval(self.options.switch_interval_s)
         # fail_fast: a child that cannot start the first time (a socket, port or WAL another
         # process holds) is a start-up error to exit with, not a crash to restart in a loop.
-        self.tree = start_tree(tree_spec(self.plant, self.options), name="petra", listeners=[self._on_event],
+        self.tree = start_tree(tree_spec(self.plant, self.options), name=ROOT, listeners=[self._on_event],
                                fail_fast=True)
         self.plant.metrics.watch_tree(self.tree.tree)
         self.started.set()
@@ -108,7 +109,7 @@ class Runtime:
     def metrics_port(self) -> int | None:
         if self.tree is None:
             return None
-        ref = self.tree.lookup("petra/services/metrics")
+        ref = self.tree.lookup(METRICS)
         return None if ref is None else ref.proxy().bound_port().get(timeout=5)
 
     def stop(self, timeout: float = 10.0) -> None:

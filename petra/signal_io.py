@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from pykka import ActorDeadError
 
 from petra.messages import SignalUpdate, UpdateSignals
+from petra.paths import group_path
 from petra.plant import Plant
 from petra.values import Quality, Value
 from supervision import Registry
-
-SIGNALS_PATH = "petra/core/signals"
 
 
 class SignalWriter:
@@ -38,7 +37,7 @@ class SignalWriter:
             batches[self.owner_of(update.name)].append(update)
         lost: list[str] = []
         for owner, batch in batches.items():
-            ref = self.registry.get(f"{SIGNALS_PATH}/{owner}")
+            ref = self.registry.get(group_path(owner))
             if ref is None:
                 lost.extend(u.name for u in batch)
                 continue

@@ -21,6 +21,7 @@ from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain
 from petra.metrics.actor import MetricsServerActor
 from petra.options import RuntimeOptions
+from petra.paths import CLOCK, LOGIC, ROOT, SIGNALS, chain_path, child_path, group_path, section_group
 from petra.plant import Plant
 from petra.reload import ReloadPlan
 from petra.subsystems import providers
@@ -96,29 +97,29 @@ def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan) -> None:
     plant.metrics.signals.set(len(plant.table.index))
     by_name = {c.name: c for c in plan.chains}
     for name in plan.chains_to_stop:
-        tree.remove_child(f"petra/core/logic/{name}")
+        tree.remove_child(chain_path(name))
     for group in plan.groups_to_stop:
-        tree.remove_child(f"petra/core/signals/{group}")
+        tree.remove_child(group_path(group))
     for group in plan.groups_to_start:
-        tree.add_child("petra/core/signals", group_spec(plant, group, plan.groups[group]))
+        tree.add_child(SIGNALS, group_spec(plant, group, plan.groups[group]))
     for name in plan.chains_to_start:
-        tree.add_child("petra/core/logic", chain_spec(plant, by_name[name]))
+        tree.add_child(LOGIC, chain_spec(plant, by_name[name]))
     if plan.restart_clock:
         plant.metrics.scan_time.set(plant.scan_time_s)
-        tree.restart("petra/core/clock")
+        tree.restart(CLOCK)
     for provider in affected:
         _replace_children(tree, provider.group, old_specs[id(provider)], provider.build(plant))  # type: ignore[misc]
 
 
 def _replace_children(tree: SupervisionTree, group: str, old: list[ChildSpec], new: list[ChildSpec]) -> None:
     existing = {n.path for n in tree.tree().walk()}
-    parent = f"petra/{group}"
+    parent = section_group(group)
     for spec in old:
-        if f"{parent}/{spec.id}" in existing:
-            tree.remove_child(f"{parent}/{spec.id}")
+        if child_path(parent, spec.id) in existing:
+            tree.remove_child(child_path(parent, spec.id))
     if parent not in existing:
         if new:
-            tree.add_child("petra", supervisor_spec(group, Strategy.ONE_FOR_ONE, new))
+            tree.add_child(ROOT, supervisor_spec(group, Strategy.ONE_FOR_ONE, new))
         return
     for spec in new:
         tree.add_child(parent, spec)

@@ -23,12 +23,13 @@ from petra.alarms.metrics import AlarmMetrics
 from petra.alarms.scheduler import Scheduler
 from petra.alarms.states import CommandRefused, Transition
 from petra.alarms.store import AlarmStore, open_store
+from petra.paths import section_group
 from petra.plant import Plant
 from supervision import Registry
 
 log = logging.getLogger(__name__)
 
-PARENT = "petra/alarms"
+PARENT = section_group("alarms")
 ALARM_GROUP = "states"
 """The sub-supervisor of the alarm actors: petra/alarms/states/alarm:<id>."""
 ASK_TIMEOUT_S = 5.0

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from petra.commands.common import load_or_report
+from petra.paths import CONTROL
 
 log = logging.getLogger("petra")
 
@@ -155,7 +156,7 @@ def _run(args: argparse.Namespace, config, raw: bytes | None) -> int:
         return 1
     if options.metrics_port is not None:
         log.info("metrics on http://%s:%s/metrics", options.metrics_host, runtime.metrics_port)
-    control = runtime.tree.lookup("petra/services/control") if runtime.tree else None
+    control = runtime.tree.lookup(CONTROL) if runtime.tree else None
     if control is not None:
         socket_path = control.proxy().endpoints().get(timeout=5)["socket"]
         log.info("operate it: %s --socket %s status | tree | signals | top", ctl_command(), socket_path)

@@ -38,7 +38,7 @@ from pykka import Timeout as PykkaTimeout
 
 from petra import __version__
 from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
-from petra.signal_io import SIGNALS_PATH
+from petra.paths import CLOCK, ROOT, STORAGE, chain_path, group_path, is_under, section_group
 from petra.values import CoercionError, coerce
 from supervision import Inject
 
@@ -50,6 +50,7 @@ STARTING_WAIT_S = 30.0  # how long a request that arrives while the tree starts 
 EPOCH_MAX_S = 253_402_300_799.0
 """9999-12-31T23:59:59Z: the last instant a timestamp column can hold."""
 MAX_POINTS = 100_000
+DRIVERS = section_group("drivers")
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class ControlApi:
     def _ask_owner(self, name: str, message: Any) -> Any:
         table = self.plant.table
         owner = table.owners[self._slot(name)]
-        path = f"petra/core/{owner}" if owner.startswith("logic/") else f"{SIGNALS_PATH}/{owner}"
+        path = chain_path(owner.removeprefix("logic/")) if owner.startswith("logic/") else group_path(owner)
         ref = self.runtime.tree.lookup(path)
         if ref is None:
             raise ApiError(503, f"the owner of '{name}' ({path}) is not running right now; try again")
@@ -267,7 +268,7 @@ class ControlApi:
         """What each driver and storage actor reports about itself (connected, lag, errors...)."""
         found: dict[str, Any] = {}
         for node in nodes:
-            if node.kind != "worker" or not node.path.startswith(("petra/drivers/", "petra/storage/")):
+            if node.kind != "worker" or not any(is_under(node.path, g) for g in (DRIVERS, STORAGE)):
                 continue
             ref = self.runtime.tree.lookup(node.path)
             if ref is None or not hasattr(ref.actor_class, "status"):
@@ -368,10 +369,10 @@ class ControlApi:
     def _actor_path(self, data: dict[str, Any]) -> str:
         path = data.get("path")
         if not isinstance(path, str) or not path:
-            raise ApiError(400, "body needs an actor 'path' such as petra/core/clock")
+            raise ApiError(400, f"body needs an actor 'path' such as {CLOCK}")
         if path not in {n.path for n in self.runtime.tree.tree().walk()}:
             raise ApiError(404, f"no actor at '{path}'")
-        if path == "petra":
+        if path == ROOT:
             raise ApiError(400, "the root cannot be restarted; restart the service instead")
         return path
 

@@ -17,6 +17,7 @@ from petra.control.paths import default_socket_path
 from petra.ctl import alarms as alarm_commands
 from petra.ctl import commands
 from petra.ctl.client import ControlClient, CtlError, Refused, Target, Unreachable
+from petra.paths import chain_path
 
 __all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_UNREACHABLE", "EXIT_USAGE", "build_parser", "main"]
 
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", default="*", metavar="PATTERN", help="signals to follow (default: all)")
     p.add_argument("--once", action="store_true", help="print one frame and exit")
     command("reload", commands.reload, "re-read, validate and apply the configuration file")
-    p = command("restart", commands.restart, "restart the actor at PATH (e.g. petra/core/logic/mixer)")
+    p = command("restart", commands.restart, f"restart the actor at PATH (e.g. {chain_path('mixer')})")
     p.add_argument("path", metavar="PATH")
     p = command("inject", commands.inject, "inject a fault: crash | hang [SECONDS] | slow MS | raise-on-next")
     p.add_argument("path", metavar="PATH")

@@ -27,6 +27,7 @@ SECTION = Section(
     supervisor="storage",
     schemas=(("storage", "petra.storage.schema:storage_schema"),),
     child_specs="petra.storage.children:child_specs",
+    declares="petra.storage.checks:declare",
 )
 
 
@@ -50,9 +51,11 @@ def storage_status(tree: object, timeout: float = 5.0) -> dict[str, object]:
 
     `tree` is the running `SupervisionTree`; a tier that is restarting shows as None.
     """
+    from petra.paths import storage_path
+
     out: dict[str, object] = {}
     for name in ("wal", "history:parquet", "remote:clickhouse", "archive:s3"):
-        ref = tree.lookup(f"petra/storage/{name}")  # type: ignore[attr-defined]
+        ref = tree.lookup(storage_path(name))  # type: ignore[attr-defined]
         if ref is None:
             continue
         try:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from petra.paths import WAL, group_path, storage_path
+
 if TYPE_CHECKING:
     from pykka import ActorRef
 
@@ -124,8 +126,8 @@ def run_selftest(storage: dict[str, Any], count: int = 20000, signals: int = 50,
     try:
         tree = runtime.tree
         assert tree is not None
-        group = _started(tree, "petra/core/signals/selftest")
-        wal = _started(tree, "petra/storage/wal").proxy()
+        group = _started(tree, group_path("selftest"))
+        wal = _started(tree, WAL).proxy()
         origin = wal.head().get(timeout=10) + 1
         started = time.perf_counter()
         sent = 0
@@ -175,7 +177,7 @@ def _tier_errors(tree: Any) -> dict[str, str]:
     names = {"history:parquet": "parquet", "remote:clickhouse": "clickhouse", "archive:s3": "s3"}
     out = {}
     for path, name in names.items():
-        ref = tree.lookup(f"petra/storage/{path}")
+        ref = tree.lookup(storage_path(path))
         try:
             status = ref.proxy().status().get(timeout=5) if ref is not None else {}
         except Exception:
