@@ -1,0 +1,185 @@
+"""Settings declared once: a frozen dataclass is a section's schema, defaults and model.
+
+As block types declare their Ports and Params (`petra.blocks.base`), a section
+declares its settings as a frozen dataclass whose fields say, through
+`setting(...)`, their default, limits, unit and a one-line doc::
+
+    @dataclass(frozen=True)
+    class S7PlcConfig:
+        ip: str = setting(doc="IP address or host name of the PLC.", minLength=1)
+        poll_interval_ms: int = setting(100, unit="ms", minimum=1)
+
+`schema_of(cls)` is the JSON Schema of the YAML mapping (what the loader
+validates with and `petra schema` prints); `parse(cls, data)` builds the
+instance from the loader's validated dict. Both read the same declaration, so
+a default is written once. Fields keep the YAML's units (`poll_interval_ms`);
+a property gives the runtime its seconds.
+
+Types map as: int, float, bool, str; `X | None` (optional, no default in the
+schema); Literal and Enum (an enum of their values); nested dataclasses (an
+object; the nested class's field defaults are the schema's defaults, not the
+instance); `tuple[X, ...]` and `frozenset[X]` (arrays). A field without a
+default is required.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum as enum_module
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+from petra.config.schema_builders import Schema, array, obj
+
+T = TypeVar("T")
+
+_KEY = "petra.setting"
+_SCALARS: dict[Any, str] = {int: "integer", float: "number", bool: "boolean", str: "string"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """What `setting(...)` stores in a field's metadata.
+
+    `limits` are JSON Schema keywords spelled as in the schema (minimum,
+    maximum, minLength, pattern, enum, minItems, ...). `unit` is the unit of
+    the YAML value (the key's name ends with it: `_ms`, `_s`). `schema`, when
+    given, replaces the fragment generated from the field's type (for what a
+    type cannot say, e.g. "a number or a mapping"). `schema_default` False
+    keeps the default out of the schema: the model's value for an absent key
+    that the loader does not fill in (db_number 0 for areas without one).
+    """
+
+    doc: str = ""
+    unit: str = ""
+    limits: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    schema: Schema | None = None
+    schema_default: bool = True
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str = "",
+    unit: str = "",
+    schema: Schema | None = None,
+    schema_default: bool = True,
+    default_factory: Any = dataclasses.MISSING,
+    **limits: Any,
+) -> Any:
+    """A dataclass field with its doc, unit and limits (see `Setting`); no default: required."""
+    info = Setting(doc, unit, dict(limits), schema, schema_default)
+    metadata = {_KEY: info}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def info_of(field: dataclasses.Field[Any]) -> Setting:
+    """The field's `Setting` (an empty one for a plain dataclass field)."""
+    found = field.metadata.get(_KEY)
+    return found if isinstance(found, Setting) else Setting()
+
+
+def default_of(field: dataclasses.Field[Any]) -> Any:
+    """The field's default value, or `dataclasses.MISSING` when it is required."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def schema_of(cls: type[Any], description: str = "") -> Schema:
+    """The JSON Schema of `cls`'s YAML mapping: a closed object, required = fields without default."""
+    properties: Schema = {}
+    required = []
+    for field in dataclasses.fields(cls):
+        properties[field.name] = _field_schema(field, _hints(cls)[field.name])
+        if default_of(field) is dataclasses.MISSING:
+            required.append(field.name)
+    return obj(properties, tuple(required), description)
+
+
+def parse(cls: type[T], data: Mapping[str, Any]) -> T:
+    """An instance of `cls` from a validated mapping; absent keys take the declared defaults."""
+    fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = [key for key in data if key not in fields]
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no setting {', '.join(map(repr, unknown))}")
+    hints = _hints(cls)
+    values = {key: _value(hints[key], value) for key, value in data.items()}
+    return cls(**values)
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _optional(hint: Any) -> tuple[Any, bool]:
+    """(X, True) for `X | None`, else (hint, False)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(hint)) == 2:
+            return args[0], True
+    return hint, False
+
+
+def _type_schema(hint: Any) -> Schema:
+    hint, _ = _optional(hint)
+    origin = typing.get_origin(hint)
+    if hint in _SCALARS:
+        return {"type": _SCALARS[hint]}
+    if origin is Literal:
+        return {"enum": list(typing.get_args(hint))}
+    if isinstance(hint, type) and issubclass(hint, enum_module.Enum):
+        return {"enum": [member.value for member in hint]}
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return schema_of(hint)
+    if origin in (tuple, frozenset):
+        return array(_type_schema(typing.get_args(hint)[0]))
+    raise TypeError(f"no JSON Schema for the type {hint!r}")
+
+
+def _field_schema(field: dataclasses.Field[Any], hint: Any) -> Schema:
+    info = info_of(field)
+    base = copy.deepcopy(info.schema) if info.schema is not None else _type_schema(hint)
+    if "enum" in info.limits:
+        base = {"enum": list(info.limits["enum"])}
+    schema: Schema = {}
+    for key, value in base.items():  # keep the builders' order: type, description, limits, default
+        schema[key] = value
+        if key in ("type", "enum") and info.doc:
+            schema["description"] = info.doc
+    if info.doc and "description" not in schema:
+        schema = {"description": info.doc, **schema}
+    schema.update({k: v for k, v in info.limits.items() if k != "enum"})
+    default = default_of(field)
+    if info.schema_default and default is not dataclasses.MISSING and default is not None \
+            and not dataclasses.is_dataclass(default):
+        if isinstance(default, enum_module.Enum):
+            default = default.value
+        schema["default"] = list(default) if isinstance(default, (tuple, frozenset)) else default
+    return schema
+
+
+def _value(hint: Any, value: Any) -> Any:
+    hint, optional = _optional(hint)
+    if value is None and optional:
+        return None
+    origin = typing.get_origin(hint)
+    if hint is float:
+        return float(value)
+    if hint in (int, bool, str) or origin is Literal:
+        return value
+    if isinstance(hint, type) and issubclass(hint, enum_module.Enum):
+        return hint(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return parse(hint, value)
+    if origin in (tuple, frozenset):
+        item = typing.get_args(hint)[0]
+        return origin(_value(item, v) for v in value)
+    return value
