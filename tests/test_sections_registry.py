@@ -93,3 +93,10 @@ def test_a_section_folder_declares_itself_with_nothing_but_petra_section():
         folder = Path(package.__file__).parent
         assert (folder / "schema.py").is_file(), section.name
         assert section.child_specs is None or (folder / "children.py").is_file(), section.name
+
+
+def test_every_hook_a_section_names_resolves_to_a_function():
+    """`declares`, `checks` and `commands` name callables; the folder holds the module they name."""
+    for section in SECTIONS:
+        for hook in (section.declares, section.checks, section.commands):
+            assert hook is None or callable(load(hook)), (section.name, hook)

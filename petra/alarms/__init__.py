@@ -36,4 +36,6 @@ SECTION = Section(
         ("email", "petra.alarms.schema:email_schema"),
     ),
     child_specs="petra.alarms.children:child_specs",
+    declares="petra.alarms.checks:declare",
+    checks="petra.alarms.checks:check",
 )

@@ -1,13 +1,18 @@
-"""Cross-checks of signals and blocks that a schema cannot express.
+"""Cross-checks that a schema cannot express: signals and blocks here, then every section's.
 
 Block structure (ports, variadic counts, params) is checked against the block
 classes in the registry; then the block graph is ordered (`partition`), which
 finds algebraic loops, and output types are resolved in that order so that a
 block writing a declared signal of an incompatible type is caught.
+
+`check_sections` then runs the sections of `petra.registry`: every section's
+`declares` first (what it writes and reads), then every section's `checks`,
+then the core checks of options that are not enforced or have no effect.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -15,9 +20,13 @@ from jsonschema import Draft202012Validator
 from petra.blocks.base import ANY, Block, BlockParamError, BlockRegistry, Port
 from petra.config.context import CheckContext, Writer, mappings, section
 from petra.config.errors import Path_, did_you_mean, near_miss
+from petra.config.ignored import check_ignored
 from petra.config.model import BlockConfig, BlockInput, SignalConfig
+from petra.config.unenforced import check_unenforced
 from petra.config.validation import explain
 from petra.logic.graph import AlgebraicLoopError, partition
+from petra.registry import SECTIONS
+from petra.section import Section, load
 from petra.values import CoercionError, DataType, Value, coerce, parse_literal, type_of
 
 ALIASES = {
@@ -349,3 +358,23 @@ def resolve_signals(ctx: CheckContext) -> list[SignalConfig]:
                        "with bad quality until something writes it")
         signals.append(SignalConfig(name, DataType.FLOAT, DataType.FLOAT.default, implicit=True, unset=True))
     return signals
+
+
+def check_sections(ctx: CheckContext, sections: Sequence[Section] | None = None) -> None:
+    """Every section's `declares`, then every section's `checks`, then the core option checks.
+
+    Runs after `check_signals` and the `BlockChecker`. What the declares
+    record is settled by `CheckContext.declaring`, so the problems found do not
+    depend on the order of `sections` (default: the registry's). Each check
+    tolerates malformed input (the schema reports it).
+    """
+    sections = SECTIONS if sections is None else sections
+    with ctx.declaring():
+        for item in sections:
+            if item.declares is not None:
+                load(item.declares)(ctx)
+    for item in sections:
+        if item.checks is not None:
+            load(item.checks)(ctx)
+    check_unenforced(ctx)
+    check_ignored(ctx)

@@ -1,15 +1,21 @@
 """Shared state of the cross-checks: problems, signal writers and readers.
 
-The checks in `petra.config.checks` (signals, blocks, types) and
-`petra.config.section_checks` (alarms, drivers, notifications) record here
-who writes and who reads each signal; `petra.config.checks.resolve_signals`
-then turns that into the final signal list.
+The core checks in `petra.config.checks` (signals, blocks, types) and each
+section's `declare` (its folder's `checks.py`) record here who writes and who
+reads each signal; `petra.config.checks.resolve_signals` then turns that into
+the final signal list.
+
+The sections declare inside `CheckContext.declaring`, which settles what they
+recorded in `DECLARED_ORDER` rather than in the order they ran: which of two
+writers of a signal an error names first, and which read a warning points at,
+do not depend on the registry's order.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +26,12 @@ from petra.config.yaml_source import Document
 from petra.values import DataType, parse_literal
 
 _NAME = re.compile(NAME_PATTERN)
+
+DECLARED_ORDER = ("blocks", "alarms", "storage", "mqtt", "s7", "modbus", "twilio")
+"""Top-level keys in the order their writes and reads are settled: the first writer of a signal is
+the one whose key comes first (the order the cross-checks ran in when they were one function, so
+every message stays as it was); a key not listed comes after these, by name. Within one key, the
+order its one owner recorded them in (file order)."""
 
 
 @dataclass
@@ -43,6 +55,7 @@ class CheckContext:
     declared_at: dict[str, Path_] = field(default_factory=dict)
     writers: dict[str, Writer] = field(default_factory=dict)
     reads: dict[str, Path_] = field(default_factory=dict)
+    _pending: list[tuple[str, Writer | None, Path_]] | None = field(default=None, init=False, repr=False)
 
     @property
     def data(self) -> Any:
@@ -70,8 +83,29 @@ class CheckContext:
             return None
         return value
 
+    @contextmanager
+    def declaring(self) -> Iterator[None]:
+        """Collect the writes and reads recorded inside, then settle them in `DECLARED_ORDER`.
+
+        While it lasts, `writers` and `reads` hold only what the core checks
+        (signals, blocks) recorded before it.
+        """
+        self._pending = []
+        try:
+            yield
+        finally:
+            pending, self._pending = self._pending, None
+        for signal, writer, path in sorted(pending, key=lambda item: _declared_rank(item[2])):
+            if writer is None:
+                self.read(signal, path)
+            else:
+                self.write(signal, writer)
+
     def write(self, signal: str, writer: Writer) -> None:
         """Record that `writer` writes `signal`; a second writer is an error."""
+        if self._pending is not None:
+            self._pending.append((signal, writer, writer.path))
+            return
         first = self.writers.get(signal)
         if first is None:
             self.writers[signal] = writer
@@ -84,7 +118,38 @@ class CheckContext:
 
     def read(self, signal: str, path: Path_) -> None:
         """Record that something reads `signal` (the first place is kept for warnings)."""
+        if self._pending is not None:
+            self._pending.append((signal, None, path))
+            return
         self.reads.setdefault(signal, path)
+
+    def unique(self, items: Any, key: str, base: Path_, what: str) -> list[str]:
+        """The distinct string values of `key` in the list `items` (at `base`); a repeated one is an error."""
+        seen: dict[str, Path_] = {}
+        for index, item in mappings(items):
+            value = item.get(key)
+            if not isinstance(value, str):
+                continue
+            path = (*base, index, key)
+            if value in seen:
+                self.error(path, f"duplicate {what} '{value}' (first on line {self.line_of(seen[value])})")
+            else:
+                seen[value] = path
+        return list(seen)
+
+    def read_signal(self, item: dict[str, Any], key: str, path: Path_) -> None:
+        """Record that `item[key]` (at `path`), when present and a usable name, is a signal read."""
+        if key in item:
+            signal = self.signal_name(item[key], (*path, key))
+            if signal is not None:
+                self.read(signal, (*path, key))
+
+
+def _declared_rank(path: Path_) -> tuple[int, str]:
+    key = str(path[0]) if path else ""
+    if key in DECLARED_ORDER:
+        return DECLARED_ORDER.index(key), ""
+    return len(DECLARED_ORDER), key
 
 
 def mappings(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:

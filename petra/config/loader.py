@@ -2,7 +2,7 @@
 
 Steps: YAML with positions and ``${VAR}`` substitution (`yaml_source`), the
 JSON Schema (`schema`, messages from `validation`), then the cross-checks
-(`checks`, `section_checks`). All problems of all steps that could run are
+(`checks`, and each section's `checks.py`). All problems of all steps that could run are
 reported together in one ConfigError, sorted by position.
 """
 
@@ -15,12 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from petra.blocks.base import BlockRegistry
-from petra.config.checks import BlockChecker, check_signals, resolve_signals
+from petra.config.checks import BlockChecker, check_sections, check_signals, resolve_signals
 from petra.config.context import CheckContext
 from petra.config.errors import ConfigError, Problem
 from petra.config.model import PlantConfig
 from petra.config.schema import TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
-from petra.config.section_checks import check_sections
 from petra.config.validation import schema_problems
 from petra.config.yaml_limits import MAX_DOCUMENT_BYTES, check_size
 from petra.config.yaml_source import Document, parse_yaml, release_gradually

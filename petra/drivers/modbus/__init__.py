@@ -17,4 +17,6 @@ SECTION = Section(
     supervisor="drivers",
     schemas=(("modbus", "petra.drivers.modbus.schema:modbus_schema"),),
     child_specs="petra.drivers.modbus.children:child_specs",
+    declares="petra.drivers.modbus.checks:declare",
+    checks="petra.drivers.modbus.checks:check",
 )

@@ -18,4 +18,6 @@ SECTION = Section(
     supervisor="drivers",
     schemas=(("mqtt", "petra.drivers.mqtt.schema:mqtt_schema"),),
     child_specs="petra.drivers.mqtt.children:child_specs",
+    declares="petra.drivers.mqtt.checks:declare",
+    checks="petra.drivers.mqtt.checks:check",
 )

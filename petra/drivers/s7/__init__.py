@@ -17,4 +17,6 @@ SECTION = Section(
     supervisor="drivers",
     schemas=(("s7", "petra.drivers.s7.schema:s7_schema"),),
     child_specs="petra.drivers.s7.children:child_specs",
+    declares="petra.drivers.s7.checks:declare",
+    checks="petra.drivers.s7.checks:check",
 )
