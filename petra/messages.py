@@ -10,6 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+from petra.owners import Owner
 from petra.values import Quality, Value
 
 
@@ -70,7 +71,7 @@ class SignalsChanged:
 
     def __init__(
         self,
-        owner: str,
+        owner: Owner,
         changes: tuple[Change, ...] | None = None,
         *,
         slots: tuple[int, ...] = (),
@@ -135,7 +136,7 @@ class SignalsChanged:
         return len(self.slots)
 
     def __repr__(self) -> str:
-        return f"SignalsChanged({self.owner!r}, {len(self.slots)} changes)"
+        return f"SignalsChanged({str(self.owner)!r}, {len(self.slots)} changes)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain, compile_chain
 from petra.logic.graph import Chain, partition
 from petra.metrics import PlantMetrics
+from petra.owners import Owner, OwnerKind
 from petra.signals import SignalTable
 
 
@@ -42,11 +43,10 @@ class Plant:
         return self.config.scan_time_ms / 1000.0
 
 
-def chain_owners(chains: list[Chain]) -> dict[str, str]:
-    """Signal name -> owning chain ("logic/<chain>") for every block output."""
-    return {
-        signal: f"logic/{chain.name}" for chain in chains for block in chain.blocks for signal in block.outputs.values()
-    }
+def chain_owners(chains: list[Chain]) -> dict[str, Owner]:
+    """Signal name -> owning chain for every block output."""
+    return {signal: Owner.chain(chain.name) for chain in chains for block in chain.blocks
+            for signal in block.outputs.values()}
 
 
 def signal_groups(table: SignalTable) -> dict[str, list[int]]:
@@ -54,8 +54,8 @@ def signal_groups(table: SignalTable) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for slot in table.index.values():
         owner = table.owners[slot]
-        if not owner.startswith("logic/"):
-            groups.setdefault(owner, []).append(slot)
+        if owner.kind is OwnerKind.GROUP:
+            groups.setdefault(owner.name, []).append(slot)
     for slots in groups.values():
         slots.sort()
     return groups

@@ -16,6 +16,7 @@ from typing import Any
 from petra.config.model import PlantConfig, SignalConfig
 from petra.logic.compiler import CompiledChain, compile_chain
 from petra.logic.graph import partition
+from petra.owners import Owner
 from petra.paths import CLOCK, chain_path, group_path, in_core
 from petra.plant import Plant, chain_owners, signal_groups
 from petra.signals import SignalTable
@@ -26,7 +27,7 @@ class ReloadPlan:
     """What to do, by actor path relative to its supervisor."""
 
     config: PlantConfig
-    owners: dict[str, str]
+    owners: dict[str, Owner]
     chains: list[CompiledChain]
     groups: dict[str, list[int]]
     chains_to_stop: list[str] = field(default_factory=list)

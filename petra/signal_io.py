@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pykka import ActorDeadError
 
 from petra.messages import SignalUpdate, UpdateSignals
+from petra.owners import Owner
 from petra.paths import group_path
 from petra.plant import Plant
 from petra.values import Quality, Value
@@ -27,17 +28,18 @@ class SignalWriter:
         self.registry = registry
         self.source = source
 
-    def owner_of(self, name: str) -> str:
+    def owner_of(self, name: str) -> Owner:
         return self.plant.table.owners[self.plant.table.slot(name)]
 
     def write(self, updates: Iterable[SignalUpdate]) -> list[str]:
         """Tell each owning group its batch; returns names whose owner is not reachable."""
-        batches: dict[str, list[SignalUpdate]] = defaultdict(list)
+        batches: dict[Owner, list[SignalUpdate]] = defaultdict(list)
         for update in updates:
             batches[self.owner_of(update.name)].append(update)
         lost: list[str] = []
         for owner, batch in batches.items():
-            ref = self.registry.get(group_path(owner))
+            # only a group takes writes: a chain computes its outputs itself
+            ref = None if owner.is_chain else self.registry.get(group_path(owner.name))
             if ref is None:
                 lost.extend(u.name for u in batch)
                 continue

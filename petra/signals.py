@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from petra.config.model import SignalConfig
+from petra.owners import REMOVED, Owner
 from petra.values import CoercionError, DataType, Quality, Value, coerce
 
 
@@ -56,7 +57,7 @@ def initial_quality(spec: SignalConfig) -> Quality:
 class SignalTable:
     """Flat per-slot lists of value, quality and wall-clock timestamp."""
 
-    def __init__(self, specs: Sequence[SignalConfig], owners: dict[str, str] | None = None) -> None:
+    def __init__(self, specs: Sequence[SignalConfig], owners: dict[str, Owner] | None = None) -> None:
         now = time.time()
         self.specs: list[SignalConfig] = list(specs)
         self.names: list[str] = [s.name for s in specs]
@@ -65,7 +66,7 @@ class SignalTable:
         self.values: list[Value] = [coerce(s.initial, s.type) for s in specs]
         self.quality: list[int] = [initial_quality(s) for s in specs]
         self.timestamps: list[float] = [now] * len(specs)
-        self.owners: list[str] = [(owners or {}).get(s.name, s.group) for s in specs]
+        self.owners: list[Owner] = [(owners or {}).get(s.name) or Owner.group(s.group) for s in specs]
         self.quality_epoch = 0
         self._quality_lock = threading.Lock()
         # slot -> (value, reason): written only by the slot's owner
@@ -91,7 +92,7 @@ class SignalTable:
             timestamp=self.timestamps[slot],
             unit=spec.unit,
             description=spec.description,
-            owner=self.owners[slot],
+            owner=str(self.owners[slot]),
             forced=slot in self.forced,
         )
 
@@ -123,7 +124,7 @@ class SignalTable:
         copy.forced = dict(self.forced)
         return copy
 
-    def apply_layout(self, specs: Sequence[SignalConfig], owners: dict[str, str]) -> None:
+    def apply_layout(self, specs: Sequence[SignalConfig], owners: dict[str, Owner]) -> None:
         """Adopt a new signal list in place, keeping every surviving signal's slot and value.
 
         New signals are appended; removed ones leave a tombstone slot (out of the
@@ -134,10 +135,10 @@ class SignalTable:
         wanted = {s.name for s in specs}
         for name in [n for n in self.index if n not in wanted]:
             removed = self.index.pop(name)
-            self.owners[removed] = ""
+            self.owners[removed] = REMOVED
             self.forced.pop(removed, None)
         for spec in specs:
-            owner = owners.get(spec.name, spec.group)
+            owner = owners.get(spec.name) or Owner.group(spec.group)
             slot = self.index.get(spec.name)
             if slot is None:
                 self.specs.append(spec)

@@ -17,6 +17,7 @@ import time
 
 from petra.logic.compiler import CANNOT_COMPUTE, ChainProgram, CompiledChain, compile_chain, propagate_quality
 from petra.messages import ForceSignal, ScanDone, SignalsChanged, Tick
+from petra.owners import Owner
 from petra.plant import Plant
 from petra.rate_limited_log import RateLimitedLog
 from petra.values import Quality, coerce
@@ -39,11 +40,11 @@ class BlockChainActor(PooledActor):
         super().__init__()
         self.plant = plant
         self.chain = chain
-        self.owner = f"logic/{chain.name}"
+        self.owner = Owner.chain(chain.name)
         self.program: ChainProgram | None = None
         self._epoch = -1
         self._subscribed = False
-        self._updates = plant.metrics.signal_updates.labels(self.owner)
+        self._updates = plant.metrics.signal_updates.labels(str(self.owner))
         self._errors = plant.metrics.block_errors.labels(chain.name)
         self._failing: frozenset[int] = frozenset()
         self._failure_log = RateLimitedLog(log, interval_s=10.0, max_keys=2 * len(chain.block_names) + 1)

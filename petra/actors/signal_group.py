@@ -13,6 +13,7 @@ import logging
 import time
 
 from petra.messages import Change, ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
+from petra.owners import Owner
 from petra.plant import Plant
 from petra.rate_limited_log import RateLimitedLog
 from petra.values import CoercionError, Quality, coerce
@@ -32,6 +33,7 @@ class SignalGroupActor(SupervisedActor):
         super().__init__()
         self.plant = plant
         self.group = group
+        self.owner = Owner.group(group)
         self.slots = frozenset(slots)
         self._updates = plant.metrics.signal_updates.labels(group)
         self._errors = plant.metrics.signal_errors.labels(group)
@@ -102,5 +104,5 @@ class SignalGroupActor(SupervisedActor):
         if changes:
             self._updates.inc(len(changes))
             if self.plant.bus.has_subscribers:
-                self.plant.bus.publish(SignalsChanged(self.group, tuple(changes)))
+                self.plant.bus.publish(SignalsChanged(self.owner, tuple(changes)))
         return errors

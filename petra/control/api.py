@@ -38,7 +38,7 @@ from pykka import Timeout as PykkaTimeout
 
 from petra import __version__
 from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
-from petra.paths import CLOCK, ROOT, STORAGE, chain_path, group_path, is_under, section_group
+from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
 from petra.values import CoercionError, coerce
 from supervision import Inject
 
@@ -230,7 +230,7 @@ class ControlApi:
     def _ask_owner(self, name: str, message: Any) -> Any:
         table = self.plant.table
         owner = table.owners[self._slot(name)]
-        path = chain_path(owner.removeprefix("logic/")) if owner.startswith("logic/") else group_path(owner)
+        path = owner.path
         ref = self.runtime.tree.lookup(path)
         if ref is None:
             raise ApiError(503, f"the owner of '{name}' ({path}) is not running right now; try again")
@@ -306,7 +306,7 @@ class ControlApi:
         data = self._json(request)
         value = self._value(name, data)
         owner = self.plant.table.owners[self._slot(name)]
-        if owner.startswith("logic/"):
+        if owner.is_chain:
             raise ApiError(409, f"'{name}' is computed by {owner} every scan; use force to hold it")
         if not self.plant.table.specs[self._slot(name)].writable:
             raise ApiError(403, f"'{name}' is not writable (writable: false in the config)")

@@ -186,7 +186,7 @@ class ControlApp:
             ]
             if changes:
                 with contextlib.suppress(RuntimeError):  # the loop closed before the stream could unsubscribe
-                    loop.call_soon_threadsafe(enqueue, {"owner": event.owner, "changes": changes})
+                    loop.call_soon_threadsafe(enqueue, {"owner": str(event.owner), "changes": changes})
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         response.force_close()  # one stream per connection: it ends with the stream

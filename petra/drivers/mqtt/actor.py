@@ -339,7 +339,7 @@ class MqttBridgeActor(SupervisedActor):
                 self._rlog.warning(f"topic:{sub.topic}", "%s: %s", self.config.driver_id, exc)
                 continue
             slot = table.index.get(name)
-            if slot is None or table.owners[slot].startswith("logic/"):
+            if slot is None or table.owners[slot].is_chain:
                 self.metrics.errors.inc()
                 why = "no such signal" if slot is None else "it is written by block logic"
                 self._rlog.warning(f"topic:{sub.topic}", "%s: topic '%s' names signal '%s' but %s; ignored",
@@ -365,7 +365,7 @@ class MqttBridgeActor(SupervisedActor):
             return
         slot = table.index.get(name)
         if (name not in cfg.writable_signals or slot is None or not table.specs[slot].writable
-                or table.owners[slot].startswith("logic/")):
+                or table.owners[slot].is_chain):
             self.metrics.refused.inc()
             self._rlog.warning("refused", "%s: refused remote write to '%s' on '%s': not in "
                                "writable_signals (or not writable)", cfg.driver_id, name[:200], topic[:200])
