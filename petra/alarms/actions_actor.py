@@ -11,7 +11,6 @@ time it last fired is stored with the delivery (`cooldowns`, key
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -80,7 +79,7 @@ class ActionsActor(SupervisedActor):
         return super().on_receive(message)
 
     def _changed(self, name: str, value: Any) -> None:
-        now = time.time()
+        now = self.service.plant.time.time()
         was, self.last_value[name] = self.last_value.get(name, False), bool(value)
         if was or not value:
             return

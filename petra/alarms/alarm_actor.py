@@ -73,6 +73,8 @@ class AlarmActor(PooledActor):
         self._published: tuple[Any, ...] | None = None
         self._wake_at: float | None = None
         self._stored: tuple[Any, ...] | None = None  # the machine's durable_key as last written
+        self.clock = service.plant.time
+        """Delays, shelving and chatter are timed on the plant's clock; latency stamps stay on the real one."""
 
     def on_start(self) -> None:
         self.service.gates.pop(self.spec.id, None)  # a gate of a previous instance says nothing now
@@ -82,7 +84,7 @@ class AlarmActor(PooledActor):
         if saved:
             self.machine.restore(saved)
             self._stored = self.machine.durable_key() if self.machine.snapshot() == saved else None
-        now = time.time()
+        now = self.clock.time()
         self._after([], now, None, announce=True)  # the escalation manager learns the restored state
         if not saved or self.service.fresh(self.slot):
             # After a restart, a signal still at its configured initial value says nothing about the
@@ -93,17 +95,17 @@ class AlarmActor(PooledActor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Evaluate):
-            self._evaluate(time.time(), message.stamp)
+            self._evaluate(self.clock.time(), message.stamp)
             return None
         if isinstance(message, Wake):
-            now = time.time()
+            now = self.clock.time()
             self._wake_at = None
             self._after(self.machine.wake(now), now, None)
             return None
         if isinstance(message, Command):
             return self._command(message)
         if isinstance(message, Announce):
-            self._after([], time.time(), None, announce=True, reply_to=message.reply_to)
+            self._after([], self.clock.time(), None, announce=True, reply_to=message.reply_to)
             return None
         return super().on_receive(message)
 
@@ -151,7 +153,7 @@ class AlarmActor(PooledActor):
             self.actor_ref.tell(Evaluate(time.time()))
 
     def _command(self, command: Command) -> dict[str, Any]:
-        now = time.time()
+        now = self.clock.time()
         m = self.machine
         kind = command.kind
         if kind == "ack":

@@ -21,7 +21,6 @@ collected per contact and channel and sent as one summary every
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -43,6 +42,8 @@ class EscalationActor(SupervisedActor):
     def __init__(self, service: AlarmService) -> None:
         super().__init__()
         self.service = service
+        self.clock = service.plant.time
+        """Escalation steps, cool-downs and flood windows are timed on the plant's clock."""
         config = service.config
         self.flood = FloodDetector(config.flood_threshold, config.flood_window_s)
         self.walks: dict[str, dict[str, Any]] = {}  # alarm -> {"walk": Escalation, "message", "severity", "code"}
@@ -71,7 +72,7 @@ class EscalationActor(SupervisedActor):
                 continue
             record["walk"] = Escalation.from_dict(record["walk"])
             self.walks[alarm] = record
-        self._restore_flood(time.time())
+        self._restore_flood(self.clock.time())
         for alarm_id, view in service.views.items():
             if view.get("acked") is False and view.get("state") not in ("shelved", "suppressed", "out_of_service"):
                 self.attention.add(alarm_id)
@@ -80,7 +81,7 @@ class EscalationActor(SupervisedActor):
         if self.walks:
             log.info("resuming %d escalation(s): %s", len(self.walks), ", ".join(sorted(self.walks)))
         self._publish_signals()
-        self._run(time.time())
+        self._run(self.clock.time())
         for alarm_id in list(service.views):
             service.tell(f"{ALARM_GROUP}/alarm:{alarm_id}", Announce(self.actor_ref))
 
@@ -96,7 +97,7 @@ class EscalationActor(SupervisedActor):
             self._changed(message)
         elif isinstance(message, Wake):
             self._wake_at = None
-            self._run(time.time())
+            self._run(self.clock.time())
         elif message == "walks":
             return {k: {**v, "walk": v["walk"].to_dict()} for k, v in self.walks.items()}
         else:
@@ -301,7 +302,7 @@ class EscalationActor(SupervisedActor):
         if not times:
             return
         when = min(times)
-        if self._wake_at is not None and self._wake_at <= when and self._wake_at > time.time() - 1:
+        if self._wake_at is not None and self._wake_at <= when and self._wake_at > self.clock.time() - 1:
             return
         self._wake_at = when
         self.service.scheduler.tell_at(when, self.actor_ref, Wake())

@@ -53,7 +53,7 @@ class AlarmRouter(SupervisedActor):
         self.service.attach(self.registry, self.path)
         register_routes(self.service)
         self._subscriber = self.service.plant.bus.subscribe(self._on_change)
-        self.service.scheduler.tell_at(time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
+        self.service.scheduler.tell_at(self.service.plant.time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
 
     def _after_exit(self) -> None:
         if self._subscriber is not None:
@@ -70,13 +70,13 @@ class AlarmRouter(SupervisedActor):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, TrimEvents):
             self.trim_events()
-            self.service.scheduler.tell_at(time.time() + TRIM_EVERY_S, self.actor_ref, TrimEvents())
+            self.service.scheduler.tell_at(self.service.plant.time.time() + TRIM_EVERY_S, self.actor_ref, TrimEvents())
             return None
         return super().on_receive(message)
 
     def trim_events(self, now: float | None = None) -> int:
         """Delete alarm events older than `alarms.event_retention_days` (checked hourly)."""
-        now = time.time() if now is None else now
+        now = self.service.plant.time.time() if now is None else now
         removed = self.service.store.trim_events(now - self.service.config.event_retention_s)
         if removed:
             log.info("alarm events: removed %d older than %.0f days", removed,

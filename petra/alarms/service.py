@@ -50,7 +50,7 @@ class AlarmService:
         self.plant = plant
         self.config = config
         self.store: AlarmStore = open_store(config.state_dir, config.fsync)
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler(time_source=plant.time)
         self.views: dict[str, dict[str, Any]] = {}
         # alarm id -> alarm_actor.Gate: lets the router drop changes that cannot move an alarm
         self.gates: dict[str, Any] = {}
@@ -172,7 +172,7 @@ class AlarmService:
     def redeliver(self, channel: str, record: dict[str, Any], delay_s: float) -> None:
         ref = self.ref(f"notify:{channel}")
         if ref is not None:
-            self.scheduler.tell_at(time.time() + delay_s, ref, Deliver(record))
+            self.scheduler.tell_at(self.plant.time.time() + delay_s, ref, Deliver(record))
 
     def notify_transition(self, transition: Transition) -> None:
         for listener in self.transition_listeners:

@@ -12,7 +12,6 @@ or at their stored `retry_at` when they were waiting out a back-off.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from petra.alarms.messages import Deliver
@@ -42,13 +41,15 @@ class NotifierActor(SupervisedActor):
         super().__init__()
         self.service = service
         self.channel = channel
+        self.clock = service.plant.time
+        """Retry back-offs and delivery times are on the plant's clock."""
         self.backend = backend or backend_for(channel, service)
 
     def on_start(self) -> None:
         self.service.attach(self.registry, self.path)
         store = self.service.store
         waiting = [d for d, channel in store.items("outbox").items() if channel == self.channel]
-        now = time.time()
+        now = self.clock.time()
         for delivery_id in waiting:
             record = store.get("deliveries", delivery_id)
             if record is None or record.get("status") not in ("pending", "retrying", "sending"):
@@ -78,7 +79,7 @@ class NotifierActor(SupervisedActor):
         if current is not None and current.get("status") not in ("pending", "retrying", "sending"):
             return  # already sent (e.g. a retry raced a restart's outbox scan)
         record["attempts"] = int(record.get("attempts", 0)) + 1
-        now = time.time()
+        now = self.clock.time()
         try:
             result = self.backend.send(record)
         except DeliveryError as exc:
@@ -88,7 +89,7 @@ class NotifierActor(SupervisedActor):
             log.exception("notify:%s: delivery %s failed unexpectedly", self.channel, record["id"])
             self._failed(record, DeliveryError(f"unexpected {type(exc).__name__}: {exc}", transient=False), now)
             return
-        record.update(status=result.status, sid=result.sid, sent_at=time.time(), error=None)
+        record.update(status=result.status, sid=result.sid, sent_at=self.clock.time(), error=None)
         events = []
         if record.get("alarm"):
             events.append({"alarm": record["alarm"], "event": "notification_sent", "time": record["sent_at"],
