@@ -27,6 +27,7 @@ from petra.drivers.driver_metrics import DriverMetrics
 from petra.drivers.s7.codec import plan_reads
 from petra.drivers.s7.config import S7Mapping, S7PlcConfig
 from petra.drivers.s7.session import S7Session
+from petra.drivers.scaling import Scale
 from petra.simulator.servers import S7Server
 
 TARGET_P99_MS = 10.0
@@ -37,7 +38,7 @@ def mapping_100() -> tuple[S7Mapping, ...]:
     for i in range(40):
         items.append(S7Mapping(f"real{i}", "DB", 4 * i, "real", db_number=1))
     for i in range(20):
-        items.append(S7Mapping(f"int{i}", "DB", 200 + 2 * i, "int", db_number=1, factor=0.1))
+        items.append(S7Mapping(f"int{i}", "DB", 200 + 2 * i, "int", db_number=1, scale=Scale(0.1)))
     for i in range(16):
         items.append(S7Mapping(f"bool{i}", "DB", 260 + i // 8, "bool", db_number=1, bit=i % 8))
     for i in range(15):

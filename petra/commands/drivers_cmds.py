@@ -105,7 +105,7 @@ def _s7_plc(args: argparse.Namespace, direction: str = "read") -> S7PlcConfig:
                               db_number=args.db if args.area == "DB" else 0, bit=args.bit,
                               direction=direction, length=args.length),)
     return S7PlcConfig(name="tool", ip=args.ip, rack=args.rack, slot=args.slot, port=args.port,
-                       timeout_s=args.timeout, mappings=mappings)
+                       timeout_ms=round(args.timeout * 1000), mappings=mappings)
 
 
 def _s7_session(args: argparse.Namespace, direction: str = "read") -> S7Session:
@@ -297,7 +297,7 @@ def _modbus_conn(args: argparse.Namespace, direction: str = "read") -> ModbusCon
     serial = SerialSettings(args.serial, args.baudrate, args.parity, args.stopbits, args.bytesize) \
         if args.serial else None
     return ModbusConnectionConfig(name="tool", transport="rtu" if serial else "tcp", host=args.host, port=args.port,
-                                  serial=serial, timeout_s=args.timeout, mappings=tuple(mappings))
+                                  serial=serial, timeout_ms=round(args.timeout * 1000), mappings=tuple(mappings))
 
 
 def _modbus_read(args: argparse.Namespace) -> int:

@@ -116,6 +116,8 @@ def explain(
         yield path, "contains the same entry twice", False
     elif kind in ("oneOf", "anyOf"):
         yield from _alternatives(error, path, prefix, root)
+    elif kind == "not" and isinstance(error.schema, dict) and error.schema.get("description"):
+        yield path, str(error.schema["description"]), True  # a key refused for a stated reason
     else:
         yield path, error.message, False
 

@@ -22,6 +22,7 @@ from snap7.server import Server as Snap7Server
 from snap7.type import SrvArea
 
 from petra.drivers.modbus.config import SerialSettings
+from petra.drivers.s7.config import AREAS
 from petra.rate_limited_log import RateLimitFilter
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def rate_limit_server_logs() -> None:
         if not any(isinstance(f, RateLimitFilter) for f in logger.filters):
             logger.addFilter(RateLimitFilter())
 
-S7_AREAS = {"PE": SrvArea.PE, "PA": SrvArea.PA, "MK": SrvArea.MK, "DB": SrvArea.DB}
+S7_AREAS = {area: SrvArea[area] for area in AREAS}
 MODBUS_TABLES = {"coil": 1, "discrete_input": 2, "holding_register": 3, "input_register": 4}
 """Table name -> the read function code pymodbus' datastore keys the table by."""
 

@@ -22,6 +22,7 @@ from petra.drivers.modbus.codec import (
     to_signal,
 )
 from petra.drivers.modbus.config import ModbusMapping, connections_from_section
+from petra.drivers.scaling import Scale
 
 INTS = {"int16": (-(2**15), 2**15 - 1), "uint16": (0, 2**16 - 1), "int32": (-(2**31), 2**31 - 1),
         "uint32": (0, 2**32 - 1), "int64": (-(2**63), 2**63 - 1)}
@@ -77,7 +78,7 @@ def test_encode_refuses_what_does_not_fit_and_decode_what_is_too_short() -> None
 
 
 def test_scale_and_offset_apply_to_reads_and_invert_for_writes() -> None:
-    mapping = ModbusMapping("s", "holding_register", 0, "uint16", scale=0.01, offset=-10)
+    mapping = ModbusMapping("s", "holding_register", 0, "uint16", scale=Scale(0.01, -10))
     assert to_signal(mapping, 2500) == pytest.approx(15.0)
     assert to_raw(mapping, 15.0) == pytest.approx(2500)
 

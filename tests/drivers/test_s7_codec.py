@@ -21,6 +21,7 @@ from petra.drivers.s7.codec import (
     to_signal,
 )
 from petra.drivers.s7.config import S7Mapping, plcs_from_section
+from petra.drivers.scaling import Scale
 
 RANGES = {"byte": (0, 255), "word": (0, 65535), "int": (-32768, 32767), "dword": (0, 2**32 - 1),
           "dint": (-(2**31), 2**31 - 1)}
@@ -86,7 +87,7 @@ def test_a_string_whose_length_byte_exceeds_its_maximum_is_malformed() -> None:
 
 
 def test_scaling_is_inverted_for_writes() -> None:
-    mapping = S7Mapping("s", "DB", 0, "int", db_number=1, factor=0.1, offset=-5.0)
+    mapping = S7Mapping("s", "DB", 0, "int", db_number=1, scale=Scale(0.1, -5.0))
     assert to_signal(mapping, 250) == pytest.approx(20.0)
     assert to_raw(mapping, 20.0) == pytest.approx(250)
     assert to_signal(S7Mapping("b", "DB", 0, "bool", db_number=1), True) is True

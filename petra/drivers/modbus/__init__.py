@@ -17,6 +17,7 @@ SECTION = Section(
     supervisor="drivers",
     schemas=(("modbus", "petra.drivers.modbus.schema:modbus_schema"),),
     child_specs="petra.drivers.modbus.children:child_specs",
+    model="petra.drivers.modbus.config:ModbusConnectionConfig",
     declares="petra.drivers.modbus.checks:declare",
     checks="petra.drivers.modbus.checks:check",
 )

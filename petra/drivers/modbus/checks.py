@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from petra.config.context import CheckContext, mappings
 from petra.config.section_checks import driver_mapping, scaled, type_of
+from petra.drivers.scaling import terms_of as scale_terms
 from petra.values import DataType
 
 MODBUS_TYPES = {
@@ -27,8 +28,7 @@ def declare(ctx: CheckContext) -> None:
     data = ctx.data if isinstance(ctx.data, dict) else {}
     for conn_index, conn in mappings(data.get("modbus")):
         for index, mapping in mappings(conn.get("mappings")):
-            dtype = scaled(type_of(MODBUS_TYPES, mapping.get("data_type")), mapping.get("scale"),
-                           mapping.get("offset"))
+            dtype = scaled(type_of(MODBUS_TYPES, mapping.get("data_type")), *scale_terms(mapping))
             driver_mapping(ctx, mapping, ("modbus", conn_index, "mappings", index),
                            f"modbus mapping of connection '{conn.get('name')}'", dtype, "modbus")
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from petra.drivers.modbus.config import ModbusMapping
+from petra.drivers.scaling import ScaleError
 from petra.values import Value
 
 MAX_REGISTERS = 125
@@ -119,19 +120,16 @@ def encode(data_type: str, value: Value, byte_order: str = "big", word_order: st
 
 
 def to_signal(mapping: ModbusMapping, raw: Value) -> Value:
-    """signal = raw * scale + offset (numbers only)."""
-    if mapping.scaled and isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return raw * mapping.scale + mapping.offset
-    return raw
+    """Raw device value -> signal value: raw * factor + offset (numbers only; `petra.drivers.scaling`)."""
+    return mapping.scale.to_signal(raw)
 
 
 def to_raw(mapping: ModbusMapping, value: Value) -> Value:
-    """The inverse of `to_signal`."""
-    if mapping.scaled and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if mapping.scale == 0:
-            raise ModbusEncodeError("scale 0 cannot be inverted")
-        return (value - mapping.offset) / mapping.scale
-    return value
+    """Signal value -> raw device value (the inverse of `to_signal`)."""
+    try:
+        return mapping.scale.to_raw(value)
+    except ScaleError as exc:
+        raise ModbusEncodeError(str(exc)) from None
 
 
 @dataclass(frozen=True)

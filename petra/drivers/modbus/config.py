@@ -1,8 +1,8 @@
-"""Typed Modbus driver config, built from the loader's validated `modbus` section.
+"""The `modbus` section's settings: one declaration for its schema, defaults and typed model.
 
 One `ModbusConnectionConfig` per TCP device or serial (RTU) bus; each mapping
-names the unit id it lives on. Times in the YAML are milliseconds; the model
-keeps them in seconds.
+names the unit id it lives on. Times keep the YAML's milliseconds; properties
+give seconds.
 """
 
 from __future__ import annotations
@@ -10,29 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from petra.drivers.mapping import Directional
+from petra.config.schema_builders import NAME_PATTERN
+from petra.config.settings import parse, setting
+from petra.drivers.mapping import DIRECTIONS, Directional, Polled
+from petra.drivers.scaling import SCALE_DOC, SCALE_SCHEMA, Scale, nested
 
 BIT_TABLES = ("coil", "discrete_input")
 REGISTER_TABLES = ("holding_register", "input_register")
 WRITABLE_TABLES = ("coil", "holding_register")
+TABLES = ("coil", "discrete_input", "holding_register", "input_register")
+DATA_TYPES = ("bool", "int16", "uint16", "int32", "uint32", "int64", "float32", "float64", "string")
+ORDERS = ("big", "little")
 
 
 @dataclass(frozen=True)
 class ModbusMapping(Directional):
     """One signal at one protocol address (0-based) of one unit's table."""
 
-    signal: str
-    table: str
-    address: int
-    data_type: str
-    unit_id: int = 1
-    length: int = 1
-    """Registers, for data_type string (two characters each)."""
-    byte_order: str = "big"
-    word_order: str = "big"
-    scale: float = 1.0
-    offset: float = 0.0
-    direction: str = "read"
+    signal: str = setting(minLength=1)
+    table: str = setting(enum=TABLES)
+    address: int = setting(doc="Protocol address (0-based).", minimum=0, maximum=65535)
+    data_type: str = setting(enum=DATA_TYPES)
+    unit_id: int = setting(1, minimum=0, maximum=255)
+    length: int = setting(1, doc="Registers, for data_type string.", schema_default=False, minimum=1, maximum=125)
+    """Registers, for data_type string (two characters each); the checks require it for strings."""
+    byte_order: str = setting("big", enum=ORDERS)
+    word_order: str = setting("big", enum=ORDERS)
+    scale: Scale = setting(default_factory=Scale, doc=SCALE_DOC, schema=SCALE_SCHEMA)
+    direction: str = setting("read", enum=DIRECTIONS)
 
     @property
     def is_bit(self) -> bool:
@@ -40,30 +45,34 @@ class ModbusMapping(Directional):
 
     @property
     def scaled(self) -> bool:
-        return self.scale != 1.0 or self.offset != 0.0
+        return not self.scale.identity
 
 
 @dataclass(frozen=True)
 class SerialSettings:
-    port: str
-    baudrate: int = 9600
-    parity: str = "N"
-    stopbits: int = 1
-    bytesize: int = 8
+    """An RTU bus's serial line."""
+
+    port: str = setting(doc="Serial device, e.g. /dev/ttyUSB0.", minLength=1)
+    baudrate: int = setting(9600, minimum=50)
+    parity: str = setting("N", enum=("N", "E", "O"))
+    stopbits: int = setting(1, enum=(1, 2))
+    bytesize: int = setting(8, enum=(7, 8))
 
 
 @dataclass(frozen=True)
-class ModbusConnectionConfig:
+class ModbusConnectionConfig(Polled):
     """One TCP device or one RTU bus with many units."""
 
-    name: str
-    transport: str = "tcp"
-    host: str = ""
-    port: int = 502
+    name: str = setting(doc="Names this connection.", pattern=NAME_PATTERN)
+    transport: str = setting("tcp", enum=("tcp", "rtu"))
+    host: str = setting("", schema_default=False, minLength=1)
+    """Required for tcp (the schema's if/else); unused on a serial bus."""
+    port: int = setting(502, minimum=1, maximum=65535)
     serial: SerialSettings | None = None
-    timeout_s: float = 1.0
-    poll_interval_s: float = 0.1
-    mappings: tuple[ModbusMapping, ...] = ()
+    """The serial line for transport rtu; ignored (None) for tcp."""
+    timeout_ms: int = setting(1000, unit="ms", minimum=1)
+    poll_interval_ms: int = setting(100, unit="ms", minimum=1)
+    mappings: tuple[ModbusMapping, ...] = setting(())
 
     @property
     def driver_id(self) -> str:
@@ -74,39 +83,12 @@ class ModbusConnectionConfig:
         return self.serial.port if self.serial else f"{self.host}:{self.port}"
 
 
-def mapping_from_dict(item: dict[str, Any]) -> ModbusMapping:
-    return ModbusMapping(
-        signal=item["signal"],
-        table=item["table"],
-        address=int(item["address"]),
-        data_type=item["data_type"],
-        unit_id=int(item.get("unit_id", 1)),
-        length=int(item.get("length", 1)),
-        byte_order=item.get("byte_order", "big"),
-        word_order=item.get("word_order", "big"),
-        scale=float(item.get("scale", 1.0)),
-        offset=float(item.get("offset", 0.0)),
-        direction=item.get("direction", "read"),
-    )
-
-
-def connection_from_dict(item: dict[str, Any]) -> ModbusConnectionConfig:
-    serial = item.get("serial")
-    return ModbusConnectionConfig(
-        name=str(item["name"]),
-        transport=item.get("transport", "tcp"),
-        host=str(item.get("host", "")),
-        port=int(item.get("port", 502)),
-        serial=SerialSettings(
-            port=str(serial["port"]), baudrate=int(serial.get("baudrate", 9600)), parity=serial.get("parity", "N"),
-            stopbits=int(serial.get("stopbits", 1)), bytesize=int(serial.get("bytesize", 8)),
-        ) if serial and item.get("transport") == "rtu" else None,
-        timeout_s=int(item.get("timeout_ms", 1000)) / 1000.0,
-        poll_interval_s=int(item.get("poll_interval_ms", 100)) / 1000.0,
-        mappings=tuple(mapping_from_dict(m) for m in item.get("mappings") or ()),
-    )
-
-
 def connections_from_section(section: Any) -> list[ModbusConnectionConfig]:
-    """Every connection of a validated `modbus` section."""
-    return [connection_from_dict(item) for item in section or ()]
+    """Every connection of a validated `modbus` section (a `serial` block counts only for rtu)."""
+    return [
+        parse(ModbusConnectionConfig, {
+            **{key: value for key, value in item.items() if key != "serial" or item.get("transport") == "rtu"},
+            "mappings": [nested(m) for m in item.get("mappings") or ()],
+        })
+        for item in section or ()
+    ]

@@ -17,6 +17,7 @@ SECTION = Section(
     supervisor="drivers",
     schemas=(("s7", "petra.drivers.s7.schema:s7_schema"),),
     child_specs="petra.drivers.s7.children:child_specs",
+    model="petra.drivers.s7.config:S7PlcConfig",
     declares="petra.drivers.s7.checks:declare",
     checks="petra.drivers.s7.checks:check",
 )

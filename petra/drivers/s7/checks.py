@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from petra.config.context import CheckContext, mappings, section
+from petra.config.context import CheckContext, mappings
 from petra.config.errors import Path_
 from petra.config.section_checks import driver_mapping, scaled, type_of
+from petra.drivers.scaling import terms_of as scale_terms
 from petra.values import DataType
 
 S7_TYPES = {
@@ -35,8 +36,7 @@ def declare(ctx: CheckContext) -> None:
     for base, plc in _plcs(ctx):
         label = plc.get("name") or plc.get("ip")
         for index, mapping in mappings(plc.get("mappings")):
-            scale = section(mapping, "scale")
-            dtype = scaled(type_of(S7_TYPES, mapping.get("data_type")), scale.get("factor"), scale.get("offset"))
+            dtype = scaled(type_of(S7_TYPES, mapping.get("data_type")), *scale_terms(mapping))
             driver_mapping(ctx, mapping, (*base, "mappings", index), f"s7 mapping of PLC '{label}'", dtype, "s7")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from petra.drivers.s7.config import S7Mapping
+from petra.drivers.scaling import ScaleError
 from petra.values import Value
 
 PDU_OVERHEAD = 18
@@ -102,19 +103,16 @@ def set_bit(byte: int, bit: int, on: bool) -> int:
 
 
 def to_signal(mapping: S7Mapping, raw: Value) -> Value:
-    """Raw PLC value -> signal value (scaled when the mapping has a factor or offset)."""
-    if mapping.scaled and isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return raw * mapping.factor + mapping.offset
-    return raw
+    """Raw device value -> signal value: raw * factor + offset (numbers only; `petra.drivers.scaling`)."""
+    return mapping.scale.to_signal(raw)
 
 
 def to_raw(mapping: S7Mapping, value: Value) -> Value:
-    """Signal value -> raw PLC value (the inverse of `to_signal`)."""
-    if mapping.scaled and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if mapping.factor == 0:
-            raise S7EncodeError("scale factor 0 cannot be inverted")
-        return (value - mapping.offset) / mapping.factor
-    return value
+    """Signal value -> raw device value (the inverse of `to_signal`)."""
+    try:
+        return mapping.scale.to_raw(value)
+    except ScaleError as exc:
+        raise S7EncodeError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Typed S7 driver config, built from the loader's validated `s7` section.
+"""The `s7` section's settings: one declaration for its schema, defaults and typed model.
 
 The section is one PLC (a mapping; its name defaults to "plc") or a list of
-named PLCs. Times in the YAML are milliseconds; the model keeps them in seconds.
+named PLCs. Times keep the YAML's milliseconds; properties give seconds.
 """
 
 from __future__ import annotations
@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from petra.drivers.mapping import Directional
+from petra.config.schema_builders import NAME_PATTERN
+from petra.config.settings import parse, setting
+from petra.drivers.mapping import DIRECTIONS, Directional, Polled
+from petra.drivers.scaling import SCALE_DOC, SCALE_SCHEMA, Scale, nested
 
 AREAS = ("DB", "MK", "PE", "PA")
+"""S7 memory areas: DB data blocks, MK flags (merker), PE process inputs, PA process outputs."""
+DATA_TYPES = ("bool", "byte", "word", "int", "dword", "dint", "real", "lreal", "string")
 STRING_DEFAULT_LENGTH = 254
 
 
@@ -19,21 +24,22 @@ STRING_DEFAULT_LENGTH = 254
 class S7Mapping(Directional):
     """One signal at one PLC address (e.g. DB10.DBX4.1 is area DB, db 10, address 4, bit 1)."""
 
-    signal: str
-    area: str
-    address: int
-    data_type: str
-    db_number: int = 0
-    bit: int = 0
-    direction: str = "read"
-    factor: float = 1.0
-    offset: float = 0.0
-    length: int = STRING_DEFAULT_LENGTH
+    signal: str = setting(minLength=1)
+    area: str = setting(doc="DB data block, MK flags, PE inputs, PA outputs.", enum=AREAS)
+    address: int = setting(doc="Byte offset.", minimum=0)
+    data_type: str = setting(enum=DATA_TYPES)
+    db_number: int = setting(0, schema_default=False, minimum=1, maximum=65535)
+    """Required for area DB (the schema's if/then); 0 for the other areas."""
+    bit: int = setting(0, minimum=0, maximum=7)
+    direction: str = setting("read", enum=DIRECTIONS)
+    length: int = setting(STRING_DEFAULT_LENGTH, doc="Characters, for data_type string (an S7 STRING[length]).",
+                          minimum=1, maximum=254)
     """Characters of an S7 STRING[length]; it occupies length + 2 bytes."""
+    scale: Scale = setting(default_factory=Scale, doc=SCALE_DOC, schema=SCALE_SCHEMA)
 
     @property
     def scaled(self) -> bool:
-        return self.factor != 1.0 or self.offset != 0.0
+        return not self.scale.identity
 
     @property
     def label(self) -> str:
@@ -54,56 +60,27 @@ _AREA_LETTERS = {"MK": "M", "PE": "I", "PA": "Q"}
 
 
 @dataclass(frozen=True)
-class S7PlcConfig:
+class S7PlcConfig(Polled):
     """One PLC connection."""
 
-    name: str
-    ip: str
-    rack: int = 0
-    slot: int = 1
-    port: int = 102
-    poll_interval_s: float = 0.1
-    timeout_s: float = 5.0
-    mappings: tuple[S7Mapping, ...] = ()
+    name: str = setting(doc="Names this PLC (required when there are several).", pattern=NAME_PATTERN)
+    ip: str = setting(doc="IP address or host name of the PLC.", minLength=1)
+    rack: int = setting(0, minimum=0, maximum=7)
+    slot: int = setting(1, doc="1 for S7-1200/1500, 2 for S7-300.", minimum=0, maximum=31)
+    port: int = setting(102, minimum=1, maximum=65535)
+    poll_interval_ms: int = setting(100, unit="ms", minimum=1)
+    timeout_ms: int = setting(5000, unit="ms", minimum=1)
+    mappings: tuple[S7Mapping, ...] = setting(())
 
     @property
     def driver_id(self) -> str:
         return f"s7:{self.name}"
 
 
-def mapping_from_dict(item: dict[str, Any]) -> S7Mapping:
-    scale = item.get("scale") or {}
-    return S7Mapping(
-        signal=item["signal"],
-        area=item["area"],
-        address=int(item["address"]),
-        data_type=item["data_type"],
-        db_number=int(item.get("db_number", 0) or 0),
-        bit=int(item.get("bit", 0) or 0),
-        direction=item.get("direction", "read"),
-        factor=float(scale.get("factor", 1.0)),
-        offset=float(scale.get("offset", 0.0)),
-        length=int(item.get("length", STRING_DEFAULT_LENGTH)),
-    )
-
-
-def plc_from_dict(item: dict[str, Any], default_name: str = "plc") -> S7PlcConfig:
-    return S7PlcConfig(
-        name=str(item.get("name") or default_name),
-        ip=str(item["ip"]),
-        rack=int(item.get("rack", 0)),
-        slot=int(item.get("slot", 1)),
-        port=int(item.get("port", 102)),
-        poll_interval_s=int(item.get("poll_interval_ms", 100)) / 1000.0,
-        timeout_s=int(item.get("timeout_ms", 5000)) / 1000.0,
-        mappings=tuple(mapping_from_dict(m) for m in item.get("mappings") or ()),
-    )
-
-
 def plcs_from_section(section: Any) -> list[S7PlcConfig]:
     """Every PLC of a validated `s7` section (a dict for one PLC, a list for several)."""
     if not section:
         return []
-    if isinstance(section, dict):
-        return [plc_from_dict(section)]
-    return [plc_from_dict(item, f"plc{index}") for index, item in enumerate(section)]
+    items = [{"name": "plc", **section}] if isinstance(section, dict) else list(section)
+    return [parse(S7PlcConfig, {**item, "mappings": [nested(m) for m in item.get("mappings") or ()]})
+            for item in items]

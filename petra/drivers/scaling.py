@@ -1,0 +1,89 @@
+"""Linear scaling of a driver mapping, shared by S7 and Modbus: signal = raw * factor + offset.
+
+The documented spelling is a mapping, ``scale: {factor: 0.1, offset: -5}``.
+The flat spelling Modbus configs have used, ``scale: 0.1`` with ``offset: -5``
+beside it, is accepted by both drivers too; giving a mapping `scale` and a
+flat `offset` at once is an error at the `offset` line (the schema says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from petra.config.schema_builders import Schema, number
+from petra.config.settings import schema_of, setting
+from petra.values import Value
+
+
+class ScaleError(ValueError):
+    """A signal value that cannot be turned back into a raw value (factor 0)."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    """signal = raw * factor + offset; the identity unless a mapping says otherwise."""
+
+    factor: float = setting(1.0)
+    offset: float = setting(0.0)
+
+    @property
+    def identity(self) -> bool:
+        return self.factor == 1.0 and self.offset == 0.0
+
+    def to_signal(self, raw: Value) -> Value:
+        """Raw device value -> signal value (numbers only; bools and strings pass through)."""
+        if not self.identity and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return raw * self.factor + self.offset
+        return raw
+
+    def to_raw(self, value: Value) -> Value:
+        """Signal value -> raw device value (the inverse of `to_signal`)."""
+        if not self.identity and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if self.factor == 0:
+                raise ScaleError("scale factor 0 cannot be inverted")
+            return (value - self.offset) / self.factor
+        return value
+
+
+SCALE_DOC = "signal = raw * factor + offset"
+
+
+SCALE_SCHEMA: Schema = {"oneOf": [schema_of(Scale, SCALE_DOC),
+                                   number("The factor alone (flat spelling; offset: beside it).")]}
+"""The `scale` of a mapping (declare it ``setting(default_factory=Scale, doc=SCALE_DOC, schema=SCALE_SCHEMA)``)."""
+
+
+def with_flat_offset(mapping_schema: Schema) -> Schema:
+    """`mapping_schema` (a driver mapping's object) also accepting the flat `offset` key.
+
+    A flat `offset` is refused when `scale` is a mapping: the offset goes inside it.
+    """
+    properties = {**mapping_schema["properties"],
+                  "offset": number("Flat spelling of scale.offset, beside a number scale.")}
+    both = {"if": {"properties": {"scale": {"type": "object"}}, "required": ["scale"]},
+            "then": {"properties": {"offset": {
+                "not": {},
+                "description": "offset is given twice: put it inside scale: {factor, offset}, "
+                               "or write scale as a number with offset beside it",
+            }}}}
+    return {**mapping_schema, "properties": properties, "allOf": [*mapping_schema.get("allOf", []), both]}
+
+
+def terms_of(item: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(factor, offset) as written in a mapping's dict, in either spelling; None where absent."""
+    scale = item.get("scale")
+    if isinstance(scale, Mapping):
+        return scale.get("factor"), scale.get("offset")
+    return scale, item.get("offset")
+
+
+def nested(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A validated mapping dict with the flat spelling rewritten as ``scale: {factor, offset}``."""
+    out = dict(item)
+    if "offset" in out or not isinstance(out.get("scale", {}), Mapping):
+        factor, offset = terms_of(out)
+        out.pop("offset", None)
+        out["scale"] = {"factor": 1.0 if factor is None else factor, "offset": 0.0 if offset is None else offset}
+    return out
