@@ -1,15 +1,20 @@
-"""The typed model of the `mqtt:` section, built from the validated dict (no I/O).
+"""The `mqtt:` section's settings (`MqttSettings`: its schema and defaults) and the bridge's resolved config.
 
-Times are in seconds. Defaults that depend on other keys (client id, status and
-command topics, which signals are published) are resolved here, once.
+`MqttSettings` is the one declaration of the YAML keys. `MqttConfig` is what the
+bridge actor runs with: the settings with the defaults that depend on other
+keys resolved once (client id, status and command topics, which signals are
+published and how). Times are in seconds, as their key names say. No I/O.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from petra.config.model import PlantConfig
+from petra.config.schema_builders import array, signal_ref
+from petra.config.settings import parse, setting
 from petra.values import DataType
 
 
@@ -17,22 +22,66 @@ from petra.values import DataType
 class TlsConfig:
     """Broker TLS: the CA that signed the broker's certificate, an optional client pair."""
 
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    insecure: bool = False
+    ca_file: str | None = setting(None, doc="CA certificate (PEM) that signed the broker's certificate.")
+    cert_file: str | None = setting(None, doc="Client certificate (PEM).")
+    key_file: str | None = setting(None, doc="Client key (PEM).")
+    insecure: bool = setting(False, doc="Skip host name verification (testing only).")
 
 
 @dataclass(frozen=True)
 class Subscription:
     """One topic filter written into a fixed signal or a signal named by a topic level."""
 
-    topic: str
-    data_type: DataType
-    qos: int = 0
-    signal: str | None = None
-    signal_from_topic_segment: int | None = None
-    value_path: str | None = None
+    topic: str = setting(doc="Topic filter; + and # wildcards allowed.", minLength=1)
+    signal: str | None = setting(None, doc="The signal the payload is written to.", minLength=1)
+    signal_from_topic_segment: int | None = setting(
+        None, doc="For wildcard topics: the signal name is this topic level (0 = first).", minimum=0)
+    value_path: str | None = setting(None, doc="Dotted path into a JSON payload, e.g. temperature.value.")
+    data_type: DataType = setting(default=DataType.FLOAT)
+    qos: int = setting(0, minimum=0, maximum=2)
+
+
+@dataclass(frozen=True)
+class PublishSetting:
+    """One entry of `publish_signals`: a signal and what it overrides of the section's defaults."""
+
+    signal: str = setting(doc="The signal to publish under <topic_prefix>/<signal>.", minLength=1)
+    deadband: float | None = setting(
+        None, doc="Numeric changes smaller than this are not published; default publish_deadband.", minimum=0)
+    qos: int | None = setting(None, doc="QoS of this signal's messages; default qos.", minimum=0, maximum=2)
+    retain: bool | None = setting(None, doc="Retain this signal's messages; default retain.")
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """MQTT client: publishes signals, writes subscribed topics into signals."""
+
+    broker_host: str = setting(doc="Host name or IP of the broker.", minLength=1)
+    broker_port: int = setting(1883, minimum=1, maximum=65535)
+    client_id: str | None = setting(None, doc="MQTT client id; defaults to petra-<node_id>.")
+    topic_prefix: str = setting("petra", doc="Prefix of the topics PETRA publishes.")
+    username: str | None = None
+    password: str | None = None
+    tls: TlsConfig | None = None
+    keepalive_s: int = setting(60, unit="s", minimum=1, maximum=65535)
+    clean_session: bool = setting(True)
+    qos: int = setting(1, doc="QoS of published values.", minimum=0, maximum=2)
+    retain: bool = setting(False)
+    publish_on_change: bool = setting(True, doc="Publish a signal when it changes (else every scan).")
+    publish_deadband: float = setting(0.0, doc="Numeric changes smaller than this are not published.", minimum=0)
+    status_topic: str | None = setting(None, doc="Online/offline (last will) topic; default <prefix>/status.")
+    command_topic: str | None = setting(None, doc="Writes to signals arrive here; default <prefix>/cmd/+.")
+    writable_signals: frozenset[str] = setting(frozenset(), doc="Signals the command topic may write.",
+                                               schema=array(signal_ref("")))
+    buffer_max_messages: int = setting(10000, doc="Messages kept while the broker is down.", minimum=0)
+    subscriptions: tuple[Subscription, ...] = setting(())
+    publish_signals: tuple[PublishSetting, ...] | None = setting(
+        None, doc="Signals to publish, with per-signal deadband, QoS and retain. Absent: every signal "
+                  "except those written by MQTT subscriptions, with the section's defaults.")
+    payload_format: Literal["json", "plain"] = setting(
+        "json", doc='Published payloads: {"value","quality","ts"} or the bare value.')
+    reconnect_max_s: float = setting(10.0, unit="s", doc="Longest wait between reconnect attempts (doubles from "
+                                     "0.1 s).", minimum=0.1)
 
 
 @dataclass(frozen=True)
@@ -47,7 +96,7 @@ class Published:
 
 @dataclass(frozen=True)
 class MqttConfig:
-    """Everything the MQTT bridge actor needs."""
+    """Everything the MQTT bridge actor needs: `MqttSettings` with the other-key defaults resolved."""
 
     broker_host: str
     broker_port: int
@@ -68,9 +117,10 @@ class MqttConfig:
     buffer_max_messages: int
     subscriptions: tuple[Subscription, ...]
     published: dict[str, Published]
-    payload_format: str = "json"
+    payload_format: str
+    reconnect_max_s: float
     reconnect_min_s: float = 0.1
-    reconnect_max_s: float = 10.0
+    """Not a setting: where the reconnect back-off starts."""
 
     @property
     def driver_id(self) -> str:
@@ -91,65 +141,34 @@ def build_config(plant_config: PlantConfig) -> MqttConfig | None:
     section: dict[str, Any] | None = plant_config.sections.get("mqtt")
     if not section:
         return None
-    prefix = str(section.get("topic_prefix", "petra")).rstrip("/")
-    qos, retain = int(section.get("qos", 1)), bool(section.get("retain", False))
-    deadband = float(section.get("publish_deadband", 0.0))
-    tls_section = section.get("tls")
-    tls = None
-    if tls_section is not None:
-        tls = TlsConfig(
-            ca_file=tls_section.get("ca_file"),
-            cert_file=tls_section.get("cert_file"),
-            key_file=tls_section.get("key_file"),
-            insecure=bool(tls_section.get("insecure", False)),
-        )
-    subscriptions = tuple(
-        Subscription(
-            topic=s["topic"],
-            data_type=DataType(s.get("data_type", "float")),
-            qos=int(s.get("qos", 0)),
-            signal=s.get("signal"),
-            signal_from_topic_segment=s.get("signal_from_topic_segment"),
-            value_path=s.get("value_path"),
-        )
-        for s in section.get("subscriptions", [])
-    )
-    if "publish_signals" in section:
+    settings = parse(MqttSettings, section)
+    prefix = settings.topic_prefix.rstrip("/")
+    if settings.publish_signals is not None:
         published = {
-            p["signal"]: Published(
-                p["signal"], float(p.get("deadband", deadband)), int(p.get("qos", qos)),
-                bool(p.get("retain", retain)),
+            p.signal: Published(
+                p.signal,
+                settings.publish_deadband if p.deadband is None else p.deadband,
+                settings.qos if p.qos is None else p.qos,
+                settings.retain if p.retain is None else p.retain,
             )
-            for p in section["publish_signals"]
+            for p in settings.publish_signals
         }
     else:
-        incoming = subscribed_signals(section)
+        incoming = {s.signal for s in settings.subscriptions if s.signal is not None}
         published = {
-            s.name: Published(s.name, deadband, qos, retain)
+            s.name: Published(s.name, settings.publish_deadband, settings.qos, settings.retain)
             for s in plant_config.signals
             if s.name not in incoming and s.group != "mqtt"
         }
-    username = section.get("username") or None
-    return MqttConfig(
-        broker_host=section["broker_host"],
-        broker_port=int(section.get("broker_port", 1883)),
-        client_id=section.get("client_id") or f"petra-{plant_config.node_id}",
-        topic_prefix=prefix,
-        username=username,
-        password=(section.get("password") or None) if username else None,
-        tls=tls,
-        keepalive_s=int(section.get("keepalive_s", 60)),
-        clean_session=bool(section.get("clean_session", True)),
-        qos=qos,
-        retain=retain,
-        publish_on_change=bool(section.get("publish_on_change", True)),
-        publish_deadband=deadband,
-        status_topic=section.get("status_topic") or f"{prefix}/status",
-        command_topic=section.get("command_topic") or f"{prefix}/cmd/+",
-        writable_signals=frozenset(section.get("writable_signals", [])),
-        buffer_max_messages=int(section.get("buffer_max_messages", 10000)),
-        subscriptions=subscriptions,
-        published=published,
-        payload_format=section.get("payload_format", "json"),
-        reconnect_max_s=float(section.get("reconnect_max_s", 10.0)),
-    )
+    username = settings.username or None
+    shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(MqttConfig) if hasattr(settings, f.name)}
+    return MqttConfig(**{
+        **shared,
+        "client_id": settings.client_id or f"petra-{plant_config.node_id}",
+        "topic_prefix": prefix,
+        "username": username,
+        "password": (settings.password or None) if username else None,
+        "status_topic": settings.status_topic or f"{prefix}/status",
+        "command_topic": settings.command_topic or f"{prefix}/cmd/+",
+        "published": published,
+    })
