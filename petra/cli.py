@@ -1,4 +1,12 @@
-"""`petra`: the runtime and its tools, one sub-command each."""
+"""`petra`: the runtime and its tools, one sub-command each.
+
+The core commands (`run`, `check`, `schema`, the signing and audit tools, the
+field tools still in `petra.commands`) are registered here; every section of
+`petra.registry` that names `commands` adds its own (`petra mqtt`,
+`petra history`, `petra twilio`, ...). Registering imports each section's
+`commands.py`, which loads no driver or storage library: those load when a
+command runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from petra import __version__
-from petra.commands import alarm_cmds, config_cmds, drivers_cmds, history_cmds, mqtt_cmds, run, security_cmds
+from petra.commands import config_cmds, drivers_cmds, run, security_cmds
+from petra.registry import SECTIONS
+from petra.section import load
+
+HELP_ORDER = ("run", "check", "schema", "keygen", "sign", "verify", "audit", "mqtt", "s7", "modbus", "simulate",
+              "history", "storage", "twilio", "notify")
+"""The order `petra --help` lists the commands in (as before the registry); a new command comes last."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,12 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     config_cmds.register(sub)
     security_cmds.register(sub)
-    mqtt_cmds.register(sub)
     drivers_cmds.register(sub)
-    history_cmds.register(sub)
-    alarm_cmds.register(sub)
+    for section in SECTIONS:
+        if section.commands is not None:
+            load(section.commands)(sub)
+    _in_help_order(sub)
     _remember_parsers(parser)
     return parser
+
+
+def _in_help_order(sub: argparse._SubParsersAction) -> None:
+    """List the commands in `HELP_ORDER` (help and "invalid choice" alike), whatever order registered them."""
+    def rank(name: str) -> int:
+        return HELP_ORDER.index(name) if name in HELP_ORDER else len(HELP_ORDER)
+
+    sub._choices_actions.sort(key=lambda action: rank(action.dest))
+    ordered = sorted(sub.choices.items(), key=lambda item: rank(item[0]))
+    sub.choices.clear()
+    sub.choices.update(ordered)
 
 
 def _remember_parsers(parser: argparse.ArgumentParser) -> None:

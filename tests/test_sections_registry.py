@@ -68,12 +68,13 @@ def test_a_section_left_out_of_the_config_would_have_built_no_actors():
     """Why resolving only the configured sections changes nothing but what is imported."""
     from petra.config.loader import load_config_text
     from petra.plant import build_plant
+    from petra.wiring import Wiring
 
     plant = build_plant(load_config_text("node_id: bare\nsignals:\n  - {name: x, type: float}\n"))
     for section in SECTIONS:
         if not section.always and section.child_specs is not None:
             assert not section.starts_with(plant.config.sections), section.name
-            assert load(section.child_specs)(plant) == [], section.name
+            assert load(section.child_specs)(plant, Wiring()) == [], section.name
 
 
 def test_a_section_folder_declares_itself_with_nothing_but_petra_section():
@@ -100,3 +101,11 @@ def test_every_hook_a_section_names_resolves_to_a_function():
     for section in SECTIONS:
         for hook in (section.declares, section.checks, section.commands):
             assert hook is None or callable(load(hook)), (section.name, hook)
+
+
+def test_the_petra_command_line_with_every_section_command_loads_no_heavy_library():
+    """`petra --help` (or any tool) must not pay for snap7, pymodbus, paho, pyarrow, ... before a command runs."""
+    code = ("import sys, petra.cli; petra.cli.build_parser(); "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY | {'asyncua'})!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -38,4 +38,5 @@ SECTION = Section(
     child_specs="petra.alarms.children:child_specs",
     declares="petra.alarms.checks:declare",
     checks="petra.alarms.checks:check",
+    commands="petra.alarms.commands:register",
 )

@@ -28,6 +28,7 @@ SECTION = Section(
     schemas=(("storage", "petra.storage.schema:storage_schema"),),
     child_specs="petra.storage.children:child_specs",
     declares="petra.storage.checks:declare",
+    commands="petra.storage.commands:register",
 )
 
 

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from petra.commands import alarm_cmds
+from petra.alarms import commands as alarm_cmds
 from petra.ctl import main as ctl_main
 from tests.alarms.support import OPERATOR, AlarmPlant, alarm, plant_data
 from tests.peers.smtp_server import PASSWORD, USER

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from petra.commands import alarm_cmds
+from petra.alarms import commands as alarm_cmds
 from petra.config.errors import ConfigError
 from petra.config.loader import load_sections
 

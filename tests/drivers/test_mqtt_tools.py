@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from petra.commands import mqtt_cmds
+from petra.drivers.mqtt import commands as mqtt_cmds
 from tests.helpers import wait_until
 from tests.peers.mosquitto import Mosquitto, MqttPeer, mosquitto  # noqa: F401  (fixture)
 

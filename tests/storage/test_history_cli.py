@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pyarrow import fs as pafs
 
-from petra.commands import history_cmds
+from petra.storage import commands as history_cmds
 from petra.storage.parquet_store import ParquetStore, scan_parts
 from petra.storage.rows import decode_block, encode_block, to_rows
 from petra.storage.settings import LocalSettings

@@ -20,4 +20,5 @@ SECTION = Section(
     child_specs="petra.drivers.mqtt.children:child_specs",
     declares="petra.drivers.mqtt.checks:declare",
     checks="petra.drivers.mqtt.checks:check",
+    commands="petra.drivers.mqtt.commands:register",
 )
