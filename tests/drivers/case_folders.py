@@ -83,7 +83,20 @@ def read_case(path: Path) -> Case:
         raise CaseFolderError(f"{where}: both {' and '.join(outcomes)}; a case needs exactly one of "
                               f"{list(OUTCOMES)}")
     inputs = {name: path / name for name in INPUTS if name in names}
-    return Case(path, (path / "config.yaml").read_text("utf-8"), inputs, path / outcomes[0], "peer" in names)
+    case = Case(path, (path / "config.yaml").read_text("utf-8"), inputs, path / outcomes[0], "peer" in names)
+    if case.expects_error and not case.error_lines():
+        raise CaseFolderError(f"{where}: error.txt says nothing (any error would pass); give part of the message")
+    if outcomes[0] == "expected.hex" and not hex_lines(case.outcome):
+        raise CaseFolderError(f"{where}: expected.hex compares nothing; give the memory the write leaves")
+    return case
+
+
+def outcome_in(case: Case, *allowed: str) -> None:
+    """Fail unless the case's outcome file is one `allowed` for its kind of input."""
+    if case.outcome.name not in allowed:
+        kind = " and ".join(case.inputs) or "no input"
+        raise CaseFolderError(f"{_shown(case.path)}: a case with {kind} has {' or '.join(allowed)}, "
+                              f"not {case.outcome.name}")
 
 
 def _shown(path: Path) -> str:

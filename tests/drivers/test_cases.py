@@ -46,6 +46,7 @@ from tests.drivers.case_folders import (
     case_names,
     hex_bytes,
     hex_lines,
+    outcome_in,
     payload,
     read_case,
 )
@@ -126,9 +127,11 @@ def run_session(case: Case, session: Session, refused: type[Exception], memory_a
                 caplog: pytest.LogCaptureFixture) -> None:
     """A polling driver's case through its session, connected to the peer: input.json's writes (then
     `memory_after` checks expected.hex), or else one poll (then the signals against expected.json)."""
+    writes = "input.json" in case.inputs
+    outcome_in(case, *(("expected.hex", "error.txt") if writes else ("expected.json",)))
     session.connect()
     try:
-        if "input.json" in case.inputs:
+        if writes:
             try:
                 for signal, value in json.loads(case.inputs["input.json"].read_text("utf-8")).items():
                     session.write(signal, value)
@@ -310,9 +313,11 @@ def test_mqtt_case(name: str) -> None:
     mqtt = build_config(config)
     assert mqtt is not None, f"{case.name}: config.yaml has no mqtt section"
     if "input.json" in case.inputs:
+        outcome_in(case, "expected.txt")
         expected = [line for line in case.outcome.read_text("utf-8").splitlines() if line.strip()]
         assert mqtt_published(case, mqtt) == expected
         return
+    outcome_in(case, "expected.json", "error.txt")
     try:
         results = mqtt_received(config, mqtt, mqtt_topic(case, mqtt), payload(case))
     except mqtt_codec.PayloadError as exc:  # a command that cannot be read: nothing is written
@@ -371,7 +376,7 @@ def test_every_case_folder_belongs_to_a_driver_with_a_runner_and_every_driver_ha
         assert case_names(driver), f"no cases for {driver}"
 
 
-def test_a_case_folder_with_neither_or_both_outcomes_fails_naming_the_folder(tmp_path: Path) -> None:
+def test_a_malformed_case_folder_fails_naming_the_folder_and_the_fix(tmp_path: Path) -> None:
     case = tmp_path / "no-outcome"
     case.mkdir()
     (case / "config.yaml").write_text("s7: {ip: 10.0.0.1}\n")
@@ -387,3 +392,12 @@ def test_a_case_folder_with_neither_or_both_outcomes_fails_naming_the_folder(tmp
         read_case(case)
     (case / "expect.json").unlink()
     assert read_case(case).outcome.name == "expected.json"
+    (case / "expected.json").unlink()
+    (case / "error.txt").write_text("# only a comment\n")
+    with pytest.raises(CaseFolderError, match=r"error\.txt says nothing"):
+        read_case(case)
+    (case / "error.txt").unlink()
+    (case / "input.hex").write_text("DB1 0 00\n")
+    (case / "expected.hex").write_text("DB1 0 01\n")
+    with pytest.raises(CaseFolderError, match=r"a case with input\.hex has expected\.json, not expected\.hex"):
+        outcome_in(read_case(case), "expected.json")
