@@ -14,6 +14,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from petra.drivers.coalescing import coalesce, grouped
 from petra.drivers.modbus.config import ModbusMapping
 from petra.drivers.scaling import ScaleError
 from petra.values import Value
@@ -143,6 +144,10 @@ class ReadRequest:
     members: tuple[int, ...]
 
 
+def _limit(mapping: ModbusMapping) -> int:
+    return MAX_BITS if mapping.is_bit else MAX_REGISTERS
+
+
 def plan_reads(mappings: Sequence[ModbusMapping], max_gap: int = 16) -> list[ReadRequest]:
     """The fewest reads covering every mapping within the protocol limits.
 
@@ -152,26 +157,9 @@ def plan_reads(mappings: Sequence[ModbusMapping], max_gap: int = 16) -> list[Rea
     register map may have holes that answer "illegal data address", so only
     small holes are read across. `members` are indices into `mappings`.
     """
-    groups: dict[tuple[int, str], list[int]] = {}
-    for index, mapping in enumerate(mappings):
-        groups.setdefault((mapping.unit_id, mapping.table), []).append(index)
-    requests: list[ReadRequest] = []
-    for (unit, table), members in sorted(groups.items()):
-        limit = MAX_BITS if mappings[members[0]].is_bit else MAX_REGISTERS
-        members.sort(key=lambda i: (mappings[i].address, mapping_width(mappings[i])))
-        current: list[int] = []
-        start = end = 0
-        for index in members:
-            m_start = mappings[index].address
-            m_end = m_start + mapping_width(mappings[index])
-            if current:
-                new_end = max(end, m_end)
-                if new_end - start <= limit and m_start - end <= max_gap:
-                    current.append(index)
-                    end = new_end
-                    continue
-                requests.append(ReadRequest(unit, table, start, end - start, tuple(current)))
-            current, start, end = [index], m_start, m_end
-        if current:
-            requests.append(ReadRequest(unit, table, start, end - start, tuple(current)))
-    return requests
+    def span(index: int) -> tuple[int, int]:
+        return mappings[index].address, mappings[index].address + mapping_width(mappings[index])
+
+    return [ReadRequest(unit, table, run.start, run.size, run.members)
+            for (unit, table), members in grouped((m.unit_id, m.table) for m in mappings)
+            for run in coalesce(members, span, _limit(mappings[members[0]]), max_gap)]

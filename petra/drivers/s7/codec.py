@@ -12,6 +12,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from petra.drivers.coalescing import coalesce, grouped
 from petra.drivers.s7.config import S7Mapping
 from petra.drivers.scaling import ScaleError
 from petra.values import Value
@@ -139,27 +140,11 @@ def plan_reads(mappings: Sequence[S7Mapping], pdu_size: int = 480, max_gap: int 
     payload = pdu_size - PDU_OVERHEAD
     if payload < 1:
         raise ValueError(f"PDU size {pdu_size} leaves no payload")
-    groups: dict[tuple[str, int], list[int]] = {}
-    for index, mapping in enumerate(mappings):
-        db = mapping.db_number if mapping.area == "DB" else 0
-        groups.setdefault((mapping.area, db), []).append(index)
-    requests: list[ReadRequest] = []
-    for (area, db), members in sorted(groups.items()):
-        members.sort(key=lambda i: (mappings[i].address, mapping_size(mappings[i])))
-        start = end = -1
-        current: list[int] = []
-        for index in members:
-            m_start = mappings[index].address
-            m_end = m_start + mapping_size(mappings[index])
-            if current:
-                gap = m_start - end
-                new_end = max(end, m_end)
-                if new_end - start <= payload and (max_gap is None or gap <= max_gap):
-                    current.append(index)
-                    end = new_end
-                    continue
-                requests.append(ReadRequest(area, db, start, end - start, tuple(current)))
-            current, start, end = [index], m_start, m_end
-        if current:
-            requests.append(ReadRequest(area, db, start, end - start, tuple(current)))
-    return requests
+
+    def span(index: int) -> tuple[int, int]:
+        return mappings[index].address, mappings[index].address + mapping_size(mappings[index])
+
+    keys = ((m.area, m.db_number if m.area == "DB" else 0) for m in mappings)
+    return [ReadRequest(area, db, run.start, run.size, run.members)
+            for (area, db), members in grouped(keys)
+            for run in coalesce(members, span, payload, max_gap)]
