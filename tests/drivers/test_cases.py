@@ -401,3 +401,21 @@ def test_a_malformed_case_folder_fails_naming_the_folder_and_the_fix(tmp_path: P
     (case / "expected.hex").write_text("DB1 0 01\n")
     with pytest.raises(CaseFolderError, match=r"a case with input\.hex has expected\.json, not expected\.hex"):
         outcome_in(read_case(case), "expected.json")
+
+
+def test_the_readme_tree_shows_case_folders_and_files_that_exist() -> None:
+    """The README's example tree names real folders and files (it drifts otherwise)."""
+    lines = (CASES / "README.md").read_text("utf-8").split("```")[1].splitlines()
+    driver = case = None
+    shown = 0
+    for line in lines:
+        depth, name = (len(line) - len(line.lstrip("│├└─ "))) // 4, line.lstrip("│├└─ ").split(" ")[0]
+        if depth == 1 and name.endswith("/"):
+            driver, case = name.rstrip("/"), None
+        elif depth == 2 and name.endswith("/"):
+            case = name.rstrip("/")
+            assert (CASES / str(driver) / case).is_dir(), f"README shows {driver}/{case}, which does not exist"
+        elif depth == 3 and case is not None:
+            assert (CASES / str(driver) / case / name).is_file(), f"README shows {driver}/{case}/{name}, not there"
+            shown += 1
+    assert shown >= 10
