@@ -42,6 +42,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from petra.clock.source import TimeSource
 from petra.config.model import PlantConfig
 from petra.messages import SignalUpdate, UpdateSignals
 from petra.plant import Plant as PetraPlant
@@ -62,10 +63,12 @@ class RunningPlant:
 
     `options` are the `RuntimeOptions` fields to set besides the test defaults
     (e.g. `switch_interval_s=None`, `config_path=...`, `audit_log=...`).
+    `clock` replaces the plant's time source (`plant.time`) before anything
+    starts: a `ManualTime` for the tests that advance time instead of sleeping.
     """
 
     def __init__(self, config: PlantConfig | dict[str, Any], *, metrics: bool = False,
-                 control_socket: Path | None = None, **options: Any) -> None:
+                 control_socket: Path | None = None, clock: TimeSource | None = None, **options: Any) -> None:
         self.config = config if isinstance(config, PlantConfig) else plant_config(config)
         self._tmp: Path | None = None
         if control_socket is None and not (self.config.sections.get("control") or {}).get("socket"):
@@ -73,6 +76,8 @@ class RunningPlant:
             control_socket = self._tmp / "control.sock"
         base = RuntimeOptions(metrics_port=0 if metrics else None, gc_freeze=False, control_socket=control_socket)
         self.runtime = Runtime.from_config(self.config, replace(base, **options))
+        if clock is not None:
+            self.runtime.plant.time = clock
 
     # --- lifecycle -------------------------------------------------------
 

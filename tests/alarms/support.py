@@ -1,4 +1,14 @@
-"""Helpers for the alarm tests: plant configs with alarms, a started runtime, control API calls."""
+"""Helpers for the alarm tests: plant configs with alarms, a started runtime, control API calls.
+
+A test that must show that nothing more happens (no second SMS, no retry after
+success) runs its plant on a `ManualTime` instead of sleeping: it advances the
+clock past the deadline that would be wrong, calls `settle()`, and then asserts::
+
+    plant = start_plant(plants, data, clock=ManualTime())
+    ...
+    plant.advance(0.4)        # the supervisor's step is due now
+    assert len(twilio.accepted()) == 2
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pykka
+
 from petra.alarms.service import AlarmService
+from petra.clock.source import ManualTime
 from petra.control.api import ControlApi, Request, Response
 from tests.harness import RunningPlant
 from tests.helpers import wait_until
@@ -73,6 +86,43 @@ class AlarmPlant(RunningPlant):
         self.api = ControlApi(self.runtime)
 
     @property
+    def clock(self) -> ManualTime:
+        """The plant's manual clock (start it with `clock=ManualTime()`)."""
+        clock = self.plant.time
+        assert isinstance(clock, ManualTime), "this plant runs on the real clock: start it with clock=ManualTime()"
+        return clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the manual clock forward by `seconds`, then `settle()`."""
+        self.clock.advance(seconds)
+        self.settle()
+
+    def advance_to(self, when: float) -> None:
+        """Set the manual clock to wall-clock time `when` (a deadline read from the plant, exactly), then `settle()`."""
+        self.clock.set(when)
+        self.settle()
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Return once what is due by the plant's clock has gone all the way through.
+
+        The timers have fired; then, in the order messages flow (alarm actors, the store's
+        group commit that announces their transitions, the escalation manager, the Twilio
+        actions, the notifiers), each actor has handled everything told to it before: an ask
+        after the tells is the barrier. A notifier's send is synchronous, so what it sent has
+        reached the peer. Two passes, for an actor that tells itself once more.
+        """
+        service = self.service
+        for _ in range(2):
+            assert service.scheduler.settle(timeout), "alarm timers still due after the settle timeout"
+            for spec in service.config.alarms:
+                barrier(service.alarm_ref(spec.id), timeout)
+            service.store.submit(wait=True)  # every commit queued before it is announced when this returns
+            barrier(service.ref("escalations"), timeout)
+            barrier(service.ref("twilio-actions"), timeout)
+            for channel in service.config.channels():
+                barrier(service.ref(f"notify:{channel}"), timeout)
+
+    @property
     def service(self) -> AlarmService:
         return self.plant.alarm_service  # type: ignore[attr-defined]
 
@@ -93,6 +143,12 @@ class AlarmPlant(RunningPlant):
 
     def events(self, alarm_id: str | None = None) -> list[dict[str, Any]]:
         return self.service.store.events(alarm_id, limit=10_000)
+
+
+def barrier(ref: pykka.ActorRef[Any] | None, timeout: float = 5.0) -> None:
+    """Return once the actor at `ref` (if any) has handled every message told to it before."""
+    if ref is not None:
+        ref.proxy().path.get(timeout=timeout)
 
 
 def start_plant(plants: list[AlarmPlant], data: dict[str, Any], **kwargs: Any) -> AlarmPlant:

@@ -7,6 +7,9 @@ import json
 import re
 import time
 
+import pytest
+
+from petra.clock.source import ManualTime
 from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, flood_plant_data, plant_data, start_plant
 from tests.helpers import wait_until
 from tests.peers.mosquitto import free_port
@@ -21,21 +24,26 @@ def test_an_alarm_escalates_down_its_chain_until_acknowledged_and_the_ack_is_aud
                       contacts=[OPERATOR, SUPERVISOR, {**OPERATOR, "id": "manager", "phone": "+15550000003"}])
     data["alarms"]["escalation_chains"] = {"temp_high": ["operator", "supervisor", "manager"]}
     data["security"] = {"enable_audit_logging": True, "audit_log": str(tmp_path / "audit.log")}
-    plant = start_plant(plants, data)
+    plant = start_plant(plants, data, clock=ManualTime())
     assert plant.value("alarm.temp_high.state") == "normal"
     plant.write(temperature=91.5)
     plant.wait_state("temp_high", "active_unacked")
     wait_until(lambda: plant.value("alarm.temp_high.active") is True and plant.value("alarm.temp_high.acked") is False)
+    [sms] = twilio.wait_for(1, timeout=5)
+    [first] = [e for e in plant.events("temp_high") if e["event"] == "notification_requested"]
+    plant.advance_to(first["time"] + 0.399)  # just short of the operator's escalation delay
+    assert len(twilio.accepted()) == 1
+    plant.advance_to(first["time"] + 0.4)
     sms, call = twilio.wait_for(2, timeout=5)
     assert sms.kind == "Messages" and sms.form["To"] == "+15550000001"
     assert sms.form["Body"].startswith("CRITICAL: Temp High is 91.5 (limit 80.0) Reply ACK ")
     assert call.kind == "Calls" and call.form["To"] == "+15550000002" and "<Say>" in call.form["Twiml"]
     requested = [e for e in plant.events("temp_high") if e["event"] == "notification_requested"]
     assert [e["who"] for e in requested] == ["operator", "supervisor"]
-    assert 0.4 <= requested[1]["time"] - requested[0]["time"] <= 0.6  # the operator's escalation delay
+    assert requested[1]["time"] - requested[0]["time"] == pytest.approx(0.4)  # the operator's escalation delay
     response = plant.call("POST", "/v1/alarms/temp_high/ack", {"comment": "on my way"}, caller="token:ops")
     assert response.status == 200 and response.body["acked_by"] == "token:ops"
-    time.sleep(0.8)  # the manager would have been called 0.4 s after the supervisor
+    plant.advance(10.0)  # the manager would have been called 0.4 s after the supervisor
     assert len(twilio.accepted()) == 2
     assert plant.call("POST", "/v1/alarms/temp_high/ack").status == 409
     events = [e["event"] for e in plant.events("temp_high")]
@@ -45,7 +53,8 @@ def test_an_alarm_escalates_down_its_chain_until_acknowledged_and_the_ack_is_aud
 
 
 def test_shelve_unshelve_reset_history_and_kpi_through_the_control_api(tmp_path, plants):
-    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", auto_reset=False)]))
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", auto_reset=False)]),
+                        clock=ManualTime())
     plant.write(temperature=90.0)
     plant.wait_state("temp_high", "active_unacked")
     refused = plant.call("POST", "/v1/alarms/temp_high/shelve", {"for_s": 60})
@@ -53,7 +62,11 @@ def test_shelve_unshelve_reset_history_and_kpi_through_the_control_api(tmp_path,
     shelved = plant.call("POST", "/v1/alarms/temp_high/shelve", {"for_s": 0.3, "reason": "probe swap"})
     assert shelved.status == 200 and shelved.body["shelve"]["by"] == "uid:1000"
     assert plant.value("alarm.temp_high.state") == "shelved" or plant.wait_state("temp_high", "shelved")
-    plant.wait_state("temp_high", "active_unacked", timeout=3)  # the shelve expired: annunciated again
+    until = shelved.body["shelve"]["until"]
+    plant.advance_to(until - 0.001)
+    assert plant.view("temp_high")["state"] == "shelved"
+    plant.advance_to(until)
+    plant.wait_state("temp_high", "active_unacked")  # the shelve expired: annunciated again
     assert plant.call("POST", "/v1/alarms/temp_high/reset").status == 409  # still active
     plant.call("POST", "/v1/alarms/temp_high/ack")
     plant.write(temperature=20.0)
@@ -79,8 +92,8 @@ def test_suppression_by_design_follows_the_suppress_when_signal(tmp_path, plants
     plant.write(maintenance=True)
     plant.wait_state("temp_high", "suppressed")
     plant.write(temperature=95.0)
-    time.sleep(0.1)
-    assert plant.view("temp_high")["state"] == "suppressed"
+    view = wait_until(lambda: (v := plant.view("temp_high")).get("value") == 95.0 and v)  # the alarm has seen it
+    assert view["state"] == "suppressed"
     plant.write(maintenance=False)
     plant.wait_state("temp_high", "active_unacked")
 
@@ -109,16 +122,20 @@ def test_smtp_failures_are_retried_and_the_email_arrives_once(tmp_path, smtp, pl
     email = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "username": USER, "password": PASSWORD,
              "from_address": "petra@plant.example", "ca_file": str(smtp.ca_file)}
     plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], contacts=[contact],
-                                     chains={"temp_high": ["mail_op"]}, email=email))
+                                           chains={"temp_high": ["mail_op"]}, email=email), clock=ManualTime())
     before = len(smtp.messages)
     smtp.fail_next(1)
     plant.write(temperature=90.0)
+    wait_until(lambda: plant.metric("petra_notify_retries_total", {"channel": "email"}) == 1)
+    plant.settle()
+    assert len(smtp.messages) == before  # the retry waits out its back-off (0.05 s, at most 0.2)
+    plant.advance(0.2)
     messages = smtp.wait_for(before + 1)
-    wait_until(lambda: plant.metric("petra_notify_sent_total", {"channel": "email"}) == 1)
-    assert plant.metric("petra_notify_retries_total", {"channel": "email"}) == 1
+    assert plant.metric("petra_notify_sent_total", {"channel": "email"}) == 1
     assert "Temp High is 90.0" in messages[-1].get_payload() and messages[-1]["To"] == "op@plant.example"
-    time.sleep(0.3)
+    plant.advance(60.0)  # long past every back-off: a sent e-mail is not retried
     assert len(smtp.messages) == before + 1
+    assert plant.metric("petra_notify_retries_total", {"channel": "email"}) == 1
 
 
 def test_a_chattering_alarm_notifies_a_contact_once_within_the_cool_down(tmp_path, twilio, plants):
@@ -138,12 +155,17 @@ def test_a_chattering_alarm_notifies_a_contact_once_within_the_cool_down(tmp_pat
 
 
 def test_a_flood_consolidates_notifications_into_one_summary(tmp_path, twilio, plants):
-    plant = start_plant(plants, flood_plant_data(tmp_path / "alarms", twilio, 6, summary_interval_s=0.3))
+    plant = start_plant(plants, flood_plant_data(tmp_path / "alarms", twilio, 6, summary_interval_s=0.3),
+                        clock=ManualTime())
     for i in range(6):
         plant.write(**{f"t{i}": 100.0})
-    wait_until(lambda: plant.metric("petra_notify_flood_summaries_total") == 1, timeout=5)
+    wait_until(lambda: plant.metric("petra_notify_suppressed_total", {"reason": "consolidated"}) == 3, timeout=5)
+    plant.settle()
+    assert len(twilio.accepted()) == 3 and plant.metric("petra_notify_flood_summaries_total") == 0
+    plant.advance(0.3)  # the summary interval
+    assert plant.metric("petra_notify_flood_summaries_total") == 1
     received = twilio.wait_for(4, timeout=5)
-    time.sleep(0.4)
+    plant.advance(1.0)  # more summary intervals: nothing new to summarize
     assert len(twilio.accepted()) == 4  # three alarms one by one, then one summary for the other three
     summary = received[-1].form["Body"]
     assert summary.startswith("PETRA alarm flood: 3 alarm notification(s) consolidated.")
@@ -213,14 +235,24 @@ def test_a_twilio_action_fires_on_the_rising_edge_once_per_cool_down(tmp_path, t
     data["twilio"]["actions"] = [{"name": "estop", "trigger_signal": "emergency_stop", "action_type": "call",
                                   "to_number": "+15550000009", "content": "<Response><Say>E stop</Say></Response>",
                                   "cooldown_seconds": 300}]
-    plant = start_plant(plants, data)
+    plant = start_plant(plants, data, clock=ManualTime())
     for value in (True, False, True):
         plant.write(emergency_stop=value)
     [call] = twilio.wait_for(1)
-    time.sleep(0.3)
+    wait_until(lambda: plant.metric("petra_notify_suppressed_total", {"reason": "action_cooldown"}) == 1)
+    plant.settle()
     assert len(twilio.accepted()) == 1
     assert call.form["Twiml"] == "<Response><Say>E stop</Say></Response>" and call.form["To"] == "+15550000009"
-    assert plant.metric("petra_notify_suppressed_total", {"reason": "action_cooldown"}) == 1
+    plant.advance(299.0)  # still within the cool-down
+    for value in (False, True):
+        plant.write(emergency_stop=value)
+    wait_until(lambda: plant.metric("petra_notify_suppressed_total", {"reason": "action_cooldown"}) == 2)
+    plant.advance(1.5)  # past it: the next rising edge calls again
+    for value in (False, True):
+        plant.write(emergency_stop=value)
+    twilio.wait_for(2)
+    plant.settle()
+    assert len(twilio.accepted()) == 2
     assert json.dumps(plant.call("GET", "/v1/alarms").body)  # an alarm list with no alarms still answers
 
 
