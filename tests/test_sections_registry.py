@@ -68,12 +68,13 @@ def test_a_section_left_out_of_the_config_would_have_built_no_actors():
     """Why resolving only the configured sections changes nothing but what is imported."""
     from petra.config.loader import load_config_text
     from petra.plant import build_plant
+    from petra.wiring import Wiring
 
     plant = build_plant(load_config_text("node_id: bare\nsignals:\n  - {name: x, type: float}\n"))
     for section in SECTIONS:
         if not section.always and section.child_specs is not None:
             assert not section.starts_with(plant.config.sections), section.name
-            assert load(section.child_specs)(plant) == [], section.name
+            assert load(section.child_specs)(plant, Wiring()) == [], section.name
 
 
 def test_a_section_folder_declares_itself_with_nothing_but_petra_section():
