@@ -83,7 +83,7 @@ class AlarmPlant(RunningPlant):
         socket = control_socket or Path(data["alarms"]["state_dir"]).parent / "control.sock"
         super().__init__(data, control_socket=socket, **options)
         self.start()
-        self.api = ControlApi(self.runtime)
+        self.api = ControlApi(self.runtime, routes=self.runtime.wiring.routes)
 
     @property
     def clock(self) -> ManualTime:
@@ -124,7 +124,9 @@ class AlarmPlant(RunningPlant):
 
     @property
     def service(self) -> AlarmService:
-        return self.plant.alarm_service  # type: ignore[attr-defined]
+        service = AlarmService.of(self.runtime.wiring)
+        assert service is not None, "the plant has no alarms"
+        return service
 
     def write(self, group: str = "process", **values: Any) -> None:
         super().write(group, **values)
