@@ -1,7 +1,7 @@
 """`petra`: the runtime and its tools, one sub-command each.
 
-The core commands (`run`, `check`, `schema`, the signing and audit tools, the
-field tools still in `petra.commands`) are registered here; every section of
+The core commands (`run`, `check`, `schema`, the signing and audit tools,
+`simulate`) are registered here; every section of
 `petra.registry` that names `commands` adds its own (`petra mqtt`,
 `petra history`, `petra twilio`, ...). Registering imports each section's
 `commands.py`, which loads no driver or storage library: those load when a
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from petra import __version__
-from petra.commands import config_cmds, drivers_cmds, run, security_cmds
+from petra.commands import config_cmds, run, security_cmds, simulate_cmds
 from petra.registry import SECTIONS
 from petra.section import load
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     config_cmds.register(sub)
     security_cmds.register(sub)
-    drivers_cmds.register(sub)
+    simulate_cmds.register(sub)
     for section in SECTIONS:
         if section.commands is not None:
             load(section.commands)(sub)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from petra.commands import drivers_cmds
+from petra.cli import build_parser
 from petra.simulator import Simulator
 from petra.simulator.servers import ModbusServer, S7Server
 from tests.peers.modbus_server import modbus_server_fixture  # noqa: F401  (fixture modbus_server)
@@ -16,9 +16,7 @@ from tests.peers.snap7_server import s7_server_fixture  # noqa: F401  (fixture s
 
 
 def petra(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="petra")
-    drivers_cmds.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args([str(a) for a in argv])
+    args = build_parser().parse_args([str(a) for a in argv])
     return int(args.handler(args))
 
 

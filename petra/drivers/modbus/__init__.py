@@ -20,4 +20,5 @@ SECTION = Section(
     model="petra.drivers.modbus.config:ModbusConnectionConfig",
     declares="petra.drivers.modbus.checks:declare",
     checks="petra.drivers.modbus.checks:check",
+    commands="petra.drivers.modbus.commands:register",
 )

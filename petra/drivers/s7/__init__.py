@@ -20,4 +20,5 @@ SECTION = Section(
     model="petra.drivers.s7.config:S7PlcConfig",
     declares="petra.drivers.s7.checks:declare",
     checks="petra.drivers.s7.checks:check",
+    commands="petra.drivers.s7.commands:register",
 )
