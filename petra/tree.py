@@ -25,7 +25,6 @@ from petra.paths import CLOCK, LOGIC, ROOT, SIGNALS, chain_path, child_path, gro
 from petra.plant import Plant
 from petra.reload import ReloadPlan
 from petra.subsystems import providers
-from petra.wiring import Wiring
 from supervision import ChildSpec, Strategy, SupervisionTree, Supervisor, SupervisorSpec
 
 
@@ -45,8 +44,8 @@ def chain_spec(plant: Plant, chain: CompiledChain) -> ChildSpec:
     return ChildSpec(chain.name, BlockChainActor, kwargs={"plant": plant, "chain": chain})
 
 
-def tree_spec(plant: Plant, options: RuntimeOptions, wiring: Wiring) -> SupervisorSpec:
-    """The declarative supervision tree for `plant`; each section's actors get what they need from `wiring`.
+def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
+    """The declarative supervision tree for `plant`.
 
     `core` is rest_for_one over signals -> clock -> logic: if the signal groups
     give up, the clock and every chain restart after them; a single chain or
@@ -70,7 +69,7 @@ def tree_spec(plant: Plant, options: RuntimeOptions, wiring: Wiring) -> Supervis
         )
     for provider in providers(plant.config.sections):
         if provider.active:
-            groups[provider.group].extend(provider.build(plant, wiring))
+            groups[provider.group].extend(provider.build(plant))  # type: ignore[misc]
     # Storage starts first and stops last: the WAL is listening before the first scan
     # and drains everything the plant produced until core has stopped.
     storage = groups.pop("storage")
@@ -86,11 +85,11 @@ def inactive_sections(config: PlantConfig) -> list[str]:
     return sorted(s for s in config.sections if s in inactive)
 
 
-def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan, wiring: Wiring) -> None:
+def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan) -> None:
     """Carry out a reload plan on the running tree (see petra.reload for how it is made)."""
     changed = set(plan.sections_changed)
     affected = [p for p in providers(changed) if p.active and set(p.sections) & changed]
-    old_specs = {id(p): p.build(plant, wiring) for p in affected}
+    old_specs = {id(p): p.build(plant) for p in affected}  # type: ignore[misc]
     plant.table.apply_layout(plan.config.signals, plan.owners)
     plant.config = plan.config
     plant.chains = plan.chains
@@ -109,7 +108,7 @@ def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan, wiring: Wi
         plant.metrics.scan_time.set(plant.scan_time_s)
         tree.restart(CLOCK)
     for provider in affected:
-        _replace_children(tree, provider.group, old_specs[id(provider)], provider.build(plant, wiring))
+        _replace_children(tree, provider.group, old_specs[id(provider)], provider.build(plant))  # type: ignore[misc]
 
 
 def _replace_children(tree: SupervisionTree, group: str, old: list[ChildSpec], new: list[ChildSpec]) -> None:
