@@ -36,7 +36,10 @@ class Section:
     the section writes and reads (run for every section before any `checks`, so
     no check depends on the registry's order); `checks`, the whole-plant checks;
     `commands`, a function that adds the section's `petra` sub-commands to an
-    argparse sub-parsers object; `routes`, the section's control API routes.
+    argparse sub-parsers object; `routes`, the section's control API routes;
+    `ctl`, a function ``register(subparsers, common)`` that adds the section's
+    `petra-ctl` sub-commands (`common`: the parent parser with the connection
+    options every command takes).
     """
 
     name: str
@@ -49,6 +52,7 @@ class Section:
     checks: str | None = None
     commands: str | None = None
     routes: str | None = None
+    ctl: str | None = None
 
     def __post_init__(self) -> None:
         if self.supervisor not in SUPERVISORS:

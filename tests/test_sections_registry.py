@@ -97,9 +97,9 @@ def test_a_section_folder_declares_itself_with_nothing_but_petra_section():
 
 
 def test_every_hook_a_section_names_resolves_to_a_function():
-    """`declares`, `checks` and `commands` name callables; the folder holds the module they name."""
+    """`declares`, `checks`, `commands` and `ctl` name callables; the folder holds the module they name."""
     for section in SECTIONS:
-        for hook in (section.declares, section.checks, section.commands):
+        for hook in (section.declares, section.checks, section.commands, section.ctl):
             assert hook is None or callable(load(hook)), (section.name, hook)
 
 

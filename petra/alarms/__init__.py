@@ -39,4 +39,5 @@ SECTION = Section(
     declares="petra.alarms.checks:declare",
     checks="petra.alarms.checks:check",
     commands="petra.alarms.commands:register",
+    ctl="petra.alarms.ctl:register",
 )

@@ -1,5 +1,8 @@
 """petra-ctl: the operator's command line over PETRA's control API.
 
+The commands on the plant as a whole are here (`commands.py`); a section of
+`petra.registry` that names `ctl` adds its own (the alarm section: `alarms`, `ack`).
+
 Exit codes: 0 ok, 1 the request was refused, 2 usage, 3 PETRA cannot be reached.
 """
 
@@ -14,10 +17,11 @@ from rich.console import Console
 
 from petra import __version__
 from petra.control.paths import default_socket_path
-from petra.ctl import alarms as alarm_commands
 from petra.ctl import commands
 from petra.ctl.client import ControlClient, CtlError, Refused, Target, Unreachable
 from petra.paths import chain_path
+from petra.registry import SECTIONS
+from petra.section import load
 
 __all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_UNREACHABLE", "EXIT_USAGE", "build_parser", "main"]
 
@@ -85,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH")
     p.add_argument("kind", choices=FAULTS, metavar="KIND", help=" | ".join(FAULTS))
     p.add_argument("arg", nargs="?", type=_non_negative, metavar="ARG", help="slow: ms per message; hang: seconds")
-    alarm_commands.register(sub, common)
+    for section in SECTIONS:
+        if section.ctl is not None:
+            load(section.ctl)(sub, common)
     return parser
 
 
