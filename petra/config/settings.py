@@ -15,11 +15,13 @@ instance from the loader's validated dict. Both read the same declaration, so
 a default is written once. Fields keep the YAML's units (`poll_interval_ms`);
 a property gives the runtime its seconds.
 
-Types map as: int, float, bool, str; `X | None` (optional, no default in the
-schema); Literal and Enum (an enum of their values); nested dataclasses (an
-object; the nested class's field defaults are the schema's defaults, not the
-instance); `tuple[X, ...]` and `frozenset[X]` (arrays). A field without a
-default is required.
+Types map as: int, float, bool, str, Path (a string); `X | None` (optional, no
+default in the schema); Literal and Enum (an enum of their values); nested
+dataclasses (an object; the nested class's field defaults are the schema's
+defaults, not the instance); `tuple[X, ...]` and `frozenset[X]` (arrays). A
+field without a default is required. A field declared with `NOT_A_SETTING`
+metadata is the model's own (e.g. the node id a storage row is stamped with):
+it is not in the schema, and `parse` takes it as a keyword argument.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import enum as enum_module
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from petra.config.schema_builders import Schema, array, obj
@@ -37,7 +40,9 @@ from petra.config.schema_builders import Schema, array, obj
 T = TypeVar("T")
 
 _KEY = "petra.setting"
-_SCALARS: dict[Any, str] = {int: "integer", float: "number", bool: "boolean", str: "string"}
+_SCALARS: dict[Any, str] = {int: "integer", float: "number", bool: "boolean", str: "string", Path: "string"}
+NOT_A_SETTING: Mapping[str, Any] = {_KEY: None}
+"""`dataclasses.field(metadata=NOT_A_SETTING)`: a model field that is not a YAML key."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,22 +102,30 @@ def schema_of(cls: type[Any], description: str = "") -> Schema:
     """The JSON Schema of `cls`'s YAML mapping: a closed object, required = fields without default."""
     properties: Schema = {}
     required = []
-    for field in dataclasses.fields(cls):
+    for field in _settings(cls):
         properties[field.name] = _field_schema(field, _hints(cls)[field.name])
         if default_of(field) is dataclasses.MISSING:
             required.append(field.name)
     return obj(properties, tuple(required), description)
 
 
-def parse(cls: type[T], data: Mapping[str, Any]) -> T:
-    """An instance of `cls` from a validated mapping; absent keys take the declared defaults."""
-    fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = [key for key in data if key not in fields]
+def parse(cls: type[T], data: Mapping[str, Any], **fields: Any) -> T:
+    """An instance of `cls` from a validated mapping; absent keys take the declared defaults.
+
+    `fields` give the fields that are not settings (`NOT_A_SETTING`).
+    """
+    names = {field.name for field in _settings(cls)}
+    unknown = [key for key in data if key not in names]
     if unknown:
         raise ValueError(f"{cls.__name__} has no setting {', '.join(map(repr, unknown))}")
     hints = _hints(cls)
     values = {key: _value(hints[key], value) for key, value in data.items()}
-    return cls(**values)
+    return cls(**values, **fields)
+
+
+def _settings(cls: type[Any]) -> list[dataclasses.Field[Any]]:
+    """The fields of `cls` that are YAML keys."""
+    return [f for f in dataclasses.fields(cls) if f.metadata.get(_KEY, Setting()) is not None]
 
 
 def _hints(cls: type[Any]) -> dict[str, Any]:
@@ -162,6 +175,8 @@ def _field_schema(field: dataclasses.Field[Any], hint: Any) -> Schema:
             and not dataclasses.is_dataclass(default):
         if isinstance(default, enum_module.Enum):
             default = default.value
+        if isinstance(default, Path):
+            default = str(default)
         schema["default"] = list(default) if isinstance(default, (tuple, frozenset)) else default
     return schema
 
@@ -173,6 +188,8 @@ def _value(hint: Any, value: Any) -> Any:
     origin = typing.get_origin(hint)
     if hint is float:
         return float(value)
+    if hint is Path:
+        return Path(value)
     if hint in (int, bool, str) or origin is Literal:
         return value
     if isinstance(hint, type) and issubclass(hint, enum_module.Enum):

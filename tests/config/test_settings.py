@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, make_dataclass
+from pathlib import Path
 from typing import Literal
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from petra.config.schema import fill_defaults
-from petra.config.settings import info_of, parse, schema_of, setting
+from petra.config.settings import NOT_A_SETTING, info_of, parse, schema_of, setting
 
 
 class Colour(enum.Enum):
@@ -106,3 +107,21 @@ def test_a_default_declared_once_changes_both_the_schema_and_the_parsed_model():
 def test_the_unit_and_the_doc_are_kept_with_the_field():
     info = info_of(next(f for f in dataclasses.fields(Outer) if f.name == "period_ms"))
     assert (info.unit, info.doc, dict(info.limits)) == ("ms", "How often.", {"minimum": 1})
+
+
+@dataclass(frozen=True)
+class Stamped:
+    node_id: str = dataclasses.field(metadata=NOT_A_SETTING)
+    data_dir: Path = setting(Path("./data"))
+
+
+def test_a_path_is_a_string_in_the_schema_and_a_path_in_the_model():
+    assert schema_of(Stamped)["properties"]["data_dir"] == {"type": "string", "default": "data"}
+    assert parse(Stamped, {"data_dir": "/var/lib/petra"}, node_id="n").data_dir == Path("/var/lib/petra")
+
+
+def test_a_field_that_is_not_a_setting_is_not_in_the_schema_and_is_given_to_parse():
+    assert list(schema_of(Stamped)["properties"]) == ["data_dir"]
+    assert parse(Stamped, {}, node_id="n") == Stamped("n")
+    with pytest.raises(ValueError, match="'node_id'"):
+        parse(Stamped, {"node_id": "from-yaml"})
