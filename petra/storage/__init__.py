@@ -27,6 +27,7 @@ SECTION = Section(
     supervisor="storage",
     schemas=(("storage", "petra.storage.schema:storage_schema"),),
     child_specs="petra.storage.children:child_specs",
+    model="petra.storage.settings:StorageSettings",
     declares="petra.storage.checks:declare",
     commands="petra.storage.commands:register",
 )

@@ -1,7 +1,8 @@
-"""The storage section as frozen dataclasses: parsed once from the validated config dict.
+"""The `storage` section's settings: one declaration for its schema, defaults and typed model.
 
-Times are in the unit their name ends with. Defaults repeat the schema's so a
-dict built by hand (tests, the self-test) works too.
+Times are in the unit their name ends with. The dataclasses' defaults are the
+schema's (`petra.storage.schema` is generated from them), so a dict or an
+instance built by hand (tests, the self-test) gets the same values as a config.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+from petra.config.schema_builders import array, string
+from petra.config.settings import NOT_A_SETTING, parse, setting
 
 log = logging.getLogger(__name__)
 
@@ -22,57 +23,64 @@ STRATEGIES = ("local_first", "remote_first", "parallel")
 
 @dataclass(frozen=True)
 class WalSettings:
-    wal_dir: Path = Path("./data/wal")
-    sync_on_write: bool = True
-    retention_hours: float = 48
-    map_size_mb: int = 256
-    max_map_size_mb: int = 4096
+    wal_dir: Path = setting(Path("./data/wal"))
+    sync_on_write: bool = setting(True)
+    retention_hours: int = setting(48, unit="h", minimum=1)
+    map_size_mb: int = setting(256, unit="MB", minimum=1)
+    max_map_size_mb: int = setting(4096, unit="MB", minimum=1)
 
 
 @dataclass(frozen=True)
 class LocalSettings:
-    data_dir: Path = Path("./data/local")
-    max_file_size_mb: int = 100
-    compression: str = "zstd"
-    compression_level: int | None = None
-    retention_days: float = 7
-    compact_after_hours: float = 24
-    flush_interval_seconds: float = 60.0
+    data_dir: Path = setting(Path("./data/local"))
+    max_file_size_mb: int = setting(100, unit="MB", minimum=1)
+    compression: str = setting("zstd", enum=("zstd", "lz4", "snappy", "none"))
+    compression_level: int | None = setting(None, minimum=1, maximum=22)
+    retention_days: int = setting(7, unit="d", minimum=0)
+    compact_after_hours: int = setting(24, unit="h", minimum=0)
+    flush_interval_seconds: float = setting(60.0, unit="s", minimum=0.01,
+                                            doc="Write buffered rows as a Parquet part at least this often.")
 
 
 @dataclass(frozen=True)
 class RemoteSettings:
-    host: str = "127.0.0.1"
-    port: int = 9000
-    database: str = "petra"
-    username: str = "default"
-    password: str = ""
-    batch_size: int = 10000
-    async_insert: bool = False
-    alternative_hosts: tuple[str, ...] = ()
-    fallback_after_seconds: float = 60.0
-    table: str = "samples"
+    """ClickHouse. `host` and `port` are the native protocol's, from `host`/`port` or `url` (`remote_endpoint`)."""
+
+    type: Literal["clickhouse"] = setting("clickhouse")
+    url: str | None = setting(None, doc="HTTP URL, e.g. http://127.0.0.1:8123 (or give host and port).")
+    host: str = setting("127.0.0.1", schema_default=False)
+    port: int = setting(9000, doc="Native protocol port.", minimum=1, maximum=65535)
+    database: str = setting("petra")
+    username: str = setting("default")
+    password: str = setting("", schema_default=False)
+    batch_size: int = setting(10000, minimum=1)
+    async_insert: bool = setting(False)
+    alternative_hosts: tuple[str, ...] = setting((), doc="Fail-over hosts (host or host:port).",
+                                                 schema=array(string(minLength=1)))
+    fallback_after_seconds: float = setting(60.0, unit="s", minimum=0, doc="remote_first: rows ClickHouse has "
+                                            "not taken this long are written to local Parquet.")
+    table: ClassVar[str] = "samples"
 
 
 @dataclass(frozen=True)
 class S3Settings:
-    bucket: str
-    prefix: str = "petra/"
-    endpoint: str | None = None
-    region: str = "us-east-1"
-    upload_after_minutes: float = 60
-    delete_local_after_upload: bool = False
+    bucket: str = setting(minLength=1)
+    prefix: str = setting("petra/")
+    endpoint: str | None = setting(None, doc="For S3-compatible stores, e.g. http://127.0.0.1:9000.")
+    region: str = setting("us-east-1")
+    upload_after_minutes: int = setting(60, unit="min", minimum=0)
+    delete_local_after_upload: bool = setting(False)
 
 
 @dataclass(frozen=True)
 class HistoryPolicy:
     """How one signal is recorded. `enabled` False: never recorded."""
 
-    mode: str = "on_change"
-    deadband: float = 0.0
-    min_interval_ms: int = 0
-    max_interval_ms: int = 60000
-    enabled: bool = True
+    mode: str = setting("on_change", enum=("on_change", "interval"))
+    deadband: float = setting(0.0, minimum=0)
+    min_interval_ms: int = setting(0, unit="ms", minimum=0)
+    max_interval_ms: int = setting(60000, unit="ms", minimum=0, doc="Store at least this often even without change.")
+    enabled: bool = field(default=True, metadata=NOT_A_SETTING)
 
     def merged(self, override: Any) -> HistoryPolicy:
         """This default with a signal's own `history:` value applied (bool or mapping)."""
@@ -86,22 +94,15 @@ class HistoryPolicy:
 
 @dataclass(frozen=True)
 class StorageSettings:
-    node_id: str
-    strategy: str = "local_first"
-    wal: WalSettings = field(default_factory=WalSettings)
-    local: LocalSettings | None = field(default_factory=LocalSettings)
+    """History storage: local Parquet files, ClickHouse, WAL and S3 archive."""
+
+    node_id: str = field(metadata=NOT_A_SETTING)
+    strategy: str = setting("local_first", enum=STRATEGIES)
+    local: LocalSettings | None = setting(default_factory=LocalSettings)
     remote: RemoteSettings | None = None
+    wal: WalSettings = setting(default_factory=WalSettings)
     s3: S3Settings | None = None
-    history: HistoryPolicy = field(default_factory=HistoryPolicy)
-
-
-def _pick(cls: type[DataclassInstance], data: dict[str, Any] | None, **convert: Any) -> dict[str, Any]:
-    data = dict(data or {})
-    out = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-    for key, fn in convert.items():
-        if key in out and out[key] is not None:
-            out[key] = fn(out[key])
-    return out
+    history: HistoryPolicy = setting(default_factory=HistoryPolicy, doc="Defaults for how every signal is recorded.")
 
 
 def remote_endpoint(section: dict[str, Any]) -> tuple[str, int]:
@@ -130,16 +131,12 @@ def parse_settings(section: dict[str, Any], node_id: str) -> StorageSettings:
     strategy = section.get("strategy", "local_first")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown storage strategy {strategy!r}")
-    wal = WalSettings(**_pick(WalSettings, section.get("wal"), wal_dir=Path))
-    local = LocalSettings(**_pick(LocalSettings, section.get("local"), data_dir=Path))
-    remote = None
-    if section.get("remote"):
-        raw = section["remote"]
-        host, port = remote_endpoint(raw)
-        values = _pick(RemoteSettings, raw, alternative_hosts=tuple)
-        values.update(host=host, port=port, password=values.get("password") or "")
-        remote = RemoteSettings(**values)
-    s3 = S3Settings(**_pick(S3Settings, section["s3"])) if section.get("s3") else None
-    history = HistoryPolicy(**_pick(HistoryPolicy, section.get("history")))
-    return StorageSettings(node_id=node_id, strategy=strategy, wal=wal, local=local, remote=remote, s3=s3,
-                           history=history)
+    data = dict(section)
+    if data.get("remote"):
+        host, port = remote_endpoint(data["remote"])
+        data["remote"] = {**data["remote"], "host": host, "port": port}
+    else:
+        data.pop("remote", None)
+    if not data.get("s3"):
+        data.pop("s3", None)
+    return parse(StorageSettings, data, node_id=node_id)
