@@ -18,6 +18,7 @@ SECTION = Section(
     supervisor="drivers",
     schemas=(("mqtt", "petra.drivers.mqtt.schema:mqtt_schema"),),
     child_specs="petra.drivers.mqtt.children:child_specs",
+    model="petra.drivers.mqtt.config:MqttSettings",
     declares="petra.drivers.mqtt.checks:declare",
     checks="petra.drivers.mqtt.checks:check",
     commands="petra.drivers.mqtt.commands:register",
