@@ -66,6 +66,7 @@ def config(state_dir: Path, twilio_url: str | None) -> dict[str, Any]:
 
 class Bench:
     def __init__(self, data: dict[str, Any]) -> None:
+        from petra.alarms.service import AlarmService
         from petra.runtime import Runtime, RuntimeOptions
         from tests.helpers import plant_config
 
@@ -73,7 +74,9 @@ class Bench:
         self.runtime = Runtime.from_config(plant_config(data), RuntimeOptions(metrics_port=None))
         self.runtime.start()
         self.start_s = time.perf_counter() - started
-        self.service = self.runtime.plant.alarm_service  # type: ignore[attr-defined]
+        service = AlarmService.of(self.runtime.wiring)
+        assert service is not None
+        self.service = service
         self.group = self.runtime.tree.lookup("petra/core/signals/bench")  # type: ignore[union-attr]
         self.sent: dict[str, float] = {}
         self.lat: list[float] = []

@@ -7,7 +7,6 @@ actors through their child specs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from petra.bus import ChangeBus
 from petra.clock import ScanStats, TickBoard
@@ -32,8 +31,6 @@ class Plant:
     ticks: TickBoard = field(init=False)
     time: TimeSource = field(default=SYSTEM_TIME)
     """The clock deadlines are read from (tests put a manual one here)."""
-    runtime: Any = None
-    """The running `Runtime`, for services that steer it (control API)."""
 
     def __post_init__(self) -> None:
         self.ticks = TickBoard(self.stats)

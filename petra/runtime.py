@@ -29,6 +29,7 @@ from petra.reload import ReloadPlan, plan_reload
 from petra.sdnotify import Notifier
 from petra.security.trust import SignatureRefused, check_trusted_keys_dir, requires_signature, verify_config_bytes
 from petra.tree import apply_plan, inactive_sections, tree_spec
+from petra.wiring import Wiring
 from petra.wording import describe_changes, plural
 from supervision import EventKind, SupervisionTree, SupervisorEvent, start_tree
 
@@ -59,7 +60,6 @@ class Runtime:
     def __init__(self, plant: Plant, options: RuntimeOptions | None = None) -> None:
         self.options = options or RuntimeOptions()
         self.plant = plant
-        plant.runtime = self
         self.tree: SupervisionTree | None = None
         self.stopped = threading.Event()
         self.started = threading.Event()
@@ -71,8 +71,8 @@ class Runtime:
         self.notifier = Notifier.from_env()
         self._reload_lock = threading.Lock()
         self._audit_log: AuditLog | None = None
-        # (method, path regex, handler) that subsystems add to the control API, e.g. alarms
-        self.api_routes: list[tuple[str, str, Any]] = []
+        self.wiring = Wiring(audit=self.audit, control=self)
+        """What the sections' actors get besides the plant (see petra.wiring); kept across reloads."""
         self.reloads = _reload_counter(plant)
 
     @classmethod
@@ -92,7 +92,7 @@ class Runtime:
             sys.setswitchinterval(self.options.switch_interval_s)
         # fail_fast: a child that cannot start the first time (a socket, port or WAL another
         # process holds) is a start-up error to exit with, not a crash to restart in a loop.
-        self.tree = start_tree(tree_spec(self.plant, self.options), name=ROOT, listeners=[self._on_event],
+        self.tree = start_tree(tree_spec(self.plant, self.options, self.wiring), name=ROOT, listeners=[self._on_event],
                                fail_fast=True)
         self.plant.metrics.watch_tree(self.tree.tree)
         self.started.set()
@@ -246,7 +246,7 @@ class Runtime:
 
     def _apply(self, plan: ReloadPlan) -> None:
         assert self.tree is not None
-        apply_plan(self.tree, self.plant, plan)
+        apply_plan(self.tree, self.plant, plan, self.wiring)
 
 def audit_path(options: RuntimeOptions, config: PlantConfig) -> Path | None:
     """The audit trail file: --audit-log, else security.audit_log when audit logging is enabled."""

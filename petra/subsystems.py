@@ -1,12 +1,13 @@
 """Where subsystems plug into the supervision tree.
 
-Each section in `petra.registry` names a function `child_specs(plant) ->
-list[ChildSpec]` that returns the actors it needs for the plant's config (an
-empty list when its section is absent). The runtime puts them under the
+Each section in `petra.registry` names a function `child_specs(plant, wiring)
+-> list[ChildSpec]` that returns the actors it needs for the plant's config
+(an empty list when its section is absent); `wiring` (`petra.wiring.Wiring`)
+is what its actors may use besides the plant. The runtime puts them under the
 section's supervisor:
 
     petra
-    ├── core        (built by petra.runtime)
+    ├── core        (built by petra.tree)
     ├── drivers     one_for_one: s7:<name>, modbus:<name>, mqtt:<name>
     ├── storage     one_for_one: wal, history tiers
     ├── alarms      one_for_one: alarm:<id>, escalation:<id>, notify:<channel>
@@ -21,25 +22,45 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Container
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from petra.registry import SECTIONS
 from petra.section import Section
 from supervision import ChildSpec
 
+if TYPE_CHECKING:
+    from petra.plant import Plant
+    from petra.wiring import Wiring
+
+ChildSpecs = Callable[["Plant", "Wiring"], list[ChildSpec]]
+"""A section's `child_specs(plant, wiring)`."""
+
 
 @dataclass(frozen=True)
 class Provider:
-    group: str
-    sections: tuple[str, ...]
-    build: Callable[..., list[ChildSpec]] | None
+    section: Section
+    child_specs: ChildSpecs | None
+    """None when the section has no runtime in this build."""
+
+    @property
+    def group(self) -> str:
+        return self.section.supervisor
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        return self.section.keys
 
     @property
     def active(self) -> bool:
-        return self.build is not None
+        return self.child_specs is not None
+
+    def build(self, plant: Plant, wiring: Wiring) -> list[ChildSpec]:
+        """The section's actors for `plant` ([] when it has no runtime in this build)."""
+        return [] if self.child_specs is None else self.child_specs(plant, wiring)
 
 
 def providers(configured: Container[str] | None = None) -> list[Provider]:
-    """The providers of the registered sections; `build` is None when its module is not in this build.
+    """The providers of the registered sections; `child_specs` is None when its module is not in this build.
 
     With `configured` (the top-level keys of a config), only the sections that
     config starts: the others' modules, and their libraries, stay unloaded.
@@ -50,12 +71,12 @@ def providers(configured: Container[str] | None = None) -> list[Provider]:
 def provider(section: Section) -> Provider:
     """`section`'s provider, importing its `child_specs` module now."""
     if section.child_specs is None:
-        return Provider(section.supervisor, section.keys, None)
+        return Provider(section, None)
     module_name, _, function = section.child_specs.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name is None or not module_name.startswith(exc.name):
             raise
-        return Provider(section.supervisor, section.keys, None)
-    return Provider(section.supervisor, section.keys, getattr(module, function, None))
+        return Provider(section, None)
+    return Provider(section, getattr(module, function, None))

@@ -25,6 +25,7 @@ from petra.paths import CLOCK, LOGIC, ROOT, SIGNALS, chain_path, child_path, gro
 from petra.plant import Plant
 from petra.reload import ReloadPlan
 from petra.subsystems import providers
+from petra.wiring import Wiring
 from supervision import ChildSpec, Strategy, SupervisionTree, Supervisor, SupervisorSpec
 
 
@@ -44,8 +45,8 @@ def chain_spec(plant: Plant, chain: CompiledChain) -> ChildSpec:
     return ChildSpec(chain.name, BlockChainActor, kwargs={"plant": plant, "chain": chain})
 
 
-def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
-    """The declarative supervision tree for `plant`.
+def tree_spec(plant: Plant, options: RuntimeOptions, wiring: Wiring) -> SupervisorSpec:
+    """The declarative supervision tree for `plant`; each section's actors get what they need from `wiring`.
 
     `core` is rest_for_one over signals -> clock -> logic: if the signal groups
     give up, the clock and every chain restart after them; a single chain or
@@ -69,7 +70,7 @@ def tree_spec(plant: Plant, options: RuntimeOptions) -> SupervisorSpec:
         )
     for provider in providers(plant.config.sections):
         if provider.active:
-            groups[provider.group].extend(provider.build(plant))  # type: ignore[misc]
+            groups[provider.group].extend(provider.build(plant, wiring))
     # Storage starts first and stops last: the WAL is listening before the first scan
     # and drains everything the plant produced until core has stopped.
     storage = groups.pop("storage")
@@ -85,11 +86,11 @@ def inactive_sections(config: PlantConfig) -> list[str]:
     return sorted(s for s in config.sections if s in inactive)
 
 
-def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan) -> None:
+def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan, wiring: Wiring) -> None:
     """Carry out a reload plan on the running tree (see petra.reload for how it is made)."""
     changed = set(plan.sections_changed)
     affected = [p for p in providers(changed) if p.active and set(p.sections) & changed]
-    old_specs = {id(p): p.build(plant) for p in affected}  # type: ignore[misc]
+    old_specs = {id(p): p.build(plant, wiring) for p in affected}
     plant.table.apply_layout(plan.config.signals, plan.owners)
     plant.config = plan.config
     plant.chains = plan.chains
@@ -108,7 +109,7 @@ def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan) -> None:
         plant.metrics.scan_time.set(plant.scan_time_s)
         tree.restart(CLOCK)
     for provider in affected:
-        _replace_children(tree, provider.group, old_specs[id(provider)], provider.build(plant))  # type: ignore[misc]
+        _replace_children(tree, provider.group, old_specs[id(provider)], provider.build(plant, wiring))
 
 
 def _replace_children(tree: SupervisionTree, group: str, old: list[ChildSpec], new: list[ChildSpec]) -> None:

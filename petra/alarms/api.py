@@ -1,4 +1,4 @@
-"""The alarm routes of the control API (added to `runtime.api_routes` by the alarm router).
+"""The alarm routes of the control API (put in the control API's route table by the alarm router).
 
     GET  /v1/alarms                          the alarm list (state, ack, shelve, chatter, escalation)
     GET  /v1/alarms/kpi?period_s=86400       ISA-18.2 KPIs
@@ -23,6 +23,7 @@ from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
 from petra.control.api import EPOCH_MAX_S, ApiError, Request, query_number
 from petra.control.api import json_body as _body
+from petra.control.routes import Route, RouteTable
 
 PREFIX = "/v1/alarms"
 
@@ -135,11 +136,6 @@ class AlarmApi:
         return view
 
 
-def register_routes(service: AlarmService) -> None:
-    """Replace any alarm routes on the runtime with this service's (idempotent across restarts)."""
-    runtime = service.plant.runtime
-    if runtime is None or not hasattr(runtime, "api_routes"):
-        return
-    routes = [r for r in runtime.api_routes if not str(r[1]).startswith(PREFIX)]
-    routes.extend(AlarmApi(service).routes())
-    runtime.api_routes[:] = routes
+def register_routes(service: AlarmService, table: RouteTable) -> None:
+    """Replace any alarm routes in `table` with this service's (idempotent across restarts)."""
+    table.set("alarms", [Route(method, pattern, handler) for method, pattern, handler in AlarmApi(service).routes()])

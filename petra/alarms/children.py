@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from petra.alarms.config import build_config
 from petra.plant import Plant
+from petra.wiring import Wiring
 from supervision import ChildSpec, Strategy, Supervisor, SupervisorSpec
 
 
-def child_specs(plant: Plant) -> list[ChildSpec]:
+def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     """The alarm subsystem's actors for `plant`; [] without an alarms, twilio or email section."""
     config = build_config(plant.config)
     if config is None:
@@ -20,7 +21,7 @@ def child_specs(plant: Plant) -> list[ChildSpec]:
     from petra.alarms.service import ALARM_GROUP, AlarmService
     from petra.alarms.webhook_actor import WebhookActor
 
-    service = AlarmService.for_plant(plant, config)
+    service = AlarmService.kept(plant, wiring, config)
     specs = [ChildSpec(f"notify:{channel}", NotifierActor, kwargs={"service": service, "channel": channel})
              for channel in config.channels()]
     specs.append(ChildSpec("escalations", EscalationActor, kwargs={"service": service}))
@@ -30,7 +31,7 @@ def child_specs(plant: Plant) -> list[ChildSpec]:
         states = SupervisorSpec(strategy=Strategy.ONE_FOR_ONE, max_restarts=50, period=60.0,
                                 children=tuple(alarm_specs), probe_interval=10.0, probe_timeout=10.0)
         specs.append(ChildSpec(ALARM_GROUP, Supervisor, kwargs={"spec": states}, shutdown_timeout=30.0))
-    specs.append(ChildSpec("alarm-router", AlarmRouter, kwargs={"service": service}))
+    specs.append(ChildSpec("alarm-router", AlarmRouter, kwargs={"service": service, "routes": wiring.routes}))
     if config.twilio is not None and config.twilio.webhook is not None:
         specs.append(ChildSpec("webhooks:twilio", WebhookActor, kwargs={"service": service}))
     if config.twilio is not None and config.twilio.actions:

@@ -17,6 +17,7 @@ import pykka
 
 from petra.alarms.messages import Evaluate
 from petra.alarms.service import AlarmService
+from petra.control.routes import RouteTable
 from petra.messages import SignalsChanged
 from supervision import SupervisedActor
 
@@ -34,9 +35,10 @@ class TrimEvents:
 class AlarmRouter(SupervisedActor):
     """Owns the bus subscription and the control API routes (`alarm-router` under `alarms`)."""
 
-    def __init__(self, service: AlarmService) -> None:
+    def __init__(self, service: AlarmService, routes: RouteTable) -> None:
         super().__init__()
         self.service = service
+        self.routes = routes
         index: dict[str, list[str]] = {}
         for spec in service.config.alarms:
             for name in dict.fromkeys(spec.signals()):
@@ -51,7 +53,7 @@ class AlarmRouter(SupervisedActor):
         from petra.alarms.api import register_routes
 
         self.service.attach(self.registry, self.path)
-        register_routes(self.service)
+        register_routes(self.service, self.routes)
         self._subscriber = self.service.plant.bus.subscribe(self._on_change)
         self.service.scheduler.tell_at(self.service.plant.time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
 

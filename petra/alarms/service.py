@@ -1,7 +1,7 @@
 """What the alarm subsystem's actors of one plant share: config, store, timers, metrics, live views.
 
-One `AlarmService` per plant (kept on the plant, so a reload that rebuilds the
-child specs reuses it). It is plain data plus thread-safe helpers; all state
+One `AlarmService` per plant (kept in the wiring's alarm state, so a reload
+that rebuilds the child specs reuses it). It is plain data plus thread-safe helpers; all state
 changes happen in the actors. The control API and the webhooks reach the
 actors through `command()` (an ask to `alarm:<id>`).
 """
@@ -25,6 +25,7 @@ from petra.alarms.states import CommandRefused, Transition
 from petra.alarms.store import AlarmStore, open_store
 from petra.paths import section_group
 from petra.plant import Plant
+from petra.wiring import Audit, Wiring, no_audit
 from supervision import Registry
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ ALARM_GROUP = "states"
 """The sub-supervisor of the alarm actors: petra/alarms/states/alarm:<id>."""
 ASK_TIMEOUT_S = 5.0
 CHANNEL_OF_METHOD = {"sms": "sms", "call": "voice", "email": "email"}
+STATE_KEY = "alarms"
+"""Where the service is kept in `Wiring.state` (the section's name)."""
 
 
 class UnknownAlarm(KeyError):
@@ -46,9 +49,10 @@ CODE_BLOCK = 1000
 class AlarmService:
     """Shared by the actors of one plant's alarm subsystem."""
 
-    def __init__(self, plant: Plant, config: AlarmsConfig) -> None:
+    def __init__(self, plant: Plant, config: AlarmsConfig, audit: Audit = no_audit) -> None:
         self.plant = plant
         self.config = config
+        self._audit = audit
         self.store: AlarmStore = open_store(config.state_dir, config.fsync)
         self.scheduler = Scheduler(time_source=plant.time)
         self.views: dict[str, dict[str, Any]] = {}
@@ -66,13 +70,21 @@ class AlarmService:
         self._codes_lock = threading.Lock()
 
     @classmethod
-    def for_plant(cls, plant: Plant, config: AlarmsConfig) -> AlarmService:
-        service = getattr(plant, "alarm_service", None)
-        if service is None or service.config.state_dir != config.state_dir:
-            service = cls(plant, config)
-            plant.alarm_service = service  # type: ignore[attr-defined]
+    def kept(cls, plant: Plant, wiring: Wiring, config: AlarmsConfig) -> AlarmService:
+        """The plant's service with `config`: the one `wiring` keeps, or a new one for a new state_dir."""
+        state = wiring.section_state(STATE_KEY)
+        service = state.get("service")
+        if not isinstance(service, AlarmService) or service.config.state_dir != config.state_dir:
+            service = cls(plant, config, wiring.audit)
+            state["service"] = service
         service.config = config
         return service
+
+    @staticmethod
+    def of(wiring: Wiring) -> AlarmService | None:
+        """The service `wiring` keeps, if alarms ever ran."""
+        service = wiring.section_state(STATE_KEY).get("service")
+        return service if isinstance(service, AlarmService) else None
 
     # -- helpers for the actors -------------------------------------------------------------------
 
@@ -119,9 +131,7 @@ class AlarmService:
             return self._codes.pop()
 
     def audit(self, event: str, who: str, **details: Any) -> None:
-        runtime = self.plant.runtime
-        if runtime is not None:
-            runtime.audit(event, who, **details)
+        self._audit(event, who, **details)
 
     # -- for the control API and the webhooks -----------------------------------------------------
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from petra.control import server
 from petra.control.api import ControlApi
+from petra.control.handle import RuntimeHandle
 from petra.control.http_host import BoundSocket, HttpHost, PlaintextRefused, http_rejections
 from petra.control.paths import default_socket_path
+from petra.control.routes import RouteTable
 from petra.plant import Plant
 from supervision import SupervisedActor
 
@@ -35,16 +37,17 @@ def bearer_tokens(tcp: dict[str, Any]) -> dict[str, str]:
 class ControlActor(SupervisedActor):
     """A restart binds again: every way the actor ends stops the loop and releases the sockets."""
 
-    def __init__(self, plant: Plant) -> None:
+    def __init__(self, plant: Plant, runtime: RuntimeHandle, routes: RouteTable) -> None:
         super().__init__()
         self.plant = plant
+        self.runtime = runtime
+        self.routes = routes
         self._host: HttpHost | None = None
         self.socket_path: Path | None = None
         self._socket_inode: int | None = None
         self.tcp_port: int | None = None
 
     def on_start(self) -> None:
-        runtime = self.plant.runtime
         config = self.plant.config
         section = config.sections.get("control") or {}
         tcp = section.get("tcp")
@@ -52,7 +55,7 @@ class ControlActor(SupervisedActor):
             raise PlaintextRefused("security.require_tls is set but control.tcp has no cert_file and key_file: "
                                    "refusing to serve the control API over plain TCP")
         limits = server.LIMITS
-        path = runtime.options.control_socket or (Path(section["socket"]) if section.get("socket") else None)
+        path = self.runtime.options.control_socket or (Path(section["socket"]) if section.get("socket") else None)
         self.socket_path = path or default_socket_path()
         bound = [BoundSocket(server.bind_unix(self.socket_path, limits))]
         self._socket_inode = self.socket_path.stat().st_ino
@@ -67,8 +70,8 @@ class ControlActor(SupervisedActor):
                 bound.append(BoundSocket(server.bind_tcp(tcp.get("host", "127.0.0.1"), tcp["port"], limits), context))
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
-            app = server.ControlApp(ControlApi(runtime, served_by=self.path), bearer_tokens(tcp or {}), limits,
-                                    rejected)
+            api = ControlApi(self.runtime, served_by=self.path, routes=self.routes)
+            app = server.ControlApp(api, bearer_tokens(tcp or {}), limits, rejected)
             self._host = HttpHost(app.app, bound, limits, server.SERVER_NAME, rejected)
             self._host.start()
         except BaseException:

@@ -31,16 +31,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from pykka import ActorDeadError
 from pykka import Timeout as PykkaTimeout
 
 from petra import __version__
+from petra.control.handle import RuntimeHandle
+from petra.control.routes import RouteTable
 from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
 from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
 from petra.values import CoercionError, coerce
-from supervision import Inject
+from supervision import Inject, SupervisionTree
+
+if TYPE_CHECKING:
+    from petra.plant import Plant
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +160,15 @@ Handler = Callable[[Request, dict[str, str]], Any]
 
 
 class ControlApi:
-    """Routes requests to the running `Runtime` (see petra/runtime.py)."""
+    """Routes requests to the running plant through its `RuntimeHandle` (petra.runtime.Runtime is one).
 
-    def __init__(self, runtime: Any, served_by: str | None = None) -> None:
+    `routes` holds what the sections add (the alarm routes): read on every
+    request, so a reload that changes them is seen at once.
+    """
+
+    def __init__(self, runtime: RuntimeHandle, served_by: str | None = None, routes: RouteTable | None = None) -> None:
         self.runtime = runtime
+        self.extra_routes = routes if routes is not None else RouteTable()
         self.served_by = served_by
         """The actor path serving this API: restarting it (or a supervisor above it) cannot wait for itself."""
         self.started_at = time.time()
@@ -176,17 +186,15 @@ class ControlApi:
         self.add_route("POST", r"/v1/actors/inject", self._inject)
 
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
-        """Subsystems (e.g. alarms) add their own routes the same way."""
+        """A built-in route (sections add theirs through `routes`, see petra.control.routes)."""
         self._routes.append((method, re.compile(pattern + r"/?"), handler))
 
     def routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
-        """Built-in routes plus those subsystems registered on the runtime (`runtime.api_routes`)."""
-        extra = getattr(self.runtime, "api_routes", [])
-        return self._routes + [(m, re.compile(p + r"/?"), h) for m, p, h in extra]
+        """Built-in routes, then those the sections add (`routes`)."""
+        return self._routes + [(r.method, r.regex, r.handler) for r in self.extra_routes.routes()]
 
     def handle(self, request: Request) -> Response:
-        started = getattr(self.runtime, "started", None)
-        if started is not None and not started.wait(STARTING_WAIT_S):
+        if not self.runtime.started.wait(STARTING_WAIT_S):
             # the control listener is up before the rest of the tree: hold, then say so plainly
             return Response(503, {"error": "PETRA is still starting; try again"})
         try:
@@ -212,8 +220,15 @@ class ControlApi:
     # --- helpers ---------------------------------------------------------
 
     @property
-    def plant(self) -> Any:
+    def plant(self) -> Plant:
         return self.runtime.plant
+
+    @property
+    def tree(self) -> SupervisionTree:
+        tree = self.runtime.tree
+        if tree is None:
+            raise ApiError(503, "PETRA is not running")
+        return tree
 
     def _json(self, request: Request) -> dict[str, Any]:
         return json_body(request)
@@ -231,7 +246,7 @@ class ControlApi:
         table = self.plant.table
         owner = table.owners[self._slot(name)]
         path = owner.path
-        ref = self.runtime.tree.lookup(path)
+        ref = self.tree.lookup(path)
         if ref is None:
             raise ApiError(503, f"the owner of '{name}' ({path}) is not running right now; try again")
         try:
@@ -243,12 +258,12 @@ class ControlApi:
 
     def _status(self, request: Request, _: dict[str, str]) -> Any:
         runtime = self.runtime
-        tree = runtime.tree.tree()
+        tree = self.tree.tree()
         nodes = list(tree.walk())
         return {
             "version": __version__,
             "node_id": self.plant.config.node_id,
-            "uptime_s": round(time.time() - (getattr(runtime, "started_at", None) or self.started_at), 3),
+            "uptime_s": round(time.time() - (runtime.started_at or self.started_at), 3),
             "config": runtime.config_info(),
             "scan_time_ms": self.plant.config.scan_time_ms,
             "scan": self.plant.stats.summary().to_dict(),
@@ -270,7 +285,7 @@ class ControlApi:
         for node in nodes:
             if node.kind != "worker" or not any(is_under(node.path, g) for g in (DRIVERS, STORAGE)):
                 continue
-            ref = self.runtime.tree.lookup(node.path)
+            ref = self.tree.lookup(node.path)
             if ref is None or not hasattr(ref.actor_class, "status"):
                 continue
             try:
@@ -280,7 +295,7 @@ class ControlApi:
         return found
 
     def _tree(self, request: Request, _: dict[str, str]) -> Any:
-        return self.runtime.tree.tree().to_dict()
+        return self.tree.tree().to_dict()
 
     def _signals(self, request: Request, _: dict[str, str]) -> Any:
         pattern = request.query.get("pattern", "*")
@@ -370,7 +385,7 @@ class ControlApi:
         path = data.get("path")
         if not isinstance(path, str) or not path:
             raise ApiError(400, f"body needs an actor 'path' such as {CLOCK}")
-        if path not in {n.path for n in self.runtime.tree.tree().walk()}:
+        if path not in {n.path for n in self.tree.tree().walk()}:
             raise ApiError(404, f"no actor at '{path}'")
         if path == ROOT:
             raise ApiError(400, "the root cannot be restarted; restart the service instead")
@@ -385,7 +400,7 @@ class ControlApi:
                              daemon=True).start()
             return {"restarted": path}
         try:
-            self.runtime.tree.restart(path, timeout=30)
+            self.tree.restart(path, timeout=30)
         except Exception as exc:
             raise ApiError(409, f"restart of {path} failed: {exc}") from None
         self._audit("actor.restart", request, path=path)
@@ -393,7 +408,7 @@ class ControlApi:
 
     def _restart_later(self, path: str) -> None:
         try:
-            self.runtime.tree.restart(path, timeout=30)
+            self.tree.restart(path, timeout=30)
         except Exception as exc:
             log.error("restart of %s (the control API's own actor) failed: %s", path, exc)
 
@@ -412,7 +427,7 @@ class ControlApi:
             fault = Inject(kind, arg)
         except ValueError as exc:
             raise ApiError(422, str(exc)) from None
-        ref = self.runtime.tree.lookup(path)
+        ref = self.tree.lookup(path)
         if ref is None:
             raise ApiError(409, f"{path} is not running right now")
         try:

@@ -8,10 +8,11 @@ from petra.lmdb_files import check_data_file
 from petra.plant import Plant
 from petra.storage.plan import plan_for
 from petra.storage.settings import parse_settings
+from petra.wiring import Wiring
 from supervision import ChildSpec
 
 
-def child_specs(plant: Plant) -> list[ChildSpec]:
+def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     """The storage actors for `plant` (none without a `storage` section)."""
     section = plant.config.sections.get("storage")
     if not section:

@@ -144,7 +144,7 @@ def test_an_alarm_raised_while_the_escalation_manager_was_down_is_escalated_when
                                         chains={"temp_high": ["operator"]}))
     tree = plant.runtime.tree
     assert tree is not None
-    [spec] = [s for s in child_specs(plant.plant) if s.id == "escalations"]
+    [spec] = [s for s in child_specs(plant.plant, plant.runtime.wiring) if s.id == "escalations"]
     tree.remove_child("petra/alarms/escalations")
     plant.write(temperature=95.0)
     plant.wait_state("temp_high", "active_unacked")  # announced to nobody

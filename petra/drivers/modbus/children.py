@@ -5,10 +5,11 @@ from __future__ import annotations
 from petra.drivers.modbus.actor import ModbusConnectionActor
 from petra.drivers.modbus.config import connections_from_section
 from petra.plant import Plant
+from petra.wiring import Wiring
 from supervision import ChildSpec
 
 
-def child_specs(plant: Plant) -> list[ChildSpec]:
+def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     """One `modbus:<name>` child per configured connection; [] without a `modbus` section."""
     return [
         ChildSpec(conn.driver_id, ModbusConnectionActor, kwargs={"plant": plant, "conn": conn},

@@ -5,10 +5,11 @@ from __future__ import annotations
 from petra.drivers.s7.actor import S7ConnectionActor
 from petra.drivers.s7.config import plcs_from_section
 from petra.plant import Plant
+from petra.wiring import Wiring
 from supervision import ChildSpec
 
 
-def child_specs(plant: Plant) -> list[ChildSpec]:
+def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     """One `s7:<name>` child per configured PLC; [] without an `s7` section."""
     return [
         ChildSpec(plc.driver_id, S7ConnectionActor, kwargs={"plant": plant, "plc": plc},
