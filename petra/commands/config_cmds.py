@@ -31,7 +31,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{args.config}: {count} warning{'s' if count > 1 else ''} treated as errors (--strict)",
               file=sys.stderr)
         return 2
-    from petra.storage import check_files
+    from petra.storage.checks import check_files
 
     problems = check_files(config.sections, config.node_id)
     for problem in problems:  # the config is fine, but PETRA would refuse to start with these files

@@ -16,11 +16,9 @@ names them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from petra.section import Section
 
-__all__ = ["SECTION", "check_files", "storage_status"]
+__all__ = ["SECTION", "storage_status"]
 
 SECTION = Section(
     name="storage",
@@ -31,21 +29,6 @@ SECTION = Section(
     declares="petra.storage.checks:declare",
     commands="petra.storage.commands:register",
 )
-
-
-def check_files(sections: dict[str, object], node_id: str) -> list[str]:
-    """Problems with the storage files a config names (a truncated WAL), found without opening them."""
-    from petra.lmdb_files import StoreFileError, check_data_file
-    from petra.storage.settings import parse_settings
-
-    section = sections.get("storage")
-    if not isinstance(section, dict) or not section:
-        return []
-    try:
-        check_data_file(Path(parse_settings(section, node_id).wal.wal_dir), what="WAL")
-    except StoreFileError as exc:
-        return [str(exc)]
-    return []
 
 
 def storage_status(tree: object, timeout: float = 5.0) -> dict[str, object]:

@@ -1,6 +1,8 @@
-"""What the `storage` section declares for the whole-plant checks: the signals the storage subsystem writes."""
+"""The `storage` section's checks: the signals the storage subsystem writes, and the files a config names."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from petra.config.context import CheckContext, Writer
 from petra.values import DataType
@@ -15,3 +17,18 @@ def declare(ctx: CheckContext) -> None:
         return
     for name, dtype in STORAGE_SIGNALS.items():
         ctx.write(name, Writer("the storage subsystem", ("storage",), dtype, "storage"))
+
+
+def check_files(sections: dict[str, object], node_id: str) -> list[str]:
+    """Problems with the storage files a config names (a truncated WAL), found without opening them."""
+    from petra.lmdb_files import StoreFileError, check_data_file
+    from petra.storage.settings import parse_settings
+
+    section = sections.get("storage")
+    if not isinstance(section, dict) or not section:
+        return []
+    try:
+        check_data_file(Path(parse_settings(section, node_id).wal.wal_dir), what="WAL")
+    except StoreFileError as exc:
+        return [str(exc)]
+    return []
