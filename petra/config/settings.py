@@ -21,7 +21,9 @@ dataclasses (an object; the nested class's field defaults are the schema's
 defaults, not the instance); `tuple[X, ...]` and `frozenset[X]` (arrays). A
 field without a default is required. A field declared with `NOT_A_SETTING`
 metadata is the model's own (e.g. the node id a storage row is stamped with):
-it is not in the schema, and `parse` takes it as a keyword argument.
+it is not in the schema, and `parse` takes it as a keyword argument. Other
+unions (`Token | str`) need a `schema=`; `parse` builds the one dataclass of
+the union from a mapping and keeps any other value as it is.
 """
 
 from __future__ import annotations
@@ -199,4 +201,8 @@ def _value(hint: Any, value: Any) -> Any:
     if origin in (tuple, frozenset):
         item = typing.get_args(hint)[0]
         return origin(_value(item, v) for v in value)
+    if isinstance(hint, types.UnionType) and isinstance(value, Mapping):  # `Token | str`: a mapping is the class
+        classes = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a) and isinstance(a, type)]
+        if len(classes) == 1:
+            return parse(classes[0], value)
     return value

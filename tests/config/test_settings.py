@@ -125,3 +125,13 @@ def test_a_field_that_is_not_a_setting_is_not_in_the_schema_and_is_given_to_pars
     assert parse(Stamped, {}, node_id="n") == Stamped("n")
     with pytest.raises(ValueError, match="'node_id'"):
         parse(Stamped, {"node_id": "from-yaml"})
+
+
+@dataclass(frozen=True)
+class Keys:
+    keys: tuple[Inner | str, ...] = setting((), schema={"type": "array"})
+
+
+def test_a_union_of_a_dataclass_and_a_scalar_parses_mappings_into_the_dataclass():
+    assert schema_of(Keys)["properties"]["keys"] == {"type": "array", "default": []}
+    assert parse(Keys, {"keys": ["bare", {"host": "h"}]}).keys == ("bare", Inner("h"))
