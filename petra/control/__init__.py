@@ -15,5 +15,6 @@ SECTION = Section(
     supervisor="services",
     schemas=(("control", "petra.control.schema:control_schema"),),
     child_specs="petra.control.children:child_specs",
+    model="petra.control.settings:ControlSettings",
     always=True,
 )
