@@ -117,7 +117,9 @@ class EscalationActor(SupervisedActor):
                 events.append(self._flood_event("flood_started", now))
         record = self.walks.get(msg.alarm)
         updates: dict[str, Any] = {}
+        stopped: int | None = None
         if not msg.needs_attention and record is not None:
+            stopped = record["walk"].notified
             del self.walks[msg.alarm]
             updates[msg.alarm] = None
             events.append({"alarm": msg.alarm, "event": "escalation_stopped", "time": now, "who": "",
@@ -138,6 +140,8 @@ class EscalationActor(SupervisedActor):
             self.service.store.write(escalations=updates, events=events)
         self._publish_signals()
         self._run(now)
+        if stopped is not None:  # logged last: whatever the change set off here has been requested by now
+            log.info("escalation %s stopped after %d notification(s): %s", msg.alarm, stopped, msg.state)
 
     def _flood_event(self, event: str, now: float) -> dict[str, Any]:
         self.service.flood_active = self.flood.active

@@ -63,7 +63,11 @@ def test_an_escalation_interrupted_by_kill_9_resumes_where_it_was_without_repeat
         history = client.request("GET", "/v1/alarms/history?id=temp_high&limit=100")["events"]
         assert [e["event"] for e in history if "state" in e][::-1] == ["raised", "acked"]
         assert sum(1 for e in history if e["event"] == "escalation_started") == 1
-        time.sleep(1.2)
+        # the escalation manager has taken the ack: what it set off is requested when it logs this
+        wait_until(lambda: "escalation temp_high stopped after 3 notification(s): active_acked" in second.log)
+        deliveries = client.request("GET", "/v1/alarms/deliveries")["deliveries"]
+        assert len(deliveries) == 3, deliveries
+        assert not [d for d in deliveries if d["status"] in ("pending", "retrying", "sending")], deliveries
         assert len(twilio.accepted()) == 3  # nobody was told twice, nobody was forgotten
         assert "resuming 1 escalation(s): temp_high" in second.log
         assert time.monotonic() - killed_at < 40

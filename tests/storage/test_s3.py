@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -38,8 +37,7 @@ def test_closed_parts_are_archived_once_and_survive_an_s3_outage(tmp_path: Path,
     try:
         wait_until(lambda: _s3_rows(s3, "archive", "plant-a").num_rows > 100, timeout=20)
         s3.stop()
-        time.sleep(2.5)
-        assert metric(runtime, "petra_storage_failures_total", {"tier": "s3"}) >= 1
+        wait_until(lambda: metric(runtime, "petra_storage_failures_total", {"tier": "s3"}) >= 1, timeout=20)
         s3.start()  # moto comes back empty: what was there before is gone too
         set_enable(runtime, True)
         seqs = quiesce(runtime, ("parquet",))

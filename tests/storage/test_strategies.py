@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from petra.storage.query import read_rows
@@ -24,6 +23,15 @@ def _parquet_seqs(tmp_path: Path) -> list[int]:
     return sorted(read_rows(tmp_path / "local").column("seq").to_pylist())
 
 
+def _failures(runtime, tier: str) -> float:
+    return metric(runtime, "petra_storage_failures_total", {"tier": tier})
+
+
+def _wait_for_failure(runtime, tier: str, before: float) -> None:
+    """Until `tier` has failed a write since it had `before` failures (its peer is down and it knows it)."""
+    wait_until(lambda: _failures(runtime, tier) > before, timeout=20)
+
+
 def test_local_first_forwards_from_parquet_and_the_wal_need_not_wait_for_clickhouse(
     tmp_path: Path, ch, database: str
 ) -> None:
@@ -32,13 +40,14 @@ def test_local_first_forwards_from_parquet_and_the_wal_need_not_wait_for_clickho
     try:
         wait_until(lambda: len(ch_seqs(ch, database)) > 50, timeout=20)
         assert runtime.tree.lookup("petra/storage/remote:clickhouse").proxy().status().get()["source"] == "parquet"
+        failed = _failures(runtime, "clickhouse")
         ch.stop()
-        time.sleep(1.5)
+        _wait_for_failure(runtime, "clickhouse", failed)  # ClickHouse's cursor stands from here on
         wal = wal_proxy(runtime)
-        wal.flush().get()
-        parquet_cursor = wal.cursor("parquet").get()
         ch_cursor = wal.cursor("clickhouse").get()
-        assert parquet_cursor > ch_cursor
+        # Parquet writes on past it: the WAL has blocks that only ClickHouse has not taken
+        wait_until(lambda: wal.flush().get() and wal.cursor("parquet").get() > ch_cursor + 300, timeout=20)
+        assert wal.cursor("clickhouse").get() == ch_cursor
         wal.trim(True).get()
         assert wal.status().get()["tail"] > ch_cursor + 1, "trimmed past ClickHouse's cursor"
         ch.start()
@@ -59,7 +68,10 @@ def test_remote_first_writes_clickhouse_and_spills_to_parquet_only_what_clickhou
     runtime = start_runtime(ramp_config(tmp_path, storage))
     try:
         wait_until(lambda: len(ch_seqs(ch, database)) > 200, timeout=20)
-        time.sleep(2.5)
+        wal = wal_proxy(runtime)
+        seen = wal.flush().get()
+        # Parquet has decided about every row up to `seen` (spill or skip) once its cursor is past it
+        wait_until(lambda: wal.cursor("parquet").get() >= seen, timeout=20)
         assert _parquet_seqs(tmp_path) == [], "nothing spilled while ClickHouse takes everything"
         ch.stop()
         wait_until(lambda: len(_parquet_seqs(tmp_path)) > 100, timeout=20)
@@ -84,12 +96,17 @@ def test_parallel_writes_both_tiers_independently_and_the_wal_keeps_what_clickho
                                                    "remote": clickhouse_storage(ch, database)}))
     try:
         wait_until(lambda: len(ch_seqs(ch, database)) > 50, timeout=20)
+        failed = _failures(runtime, "clickhouse")
         ch.stop()
-        time.sleep(3.0)
+        _wait_for_failure(runtime, "clickhouse", failed)  # ClickHouse's cursor stands from here on
         wal = wal_proxy(runtime)
         ch_cursor = wal.cursor("clickhouse").get()
+        # Parquet does not wait for ClickHouse: it writes on past ClickHouse's cursor
+        wait_until(lambda: wal.flush().get() and wal.cursor("parquet").get() > ch_cursor + 300, timeout=20)
+        wait_until(lambda: metric(runtime, "petra_storage_oldest_unforwarded_seconds",
+                                  {"consumer": "clickhouse"}) > 1.0, timeout=20)
+        assert wal.cursor("clickhouse").get() == ch_cursor
         assert lag(runtime, "clickhouse") > 300 and lag(runtime, "parquet") < 2000
-        assert metric(runtime, "petra_storage_oldest_unforwarded_seconds", {"consumer": "clickhouse"}) > 1.0
         wal.trim(True).get()
         assert wal.status().get()["tail"] <= ch_cursor + 1, "the WAL keeps everything ClickHouse has not taken"
         ch.start()
