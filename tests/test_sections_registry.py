@@ -109,3 +109,19 @@ def test_the_petra_command_line_with_every_section_command_loads_no_heavy_librar
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY | {'asyncua'})!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_command_lines_offer_every_section_command_in_the_order_they_always_had():
+    import argparse
+
+    from petra.cli import HELP_ORDER
+    from petra.cli import build_parser as petra_parser
+    from petra.ctl import build_parser as ctl_parser
+
+    def commands(parser: argparse.ArgumentParser) -> list[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        assert [action.dest for action in sub._choices_actions] == list(sub.choices)  # help lists what parses
+        return list(sub.choices)
+
+    assert commands(petra_parser())[:len(HELP_ORDER)] == list(HELP_ORDER)  # a new section's come after
+    assert commands(ctl_parser())[-2:] == ["alarms", "ack"]
