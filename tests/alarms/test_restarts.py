@@ -3,9 +3,9 @@ started again on the same state directory, a commit refused by a full disk."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from petra.clock.source import ManualTime
 from supervision import Inject
 from tests.alarms.support import OPERATOR, SUPERVISOR, AlarmPlant, alarm, flood_plant_data, plant_data, start_plant
 from tests.helpers import wait_until
@@ -21,14 +21,18 @@ def _crash_and_wait_for_successor(plant: AlarmPlant, path: str) -> None:
 
 
 def test_a_crashed_alarm_actor_restarts_with_its_state_and_its_pending_delay_intact(tmp_path, plants):
-    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", delay_seconds=3.0)]))
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", delay_seconds=3.0)]),
+                        clock=ManualTime())
     plant.write(temperature=95.0)
     wait_until(lambda: plant.view("temp_high").get("pending_delay"))
     onset = plant.view("temp_high")["pending_since"]
-    wait_until(lambda: time.time() >= onset + 1.5)
+    plant.advance_to(onset + 1.5)
     _crash_and_wait_for_successor(plant, "petra/alarms/states/alarm:temp_high")
-    view = plant.wait_state("temp_high", "active_unacked", timeout=10)
-    assert abs(view["raised_at"] - (onset + 3.0)) < 0.75  # the restart did not start the delay again
+    plant.advance_to(onset + 2.999)
+    assert plant.view("temp_high")["state"] == "normal"
+    plant.advance_to(onset + 3.0)
+    view = plant.wait_state("temp_high", "active_unacked")
+    assert view["raised_at"] == onset + 3.0  # the restart did not start the delay again
     assert plant.call("POST", "/v1/alarms/temp_high/ack", caller="token:ops").status == 200
     _crash_and_wait_for_successor(plant, "petra/alarms/states/alarm:temp_high")
     view = plant.wait_state("temp_high", "active_acked")
@@ -39,17 +43,21 @@ def test_a_crashed_alarm_actor_restarts_with_its_state_and_its_pending_delay_int
 
 def test_a_crashed_alarm_actor_clears_at_the_original_end_of_its_clear_delay(tmp_path, plants):
     plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high", clear_delay_seconds=3.0,
-                                                                      require_acknowledgment=False)]))
+                                                                      require_acknowledgment=False)]),
+                        clock=ManualTime())
     plant.write(temperature=95.0)
     plant.wait_state("temp_high", "active_unacked")
     plant.write(temperature=20.0)
     wait_until(lambda: plant.view("temp_high").get("pending_until"))
     onset = plant.view("temp_high")["pending_since"]
-    wait_until(lambda: time.time() >= onset + 1.5)
+    plant.advance_to(onset + 1.5)
     _crash_and_wait_for_successor(plant, "petra/alarms/states/alarm:temp_high")
-    plant.wait_state("temp_high", "normal", timeout=10)
-    [cleared] = [e for e in plant.events("temp_high") if e["event"] == "cleared"]
-    assert abs(cleared["time"] - (onset + 3.0)) < 0.75
+    plant.advance_to(onset + 2.999)
+    assert plant.view("temp_high")["state"] == "active_unacked"
+    plant.advance_to(onset + 3.0)
+    plant.wait_state("temp_high", "normal")
+    [cleared] = wait_until(lambda: [e for e in plant.events("temp_high") if e["event"] == "cleared"])
+    assert cleared["time"] == onset + 3.0  # the restart did not start the clear delay again
 
 
 def test_a_delay_whose_condition_cleared_while_petra_was_down_is_cancelled_by_the_first_evaluation(tmp_path,
@@ -72,15 +80,21 @@ def test_a_delay_whose_condition_cleared_while_petra_was_down_is_cancelled_by_th
 def test_an_alarm_that_became_active_while_shelved_is_annunciated_when_the_shelve_expires_after_a_restart(
         tmp_path, plants):
     data = plant_data(tmp_path / "alarms", [alarm("temp_high")])
-    first = start_plant(plants, data)
+    clock = ManualTime()  # one clock across both runs
+    first = start_plant(plants, data, clock=clock)
     shelved = first.call("POST", "/v1/alarms/temp_high/shelve", {"for_s": 6, "reason": "probe swap"})
     assert shelved.status == 200
     first.write(temperature=95.0)  # no transition while shelved, but the alarm is now in alarm
     wait_until(lambda: (first.service.store.get("states", "temp_high") or {}).get("in_alarm") is True, timeout=3)
     first.stop()
-    second = start_plant(plants, data)
+    clock.advance(3.0)  # PETRA was down for a while
+    second = start_plant(plants, data, clock=clock)
     assert second.view("temp_high")["state"] == "shelved"
-    view = second.wait_state("temp_high", "active_unacked", timeout=10)  # the original expiry, from the store
+    until = shelved.body["shelve"]["until"]
+    second.advance_to(until - 0.001)
+    assert second.view("temp_high")["state"] == "shelved"
+    second.advance_to(until)
+    view = second.wait_state("temp_high", "active_unacked")  # the original expiry, from the store
     assert view["shelve"] is None
     # the live view changes before the group commit that makes the transition durable lands
     wait_until(lambda: [e["event"] for e in second.events("temp_high") if "state" in e]
@@ -120,7 +134,8 @@ def test_a_resumed_escalation_waits_for_the_alarm_state_and_tells_nobody_about_a
         tmp_path, twilio, plants):
     data = plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio,
                       chains={"temp_high": ["operator", "supervisor"]})
-    first = start_plant(plants, data)
+    clock = ManualTime()  # one clock across both runs
+    first = start_plant(plants, data, clock=clock)
     first.write(temperature=95.0)
     twilio.wait_for(1)
     store = first.service.store
@@ -129,8 +144,8 @@ def test_a_resumed_escalation_waits_for_the_alarm_state_and_tells_nobody_about_a
     state = store.get("states", "temp_high")
     store.write(states={"temp_high": {**state, "acked": True, "acked_by": "token:ops"}})
     due = store.get("escalations", "temp_high")["walk"]["next_at"]
-    wait_until(lambda: time.time() >= due)  # the supervisor's turn has come
-    second = start_plant(plants, data)
+    clock.set(due)  # the supervisor's turn has come
+    second = start_plant(plants, data, clock=clock)
     wait_until(lambda: any(e["event"] == "escalation_stopped" for e in second.events("temp_high")))
     assert second.view("temp_high")["state"] == "active_acked"
     assert [r.form["To"] for r in twilio.accepted()] == ["+15550000001"]  # the supervisor is not called
@@ -157,7 +172,7 @@ def test_a_notification_retry_keeps_its_back_off_across_a_restart_of_its_notifie
     plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm("temp_high")], twilio=twilio,
                                         chains={"temp_high": ["operator"]},
                                         retry={"max_attempts": 3, "initial_backoff_seconds": 3.0,
-                                               "max_backoff_seconds": 3.0}))
+                                               "max_backoff_seconds": 3.0}), clock=ManualTime())
     twilio.fail_next(1, 503)
     plant.write(temperature=95.0)
 
@@ -166,10 +181,13 @@ def test_a_notification_retry_keeps_its_back_off_across_a_restart_of_its_notifie
 
     [delivery] = wait_until(retrying)
     _crash_and_wait_for_successor(plant, "petra/alarms/notify:sms")
+    plant.advance_to(delivery["retry_at"] - 0.001)  # not at once because its notifier restarted
+    assert retrying() and twilio.accepted() == []
+    plant.advance_to(delivery["retry_at"])
     [sent] = wait_until(lambda: [d for d in plant.call("GET", "/v1/alarms/deliveries").body["deliveries"]
                                  if d["status"] == "queued"])
     assert sent["attempts"] == 2 and len(twilio.accepted()) == 1
-    assert sent["sent_at"] >= delivery["retry_at"] - 0.1  # not at once because its notifier restarted
+    assert sent["sent_at"] == delivery["retry_at"]
 
 
 def test_an_escalation_restarted_after_a_re_raise_tells_the_next_contact_about_the_new_occurrence(tmp_path, twilio,
