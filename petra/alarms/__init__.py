@@ -17,8 +17,11 @@ Pure logic: `states` (the state machine), `escalation` (the walk), `workhours`,
 `flood` (flood detection and KPIs). Durable state: `store` (LMDB under
 `alarms.state_dir`). Children start in this order so that every actor's
 receivers are up before it sends: notifiers, then escalations, then the alarms,
-then the router that feeds them. `children.py` builds that list; importing this
-package loads none of it: `SECTION` names it.
+then the router that feeds them. `children.py` builds that list; `checks.py`
+declares the signals alarms write and read and checks ids and chains;
+`commands.py` is `petra twilio ...` and `petra notify test`, `ctl.py` is
+`petra-ctl alarms ...` and `ack`. Importing this package loads none of it:
+`SECTION` names it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ storage (one_for_one)
 ```
 
 `children.py` builds that list from the `storage` section; strategies are in
-`plan.py` and README.md, `query.py` reads what the Parquet tier holds.
+`plan.py` and README.md, `query.py` reads what the Parquet tier holds;
+`checks.py` declares the signals storage writes and checks the WAL's files,
+`commands.py` is `petra history ...` and `petra storage ...`.
 Importing this package loads none of them (no pyarrow, no lmdb): `SECTION`
 names them.
 """

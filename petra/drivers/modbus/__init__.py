@@ -3,7 +3,9 @@
 Files: `config.py` (typed model of the `modbus` section), `codec.py` (pure
 register encode/decode and read coalescing), `session.py` (the pymodbus
 glue), `actor.py` (the supervised actor), `children.py` (its place in the
-tree). Importing this package loads none of them: `SECTION` names them.
+tree), `checks.py` (the signals it writes and reads, its whole-plant
+checks), `commands.py` (`petra modbus ...`). Importing this package loads
+none of them: `SECTION` names them.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Files as in every driver folder: `config.py` (typed model of the `mqtt:`
 section), `codec.py` (pure topic, payload and deadband logic), `buffer.py`
 (bounded outbound buffer), `metrics.py`, `actor.py` (`MqttBridgeActor`),
-`children.py` (its place in the tree). Importing this package loads none of
-them: `SECTION` names them.
+`children.py` (its place in the tree), `checks.py` (the signals it writes
+and reads, its whole-plant checks), `commands.py` (`petra mqtt ...`).
+Importing this package loads none of them: `SECTION` names them.
 """
 
 from __future__ import annotations

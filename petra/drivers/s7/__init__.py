@@ -2,8 +2,10 @@
 
 Files: `config.py` (typed model of the `s7` section), `codec.py` (pure
 encode/decode and read coalescing), `session.py` (the snap7 glue),
-`actor.py` (the supervised actor), `children.py` (its place in the tree).
-Importing this package loads none of them: `SECTION` names them.
+`actor.py` (the supervised actor), `children.py` (its place in the tree),
+`checks.py` (the signals it writes and reads, its whole-plant checks),
+`commands.py` (`petra s7 ...`). Importing this package loads none of them:
+`SECTION` names them.
 """
 
 from __future__ import annotations
