@@ -26,20 +26,24 @@ class Section:
 
     `schemas` pairs each top-level config key the section owns with the
     function that returns that key's JSON Schema fragment (alarms owns three
-    keys: alarms, twilio, email). `child_specs` names ``child_specs(plant) ->
-    list[ChildSpec]``; None means this build validates the section but has no
-    runtime for it. `always` starts the section's actors even when none of its
-    keys is configured (the control API: it is how an operator reaches the plant).
+    keys: alarms, twilio, email). `child_specs` names ``child_specs(plant,
+    wiring) -> list[ChildSpec]`` (`wiring`: `petra.wiring.Wiring`, what its
+    actors get besides the plant); None means this build validates the section
+    but has no runtime for it. `always` starts the section's actors even when
+    none of its keys is configured (the control API: it is how an operator
+    reaches the plant).
 
     The other hooks are optional ``"module:name"`` strings too: `model`, the
     frozen settings dataclass the section's keys parse into; `declares`, what
     the section writes and reads (run for every section before any `checks`, so
     no check depends on the registry's order); `checks`, the whole-plant checks;
     `commands`, a function that adds the section's `petra` sub-commands to an
-    argparse sub-parsers object; `routes`, the section's control API routes;
-    `ctl`, a function ``register(subparsers, common)`` that adds the section's
-    `petra-ctl` sub-commands (`common`: the parent parser with the connection
-    options every command takes).
+    argparse sub-parsers object; `routes`, ``routes(plant, wiring) ->
+    list[Route]``, the section's control API routes (`petra.control.routes`),
+    collected by the tree builder when the tree is built and when a reload
+    changes the section; `ctl`, a function ``register(subparsers, common)``
+    that adds the section's `petra-ctl` sub-commands (`common`: the parent
+    parser with the connection options every command takes).
     """
 
     name: str

@@ -3,8 +3,10 @@
 Each section in `petra.registry` names a function `child_specs(plant, wiring)
 -> list[ChildSpec]` that returns the actors it needs for the plant's config
 (an empty list when its section is absent); `wiring` (`petra.wiring.Wiring`)
-is what its actors may use besides the plant. The runtime puts them under the
-section's supervisor:
+is what its actors may use besides the plant. A section may also name
+`routes(plant, wiring) -> list[Route]`, its control API routes, which the tree
+builder puts in the wiring's route table. The runtime puts the actors under
+the section's supervisor:
 
     petra
     ├── core        (built by petra.tree)
@@ -25,15 +27,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from petra.registry import SECTIONS
-from petra.section import Section
+from petra.section import Section, load
 from supervision import ChildSpec
 
 if TYPE_CHECKING:
+    from petra.control.routes import Route
     from petra.plant import Plant
     from petra.wiring import Wiring
 
 ChildSpecs = Callable[["Plant", "Wiring"], list[ChildSpec]]
 """A section's `child_specs(plant, wiring)`."""
+Routes = Callable[["Plant", "Wiring"], list["Route"]]
+"""A section's `routes(plant, wiring)`: its control API routes for the plant's config."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,13 @@ class Provider:
     def build(self, plant: Plant, wiring: Wiring) -> list[ChildSpec]:
         """The section's actors for `plant` ([] when it has no runtime in this build)."""
         return [] if self.child_specs is None else self.child_specs(plant, wiring)
+
+    def routes(self, plant: Plant, wiring: Wiring) -> list[Route]:
+        """The section's control API routes for `plant` ([] without a `routes` hook or a runtime in this build)."""
+        if self.section.routes is None or not self.active:
+            return []
+        routes: Routes = load(self.section.routes)
+        return routes(plant, wiring)
 
 
 def providers(configured: Container[str] | None = None) -> list[Provider]:

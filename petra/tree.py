@@ -24,7 +24,7 @@ from petra.options import RuntimeOptions
 from petra.paths import CLOCK, LOGIC, ROOT, SIGNALS, chain_path, child_path, group_path, section_group
 from petra.plant import Plant
 from petra.reload import ReloadPlan
-from petra.subsystems import providers
+from petra.subsystems import Provider, providers
 from petra.wiring import Wiring
 from supervision import ChildSpec, Strategy, SupervisionTree, Supervisor, SupervisorSpec
 
@@ -68,9 +68,11 @@ def tree_spec(plant: Plant, options: RuntimeOptions, wiring: Wiring) -> Supervis
                 kwargs={"plant": plant, "host": options.metrics_host, "port": options.metrics_port},
             )
         )
-    for provider in providers(plant.config.sections):
+    configured = providers(plant.config.sections)
+    for provider in configured:
         if provider.active:
             groups[provider.group].extend(provider.build(plant, wiring))
+    refresh_routes(plant, wiring, configured)
     # Storage starts first and stops last: the WAL is listening before the first scan
     # and drains everything the plant produced until core has stopped.
     storage = groups.pop("storage")
@@ -110,6 +112,14 @@ def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan, wiring: Wi
         tree.restart(CLOCK)
     for provider in affected:
         _replace_children(tree, provider.group, old_specs[id(provider)], provider.build(plant, wiring))
+    refresh_routes(plant, wiring, affected)
+
+
+def refresh_routes(plant: Plant, wiring: Wiring, sections: list[Provider]) -> None:
+    """Give each of `sections` its control API routes for the plant's config now (none if it no longer runs)."""
+    for provider in sections:
+        runs = provider.section.starts_with(plant.config.sections)
+        wiring.routes.set(provider.section.name, provider.routes(plant, wiring) if runs else [])
 
 
 def _replace_children(tree: SupervisionTree, group: str, old: list[ChildSpec], new: list[ChildSpec]) -> None:

@@ -8,7 +8,7 @@ alarms (one_for_one)
 ├── states (one_for_one)       sub-supervisor with liveness probes every 10 s, not every 1 s: probing
 │   └── alarm:<id> ...         1,000 actors each second cost ~50 ms of pool time and showed up as p99 latency;
 │                              one pooled actor per alarm (pool "alarms": 2 threads for all of them)
-├── alarm-router               the ChangeBus subscription -> Evaluate to the alarm actors; control API routes
+├── alarm-router               the ChangeBus subscription -> Evaluate to the alarm actors
 ├── webhooks:twilio            inbound SMS replies, key presses, status callbacks (when twilio.webhook is set)
 └── twilio-actions             signal-triggered SMS/calls (when twilio.actions is not empty)
 ```
@@ -39,6 +39,7 @@ SECTION = Section(
         ("email", "petra.alarms.schema:email_schema"),
     ),
     child_specs="petra.alarms.children:child_specs",
+    routes="petra.alarms.api:routes",
     declares="petra.alarms.checks:declare",
     checks="petra.alarms.checks:check",
     commands="petra.alarms.commands:register",

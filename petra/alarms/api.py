@@ -1,4 +1,4 @@
-"""The alarm routes of the control API (put in the control API's route table by the alarm router).
+"""The alarm routes of the control API: `routes`, the alarm section's `Section.routes` hook.
 
     GET  /v1/alarms                          the alarm list (state, ack, shelve, chatter, escalation)
     GET  /v1/alarms/kpi?period_s=86400       ISA-18.2 KPIs
@@ -18,12 +18,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from petra.alarms.config import build_config
 from petra.alarms.flood import kpis
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
 from petra.control.api import EPOCH_MAX_S, ApiError, Request, query_number
 from petra.control.api import json_body as _body
-from petra.control.routes import Route, RouteTable
+from petra.control.routes import Route
+from petra.plant import Plant
+from petra.wiring import Wiring
 
 PREFIX = "/v1/alarms"
 
@@ -35,15 +38,15 @@ class AlarmApi:
     def __init__(self, service: AlarmService) -> None:
         self.service = service
 
-    def routes(self) -> list[tuple[str, str, Any]]:
+    def routes(self) -> list[Route]:
         one = PREFIX + r"/(?P<id>[^/]+)"
         return [
-            ("GET", PREFIX, self.list),
-            ("GET", PREFIX + "/kpi", self.kpi),
-            ("GET", PREFIX + "/history", self.history),
-            ("GET", PREFIX + "/deliveries", self.deliveries),
-            ("GET", one, self.one),
-            ("POST", one + r"/(?P<command>ack|shelve|unshelve|reset|disable|enable)", self.command),
+            Route("GET", PREFIX, self.list),
+            Route("GET", PREFIX + "/kpi", self.kpi),
+            Route("GET", PREFIX + "/history", self.history),
+            Route("GET", PREFIX + "/deliveries", self.deliveries),
+            Route("GET", one, self.one),
+            Route("POST", one + r"/(?P<command>ack|shelve|unshelve|reset|disable|enable)", self.command),
         ]
 
     def list(self, request: Request, _: dict[str, str]) -> Any:
@@ -136,6 +139,15 @@ class AlarmApi:
         return view
 
 
-def register_routes(service: AlarmService, table: RouteTable) -> None:
-    """Replace any alarm routes in `table` with this service's (idempotent across restarts)."""
-    table.set("alarms", [Route(method, pattern, handler) for method, pattern, handler in AlarmApi(service).routes()])
+def routes(plant: Plant, wiring: Wiring) -> list[Route]:
+    """The alarm routes for `plant`'s config, served by the alarm service the wiring keeps ([] without alarms).
+
+    The tree builder calls it when the tree is built and again when a reload
+    changes the alarm sections; the service is the one `child_specs` gave the
+    actors, so while they restart the routes answer 503 for an alarm that is
+    not running and 404 for one that is unknown.
+    """
+    config = build_config(plant.config)
+    if config is None:
+        return []
+    return AlarmApi(AlarmService.kept(plant, wiring, config)).routes()

@@ -31,7 +31,7 @@ def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
         states = SupervisorSpec(strategy=Strategy.ONE_FOR_ONE, max_restarts=50, period=60.0,
                                 children=tuple(alarm_specs), probe_interval=10.0, probe_timeout=10.0)
         specs.append(ChildSpec(ALARM_GROUP, Supervisor, kwargs={"spec": states}, shutdown_timeout=30.0))
-    specs.append(ChildSpec("alarm-router", AlarmRouter, kwargs={"service": service, "routes": wiring.routes}))
+    specs.append(ChildSpec("alarm-router", AlarmRouter, kwargs={"service": service}))
     if config.twilio is not None and config.twilio.webhook is not None:
         specs.append(ChildSpec("webhooks:twilio", WebhookActor, kwargs={"service": service}))
     if config.twilio is not None and config.twilio.actions:

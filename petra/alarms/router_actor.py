@@ -17,7 +17,6 @@ import pykka
 
 from petra.alarms.messages import Evaluate
 from petra.alarms.service import AlarmService
-from petra.control.routes import RouteTable
 from petra.messages import SignalsChanged
 from supervision import SupervisedActor
 
@@ -33,12 +32,11 @@ class TrimEvents:
 
 
 class AlarmRouter(SupervisedActor):
-    """Owns the bus subscription and the control API routes (`alarm-router` under `alarms`)."""
+    """Owns the bus subscription (`alarm-router` under `alarms`)."""
 
-    def __init__(self, service: AlarmService, routes: RouteTable) -> None:
+    def __init__(self, service: AlarmService) -> None:
         super().__init__()
         self.service = service
-        self.routes = routes
         index: dict[str, list[str]] = {}
         for spec in service.config.alarms:
             for name in dict.fromkeys(spec.signals()):
@@ -50,10 +48,7 @@ class AlarmRouter(SupervisedActor):
         self._subscriber: Any = None
 
     def on_start(self) -> None:
-        from petra.alarms.api import register_routes
-
         self.service.attach(self.registry, self.path)
-        register_routes(self.service, self.routes)
         self._subscriber = self.service.plant.bus.subscribe(self._on_change)
         self.service.scheduler.tell_at(self.service.plant.time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
 
