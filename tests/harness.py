@@ -12,6 +12,26 @@ assert on. Each plant has a control socket of its own in a temporary directory
 `PetraSubprocess` is `petra run` (or any `petra` command) as a real subprocess
 with its output in a log file; `scrape` and `wait_for_metrics` read its metrics.
 
+Time that a test moves itself: `clock=ManualTime()` (petra/clock/source.py) puts
+a manual clock in `plant.time` before the plant starts. What reads it - the alarm
+subsystem's on/off delays, shelving, escalation steps, cool-downs, notifier
+retries and its timer thread - then stands still until the test moves it::
+
+    clock = ManualTime()                       # starts at the real time of day
+    with RunningPlant(config, clock=clock) as plant:
+        ...
+        clock.advance(0.4)                     # what is due by now fires: the timer thread wakes at once
+        clock.set(deadline)                    # or to a deadline read from the plant, exactly
+
+Then wait for what firing sets off, and only then assert that nothing more
+happened: `AlarmPlant.advance(s)` / `advance_to(t)` / `settle()` in
+tests/alarms/support.py do it for the alarms (the timer thread has fired all
+that is due, then an ask to each actor in the order messages flow is the
+barrier), so a test proves "no third SMS" by advancing past the step that would
+send it instead of sleeping. The scan clock, the drivers, the storage tiers and
+supervision still run on the real clock: wait there on an event (a metric, a
+cursor, a log line), not on a sleep.
+
 Every in-process start of a runtime in the tests goes through `RunningPlant`
 (no test calls `Runtime.from_config` itself any more). Still to be done:
 - the helpers that take a `Runtime` where a `RunningPlant` would do:
