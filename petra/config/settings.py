@@ -18,7 +18,8 @@ a property gives the runtime its seconds.
 Types map as: int, float, bool, str, Path (a string); `X | None` (optional, no
 default in the schema); Literal and Enum (an enum of their values); nested
 dataclasses (an object; the nested class's field defaults are the schema's
-defaults, not the instance); `tuple[X, ...]` and `frozenset[X]` (arrays). A
+defaults, not the instance); `tuple[X, ...]` and `frozenset[X]` (arrays);
+`dict[str, X]` (an object of X). A
 field without a default is required. A field declared with `NOT_A_SETTING`
 metadata is the model's own (e.g. the node id a storage row is stamped with):
 it is not in the schema, and `parse` takes it as a keyword argument. Other
@@ -57,14 +58,18 @@ class Setting:
     given, replaces the fragment generated from the field's type (for what a
     type cannot say, e.g. "a number or a mapping"). `schema_default` False
     keeps the default out of the schema: the model's value for an absent key
-    that the loader does not fill in (db_number 0 for areas without one).
+    that the loader does not fill in (db_number 0 for areas without one); any
+    other value than True or False is the schema's default instead (`{}` for
+    a nested mapping the loader should fill in). `key` is the YAML key when it
+    is not the field's name (`delay_seconds` for the field `delay_s`).
     """
 
     doc: str = ""
     unit: str = ""
     limits: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     schema: Schema | None = None
-    schema_default: bool = True
+    schema_default: Any = True
+    key: str = ""
 
 
 def setting(
@@ -73,12 +78,13 @@ def setting(
     doc: str = "",
     unit: str = "",
     schema: Schema | None = None,
-    schema_default: bool = True,
+    schema_default: Any = True,
+    key: str = "",
     default_factory: Any = dataclasses.MISSING,
     **limits: Any,
 ) -> Any:
     """A dataclass field with its doc, unit and limits (see `Setting`); no default: required."""
-    info = Setting(doc, unit, dict(limits), schema, schema_default)
+    info = Setting(doc, unit, dict(limits), schema, schema_default, key)
     metadata = {_KEY: info}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
@@ -105,9 +111,10 @@ def schema_of(cls: type[Any], description: str = "") -> Schema:
     properties: Schema = {}
     required = []
     for field in _settings(cls):
-        properties[field.name] = _field_schema(field, _hints(cls)[field.name])
+        key = key_of(field)
+        properties[key] = _field_schema(field, _hints(cls)[field.name])
         if default_of(field) is dataclasses.MISSING:
-            required.append(field.name)
+            required.append(key)
     return obj(properties, tuple(required), description)
 
 
@@ -116,13 +123,18 @@ def parse(cls: type[T], data: Mapping[str, Any], **fields: Any) -> T:
 
     `fields` give the fields that are not settings (`NOT_A_SETTING`).
     """
-    names = {field.name for field in _settings(cls)}
+    names = {key_of(field): field.name for field in _settings(cls)}
     unknown = [key for key in data if key not in names]
     if unknown:
         raise ValueError(f"{cls.__name__} has no setting {', '.join(map(repr, unknown))}")
     hints = _hints(cls)
-    values = {key: _value(hints[key], value) for key, value in data.items()}
+    values = {names[key]: _value(hints[names[key]], value) for key, value in data.items()}
     return cls(**values, **fields)
+
+
+def key_of(field: dataclasses.Field[Any]) -> str:
+    """The field's YAML key."""
+    return info_of(field).key or field.name
 
 
 def _settings(cls: type[Any]) -> list[dataclasses.Field[Any]]:
@@ -156,6 +168,8 @@ def _type_schema(hint: Any) -> Schema:
         return schema_of(hint)
     if origin in (tuple, frozenset):
         return array(_type_schema(typing.get_args(hint)[0]))
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _type_schema(typing.get_args(hint)[1])}
     raise TypeError(f"no JSON Schema for the type {hint!r}")
 
 
@@ -173,7 +187,9 @@ def _field_schema(field: dataclasses.Field[Any], hint: Any) -> Schema:
         schema = {"description": info.doc, **schema}
     schema.update({k: v for k, v in info.limits.items() if k != "enum"})
     default = default_of(field)
-    if info.schema_default and default is not dataclasses.MISSING and default is not None \
+    if info.schema_default is not True and info.schema_default is not False:
+        schema["default"] = info.schema_default
+    elif info.schema_default and default is not dataclasses.MISSING and default is not None \
             and not dataclasses.is_dataclass(default):
         if isinstance(default, enum_module.Enum):
             default = default.value
@@ -201,6 +217,12 @@ def _value(hint: Any, value: Any) -> Any:
     if origin in (tuple, frozenset):
         item = typing.get_args(hint)[0]
         return origin(_value(item, v) for v in value)
+    if origin is dict:
+        item = typing.get_args(hint)[1]
+        return {k: _value(item, v) for k, v in value.items()}
+    if isinstance(hint, types.UnionType) and float in typing.get_args(hint) and isinstance(value, int) \
+            and not isinstance(value, bool):
+        return float(value)  # `float | str`: a YAML integer is the float
     if isinstance(hint, types.UnionType) and isinstance(value, Mapping):  # `Token | str`: a mapping is the class
         classes = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a) and isinstance(a, type)]
         if len(classes) == 1:

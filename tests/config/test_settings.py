@@ -135,3 +135,29 @@ class Keys:
 def test_a_union_of_a_dataclass_and_a_scalar_parses_mappings_into_the_dataclass():
     assert schema_of(Keys)["properties"]["keys"] == {"type": "array", "default": []}
     assert parse(Keys, {"keys": ["bare", {"host": "h"}]}).keys == ("bare", Inner("h"))
+
+
+@dataclass(frozen=True)
+class Renamed:
+    delay_s: float = setting(0.0, key="delay_seconds", unit="s", minimum=0)
+    limit: float | str | None = setting(None, schema={"type": ["number", "string"]})
+    chains: dict[str, tuple[str, ...]] = setting(default_factory=dict)
+    inner: Inner | None = setting(None, schema_default={})
+
+
+def test_a_field_named_otherwise_in_yaml_keeps_its_name_in_the_model():
+    schema = schema_of(Renamed)
+    assert list(schema["properties"]) == ["delay_seconds", "limit", "chains", "inner"]
+    assert parse(Renamed, {"delay_seconds": 3}).delay_s == 3.0
+    with pytest.raises(ValueError, match="'delay_s'"):
+        parse(Renamed, {"delay_s": 3})
+
+
+def test_dicts_unions_with_float_and_a_schema_default_other_than_the_model_s():
+    props = schema_of(Renamed)["properties"]
+    assert props["chains"] == {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                               "default": {}}
+    assert props["inner"]["default"] == {} and props["limit"] == {"type": ["number", "string"]}
+    parsed = parse(Renamed, {"limit": 80, "chains": {"a": ["x", "y"]}})
+    assert parsed.limit == 80.0 and isinstance(parsed.limit, float) and parsed.chains == {"a": ("x", "y")}
+    assert parse(Renamed, {"limit": "sp_signal"}).limit == "sp_signal"
