@@ -39,6 +39,7 @@ SECTION = Section(
         ("email", "petra.alarms.schema:email_schema"),
     ),
     child_specs="petra.alarms.children:child_specs",
+    model="petra.alarms.config:AlarmsSettings",
     routes="petra.alarms.api:routes",
     declares="petra.alarms.checks:declare",
     checks="petra.alarms.checks:check",

@@ -7,11 +7,12 @@ morning. Local wall-clock time decides, so "08:00" stays 08:00 in summer and win
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
+
+from petra.config.schema_builders import TIME_OF_DAY, array, enum
+from petra.config.settings import setting
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -23,19 +24,13 @@ def _parse(text: str) -> time:
 
 @dataclass(frozen=True)
 class WorkHours:
-    timezone: str = "UTC"
-    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    start: str = "08:00"
-    end: str = "17:00"
+    """A contact's `work_hours` (its settings: `petra.config.settings`)."""
 
-    @classmethod
-    def from_config(cls, data: Mapping[str, Any]) -> WorkHours:
-        return cls(
-            timezone=str(data.get("timezone") or "UTC"),
-            days=tuple(data.get("days") or ("mon", "tue", "wed", "thu", "fri")),
-            start=str(data.get("start") or "08:00"),
-            end=str(data.get("end") or "17:00"),
-        )
+    timezone: str = setting("UTC", doc="IANA time zone, e.g. Europe/Zurich.")
+    days: tuple[str, ...] = setting(("mon", "tue", "wed", "thu", "fri"),
+                                    schema=array(enum(list(DAYS)), uniqueItems=True))
+    start: str = setting("08:00", doc="HH:MM", pattern=TIME_OF_DAY)
+    end: str = setting("17:00", doc="HH:MM", pattern=TIME_OF_DAY)
 
     def local(self, now: float) -> datetime:
         """`now` (epoch seconds) as local time in this schedule's zone."""
