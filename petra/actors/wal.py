@@ -43,7 +43,7 @@ from petra.messages import SignalsChanged
 from petra.plant import Plant
 from petra.rate_limited_log import RateLimitedLog
 from petra.signal_io import SignalWriter
-from petra.storage.metrics import storage_metrics
+from petra.storage.metrics import StorageMetrics
 from petra.storage.policy import Recorder, policies_for
 from petra.storage.rows import Sample, encode_block, storable
 from petra.storage.settings import StorageSettings
@@ -74,14 +74,14 @@ class _Timer:
 class WalActor(SupervisedActor):
     """Owns the WAL environment; `consumers` are the cursors that gate trimming."""
 
-    def __init__(self, plant: Plant, settings: StorageSettings, consumers: tuple[str, ...],
+    def __init__(self, plant: Plant, settings: StorageSettings, metrics: StorageMetrics, consumers: tuple[str, ...],
                  gating: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.plant = plant
         self.settings = settings
         self.consumer_names = consumers
         self.gating = gating
-        self.metrics = storage_metrics(plant)
+        self.metrics = metrics
         self.wal: Wal | None = None
         self._queue: collections.deque[SignalsChanged] = collections.deque()
         self._wake = False

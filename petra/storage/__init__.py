@@ -18,7 +18,12 @@ names them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from petra.section import Section
+
+if TYPE_CHECKING:
+    from supervision import SupervisionTree
 
 __all__ = ["SECTION", "storage_status"]
 
@@ -33,7 +38,7 @@ SECTION = Section(
 )
 
 
-def storage_status(tree: object, timeout: float = 5.0) -> dict[str, object]:
+def storage_status(tree: SupervisionTree, timeout: float = 5.0) -> dict[str, object]:
     """WAL and tier status for the control API: ``{"wal": {...}, "history:parquet": {...}, ...}``.
 
     `tree` is the running `SupervisionTree`; a tier that is restarting shows as None.
@@ -42,7 +47,7 @@ def storage_status(tree: object, timeout: float = 5.0) -> dict[str, object]:
 
     out: dict[str, object] = {}
     for name in ("wal", "history:parquet", "remote:clickhouse", "archive:s3"):
-        ref = tree.lookup(storage_path(name))  # type: ignore[attr-defined]
+        ref = tree.lookup(storage_path(name))
         if ref is None:
             continue
         try:

@@ -19,6 +19,7 @@ def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
         return []
     from petra.actors.wal import WalActor
     from petra.storage.clickhouse_actor import ClickHouseTier
+    from petra.storage.metrics import storage_metrics
     from petra.storage.parquet_actor import ParquetTier
     from petra.storage.s3_actor import S3Tier
 
@@ -26,7 +27,7 @@ def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     # A damaged WAL is refused here, before anything starts: retrying cannot mend it.
     check_data_file(Path(settings.wal.wal_dir), what="WAL")
     plan = plan_for(settings)
-    kwargs = {"plant": plant, "settings": settings}
+    kwargs = {"plant": plant, "settings": settings, "metrics": storage_metrics(plant, wiring)}
     specs = [ChildSpec("wal", WalActor, kwargs={**kwargs, "consumers": plan.consumers, "gating": plan.gating},
                        shutdown_timeout=15.0)]
     if plan.parquet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from petra.plant import Plant
+from petra.wiring import Wiring
 
 
 class StorageMetrics:
@@ -35,10 +36,12 @@ class StorageMetrics:
                                    registry=r)
 
 
-def storage_metrics(plant: Plant) -> StorageMetrics:
-    """The plant's storage metrics (made on first use: actors restart, metrics stay)."""
-    existing = getattr(plant.metrics, "storage", None)
-    if existing is None:
+def storage_metrics(plant: Plant, wiring: Wiring) -> StorageMetrics:
+    """The plant's storage metrics, kept in the wiring's storage state: made once, they outlive restarts and reloads
+    (a registry refuses a second metric of the same name)."""
+    state = wiring.section_state("storage")
+    existing = state.get("metrics")
+    if not isinstance(existing, StorageMetrics):
         existing = StorageMetrics(plant.metrics.registry)
-        plant.metrics.storage = existing  # type: ignore[attr-defined]
+        state["metrics"] = existing
     return existing
