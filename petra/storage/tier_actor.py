@@ -17,25 +17,48 @@ from typing import Any, ClassVar
 from pykka import ActorDeadError, Timeout
 
 from petra.plant import Plant
-from petra.storage.metrics import StorageMetrics
+from petra.storage.metrics import storage_metrics
 from petra.storage.settings import StorageSettings
 from petra.storage.wal import Block
 from supervision import BackoffPolicy, SupervisedActor
 
 log = logging.getLogger(__name__)
 
+HALT_CHECK_S = 0.1
+"""How often a call waiting for the WAL to come back looks whether its tier is stopping."""
+
 
 class WalClient:
-    """A tier's handle on the WAL actor, looked up by path on each call (it may have restarted)."""
+    """A tier's handle on the WAL actor, looked up by path on each call (it may have restarted).
 
-    def __init__(self, registry: Any, path: str, timeout: float = 30.0) -> None:
+    While the WAL is not registered, a call waits up to `timeout` for it to come back,
+    unless `halt` is set (the tier is stopping): then it gives up at once with
+    TierStopping, since a stopping supervisor restarts nobody.
+    """
+
+    def __init__(self, registry: Any, path: str, timeout: float = 30.0,
+                 halt: threading.Event | None = None) -> None:
         self.registry = registry
         self.path = path
         self.timeout = timeout
+        self.halt = halt
+
+    def _ref(self) -> Any:
+        if self.halt is None:
+            return self.registry.wait_for(self.path, self.timeout)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return self.registry.wait_for(self.path, max(0.0, min(remaining, HALT_CHECK_S)))
+            except TimeoutError:
+                if self.halt.is_set():
+                    raise TierStopping(f"{self.path} is not running and the tier is stopping") from None
+                if remaining <= HALT_CHECK_S:
+                    raise TimeoutError(f"nothing registered at {self.path!r} within {self.timeout} s") from None
 
     def _call(self, method: str, *args: Any) -> Any:
-        ref = self.registry.wait_for(self.path, self.timeout)
-        return getattr(ref.proxy(), method)(*args).get(timeout=self.timeout)
+        return getattr(self._ref().proxy(), method)(*args).get(timeout=self.timeout)
 
     def read(self, after: int, max_samples: int, until: int | None = None) -> list[Block]:
         return self._call("read", after, max_samples, until)
@@ -58,6 +81,10 @@ class WalUnavailable(Exception):
     """The WAL actor is restarting."""
 
 
+class TierStopping(WalUnavailable):
+    """The WAL is not running and the tier asking for it is stopping: it will not come back for this tier."""
+
+
 class TierActor(SupervisedActor):
     """Base of the storage tiers; subclasses set `tier`, `retriable` and implement open/step/close."""
 
@@ -67,12 +94,11 @@ class TierActor(SupervisedActor):
     retry_backoff: ClassVar[BackoffPolicy] = BackoffPolicy(initial=0.2, maximum=5.0, multiplier=2.0, jitter=0.0)
     """Between retries while the sink fails; the count resets when a step does work again."""
 
-    def __init__(self, plant: Plant, settings: StorageSettings, metrics: StorageMetrics,
-                 wal_path: str | None = None) -> None:
+    def __init__(self, plant: Plant, settings: StorageSettings, wal_path: str | None = None) -> None:
         super().__init__()
         self.plant = plant
         self.settings = settings
-        self.metrics = metrics
+        self.metrics = storage_metrics(plant)
         self._wal_path = wal_path
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,7 +108,7 @@ class TierActor(SupervisedActor):
     @property
     def wal(self) -> WalClient:
         path = self._wal_path or self.path.rsplit("/", 1)[0] + "/wal"
-        return WalClient(self.registry, path)
+        return WalClient(self.registry, path, halt=self._halt)
 
     def open(self) -> None:
         """Prepare without touching the sink (it may be down); runs in on_start."""
@@ -128,6 +154,8 @@ class TierActor(SupervisedActor):
                 busy = self.step()
             except (ActorDeadError, Timeout) as exc:
                 busy = self._failed(WalUnavailable(str(exc)))
+            except TierStopping:
+                return  # not a failure episode to count or report
             except self.retriable as exc:
                 busy = self._failed(exc)
             except Exception as exc:
