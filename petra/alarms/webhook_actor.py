@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from petra.alarms import webhooks
 from petra.alarms.service import AlarmService
-from petra.alarms.webhooks import LIMITS, SERVER_NAME, TwilioWebhooks, WebhookApp
+from petra.alarms.webhooks import SERVER_NAME, TwilioWebhooks, WebhookApp
 from petra.control.http_host import BoundSocket, HttpHost, PlaintextRefused, http_rejections, is_loopback
 from petra.control.server import bind_tcp
 from supervision import SupervisedActor
@@ -32,11 +33,12 @@ class WebhookActor(SupervisedActor):
                 f"security.require_tls is set but the Twilio webhook listener speaks plain HTTP on {hook.host} "
                 f"for {hook.public_url}: bind twilio.webhook.host to 127.0.0.1 behind a TLS-terminating proxy "
                 "and give an https public_url")
-        sock = bind_tcp(hook.host, hook.port, LIMITS, what="Twilio webhook")
+        limits = webhooks.LIMITS  # read at start, as the WebhookApp reads it, so both serve the same limits
+        sock = bind_tcp(hook.host, hook.port, limits, what="Twilio webhook")
         try:
             rejected = http_rejections(self.service.plant.metrics.registry)
             app = WebhookApp(TwilioWebhooks(self.service), rejected)
-            self.host = HttpHost(app.app, [BoundSocket(sock)], LIMITS, SERVER_NAME, rejected)
+            self.host = HttpHost(app.app, [BoundSocket(sock)], limits, SERVER_NAME, rejected)
             self.host.start()
         except BaseException:
             sock.close()

@@ -60,7 +60,8 @@ class Limits:
     idle_timeout_s: float = 15.0
     """A connection that sends no request (at first or between keep-alive requests) is closed."""
     body_timeout_s: float = 10.0
-    """Reading one request's body; a client that stops sending gets 408."""
+    """Reading one request's body; a client that stops sending gets 408. After an answer sent before
+    the whole body arrived, the rest is read and dropped for as long again before the connection closes."""
     handshake_timeout_s: float = 10.0
     """The TLS handshake of a TCP connection."""
     shutdown_timeout_s: float = 2.0
@@ -153,6 +154,7 @@ class HttpHost:
         self._runner = web.AppRunner(
             app, access_log=None, logger=_ClientErrorLog(name, rejected), handle_signals=False,
             keepalive_timeout=limits.idle_timeout_s, shutdown_timeout=limits.shutdown_timeout_s,
+            lingering_time=limits.body_timeout_s,
         )
 
     def start(self) -> None:
