@@ -8,6 +8,9 @@ petra/clock/scanstats.py  ScanStats: tick lateness, scan work, overruns and miss
                           kept for readers (status, benchmarks, the systemd watchdog)
 petra/actors/clock.py     ClockActor: the timing thread that sleeps to each absolute deadline
                           (`start + n * period`) and hands the tick to the board
+petra/clock/source.py     TimeSource, SYSTEM_TIME, ManualTime: where the plant's other deadlines
+                          (the alarm subsystem's delays, shelving, escalation, retries) read the
+                          time (`plant.time`); a ManualTime moves only when a test or simulator says
 ```
 
 The board and the statistics are plain objects without threads of their own:
