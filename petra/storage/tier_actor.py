@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from pykka import ActorDeadError, Timeout
 
 from petra.plant import Plant
-from petra.storage.metrics import storage_metrics
+from petra.storage.metrics import StorageMetrics
 from petra.storage.settings import StorageSettings
 from petra.storage.wal import Block
 from supervision import BackoffPolicy, SupervisedActor
@@ -94,11 +94,12 @@ class TierActor(SupervisedActor):
     retry_backoff: ClassVar[BackoffPolicy] = BackoffPolicy(initial=0.2, maximum=5.0, multiplier=2.0, jitter=0.0)
     """Between retries while the sink fails; the count resets when a step does work again."""
 
-    def __init__(self, plant: Plant, settings: StorageSettings, wal_path: str | None = None) -> None:
+    def __init__(self, plant: Plant, settings: StorageSettings, metrics: StorageMetrics,
+                 wal_path: str | None = None) -> None:
         super().__init__()
         self.plant = plant
         self.settings = settings
-        self.metrics = storage_metrics(plant)
+        self.metrics = metrics
         self._wal_path = wal_path
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
