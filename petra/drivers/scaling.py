@@ -79,6 +79,23 @@ def terms_of(item: Mapping[str, Any]) -> tuple[Any, Any]:
     return scale, item.get("offset")
 
 
+def uninvertible(item: Mapping[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """Where (below the mapping) and why a mapping that writes to its device has a scale no write can pass.
+
+    A write sends raw = (value - offset) / factor: with factor 0 every write
+    would be refused at runtime, so the config is refused instead (None: fine).
+    """
+    if item.get("direction", "read") not in ("write", "read_write"):
+        return None
+    factor, _ = terms_of(item)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor != 0:
+        return None
+    where = ("scale", "factor") if isinstance(item.get("scale"), Mapping) else ("scale",)
+    return where, (f"the {item.get('direction')} mapping of signal '{item.get('signal')}' has scale factor 0, "
+                   "which cannot be inverted to write to the device (raw = (value - offset) / factor): "
+                   "give a factor other than 0, or direction: read")
+
+
 def nested(item: Mapping[str, Any]) -> dict[str, Any]:
     """A validated mapping dict with the flat spelling rewritten as ``scale: {factor, offset}``."""
     out = dict(item)

@@ -3,7 +3,8 @@
 `declare` records each mapping's signal (written when the mapping reads the
 device, with the type its data type and scaling deliver); `check` reports what
 the schema cannot: a repeated connection name, a write to a read-only table, a
-non-bool value in a bit table, a string without a length.
+non-bool value in a bit table, a string without a length, a mapping that
+writes to the device through scale factor 0.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from petra.config.context import CheckContext, mappings
 from petra.config.section_checks import driver_mapping, scaled, type_of
 from petra.drivers.scaling import terms_of as scale_terms
+from petra.drivers.scaling import uninvertible
 from petra.values import DataType
 
 MODBUS_TYPES = {
@@ -34,7 +36,7 @@ def declare(ctx: CheckContext) -> None:
 
 
 def check(ctx: CheckContext) -> None:
-    """Connection names are unique; tables, directions, data types and lengths fit together."""
+    """Connection names are unique; tables, directions, data types, lengths and scales fit together."""
     data = ctx.data if isinstance(ctx.data, dict) else {}
     ctx.unique(data.get("modbus"), "name", ("modbus",), "modbus connection name")
     for conn_index, conn in mappings(data.get("modbus")):
@@ -47,3 +49,6 @@ def check(ctx: CheckContext) -> None:
                 ctx.error((*path, "data_type"), f"a {table} holds one bit: data_type must be bool")
             if data_type == "string" and "length" not in mapping:
                 ctx.error(path, "data_type string needs 'length' (number of registers)")
+            problem = uninvertible(mapping)
+            if problem is not None:
+                ctx.error((*path, *problem[0]), problem[1])

@@ -2,7 +2,8 @@
 
 `declare` records each mapping's signal (written when the mapping reads the
 PLC, with the type its S7 data type and scaling deliver); `check` reports what
-the schema cannot: a repeated PLC name, a bit on a non-bool mapping.
+the schema cannot: a repeated PLC name, a bit on a non-bool mapping, a
+mapping that writes to the PLC through scale factor 0.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from petra.config.context import CheckContext, mappings
 from petra.config.errors import Path_
 from petra.config.section_checks import driver_mapping, scaled, type_of
 from petra.drivers.scaling import terms_of as scale_terms
+from petra.drivers.scaling import uninvertible
 from petra.values import DataType
 
 S7_TYPES = {
@@ -41,7 +43,7 @@ def declare(ctx: CheckContext) -> None:
 
 
 def check(ctx: CheckContext) -> None:
-    """PLC names are unique; `bit` is given only for bool mappings."""
+    """PLC names are unique; `bit` is given only for bool mappings; a writing mapping's scale can be inverted."""
     s7 = ctx.data.get("s7") if isinstance(ctx.data, dict) else None
     if not isinstance(s7, dict):
         ctx.unique(s7, "name", ("s7",), "PLC name")
@@ -49,3 +51,6 @@ def check(ctx: CheckContext) -> None:
         for index, mapping in mappings(plc.get("mappings")):
             if mapping.get("data_type") != "bool" and mapping.get("bit", 0) not in (0, None):
                 ctx.error((*base, "mappings", index, "bit"), "bit is only used with data_type bool")
+            problem = uninvertible(mapping)
+            if problem is not None:
+                ctx.error((*base, "mappings", index, *problem[0]), problem[1])
