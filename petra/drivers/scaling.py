@@ -1,5 +1,9 @@
 """Linear scaling of a driver mapping, shared by S7 and Modbus: signal = raw * factor + offset.
 
+With it, what both drivers do to a value on its way to the device: the
+integer an integer field gets (`raw_integer`) and the text a string field
+refuses (`unencodable`).
+
 The documented spelling is a mapping, ``scale: {factor: 0.1, offset: -5}``.
 The flat spelling Modbus configs have used, ``scale: 0.1`` with ``offset: -5``
 beside it, is accepted by both drivers too; giving a mapping `scale` and a
@@ -8,13 +12,14 @@ flat `offset` at once is an error at the `offset` line (the schema says so).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from petra.config.schema_builders import Schema, number
 from petra.config.settings import schema_of, setting
-from petra.values import Value
+from petra.values import CoercionError, DataType, Value, coerce
 
 
 class ScaleError(ValueError):
@@ -45,6 +50,38 @@ class Scale:
                 raise ScaleError("scale factor 0 cannot be inverted")
             return (value - self.offset) / self.factor
         return value
+
+
+def raw_integer(value: int | float) -> int:
+    """The integer an integer device field gets for a (scaled back) number: what an int signal would hold.
+
+    The rule is `petra.values.coerce`'s, so a driver write and a signal agree: a
+    float rounds to the nearest integer, half to even (2.5 -> 2, 3.5 -> 4,
+    -2.5 -> -2; IEEE 754's default). Rounding, not refusing, because a scaled
+    write is rarely integral in binary: (0.3 - 0) / 0.1 is 2.9999999999999996.
+    ValueError for NaN and infinity; OverflowError past the signed 64-bit range.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not an integer")
+    try:
+        return int(coerce(value, DataType.INT))
+    except CoercionError as exc:
+        raise OverflowError(str(exc)) from None
+
+
+def unencodable(text: str, encoding: str, what: str) -> str | None:
+    """Why `text` cannot be written as `what` (a device string of `encoding`), or None when it can.
+
+    Text the device cannot hold is refused, like any other value that does not
+    fit, rather than written with '?' in place of what it cannot hold.
+    """
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        char = text[exc.start]
+        return (f"character {exc.start} of the string, {char!r} (U+{ord(char):04X}), is not {encoding}: "
+                f"{what} holds {encoding} characters only")
+    return None
 
 
 SCALE_DOC = "signal = raw * factor + offset"

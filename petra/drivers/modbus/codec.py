@@ -3,20 +3,21 @@
 A register is 16 bits. `byte_order` is the order of the two bytes inside each
 register, `word_order` the order of the registers of a 32/64-bit value
 ("big"/"big" is the Modbus convention: most significant first). Strings hold
-two characters per register and honour `byte_order`; trailing NULs are dropped.
+two characters per register and honour `byte_order`, ASCII only; a string read
+ends at its first NUL (devices pad with NULs; what follows one is not text), so a
+write with a NUL, or with a character outside ASCII, is refused.
 Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from petra.drivers.coalescing import coalesce, grouped
 from petra.drivers.modbus.config import ModbusMapping
-from petra.drivers.scaling import ScaleError
+from petra.drivers.scaling import ScaleError, raw_integer, unencodable
 from petra.values import Value
 
 MAX_REGISTERS = 125
@@ -84,7 +85,7 @@ def decode(data_type: str, registers: Sequence[int], byte_order: str = "big", wo
     if data_type == "bool":
         return registers[0] != 0
     if data_type == "string":
-        raw = _to_bytes(registers, byte_order, "big").rstrip(b"\x00")
+        raw = _to_bytes(registers, byte_order, "big").split(b"\x00", 1)[0]
         try:
             return raw.decode("ascii")
         except UnicodeDecodeError as exc:
@@ -94,29 +95,34 @@ def decode(data_type: str, registers: Sequence[int], byte_order: str = "big", wo
 
 def encode(data_type: str, value: Value, byte_order: str = "big", word_order: str = "big",
            length: int = 1) -> list[int]:
-    """Registers that hold `value` (raw, unscaled)."""
+    """Registers that hold `value` (raw, unscaled).
+
+    An integer type takes a float rounded half to even (`raw_integer`, as an int
+    signal would); text outside ASCII, or with a NUL, is refused, not replaced.
+    """
     if data_type == "bool":
         return [1 if value else 0]
     if data_type == "string":
-        raw = str(value).encode("ascii", errors="replace")
-        if len(raw) > 2 * length:
-            raise ModbusEncodeError(f"string of {len(raw)} characters exceeds {length} registers")
-        return _to_registers(raw.ljust(2 * length, b"\x00"), byte_order, "big")
+        text = str(value)
+        if len(text) > 2 * length:
+            raise ModbusEncodeError(f"string of {len(text)} characters exceeds {length} registers")
+        why = unencodable(text, "ascii", "a Modbus string")
+        nul = text.find("\x00")
+        if why is None and nul >= 0:
+            why = f"character {nul} of the string is NUL, which ends a Modbus string: it would read {text[:nul]!r}"
+        if why is not None:
+            raise ModbusEncodeError(why)
+        return _to_registers(text.encode("ascii").ljust(2 * length, b"\x00"), byte_order, "big")
     if isinstance(value, str):
         raise ModbusEncodeError(f"{data_type} needs a number, got {value!r}")
     number: int | float = value
-    if data_type in _INTEGER:
-        if isinstance(number, float):
-            if not math.isfinite(number):
-                raise ModbusEncodeError(f"{number} is not an integer")
-            number = round(number)
-        number = int(number)
-    else:
-        number = float(number)
     try:
+        number = raw_integer(number) if data_type in _INTEGER else float(number)
         data = struct.pack(_FORMATS[data_type], number)
     except (struct.error, OverflowError) as exc:
         raise ModbusEncodeError(f"{value!r} does not fit {data_type}") from exc
+    except ValueError as exc:
+        raise ModbusEncodeError(str(exc)) from None
     return _to_registers(data, byte_order, word_order)
 
 

@@ -1,20 +1,20 @@
 """Pure S7 data handling: sizes, big-endian encode/decode, scaling and read coalescing.
 
 S7 stores every multi-byte value big-endian. A STRING[n] is two header bytes
-(maximum length, actual length) followed by n characters (latin-1). A bool is
+(maximum length, actual length) followed by n characters (latin-1: a write of
+any other character is refused). A bool is
 one bit of a byte. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from petra.drivers.coalescing import coalesce, grouped
 from petra.drivers.s7.config import S7Mapping
-from petra.drivers.scaling import ScaleError
+from petra.drivers.scaling import ScaleError, raw_integer, unencodable
 from petra.values import Value
 
 PDU_OVERHEAD = 18
@@ -71,27 +71,32 @@ def decode(data_type: str, data: bytes | bytearray, offset: int = 0, bit: int = 
 
 
 def encode(data_type: str, value: Value, length: int = 254) -> bytes:
-    """Bytes of `value` (raw, unscaled). A bool gives one byte 0/1: see `set_bit`."""
+    """Bytes of `value` (raw, unscaled). A bool gives one byte 0/1: see `set_bit`.
+
+    An integer type takes a float rounded half to even (`raw_integer`, as an int
+    signal would); text outside latin-1 is refused, not replaced.
+    """
     if data_type == "bool":
         return b"\x01" if value else b"\x00"
     if data_type == "string":
-        raw = str(value).encode("latin-1", errors="replace")
-        if len(raw) > length:
-            raise S7EncodeError(f"string of {len(raw)} characters exceeds STRING[{length}]")
-        return bytes([length, len(raw)]) + raw + bytes(length - len(raw))
+        text = str(value)
+        if len(text) > length:
+            raise S7EncodeError(f"string of {len(text)} characters exceeds STRING[{length}]")
+        why = unencodable(text, "latin-1", "an S7 STRING")
+        if why is not None:
+            raise S7EncodeError(why)
+        return bytes([length, len(text)]) + text.encode("latin-1") + bytes(length - len(text))
     fmt = _STRUCTS[data_type]
     if isinstance(value, str):
         raise S7EncodeError(f"{data_type} needs a number, got {value!r}")
     number: float | int = value
     if data_type in _INTEGER:
-        if isinstance(number, float):
-            if not math.isfinite(number):
-                raise S7EncodeError(f"{number} is not an integer")
-            number = round(number)
         try:
-            return fmt.pack(int(number))
-        except struct.error as exc:
+            return fmt.pack(raw_integer(number))
+        except (struct.error, OverflowError) as exc:
             raise S7EncodeError(f"{value!r} does not fit {data_type}") from exc
+        except ValueError as exc:
+            raise S7EncodeError(str(exc)) from None
     try:
         return fmt.pack(float(number))
     except (struct.error, OverflowError) as exc:
