@@ -24,6 +24,9 @@ def test_a_chain_owner_and_a_group_owner_have_their_actor_paths_and_the_string_u
     assert (chain.path, group.path) == ("petra/core/logic/cmp", "petra/core/signals/tank")
     assert chain.is_chain and not group.is_chain
     assert Owner.group("logic/cmp") != chain  # a group may be named like a chain's string: the kind tells them apart
+    assert Owner.group("tank") is group  # one instance per owner: dict look-ups on hot paths hit by identity
+    built = Owner(OwnerKind.GROUP, "tank")
+    assert built == group and hash(built) == hash(group) and {group: 1}[built] == 1
 
 
 def test_the_table_knows_each_signal_s_owner_and_only_groups_become_signal_group_actors():
