@@ -3,12 +3,21 @@
 `declare` records each subscription's signal as written (with its
 `data_type`), and the writable and published signals as read; `check` reports
 what the schema cannot: a subscription naming its signal twice or not at all,
-a topic segment past the topic's last level.
+a topic segment past the topic's last level, and every topic or filter that
+paho would refuse: subscription and command filters (``+`` and ``#`` only as
+whole levels, ``#`` last), the status topic and the prefix of the published
+topics (no wildcards). paho refuses them in its network thread, after the
+loader has said yes; here they are located config errors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from petra.config.context import CheckContext, Writer, mappings, section
+from petra.config.errors import Path_
+from petra.drivers.mqtt.codec import TopicError, validate_filter, validate_topic
 from petra.values import DataType
 
 
@@ -36,10 +45,19 @@ def declare(ctx: CheckContext) -> None:
 
 
 def check(ctx: CheckContext) -> None:
-    """Each subscription names its signal once (`signal` or `signal_from_topic_segment`), a segment the topic has."""
-    for index, sub in mappings(section(ctx.data, "mqtt").get("subscriptions")):
+    """Each subscription names its signal once (`signal` or `signal_from_topic_segment`), a segment the topic has;
+    every topic and filter is one MQTT allows where it is used."""
+    mqtt = section(ctx.data, "mqtt")
+    _topic(ctx, mqtt.get("command_topic"), ("mqtt", "command_topic"), validate_filter, "command_topic")
+    _topic(ctx, mqtt.get("status_topic"), ("mqtt", "status_topic"), validate_topic, "status_topic")
+    prefix = mqtt.get("topic_prefix")
+    if isinstance(prefix, str) and prefix.rstrip("/"):
+        _topic(ctx, prefix.rstrip("/"), ("mqtt", "topic_prefix"), validate_topic,
+               "topic_prefix (PETRA publishes to <topic_prefix>/<signal>)")
+    for index, sub in mappings(mqtt.get("subscriptions")):
         path = ("mqtt", "subscriptions", index)
         topic = sub.get("topic")
+        _topic(ctx, topic, (*path, "topic"), validate_filter, "subscription topic")
         has_signal, has_segment = "signal" in sub, "signal_from_topic_segment" in sub
         if has_signal and has_segment:
             ctx.error((*path, "signal_from_topic_segment"),
@@ -52,3 +70,13 @@ def check(ctx: CheckContext) -> None:
                 and segment >= len(topic.split("/"))):
             ctx.error((*path, "signal_from_topic_segment"),
                       f"topic '{topic}' has only {len(topic.split('/'))} levels (counted from 0)")
+
+
+def _topic(ctx: CheckContext, value: Any, path: Path_, validate: Callable[[str], None], what: str) -> None:
+    """Report `value` at `path` when `validate` (a codec validator) refuses it; absent or empty keys have defaults."""
+    if not isinstance(value, str) or not value:
+        return
+    try:
+        validate(value)
+    except TopicError as exc:
+        ctx.error(path, f"{what} {exc}")

@@ -55,14 +55,46 @@ def _matches(parts: Sequence[str], levels: Sequence[str]) -> bool:
     return len(parts) == len(levels)
 
 
+MAX_TOPIC_BYTES = 65535
+"""A topic or filter is a UTF-8 string of at most 65,535 bytes (MQTT 3.1.1 section 1.5.3)."""
+
+
 def validate_filter(topic_filter: str) -> None:
-    """Raise TopicError unless `topic_filter` is a legal MQTT topic filter."""
+    """Raise TopicError unless `topic_filter` is a legal MQTT topic filter (section 4.7: what paho subscribes)."""
+    _validate_string(topic_filter)
     parts = topic_filter.split("/")
     for index, part in enumerate(parts):
         if "#" in part and (part != "#" or index != len(parts) - 1):
-            raise TopicError(f"'{topic_filter}': '#' must be a whole last level")
+            raise TopicError(f"'{_shown(topic_filter)}': '#' must be a whole last level")
         if "+" in part and part != "+":
-            raise TopicError(f"'{topic_filter}': '+' must be a whole level")
+            raise TopicError(f"'{_shown(topic_filter)}': '+' must be a whole level")
+
+
+def validate_topic(topic: str) -> None:
+    """Raise TopicError unless `topic` is a topic a message can be published to: no wildcards (section 4.7.1)."""
+    _validate_string(topic)
+    if has_wildcard(topic):
+        raise TopicError(f"'{_shown(topic)}': a topic to publish to cannot hold '+' or '#' (they are wildcards "
+                         "of subscriptions)")
+
+
+def _validate_string(topic: str) -> None:
+    if not topic:
+        raise TopicError("a topic cannot be empty")
+    if "\x00" in topic:
+        raise TopicError(f"'{_shown(topic)}': a topic cannot hold the NUL character")
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise TopicError(f"'{_shown(topic)}': character {exc.start} has no UTF-8 form (a lone surrogate)") from None
+    if size > MAX_TOPIC_BYTES:
+        raise TopicError(f"'{_shown(topic)}': {size} bytes long, more than MQTT's {MAX_TOPIC_BYTES}")
+
+
+def _shown(topic: str) -> str:
+    """A topic as a message quotes it: what does not print escaped (NUL as \\x00), at most 80 characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in topic[:80])
+    return text if len(topic) <= 80 else f"{text}..."
 
 
 def has_wildcard(topic_filter: str) -> bool:
