@@ -3,6 +3,12 @@
 Threads: paho's network thread (``loop_start``) owns the socket and runs the
 callbacks; they only queue and ``tell`` this actor, which does all decoding,
 routing and publishing in its own thread, so the bridge's state has one owner.
+Whatever is raised in that thread fails the bridge, and its supervisor restarts
+it: an exception from a callback (or from a call paho makes in one, such as a
+subscribe it refuses) is logged with its traceback, counted in
+``petra_driver_errors`` and fails the actor at once; a network thread that ends
+any other way is found by the liveness probe (`check_health`). paho itself
+would leave the thread dead and forget it, and the bridge "running" unconnected.
 
 * In: messages that arrive in one burst are routed as one batch: the first
   message of a burst tells the actor to flush, the rest pile up until it does,
@@ -31,6 +37,7 @@ import contextlib
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +63,10 @@ log = logging.getLogger(__name__)
 _TOPIC_CACHE_MAX = 10_000
 _TOPIC_CACHE_MAX_CHARS = 1_000_000
 """A topic may be 64 KiB long: the cache is bounded in characters too, not only in topics."""
+
+
+class NetworkThreadDied(RuntimeError):
+    """paho's network thread is not running: the liveness probe fails the bridge with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,7 @@ class MqttBridgeActor(SupervisedActor):
         self.connected = False
         self.ever_connected = False
         self.client: mqtt.Client | None = None
+        self._network: threading.Thread | None = None
         self.writer: SignalWriter | None = None
         self.inbox = Inbox()
         self._targets: dict[str, list[tuple[Subscription, str]]] = {}
@@ -129,6 +141,8 @@ class MqttBridgeActor(SupervisedActor):
         cfg = self.config
         self.client.connect_async(cfg.broker_host, cfg.broker_port, keepalive=cfg.keepalive_s)
         self.client.loop_start()
+        # paho sets its _thread back to None when the thread ends, however it ends: keep our own reference.
+        self._network = getattr(self.client, "_thread", None)
         log.info("%s: connecting to %s:%d", cfg.driver_id, cfg.broker_host, cfg.broker_port)
 
     def _after_exit(self) -> None:
@@ -154,9 +168,9 @@ class MqttBridgeActor(SupervisedActor):
                 "log_keys": len(self._rlog), "inbox": len(self.inbox)}
 
     def check_health(self) -> None:
-        thread = getattr(self.client, "_thread", None)
-        if thread is not None and not thread.is_alive():
-            raise RuntimeError("paho's network thread died")
+        if self._network is not None and not self._network.is_alive():
+            self.metrics.errors.inc()
+            raise NetworkThreadDied(f"{self.config.driver_id}: paho's network thread is not running")
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
@@ -176,12 +190,24 @@ class MqttBridgeActor(SupervisedActor):
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(max(cfg.buffer_max_messages, 1000))
-        client.on_socket_open = _set_nodelay
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
+        client.on_socket_open = self._guarded(_set_nodelay)
+        client.on_connect = self._guarded(self._on_connect)
+        client.on_connect_fail = self._guarded(self._on_connect_fail)
+        client.on_disconnect = self._guarded(self._on_disconnect)
+        client.on_message = self._guarded(self._on_message)
         return client
+
+    def _guarded(self, callback: Callable[..., None]) -> Callable[..., None]:
+        """`callback` as paho's network thread runs it: whatever it raises fails the bridge, visibly."""
+        def run(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception as exc:
+                self.metrics.errors.inc()
+                log.error("%s: %s in paho's network thread: %s; the bridge fails and is restarted",
+                          self.config.driver_id, type(exc).__name__, exc, exc_info=exc)
+                self.fail(exc)
+        return run
 
     # -- paho's network thread: queue and tell, nothing else ----------------------------------
 
