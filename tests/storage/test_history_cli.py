@@ -16,6 +16,7 @@ from pyarrow import fs as pafs
 from petra.storage import commands as history_cmds
 from petra.storage.parquet_store import ParquetStore, scan_parts
 from petra.storage.rows import decode_block, encode_block, to_rows
+from petra.storage.selftest import _verdict
 from petra.storage.settings import LocalSettings
 from tests.peers.clickhouse import free_port
 
@@ -138,6 +139,11 @@ def test_a_failing_selftest_says_why_and_prints_no_traceback(tmp_path: Path) -> 
     assert "Traceback" not in output
     failed = next(line for line in result.stdout.splitlines() if line.strip().startswith("clickhouse"))
     assert "FAIL" in failed and "why=" in failed and "127.0.0.1" in failed, failed
+
+
+def test_a_tier_judged_on_no_acknowledged_sample_fails_with_the_reason_instead_of_a_traceback() -> None:
+    verdict = _verdict([], set(), elapsed=3.0)  # the WAL took nothing within the timeout (a loaded machine)
+    assert verdict["ok"] is False and "acknowledged none" in verdict["why"]
 
 
 def test_a_wrong_option_is_reported_under_the_sub_command_s_usage() -> None:
