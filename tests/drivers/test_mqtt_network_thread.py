@@ -53,8 +53,9 @@ def test_a_network_thread_that_stops_is_noticed_by_the_liveness_probe_and_the_br
     assert plant.metric("petra_driver_errors_total") > errors
     wait_until(lambda: plant.bridge() not in (None, bridge) and plant.connected(), timeout=10)
     peer = MqttPeer(mosquitto)
-    try:
-        peer.publish("t/in", "2.5")
+    try:  # retained: "connected" does not say that the broker has taken the subscription yet
+        peer.publish("t/in", "2.5", retain=True)
         wait_until(lambda: plant.value("x") == 2.5)  # the new instance subscribed again
     finally:
+        peer.publish("t/in", b"", retain=True)
         peer.close()
