@@ -78,3 +78,17 @@ def test_publish_takes_the_connection_options_before_the_action_too(mosquitto: M
         wait_until(lambda: peer.payloads("tools/before") == [b"100"])
     finally:
         peer.close()
+
+
+@pytest.mark.parametrize(("action", "topic", "why"), [
+    ("subscribe", "plant/b+", "'+' must be a whole level"),
+    ("subscribe", "plant/#/x", "'#' must be a whole last level"),
+    ("publish", "plant/+/x", "cannot hold '+' or '#'"),
+])
+def test_a_topic_paho_would_refuse_is_a_usage_error_before_connecting(
+    mosquitto: Mosquitto, capsys: pytest.CaptureFixture[str], action: str, topic: str, why: str  # noqa: F811
+) -> None:
+    extra = ["1"] if action == "publish" else ["--count", "1", "--timeout", "5"]
+    args = parse("mqtt", *auth(mosquitto), action, topic, *extra)
+    assert args.handler(args) == 2
+    assert why in capsys.readouterr().err

@@ -103,7 +103,21 @@ def _connect(args: argparse.Namespace, on_message: Any = None, topic: str | None
     return client
 
 
+def _bad_topic(topic: str, subscribing: bool) -> bool:
+    """Say so and return True when paho would refuse `topic` (checked before connecting, as the config's are)."""
+    from petra.drivers.mqtt.codec import TopicError, validate_filter, validate_topic
+
+    try:
+        (validate_filter if subscribing else validate_topic)(topic)
+    except TopicError as exc:
+        print(f"petra mqtt: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
 def _publish(args: argparse.Namespace) -> int:
+    if _bad_topic(args.topic, subscribing=False):
+        return 2
     if args.pattern is not None:
         try:
             float(args.value)
@@ -158,6 +172,8 @@ def _subscribe(args: argparse.Namespace) -> int:
             if args.count and received >= args.count:
                 done.set()
 
+    if _bad_topic(args.topic, subscribing=True):
+        return 2
     client = _connect(args, on_message, args.topic)
     if client is None:
         return 1
