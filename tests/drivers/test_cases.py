@@ -344,12 +344,15 @@ def test_mqtt_case_through_mosquitto(name: str, mosquitto: Mosquitto) -> None:  
                          "reconnect_max_s": 0.5})
     expected: dict[str, dict[str, Any]] = case.expected_json()
     assert expected, f"{case.name}: nothing to wait for (a case where no signal changes cannot run via the peer)"
-    client = MqttPeer(mosquitto)
+    client: MqttPeer | None = None
     try:
         with RunningPlant(data) as plant:
-            wait_until(lambda: plant.metric("petra_driver_connected", driver=f"mqtt:case-{name}") == 1.0)
             mqtt = build_config(plant.config)
             assert mqtt is not None
+            # The bridge subscribes, then publishes "online" on its connection: once the broker has
+            # passed that on, it has taken the subscription, and a message published now reaches it.
+            client = MqttPeer(mosquitto, topics=(mqtt.status_topic,))
+            wait_until(lambda: client is not None and client.payloads(mqtt.status_topic)[-1:] == [b"online"])
             client.publish(mqtt_topic(case, mqtt), payload(case))
 
             def shown() -> bool:
@@ -363,7 +366,8 @@ def test_mqtt_case_through_mosquitto(name: str, mosquitto: Mosquitto) -> None:  
 
             wait_until(shown, timeout=10)
     finally:
-        client.close()
+        if client is not None:
+            client.close()
 
 
 # --- the folders themselves ------------------------------------------------------------------------
