@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from petra.config.model import PlantConfig
 
 LEVELS = ("debug", "info", "warning", "error")
 CONFIG_LEVELS = (*LEVELS, "critical")
@@ -77,14 +79,13 @@ def setup_logging(level: str | None = None, fmt: str = "logfmt") -> None:
     logging.getLogger("pykka").setLevel(logging.CRITICAL)  # supervision reports failures itself
 
 
-def apply_config_level(sections: Mapping[str, Any]) -> None:
+def apply_config_level(config: PlantConfig) -> None:
     """Apply the config's `logging.level` unless `--log-level` or `PETRA_LOG` chose one.
 
     Precedence: `--log-level` > `PETRA_LOG` > `logging.level` > info. Does
     nothing before `setup_logging` (e.g. in `petra check`, which logs nothing).
     """
-    level = (sections.get("logging") or {}).get("level")
     if not _level_by_default:
         return
     # a reload that drops logging.level goes back to the default
-    logging.getLogger().setLevel(level.upper() if isinstance(level, str) and level in CONFIG_LEVELS else "INFO")
+    logging.getLogger().setLevel(config.logging.level.upper())

@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from petra import __version__
 from petra.audit import AuditLog
 from petra.config.model import PlantConfig
+from petra.config.sections import SecuritySettings
 from petra.logs import apply_config_level
 from petra.options import RuntimeOptions
 from petra.paths import METRICS, ROOT
@@ -192,7 +193,7 @@ class Runtime:
                 signer=result.signer, changes=result.changes,
             )
             if result.accepted:
-                apply_config_level(self.plant.config.sections)  # logging.level follows the file, as at start
+                apply_config_level(self.plant.config)  # logging.level follows the file, as at start
                 log.info("reload applied in %.1f ms: %s", result.duration_ms, describe_changes(result.changes))
             else:
                 log.error("reload not applied: %s %s", result.reason,
@@ -250,11 +251,10 @@ class Runtime:
 
 def audit_path(options: RuntimeOptions, config: PlantConfig) -> Path | None:
     """The audit trail file: --audit-log, else security.audit_log when audit logging is enabled."""
-    security = config.sections.get("security") or {}
     if options.audit_log is not None:
         return Path(options.audit_log)
-    if security.get("enable_audit_logging"):
-        return Path(security.get("audit_log") or "./data/audit.log")
+    if config.security.enable_audit_logging:
+        return Path(config.security.audit_log or SecuritySettings.audit_log)  # an empty audit_log: the default
     return None
 
 

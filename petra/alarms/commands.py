@@ -84,7 +84,7 @@ def _cipher_suites(path: str) -> list[str]:
     from petra.security.tls import configured_suites
 
     loaded = load_sections_or_report(path, ("security",))
-    return configured_suites(loaded.sections) if loaded is not None else []
+    return configured_suites(loaded) if loaded is not None else []
 
 
 def _twilio_from_args(args: argparse.Namespace) -> TwilioSettings | None:

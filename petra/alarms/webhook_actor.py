@@ -27,8 +27,8 @@ class WebhookActor(SupervisedActor):
         settings = self.service.config.twilio
         assert settings is not None and settings.webhook is not None
         hook = settings.webhook
-        security = self.service.plant.config.sections.get("security") or {}
-        if security.get("require_tls") and (not is_loopback(hook.host) or not hook.public_url.startswith("https:")):
+        plaintext = not is_loopback(hook.host) or not hook.public_url.startswith("https:")
+        if self.service.plant.config.security.require_tls and plaintext:
             raise PlaintextRefused(
                 f"security.require_tls is set but the Twilio webhook listener speaks plain HTTP on {hook.host} "
                 f"for {hook.public_url}: bind twilio.webhook.host to 127.0.0.1 behind a TLS-terminating proxy "

@@ -52,7 +52,7 @@ def load_or_report(
                 print(f"petra: {path}: no such file", file=sys.stderr)
                 return None
             config = load_config(path)
-        apply_config_level(config.sections)  # logging.level, unless --log-level or PETRA_LOG chose
+        apply_config_level(config)  # logging.level, unless --log-level or PETRA_LOG chose
         for warning in config.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         return config, build_plant(config)

@@ -105,11 +105,10 @@ def _run(args: argparse.Namespace, config, raw: bytes | None) -> int:
     if args.require_signed and anchor is None:
         print(f"petra: --require-signed: {NO_TRUSTED_KEYS}", file=sys.stderr)
         return 2
-    metrics_section = config.sections.get("metrics") or {}
-    port = args.metrics_port if args.metrics_port is not None else metrics_section.get("port", 9090)
+    port = args.metrics_port if args.metrics_port is not None else config.metrics.port
     options = RuntimeOptions(
         scan_time_ms=args.scan_time,
-        metrics_host=args.metrics_host or metrics_section.get("host", "127.0.0.1"),
+        metrics_host=args.metrics_host or config.metrics.host,
         metrics_port=None if port == 0 else port,
         gc_freeze=not args.no_gc_freeze,
         config_path=Path(args.config) if args.config else None,

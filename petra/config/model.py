@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from petra.config.sections import LoggingSettings, MetricsSettings, SecuritySettings
+from petra.config.settings import parse
 from petra.values import DataType, Value
+
+T = TypeVar("T")
 
 SignalRef = str
 
@@ -78,6 +82,10 @@ class PlantConfig:
     `sections` keeps the validated dicts of sections whose runtime lives
     elsewhere (alarms, mqtt, storage, s7, modbus, twilio, security, ...), keyed
     by section name, so later subsystems build their own models from them.
+    A reader of a section whose settings are one frozen dataclass asks
+    `settings(key, Model)`: parsed once per config, an absent section is the
+    declared defaults. `security`, `metrics` and `logging` are that for the
+    core sections (their readers need not import `petra.config`).
     """
 
     source: Path | None
@@ -88,6 +96,27 @@ class PlantConfig:
     blocks: tuple[BlockConfig, ...]
     sections: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def settings(self, key: str, model: type[T]) -> T:
+        """Section `key` as its frozen settings `model` (absent: the declared defaults), parsed once."""
+        found = self._parsed.get(key)
+        if not isinstance(found, model):
+            found = parse(model, self.sections.get(key) or {})
+            self._parsed[key] = found
+        return found
+
+    @property
+    def security(self) -> SecuritySettings:
+        return self.settings("security", SecuritySettings)
+
+    @property
+    def metrics(self) -> MetricsSettings:
+        return self.settings("metrics", MetricsSettings)
+
+    @property
+    def logging(self) -> LoggingSettings:
+        return self.settings("logging", LoggingSettings)
 
     def signal(self, name: str) -> SignalConfig:
         for sig in self.signals:

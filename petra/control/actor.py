@@ -13,7 +13,9 @@ from petra.control.handle import RuntimeHandle
 from petra.control.http_host import BoundSocket, HttpHost, PlaintextRefused, http_rejections
 from petra.control.paths import default_socket_path
 from petra.control.routes import RouteTable
+from petra.control.settings import ControlSettings, TcpSettings
 from petra.plant import Plant
+from petra.security.tls import configured_suites
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
@@ -23,14 +25,14 @@ class ServerStopped(RuntimeError):
     pass
 
 
-def bearer_tokens(tcp: dict[str, Any]) -> dict[str, str]:
+def bearer_tokens(tcp: TcpSettings | None) -> dict[str, str]:
     """Token name -> secret; an unnamed token is `tokenN` (its position, from 1)."""
     tokens = {}
-    for i, token in enumerate(tcp.get("tokens") or [], 1):
+    for i, token in enumerate(tcp.tokens if tcp is not None else (), 1):
         if isinstance(token, str):
             tokens[f"token{i}"] = token
         else:
-            tokens[token.get("name") or f"token{i}"] = token["token"]
+            tokens[token.name or f"token{i}"] = token.token
     return tokens
 
 
@@ -49,13 +51,13 @@ class ControlActor(SupervisedActor):
 
     def on_start(self) -> None:
         config = self.plant.config
-        section = config.sections.get("control") or {}
-        tcp = section.get("tcp")
-        if tcp and not tcp.get("cert_file") and (config.sections.get("security") or {}).get("require_tls"):
+        settings = config.settings("control", ControlSettings)
+        tcp = settings.tcp
+        if tcp and not tcp.cert_file and config.security.require_tls:
             raise PlaintextRefused("security.require_tls is set but control.tcp has no cert_file and key_file: "
                                    "refusing to serve the control API over plain TCP")
         limits = server.LIMITS
-        path = self.runtime.options.control_socket or (Path(section["socket"]) if section.get("socket") else None)
+        path = self.runtime.options.control_socket or (Path(settings.socket) if settings.socket else None)
         self.socket_path = path or default_socket_path()
         bound = [BoundSocket(server.bind_unix(self.socket_path, limits))]
         self._socket_inode = self.socket_path.stat().st_ino
@@ -64,14 +66,15 @@ class ControlActor(SupervisedActor):
                 tokens = bearer_tokens(tcp)
                 if not tokens:
                     log.warning("control.tcp has no tokens: every TCP request will be refused")
-                suites = (config.sections.get("security") or {}).get("allowed_cipher_suites")
-                context = server.tls_context(tcp["cert_file"], tcp["key_file"], suites) if tcp.get("cert_file") \
-                    else None
-                bound.append(BoundSocket(server.bind_tcp(tcp.get("host", "127.0.0.1"), tcp["port"], limits), context))
+                context = None
+                if tcp.cert_file:
+                    assert tcp.key_file is not None  # the schema requires key_file with cert_file
+                    context = server.tls_context(tcp.cert_file, tcp.key_file, configured_suites(config))
+                bound.append(BoundSocket(server.bind_tcp(tcp.host, tcp.port, limits), context))
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
             api = ControlApi(self.runtime, served_by=self.path, routes=self.routes)
-            app = server.ControlApp(api, bearer_tokens(tcp or {}), limits, rejected)
+            app = server.ControlApp(api, bearer_tokens(tcp), limits, rejected)
             self._host = HttpHost(app.app, bound, limits, server.SERVER_NAME, rejected)
             self._host.start()
         except BaseException:
@@ -79,8 +82,7 @@ class ControlActor(SupervisedActor):
             raise
         log.info("control API on unix:%s", self.socket_path)
         if tcp:
-            log.info("control API on %s://%s:%d", "https" if tcp.get("cert_file") else "http",
-                     tcp.get("host", "127.0.0.1"), self.tcp_port)
+            log.info("control API on %s://%s:%d", "https" if tcp.cert_file else "http", tcp.host, self.tcp_port)
 
     def check_health(self) -> None:
         if self._host is not None and not self._host.is_alive():

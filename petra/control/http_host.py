@@ -18,13 +18,16 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CollectorRegistry, Counter
 
 from petra.rate_limited_log import RateLimitedLog
+
+if TYPE_CHECKING:
+    from petra.config.model import PlantConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +48,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def refuse_plaintext_beyond_loopback(sections: dict[str, Any], what: str, host: str) -> None:
+def refuse_plaintext_beyond_loopback(config: PlantConfig, what: str, host: str) -> None:
     """With security.require_tls, a plain-HTTP listener may only be reachable from this machine."""
-    if (sections.get("security") or {}).get("require_tls") and not is_loopback(host):
+    if config.security.require_tls and not is_loopback(host):
         raise PlaintextRefused(f"security.require_tls is set but {what} speaks plain HTTP on {host}: bind it to "
                                "127.0.0.1 (behind a TLS-terminating proxy if others must reach it)")
 

@@ -34,7 +34,7 @@ class MetricsServerActor(SupervisedActor):
         self._server: HttpHost | None = None
 
     def on_start(self) -> None:
-        refuse_plaintext_beyond_loopback(self.plant.config.sections, "the metrics endpoint", self.host)
+        refuse_plaintext_beyond_loopback(self.plant.config, "the metrics endpoint", self.host)
         sock = bind_tcp(self.host, self.port, LIMITS, what="metrics")
         app = web.Application(client_max_size=1)
         app.router.add_route("GET", "/{tail:.*}", self._scrape)

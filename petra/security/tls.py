@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from petra.config.model import PlantConfig
 
 _log = logging.getLogger(__name__)
 
@@ -152,6 +155,6 @@ def client_context(cafile: str | None = None, certfile: str | None = None, keyfi
     return context
 
 
-def configured_suites(sections: Mapping[str, Any]) -> list[str]:
-    """`security.allowed_cipher_suites` of a config's sections (empty: OpenSSL's defaults)."""
-    return list((sections.get("security") or {}).get("allowed_cipher_suites") or [])
+def configured_suites(config: PlantConfig) -> list[str]:
+    """`security.allowed_cipher_suites` of a config (empty: OpenSSL's defaults)."""
+    return list(config.security.allowed_cipher_suites)

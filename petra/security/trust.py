@@ -66,8 +66,7 @@ def find_trust_anchor(
 
 def requires_signature(config: PlantConfig | None) -> bool:
     """True when `config` says configs must be signed (`security.require_signed_config`)."""
-    security = (config.sections.get("security") or {}) if config is not None else {}
-    return bool(security.get("require_signed_config"))
+    return config is not None and config.security.require_signed_config
 
 
 def verify_config_bytes(raw: bytes, config_path: Path, trusted: Path | None) -> KeyId:
@@ -85,7 +84,7 @@ def verify_config_bytes(raw: bytes, config_path: Path, trusted: Path | None) -> 
 
 def check_trusted_keys_dir(config: PlantConfig, trusted: Path | None) -> None:
     """Refuse a verified config whose `security.trusted_keys_dir` names other keys than those used."""
-    claimed = (config.sections.get("security") or {}).get("trusted_keys_dir")
+    claimed = config.security.trusted_keys_dir
     if not claimed or trusted is None:
         return
     if _same_path(Path(claimed), trusted):

@@ -33,7 +33,7 @@ def backend_for(channel: str, service: AlarmService) -> Backend:
     from petra.alarms.notify.smtp_backend import EmailBackend
 
     assert config.email is not None
-    return EmailBackend(config.email, configured_suites(service.plant.config.sections))
+    return EmailBackend(config.email, configured_suites(service.plant.config))
 
 
 class NotifierActor(SupervisedActor):

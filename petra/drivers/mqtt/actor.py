@@ -182,7 +182,7 @@ class MqttBridgeActor(SupervisedActor):
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
             client.tls_set_context(client_context(
-                cfg.tls.ca_file, cfg.tls.cert_file, cfg.tls.key_file, configured_suites(self.plant.config.sections),
+                cfg.tls.ca_file, cfg.tls.cert_file, cfg.tls.key_file, configured_suites(self.plant.config),
                 verify_hostname=not cfg.tls.insecure))
             client.tls_insecure_set(cfg.tls.insecure)
         client.will_set(cfg.status_topic, b"offline", qos=1, retain=True)
