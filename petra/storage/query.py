@@ -15,8 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from petra.config.settings import parse
 from petra.storage.parquet_store import DamagedPart, live_parts, read_part, warn_damaged
 from petra.storage.rows import ROW_SCHEMA, concat_rows
+from petra.storage.settings import LocalSettings
 
 UTC = dt.UTC
 
@@ -104,6 +106,5 @@ def query_history(data_dir: str | Path, signal: str, start: dt.datetime | float 
 def plant_history(plant: Any, signal: str, start: dt.datetime | float | None = None,
                   end: dt.datetime | float | None = None, max_points: int | None = 1000) -> pa.Table:
     """`query_history` over the running plant's configured Parquet directory."""
-    section = plant.config.sections.get("storage") or {}
-    data_dir = (section.get("local") or {}).get("data_dir", "./data/local")
-    return query_history(data_dir, signal, start, end, max_points)
+    local = (plant.config.sections.get("storage") or {}).get("local")
+    return query_history(parse(LocalSettings, local or {}).data_dir, signal, start, end, max_points)
