@@ -4,6 +4,8 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CONFIG  ?=
+## pytest-xdist workers for the parallel pass (the suite mostly waits on peers and subprocesses)
+TEST_WORKERS ?= 4
 
 .PHONY: run simulate test lint bench bench-scan clean
 
@@ -21,13 +23,16 @@ run: $(STAMP)
 simulate: $(STAMP)
 	$(VENV)/bin/petra run --simulate
 
-## install the Debian test services if missing, then run the whole suite
+## install the Debian test services if missing, then run the whole suite: every test that may share
+## the machine in parallel, then the `serial` ones (tests/conftest.py SERIAL) on their own; both always run
 test: $(STAMP)
 	tools/install-test-services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --strict supervision
 	$(VENV)/bin/mypy petra
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not serial"; parallel=$$?; \
+	$(PY) -m pytest -q -m serial; serial=$$?; \
+	test $$parallel -eq 0 -a $$serial -eq 0
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
