@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from petra.blocks.base import REGISTRY, Block, BlockRegistry, Port
+from petra.config.history import HistoryPolicy
 from petra.config.schema_builders import (
     DATA_TYPES,
     NAME_PATTERN,
@@ -28,11 +29,11 @@ from petra.config.schema_builders import (
     boolean,
     enum,
     integer,
-    number,
     obj,
     string,
 )
 from petra.config.sections import security_schema, small_sections
+from petra.config.settings import overrides_schema_of
 from petra.registry import SECTIONS
 from petra.section import load
 from petra.values import DataType
@@ -103,11 +104,7 @@ def _signal_schema() -> Schema:
             "writable": boolean("Operators and MQTT commands may write it.", default=True),
             "history": {
                 "description": "How this signal is recorded (overrides storage.history); false: not recorded.",
-                "anyOf": [
-                    {"type": "boolean"},
-                    obj({"mode": enum(["on_change", "interval"]), "deadband": number(minimum=0),
-                         "min_interval_ms": integer(minimum=0), "max_interval_ms": integer(minimum=0)}),
-                ],
+                "anyOf": [{"type": "boolean"}, overrides_schema_of(HistoryPolicy)],
             },
         },
         required=("name", "type"),

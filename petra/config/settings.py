@@ -10,7 +10,8 @@ declares its settings as a frozen dataclass whose fields say, through
         poll_interval_ms: int = setting(100, unit="ms", minimum=1)
 
 `schema_of(cls)` is the JSON Schema of the YAML mapping (what the loader
-validates with and `petra schema` prints); `parse(cls, data)` builds the
+validates with and `petra schema` prints); `overrides_schema_of(cls)` that of
+a mapping overriding some of them (no defaults); `parse(cls, data)` builds the
 instance from the loader's validated dict. Both read the same declaration, so
 a default is written once. Fields keep the YAML's units (`poll_interval_ms`);
 a property gives the runtime its seconds.
@@ -116,6 +117,20 @@ def schema_of(cls: type[Any], description: str = "") -> Schema:
         if default_of(field) is dataclasses.MISSING:
             required.append(key)
     return obj(properties, tuple(required), description)
+
+
+def overrides_schema_of(cls: type[Any]) -> Schema:
+    """The schema of a mapping that overrides some of `cls`'s settings: the same keys, types and limits.
+
+    Every key is optional and none has a default or doc (the loader fills
+    nothing in: an absent key keeps the value it would override, e.g. a
+    signal's `history:` over `storage.history`).
+    """
+    schema = schema_of(cls)
+    schema.pop("required", None)
+    for key, fragment in schema["properties"].items():
+        schema["properties"][key] = {k: v for k, v in fragment.items() if k not in ("default", "description")}
+    return schema
 
 
 def parse(cls: type[T], data: Mapping[str, Any], **fields: Any) -> T:

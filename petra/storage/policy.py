@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from petra.config.history import HistoryPolicy
 from petra.messages import Change, SignalsChanged
 from petra.signals import SignalTable
 from petra.storage.rows import Sample
-from petra.storage.settings import HistoryPolicy
 
 
 class Recorder:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from petra.config.history import HistoryPolicy  # declared in petra.config: the signal schema needs it too
 from petra.config.schema_builders import array, string
 from petra.config.settings import NOT_A_SETTING, parse, setting
 
@@ -70,26 +71,6 @@ class S3Settings:
     region: str = setting("us-east-1")
     upload_after_minutes: int = setting(60, unit="min", minimum=0)
     delete_local_after_upload: bool = setting(False)
-
-
-@dataclass(frozen=True)
-class HistoryPolicy:
-    """How one signal is recorded. `enabled` False: never recorded."""
-
-    mode: str = setting("on_change", enum=("on_change", "interval"))
-    deadband: float = setting(0.0, minimum=0)
-    min_interval_ms: int = setting(0, unit="ms", minimum=0)
-    max_interval_ms: int = setting(60000, unit="ms", minimum=0, doc="Store at least this often even without change.")
-    enabled: bool = field(default=True, metadata=NOT_A_SETTING)
-
-    def merged(self, override: Any) -> HistoryPolicy:
-        """This default with a signal's own `history:` value applied (bool or mapping)."""
-        if override is None or override is True:
-            return self
-        if override is False:
-            return HistoryPolicy(self.mode, self.deadband, self.min_interval_ms, self.max_interval_ms, False)
-        values = {**self.__dict__, **{k: v for k, v in dict(override).items() if k in self.__dataclass_fields__}}
-        return HistoryPolicy(**values)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from petra import logs
+from petra.config.errors import ConfigError
+from petra.config.history import HistoryPolicy
 from petra.config.sections import SecuritySettings
 from petra.control.settings import ControlSettings, Token
 from petra.logs import apply_config_level, setup_logging
@@ -77,3 +79,37 @@ def test_logging_level_of_the_config_applies_unless_the_environment_chose(root_l
     setup_logging("warning")
     apply_config_level(load(SIGNALS + "logging:\n  level: debug\n"))
     assert root_logger.level == logging.WARNING
+
+
+def test_a_signals_history_override_has_the_storage_history_keys_and_limits_but_no_defaults():
+    from petra.config.schema import build_schema
+    from petra.config.settings import schema_of
+
+    schema = build_schema(block_details=False)
+    override = schema["properties"]["signals"]["items"]["properties"]["history"]["anyOf"][1]
+    default = schema["properties"]["storage"]["properties"]["history"]
+    assert default == schema_of(HistoryPolicy, "Defaults for how every signal is recorded.")
+    assert list(override["properties"]) == list(default["properties"]) == ["mode", "deadband", "min_interval_ms",
+                                                                            "max_interval_ms"]
+    for key, fragment in override["properties"].items():
+        assert fragment == {k: v for k, v in default["properties"][key].items() if k not in ("default", "description")}
+    assert "required" not in override and override["additionalProperties"] is False
+
+
+def test_a_signals_history_override_is_not_filled_and_merges_over_the_storage_default():
+    config = load("""
+signals:
+  - {name: x, type: float, history: {deadband: 0.5}}
+storage:
+  history: {max_interval_ms: 1000}
+""")
+    assert config.signal("x").history == {"deadband": 0.5}
+    default = HistoryPolicy(max_interval_ms=1000)
+    assert default.merged(config.signal("x").history) == HistoryPolicy(deadband=0.5, max_interval_ms=1000)
+
+
+def test_a_signals_history_override_is_held_to_the_declared_limits():
+    with pytest.raises(ConfigError, match="deadband"):
+        load(SIGNALS.replace("type: float}", "type: float, history: {deadband: -1}}"))
+    with pytest.raises(ConfigError, match="mode"):
+        load(SIGNALS.replace("type: float}", "type: float, history: {mode: fast}}"))
