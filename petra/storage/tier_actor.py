@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from pykka import ActorDeadError, Timeout
 
+from petra import paths
 from petra.plant import Plant
 from petra.storage.metrics import StorageMetrics
 from petra.storage.settings import StorageSettings
@@ -95,7 +96,7 @@ class TierActor(SupervisedActor):
     """Between retries while the sink fails; the count resets when a step does work again."""
 
     def __init__(self, plant: Plant, settings: StorageSettings, metrics: StorageMetrics,
-                 wal_path: str | None = None) -> None:
+                 wal_path: str = paths.WAL) -> None:
         super().__init__()
         self.plant = plant
         self.settings = settings
@@ -108,8 +109,7 @@ class TierActor(SupervisedActor):
 
     @property
     def wal(self) -> WalClient:
-        path = self._wal_path or self.path.rsplit("/", 1)[0] + "/wal"
-        return WalClient(self.registry, path, halt=self._halt)
+        return WalClient(self.registry, self._wal_path, halt=self._halt)
 
     def open(self) -> None:
         """Prepare without touching the sink (it may be down); runs in on_start."""
