@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from petra.config.sections import MetricsSettings
+
 
 @dataclass(frozen=True)
 class RuntimeOptions:
     """Run-time choices that are not part of the plant's config file."""
 
     scan_time_ms: int | None = None
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int | None = 9090
+    metrics_host: str = MetricsSettings.host
+    metrics_port: int | None = MetricsSettings.port
     gc_freeze: bool = True
     switch_interval_s: float | None = 0.0005
     config_path: Path | None = None

@@ -54,13 +54,15 @@ class SelfTestReport:
 
 def scratch_storage(storage: dict[str, Any], scratch: Path, tag: str) -> dict[str, Any]:
     """`storage` with every place it writes moved to scratch space named by `tag` (see the module docstring)."""
+    from petra.storage.settings import S3Settings
+
     out = copy.deepcopy(storage)
     out["wal"] = {**(out.get("wal") or {}), "wal_dir": str(scratch / "wal")}
     out["local"] = {**(out.get("local") or {}), "data_dir": str(scratch / "local"), "flush_interval_seconds": 0.2}
     if out.get("remote"):
         out["remote"]["database"] = f"petra_selftest_{tag}"
     if out.get("s3"):
-        prefix = str(out["s3"].get("prefix", "petra/")).strip("/")
+        prefix = str(out["s3"].get("prefix", S3Settings.prefix)).strip("/")
         out["s3"]["prefix"] = f"{prefix}/petra-selftest-{tag}/" if prefix else f"petra-selftest-{tag}/"
     return out
 

@@ -94,7 +94,7 @@ def remote_endpoint(section: dict[str, Any]) -> tuple[str, int]:
     so the native `port` setting is used instead. ``clickhouse://h:9440`` or
     ``tcp://h:9000`` give both.
     """
-    port = int(section.get("port", 9000))
+    port = int(section.get("port", RemoteSettings.port))
     if section.get("host"):
         return str(section["host"]), port
     url = urlsplit(str(section["url"]))
@@ -109,7 +109,7 @@ def remote_endpoint(section: dict[str, Any]) -> tuple[str, int]:
 
 def parse_settings(section: dict[str, Any], node_id: str) -> StorageSettings:
     """The validated `storage` section (a dict with schema defaults filled in) as settings."""
-    strategy = section.get("strategy", "local_first")
+    strategy = section.get("strategy", StorageSettings.strategy)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown storage strategy {strategy!r}")
     data = dict(section)
