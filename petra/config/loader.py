@@ -19,7 +19,7 @@ from petra.config.checks import BlockChecker, check_sections, check_signals, res
 from petra.config.context import CheckContext
 from petra.config.errors import ConfigError, Problem
 from petra.config.model import PlantConfig
-from petra.config.schema import TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
+from petra.config.schema import SCAN_TIME_MS, TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
 from petra.config.validation import schema_problems
 from petra.config.yaml_limits import MAX_DOCUMENT_BYTES, check_size
 from petra.config.yaml_source import Document, parse_yaml, release_gradually
@@ -106,7 +106,7 @@ def load_sections(
         source=Path(name),
         text_sha256=hashlib.sha256(raw).hexdigest(),
         node_id=str(data.get("node_id") or socket.gethostname()),
-        scan_time_ms=100,
+        scan_time_ms=SCAN_TIME_MS,
         signals=(),
         blocks=(),
         sections={key: fill_defaults(value, properties[key]) for key, value in chosen.data.items()},
@@ -162,7 +162,7 @@ def _check(doc: Document, registry: BlockRegistry, source: Path | None, sha256: 
         source=source,
         text_sha256=sha256,
         node_id=str(data.get("node_id") or socket.gethostname()),
-        scan_time_ms=int(data.get("scan_time_ms", 100)),
+        scan_time_ms=int(data.get("scan_time_ms", SCAN_TIME_MS)),
         signals=tuple(signals),
         blocks=tuple(blocks),
         sections=sections,

@@ -40,6 +40,8 @@ from petra.values import DataType
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TOP_LEVEL_CORE = ("node_id", "scan_time_ms", "signals", "blocks")
+SCAN_TIME_MS = 100
+"""`scan_time_ms`'s default: the schema's and the loader's."""
 CORE_SECTIONS = ("security", "metrics", "logging")
 """Sections that are not (yet) plug-in folders: their schemas are in `petra.config.sections`."""
 SECTION_ORDER = ("alarms", "mqtt", "storage", "s7", "modbus", "twilio", "email", "security", "control", "metrics",
@@ -62,7 +64,7 @@ def build_schema(registry: BlockRegistry | None = None, *, block_details: bool =
     registry = registry if registry is not None else default_registry()
     properties: Schema = {
         "node_id": string("Name of this PETRA node (default: the host name).", minLength=1),
-        "scan_time_ms": integer("Period of the logic scan in milliseconds.", default=100, minimum=1,
+        "scan_time_ms": integer("Period of the logic scan in milliseconds.", default=SCAN_TIME_MS, minimum=1,
                                 maximum=60000),
         "signals": array(_signal_schema(), "Declared signals.", default=[]),
         "blocks": array(_block_items(registry, block_details), "Logic blocks.", default=[]),
