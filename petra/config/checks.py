@@ -27,6 +27,7 @@ from petra.config.validation import explain
 from petra.logic.graph import AlgebraicLoopError, partition
 from petra.registry import SECTIONS
 from petra.section import Section, load
+from petra.tasks.checks import block_task
 from petra.values import CoercionError, DataType, Value, coerce, parse_literal, type_of
 
 ALIASES = {
@@ -145,7 +146,7 @@ class BlockChecker:
                 outputs[port] = signal
                 ctx.write(signal, Writer(f"block '{name}'", (*path, "outputs", port), None, "logic"))
         line = ctx.doc.position(path)[0]
-        self.blocks.append(BlockConfig(name, type_name, inputs, outputs, params, line))
+        self.blocks.append(BlockConfig(name, type_name, inputs, outputs, params, line, block_task(item)))
         if cls is not None:
             self.classes[name] = cls
             if len(ctx.errors) == errors_before:
@@ -271,8 +272,10 @@ class BlockChecker:
             start = min(range(len(ring)), key=lambda i: self.index.get(ring[i], 0))
             cycle = [*ring[start:], *ring[:start], ring[start]]
             first = self.index.get(cycle[0], 0)
+            task = next((b.task for b in self.blocks if b.name == cycle[0]), "main")
+            within = f" (in task '{task}')" if any(b.task != "main" for b in self.blocks) else ""
             ctx.error(("blocks", first, "name"),
-                      f"algebraic loop between blocks {' -> '.join(cycle)}: a block's output feeds back "
+                      f"algebraic loop{within} between blocks {' -> '.join(cycle)}: a block's output feeds back "
                       "into its own input within one scan (read one of the signals as "
                       "'name@prev' to use its value from the previous scan)")
             return

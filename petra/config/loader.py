@@ -23,6 +23,7 @@ from petra.config.schema import SCAN_TIME_MS, TOP_LEVEL_CORE, build_schema, defa
 from petra.config.validation import schema_problems
 from petra.config.yaml_limits import MAX_DOCUMENT_BYTES, check_size
 from petra.config.yaml_source import Document, parse_yaml, release_gradually
+from petra.tasks.checks import check_tasks, read_tasks
 
 
 def load_config(
@@ -145,8 +146,10 @@ def _check(doc: Document, registry: BlockRegistry, source: Path | None, sha256: 
 
     ctx = CheckContext(doc)
     check_signals(ctx)
+    tasks = read_tasks(ctx)
     blocks = BlockChecker(ctx, registry).run()
     check_sections(ctx)
+    check_tasks(ctx, tasks, blocks)
     signals = resolve_signals(ctx)
     problems.extend(ctx.errors)
     if problems:
@@ -167,6 +170,7 @@ def _check(doc: Document, registry: BlockRegistry, source: Path | None, sha256: 
         blocks=tuple(blocks),
         sections=sections,
         warnings=tuple(str(w) for w in sorted(dict.fromkeys(ctx.warnings))),
+        tasks=tuple(tasks),
     )
 
 

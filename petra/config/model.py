@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from petra.config.sections import LoggingSettings, MetricsSettings, SecuritySettings
 from petra.config.settings import parse
+from petra.tasks.model import MAIN, TaskConfig, plant_tasks
 from petra.values import DataType, Value
 
 T = TypeVar("T")
@@ -65,6 +66,8 @@ class BlockConfig:
     outputs: dict[str, SignalRef]
     params: dict[str, Any]
     line: int = 0
+    task: str = MAIN
+    """The task whose chains this block is in (`petra.tasks`)."""
 
     def input_signals(self) -> list[SignalRef]:
         """Signals read in this scan (not the `@prev` ones): they order the chain."""
@@ -96,6 +99,8 @@ class PlantConfig:
     blocks: tuple[BlockConfig, ...]
     sections: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    tasks: tuple[TaskConfig, ...] = ()
+    """The declared `tasks:` (a declared `main` only sets its priority); `all_tasks` adds the implicit `main`."""
     _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def settings(self, key: str, model: type[T]) -> T:
@@ -117,6 +122,17 @@ class PlantConfig:
     @property
     def logging(self) -> LoggingSettings:
         return self.settings("logging", LoggingSettings)
+
+    @property
+    def all_tasks(self) -> tuple[TaskConfig, ...]:
+        """Every task of the plant: `main` at `scan_time_ms` first, then the declared ones in file order."""
+        return plant_tasks(self.tasks, self.scan_time_ms)
+
+    def task(self, name: str) -> TaskConfig:
+        for task in self.all_tasks:
+            if task.name == name:
+                return task
+        raise KeyError(name)
 
     def signal(self, name: str) -> SignalConfig:
         for sig in self.signals:

@@ -36,10 +36,11 @@ from petra.config.sections import security_schema, small_sections
 from petra.config.settings import overrides_schema_of
 from petra.registry import SECTIONS
 from petra.section import load
+from petra.tasks.schema import block_task_schema, tasks_schema
 from petra.values import DataType
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-TOP_LEVEL_CORE = ("node_id", "scan_time_ms", "signals", "blocks")
+TOP_LEVEL_CORE = ("node_id", "scan_time_ms", "signals", "blocks", "tasks")
 SCAN_TIME_MS = 100
 """`scan_time_ms`'s default: the schema's and the loader's."""
 CORE_SECTIONS = ("security", "metrics", "logging")
@@ -68,6 +69,7 @@ def build_schema(registry: BlockRegistry | None = None, *, block_details: bool =
                                 maximum=60000),
         "signals": array(_signal_schema(), "Declared signals.", default=[]),
         "blocks": array(_block_items(registry, block_details), "Logic blocks.", default=[]),
+        "tasks": tasks_schema(),
     }
     properties.update(_section_schemas())
     schema: Schema = {
@@ -129,6 +131,7 @@ def _block_items(registry: BlockRegistry, details: bool) -> Schema:
                 "additionalProperties": string(minLength=1),
             },
             "params": {"type": "object", "description": "Parameters of the block type."},
+            "task": block_task_schema(),
         },
         required=("name", "type"),
     )

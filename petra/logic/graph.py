@@ -3,6 +3,12 @@
 Two blocks are connected when one writes a signal the other reads. A cycle
 (an algebraic loop: a block's output feeds back into its own input within one
 scan, without a delay) has no evaluation order and is refused.
+
+The graph is split per task first (`BlockConfig.task`, `petra.tasks`): a
+chain's blocks all run in one task. A wire between blocks of two tasks is
+only a signal read, as IEC 61131-3 global variables between tasks: the reader
+sees the latest value the other task wrote, it neither orders nor joins their
+chains, and it cannot close an algebraic loop.
 """
 
 from __future__ import annotations
@@ -31,14 +37,27 @@ class Chain:
 
     name: str
     blocks: tuple[BlockConfig, ...]
+    task: str = "main"
 
 
 def partition(blocks: Sequence[BlockConfig]) -> list[Chain]:
-    """Split `blocks` into chains; raise AlgebraicLoopError on a cycle.
+    """Split `blocks` into chains, per task; raise AlgebraicLoopError on a cycle within a task.
 
     Chains are named after their first block in config order and listed in
-    config order of that block, so names are stable across reloads.
+    config order of that block, so names are stable across reloads (block
+    names are unique, so chain names are unique across tasks too).
     """
+    by_task: dict[str, list[BlockConfig]] = {}
+    for block in blocks:
+        by_task.setdefault(block.task, []).append(block)
+    if len(by_task) <= 1:
+        return _partition_one(blocks, blocks[0].task if blocks else "main")
+    order = {block.name: index for index, block in enumerate(blocks)}
+    chains = [chain for task, members in by_task.items() for chain in _partition_one(members, task)]
+    return sorted(chains, key=lambda chain: min(order[b.name] for b in chain.blocks))
+
+
+def _partition_one(blocks: Sequence[BlockConfig], task: str) -> list[Chain]:
     writer: dict[str, int] = {}
     for index, block in enumerate(blocks):
         for signal in block.outputs.values():
@@ -67,7 +86,7 @@ def partition(blocks: Sequence[BlockConfig]) -> list[Chain]:
     chains = []
     for members in components:
         order = _topological(members, successors, predecessors, blocks)
-        chains.append(Chain(name=blocks[members[0]].name, blocks=tuple(blocks[i] for i in order)))
+        chains.append(Chain(name=blocks[members[0]].name, blocks=tuple(blocks[i] for i in order), task=task))
     return chains
 
 
