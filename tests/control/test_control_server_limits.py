@@ -248,20 +248,22 @@ def test_a_crashed_control_actor_releases_its_socket_and_its_successor_serves_ag
 def test_event_streams_past_the_limit_get_a_503_until_one_closes(monkeypatch, running, tmp_path):
     monkeypatch.setattr(control_server, "SSE_MAX_STREAMS", 2, raising=False)
 
-    def open_stream() -> tuple[int, http.client.HTTPConnection]:
+    def open_stream() -> http.client.HTTPResponse:
         conn = UnixHTTPConnection(tmp_path / "ctl.sock")
         conn.request("GET", "/v1/events?pattern=count")
+        # A stream's response owns its socket (its Connection: close hands it over): the stream lasts as
+        # long as the response is kept and closed, not as long as the garbage collector leaves it.
         response = conn.getresponse()
         if response.status == 200:
             assert response.readline().startswith(b":")  # connected: the stream is registered
-        return response.status, conn
+        return response
 
     streams = [open_stream() for _ in range(3)]
-    assert [status for status, _ in streams] == [200, 200, 503]
-    streams[0][1].close()
-    wait_until(lambda: (opened := open_stream())[0] == 200 and streams.append(opened) is None)
-    for _, conn in streams:
-        conn.close()
+    assert [response.status for response in streams] == [200, 200, 503]
+    streams[0].close()
+    wait_until(lambda: (opened := open_stream()).status == 200 and streams.append(opened) is None)
+    for response in streams:
+        response.close()
 
 
 def test_refused_requests_are_counted_and_logged_once_per_kind_without_a_traceback(running, tmp_path, caplog):
