@@ -50,7 +50,7 @@ def test_a_reload_restarts_only_what_changed_and_keeps_signal_values(running, tm
     lateness_before = len(running.plant.stats.lateness_samples())
     missed_before = running.plant.stats.missed_ticks
 
-    result = running.reload(caller="test")
+    result = running.reload(caller="uid:1000")
 
     assert result.accepted, result
     assert result.changes["restarted"] == ["logic/gen"]
