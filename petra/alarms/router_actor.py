@@ -7,6 +7,7 @@ cannot move the alarm, and tells the rest `Evaluate`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -50,7 +51,29 @@ class AlarmRouter(SupervisedActor):
     def on_start(self) -> None:
         self.service.attach(self.registry, self.path)
         self._subscriber = self.service.plant.bus.subscribe(self._on_change)
+        self._evaluate_what_changed_before()
         self.service.scheduler.tell_at(self.service.plant.time.time() + TRIM_FIRST_S, self.actor_ref, TrimEvents())
+
+    def _evaluate_what_changed_before(self) -> None:
+        """Evaluate once more every alarm whose signal was written since start.
+
+        The alarm actors start (and evaluate) before the router subscribes: a change
+        published between the two reached no alarm. Evaluating again is idempotent; a
+        signal still at its initial value is left alone (a restored state stands).
+        """
+        table = self.service.plant.table
+        due: dict[str, float] = {}
+        for name, ids in self.index.items():
+            slot = table.index.get(name)
+            if slot is not None and self.service.fresh(slot):
+                stamp = table.timestamps[slot]
+                for alarm_id in ids:
+                    due[alarm_id] = stamp if not math.isnan(stamp) else self.service.plant.time.time()
+        for alarm_id, stamp in due.items():
+            ref = self.service.alarm_ref(alarm_id)
+            if ref is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    ref.tell(Evaluate(stamp))
 
     def _after_exit(self) -> None:
         if self._subscriber is not None:
