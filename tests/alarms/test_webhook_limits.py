@@ -61,8 +61,7 @@ def test_a_crowd_of_half_open_connections_costs_no_threads_and_blocks_nobody(tmp
 
 
 def test_a_client_that_stops_sending_its_body_is_cut_off(tmp_path, twilio, plants, monkeypatch):
-    monkeypatch.setattr(webhooks, "LIMITS", Limits(max_body_bytes=64 * 1024, body_timeout_s=0.5, idle_timeout_s=0.5),
-                        raising=False)
+    monkeypatch.setattr(webhooks, "LIMITS", Limits(max_body_bytes=64 * 1024, body_timeout_s=0.5, idle_timeout_s=0.5))
     _plant, base = webhook_plant(tmp_path, twilio, plants)
     with connect(base) as sock:
         sock.sendall(b"POST /v1/twilio/sms HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nFrom=%2B1555")

@@ -30,7 +30,7 @@ CLIENT_TIMEOUT_S = 20.0
 def short_limits(monkeypatch) -> control_server.Limits:
     """Server limits short enough that a test sees them end a connection."""
     limits = control_server.Limits(idle_timeout_s=0.5, body_timeout_s=0.5, handshake_timeout_s=0.5)
-    monkeypatch.setattr(control_server, "LIMITS", limits, raising=False)
+    monkeypatch.setattr(control_server, "LIMITS", limits)
     return limits
 
 
@@ -246,7 +246,7 @@ def test_a_crashed_control_actor_releases_its_socket_and_its_successor_serves_ag
 
 
 def test_event_streams_past_the_limit_get_a_503_until_one_closes(monkeypatch, running, tmp_path):
-    monkeypatch.setattr(control_server, "SSE_MAX_STREAMS", 2, raising=False)
+    monkeypatch.setattr(control_server, "SSE_MAX_STREAMS", 2)
 
     def open_stream() -> http.client.HTTPResponse:
         conn = UnixHTTPConnection(tmp_path / "ctl.sock")
