@@ -24,7 +24,9 @@ would leave the thread dead and forget it, and the bridge "running" unconnected.
   persistent session loses its subscriptions. Bad credentials are refused by the
   broker the same way: logged, counted, retried with the same back-off.
 * Out: changes arrive from the `ChangeBus`; signals in `published` go out under
-  ``<topic_prefix>/<signal>`` when they pass their deadband. While disconnected
+  ``<topic_prefix>/<signal>`` when they pass their deadband; each publish group
+  whose trigger signals an event carries sends one JSON object of its fields (the
+  event's values for the slots it carries, the table's for the others). While disconnected
   they wait in a bounded drop-oldest `OutboundBuffer`, sent in order on reconnect.
 * Status: ``online`` (retained) on each connect; the broker's last will
   publishes ``offline`` (retained) when the connection dies, and a normal stop
@@ -47,7 +49,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from petra.drivers.mqtt import codec
 from petra.drivers.mqtt.buffer import OutboundBuffer, Outgoing
-from petra.drivers.mqtt.config import MqttConfig, Subscription
+from petra.drivers.mqtt.config import Group, MqttConfig, Subscription
 from petra.drivers.mqtt.inbox import Inbox
 from petra.drivers.mqtt.metrics import DriverMetrics
 from petra.messages import SignalsChanged, SignalUpdate
@@ -126,13 +128,16 @@ class MqttBridgeActor(SupervisedActor):
             table.owners[table.index[name]] for name in config.published if name in table.index
         }
         self._published_slots = frozenset(table.index[name] for name in config.published if name in table.index)
+        self._groups = [_GroupPlan.of(group, table.index) for group in config.groups]
+        self._published_owners.update(
+            table.owners[slot] for group in self._groups for slot in group.on_slots)
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def on_start(self) -> None:
         self.writer = SignalWriter(self.plant, self.registry, self.config.driver_id)
         self._mark_bad(self._written)
-        if self.config.published:
+        if self.config.published or self._groups:
             if self.config.publish_on_change:
                 self._bus_subscriber = self.plant.bus.subscribe(self._on_change)
             else:
@@ -255,6 +260,8 @@ class MqttBridgeActor(SupervisedActor):
         elif isinstance(message, SignalsChanged):
             for change in message.only(self._published_slots):
                 self._publish(change.name, change.value, change.quality, change.timestamp)
+            if self._groups:
+                self._publish_groups(message)
         elif isinstance(message, _Connected):
             self._handle_connected(message)
         elif isinstance(message, _Disconnected):
@@ -269,6 +276,8 @@ class MqttBridgeActor(SupervisedActor):
                 slot = table.index.get(name)
                 if slot is not None:
                     self._send(name, table.values[slot], Quality(table.quality[slot]), table.timestamps[slot])
+            for group in self._groups:
+                self._send_group(group, {})
         else:
             return super().on_receive(message)
         return None
@@ -426,6 +435,31 @@ class MqttBridgeActor(SupervisedActor):
             return
         self._transmit(out)
 
+    def _publish_groups(self, event: SignalsChanged) -> None:
+        """One message per group that `event` triggers, with the event's values for the slots it carries."""
+        carried: dict[int, tuple[Any, int]] | None = None
+        for group in self._groups:
+            if group.on_slots.isdisjoint(event.slots):
+                continue
+            if carried is None:  # later columns of a slot win: the event's last value of it
+                carried = dict(zip(event.slots, zip(event.values, event.qualities, strict=True), strict=True))
+            self._send_group(group, carried)
+
+    def _send_group(self, group: _GroupPlan, carried: dict[int, tuple[Any, int]]) -> None:
+        table = self.plant.table
+        fields: list[tuple[str, Any, int]] = []
+        for key, slot in group.fields:
+            if slot is None:
+                fields.append((key, None, Quality.BAD))
+                continue
+            value, quality = carried.get(slot) or (table.values[slot], table.quality[slot])
+            fields.append((key, value, quality))
+        out = Outgoing(group.topic, codec.encode_object(fields), group.qos, group.retain)
+        if not self.connected:
+            self._buffer(out)
+            return
+        self._transmit(out)
+
     def _transmit(self, out: Outgoing) -> bool:
         """Hand one message to paho; False when it had to go back to the buffer."""
         assert self.client is not None
@@ -462,6 +496,23 @@ class MqttBridgeActor(SupervisedActor):
         self.metrics.buffer_depth.set(len(self.buffer))
         if sent:
             log.info("%s: sent %d buffered message(s)", self.config.driver_id, sent)
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupPlan:
+    """A publish group resolved to table slots (None: a signal the table does not have, published null)."""
+
+    topic: str
+    fields: tuple[tuple[str, int | None], ...]
+    on_slots: frozenset[int]
+    qos: int
+    retain: bool
+
+    @classmethod
+    def of(cls, group: Group, index: dict[str, int]) -> _GroupPlan:
+        on = frozenset(index[name] for name in group.on if name in index)
+        return cls(group.topic, tuple((key, index.get(name)) for key, name in group.fields), on,
+                   group.qos, group.retain)
 
 
 def _set_nodelay(_client: mqtt.Client, _userdata: object, sock: Any) -> None:

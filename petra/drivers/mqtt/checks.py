@@ -1,12 +1,13 @@
 """Whole-plant checks of the `mqtt` section: which signals its subscriptions write and it reads.
 
 `declare` records each subscription's signal as written (with its
-`data_type`), and the writable and published signals as read; `check` reports
+`data_type`), and the writable and published signals, and those of each
+publish group's fields and triggers (`on`), as read; `check` reports
 what the schema cannot: a subscription naming its signal twice or not at all,
 a topic segment past the topic's last level, and every topic or filter that
 paho would refuse: subscription and command filters (``+`` and ``#`` only as
-whole levels, ``#`` last), the status topic and the prefix of the published
-topics (no wildcards). paho refuses them in its network thread, after the
+whole levels, ``#`` last), the status topic, the prefix of the published
+topics and each publish group's topic (no wildcards). paho refuses them in its network thread, after the
 loader has said yes; here they are located config errors.
 """
 
@@ -42,6 +43,20 @@ def declare(ctx: CheckContext) -> None:
                 ctx.read(signal, ("mqtt", "writable_signals", index))
     for index, item in mappings(mqtt.get("publish_signals")):
         ctx.read_signal(item, "signal", ("mqtt", "publish_signals", index))
+    for index, group in mappings(mqtt.get("publish_groups")):
+        path = ("mqtt", "publish_groups", index)
+        fields = group.get("fields")
+        if isinstance(fields, dict):
+            for key, name in fields.items():
+                signal = ctx.signal_name(name, (*path, "fields", key))
+                if signal is not None:
+                    ctx.read(signal, (*path, "fields", key))
+        on = group.get("on")
+        if isinstance(on, list):
+            for position, name in enumerate(on):
+                signal = ctx.signal_name(name, (*path, "on", position))
+                if signal is not None:
+                    ctx.read(signal, (*path, "on", position))
 
 
 def check(ctx: CheckContext) -> None:
@@ -54,6 +69,9 @@ def check(ctx: CheckContext) -> None:
     if isinstance(prefix, str) and prefix.rstrip("/"):
         _topic(ctx, prefix.rstrip("/"), ("mqtt", "topic_prefix"), validate_topic,
                "topic_prefix (PETRA publishes to <topic_prefix>/<signal>)")
+    for index, group in mappings(mqtt.get("publish_groups")):
+        _topic(ctx, group.get("topic"), ("mqtt", "publish_groups", index, "topic"), validate_topic,
+               "publish_groups topic")
     for index, sub in mappings(mqtt.get("subscriptions")):
         path = ("mqtt", "subscriptions", index)
         topic = sub.get("topic")

@@ -12,7 +12,8 @@ Payloads in:
 
 Payloads out (``payload_format``): ``json`` gives
 ``{"value": 21.5, "quality": "good", "ts": 1712345678.123}`` (ts in Unix seconds);
-``plain`` gives the bare value (``21.5``, ``true``, text as is).
+``plain`` gives the bare value (``21.5``, ``true``, text as is). A publish
+group's payload is one object of several signals (`encode_object`).
 """
 
 from __future__ import annotations
@@ -255,6 +256,20 @@ def encode(value: Value, quality: Quality, timestamp: float, payload_format: str
     return json.dumps(
         {"value": value, "quality": quality.name.lower(), "ts": round(timestamp, 6)}, separators=(",", ":")
     ).encode("utf-8")
+
+
+def encode_object(fields: Sequence[tuple[str, Value, int]]) -> bytes:
+    """A publish group's payload: ``{key: value, ...}`` in the given order, compact.
+
+    A value of bad quality, or a float JSON cannot hold (NaN, infinity), is ``null``.
+    """
+    document: dict[str, Value | None] = {}
+    for key, value, quality in fields:
+        if quality == Quality.BAD or (isinstance(value, float) and not math.isfinite(value)):
+            document[key] = None
+        else:
+            document[key] = value
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
 def passes_deadband(last: tuple[Value, int] | None, value: Value, quality: int, deadband: float) -> bool:

@@ -53,6 +53,21 @@ class PublishSetting:
 
 
 @dataclass(frozen=True)
+class PublishGroup:
+    """One entry of `publish_groups`: a JSON object composed of several signals, published on one topic."""
+
+    topic: str = setting(doc="Topic the object is published to, as written (not under topic_prefix).", minLength=1)
+    fields: dict[str, str] = setting(
+        doc="JSON key -> the signal whose value it carries, in this order; a value of bad quality is null.",
+        schema={"type": "object", "additionalProperties": signal_ref(""), "minProperties": 1})
+    on: tuple[str, ...] | None = setting(
+        None, doc="Signals whose change sends the object; default: every signal in fields.",
+        schema=array(signal_ref(""), minItems=1))
+    qos: int | None = setting(None, doc="QoS of the group's messages; default qos.", minimum=0, maximum=2)
+    retain: bool | None = setting(None, doc="Retain the group's messages; default retain.")
+
+
+@dataclass(frozen=True)
 class MqttSettings:
     """MQTT client: publishes signals, writes subscribed topics into signals."""
 
@@ -78,6 +93,8 @@ class MqttSettings:
     publish_signals: tuple[PublishSetting, ...] | None = setting(
         None, doc="Signals to publish, with per-signal deadband, QoS and retain. Absent: every signal "
                   "except those written by MQTT subscriptions, with the section's defaults.")
+    publish_groups: tuple[PublishGroup, ...] = setting(
+        (), doc="Composite messages: one JSON object of several signals per change of a trigger signal.")
     payload_format: Literal["json", "plain"] = setting(
         "json", doc='Published payloads: {"value","quality","ts"} or the bare value.')
     reconnect_max_s: float = setting(10.0, unit="s", doc="Longest wait between reconnect attempts (doubles from "
@@ -90,6 +107,17 @@ class Published:
 
     signal: str
     deadband: float
+    qos: int
+    retain: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    """How one composite message is built and sent: `fields` are (JSON key, signal) in order."""
+
+    topic: str
+    fields: tuple[tuple[str, str], ...]
+    on: frozenset[str]
     qos: int
     retain: bool
 
@@ -117,6 +145,7 @@ class MqttConfig:
     buffer_max_messages: int
     subscriptions: tuple[Subscription, ...]
     published: dict[str, Published]
+    groups: tuple[Group, ...]
     payload_format: str
     reconnect_max_s: float
     reconnect_min_s: float = 0.1
@@ -171,4 +200,8 @@ def build_config(plant_config: PlantConfig) -> MqttConfig | None:
         "status_topic": settings.status_topic or f"{prefix}/status",
         "command_topic": settings.command_topic or f"{prefix}/cmd/+",
         "published": published,
+        "groups": tuple(
+            Group(g.topic, tuple(g.fields.items()), frozenset(g.on if g.on is not None else g.fields.values()),
+                  settings.qos if g.qos is None else g.qos, settings.retain if g.retain is None else g.retain)
+            for g in settings.publish_groups),
     })
