@@ -1,0 +1,536 @@
+"""PETRA and Node-RED side by side: the same MQTT flow on both, one after the other, in one run.
+
+The flow: MQTT in, JSON {"temperature":{"value":V},"t":T} on bench/in -> V > 75 -> MQTT out,
+{"alarm": V > 75, "t": T} on bench/out. Node-RED runs benchmarks/nodered/flows.json (mqtt in, datatype
+json -> function -> mqtt out) with settings.js (no editor, no HTTP server); PETRA runs
+benchmarks/nodered/petra.yaml with `petra run`. Node-RED is installed from npm into .cache/node-red/
+by tools/install-nodered.sh when missing; without npm (and no installed copy) the benchmark prints
+"skipped: npm not found" and exits 0.
+
+One Mosquitto (password file; QoS 0 queues raised) serves the whole run. The same paho publisher
+and subscriber (child processes; TCP_NODELAY set) drive every row; QoS 0 everywhere:
+
+  floor     the harness alone: publisher -> Mosquitto -> subscriber on bench/in (what this run can measure)
+  Node-RED  `node red.js` in a fresh user directory (TCP_NODELAY preloaded unless --nodered-stock)
+  PETRA     `python -m petra.cli run petra.yaml` (metrics exporter off, control socket in a temp dir)
+
+Each system is its own fresh process, measured from /proc the same way:
+
+  ready   seconds from exec to the first probe message through the flow
+  idle    RSS and CPU seconds over --idle-seconds after ready (then a --warmup at --rate, not counted)
+  blast   --messages as fast as the publisher goes: delivered/s (first send -> last receive), lost
+  steady  --rate msg/s for --seconds: latency = receive - T (CLOCK_MONOTONIC in microseconds), p50/p99/max
+  RSS after the blast (once it has drained), peak RSS (VmHWM), CPU seconds (utime + stime) per phase
+
+T is unique per message: a T that never comes out is lost, whether the broker, the system or PETRA's
+coalescing dropped it; an output whose alarm is not V > 75 for its T is counted as wrong.
+
+    python benchmarks/vs_nodered.py [--messages 50000] [--rate 1000] [--seconds 10] [--systems nodered,petra]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FLOW_DIR = ROOT / "benchmarks" / "nodered"
+INSTALLER = ROOT / "tools" / "install-nodered.sh"
+IN_TOPIC, OUT_TOPIC = "bench/in", "bench/out"
+PAYLOAD = b'{"temperature":{"value":%.1f},"t":%d}'
+THRESHOLD = 75.0
+TARGET_THROUGHPUT = 1.5  # PETRA delivered/s >= 1.5 x Node-RED's
+TARGET_P99 = 0.6  # PETRA p99 at --rate <= 0.6 x Node-RED's
+TARGET_RSS = 1.0  # PETRA RSS <= Node-RED's (idle and after the blast)
+
+Broker = tuple[int, str, str]
+"""(port, user, password): what a child process needs to reach the run's Mosquitto."""
+
+
+def value(i: int) -> float:
+    """V of message i: 70.5 .. 79.5, so half the messages raise the alarm and it changes every 5 messages."""
+    return 70.5 + i % 10
+
+
+# -- the harness's clients (child processes) ---------------------------------------------------------------
+
+
+def _client(broker: Broker) -> Any:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.username_pw_set(broker[1], broker[2])
+    client.on_socket_open = _nodelay
+    client.max_queued_messages_set(0)
+    return client
+
+
+def _nodelay(_client: Any, _userdata: Any, sock: Any) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _connect(client: Any, broker: Broker) -> None:
+    connected = threading.Event()
+    client.on_connect = lambda _c, _u, _f, reason, _p: None if reason.is_failure else connected.set()
+    client.connect("127.0.0.1", broker[0])
+    client.loop_start()
+    if not connected.wait(10):
+        raise RuntimeError("the harness could not connect to Mosquitto")
+
+
+def publisher(broker: Broker, count: int, rate: float, threaded: bool, out: Any) -> None:
+    """Publish `count` messages at `rate` msg/s on absolute deadlines (0: flat out); send back every T.
+
+    Without `threaded`, paho runs no network thread: each publish() writes to the socket in this thread
+    (paho does that when no loop is running), so T is stamped right before the write and no hand-off
+    to another thread adds to the latency floor or caps the blast; a full socket buffer holds it back.
+    """
+    client = _client(broker)
+    if threaded:
+        _connect(client, broker)
+    else:
+        connected = threading.Event()
+        client.on_connect = lambda _c, _u, _f, reason, _p: None if reason.is_failure else connected.set()
+        client.connect("127.0.0.1", broker[0])
+        deadline = time.monotonic() + 10
+        while not connected.is_set() and time.monotonic() < deadline:
+            client.loop(timeout=0.05)
+    stamps: list[int] = []
+    interval_ns = int(1e9 / rate) if rate else 0
+    last = 0
+    info = None
+    start = time.monotonic_ns()
+    for i in range(count):
+        if interval_ns:
+            deadline_ns = start + i * interval_ns
+            while (now := time.monotonic_ns()) < deadline_ns:
+                if deadline_ns - now > 200_000:
+                    time.sleep((deadline_ns - now - 150_000) / 1e9)
+        t = max(time.monotonic_ns() // 1000, last + 1)  # microseconds, unique per message
+        last = t
+        info = client.publish(IN_TOPIC, PAYLOAD % (value(i), t), qos=0)
+        stamps.append(t)
+    if info is not None:  # paho writes in order: the last one out means all are
+        until = time.monotonic() + 60
+        while not info.is_published() and time.monotonic() < until:
+            if threaded:
+                info.wait_for_publish(timeout=1)
+            else:
+                client.loop(timeout=0.01)
+    elapsed = (time.monotonic_ns() - start) / 1e9
+    client.disconnect()
+    if threaded:
+        client.loop_stop()
+    out.put({"stamps": stamps, "elapsed": elapsed})
+
+
+def subscriber(broker: Broker, topic: str, ready: Any, done: Any, quiet: float, out: Any) -> None:
+    """Collect (receive ns, payload) from `ready` (subscribed) until `quiet` s after `done` and the last one."""
+    received: list[tuple[int, bytes]] = []
+    client = _client(broker)
+    client.on_message = lambda _c, _u, m: received.append((time.monotonic_ns(), m.payload))
+    client.on_subscribe = lambda *_: ready.set()
+    _connect(client, broker)
+    client.subscribe(topic, qos=0)
+    seen, last, done_at = 0, time.monotonic(), None
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = time.monotonic()
+        if len(received) != seen:
+            seen, last = len(received), now
+        if done_at is None and done.is_set():
+            done_at = now
+        if done_at is not None and now - max(last, done_at) > quiet:
+            break
+    client.disconnect()
+    client.loop_stop()
+    out.put(received)
+
+
+# -- one phase: publisher and subscriber around whatever runs the flow ---------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+@dataclass
+class Phase:
+    """What came out of one phase, matched to what went in by T."""
+
+    sent: int
+    delivered: int
+    lost: int
+    wrong: int
+    offered: float
+    throughput: float
+    p50: float
+    p99: float
+    max: float
+
+
+def score(stamps: list[int], elapsed: float, received: list[tuple[int, bytes]]) -> Phase:
+    index = {t: i for i, t in enumerate(stamps)}
+    seen: set[int] = set()
+    latencies: list[float] = []
+    wrong, last_us = 0, 0
+    for recv_ns, payload in received:
+        try:
+            doc = json.loads(payload)
+            t, alarm = (int(doc["t"]), doc.get("alarm")) if isinstance(doc, dict) else (int(doc), None)
+        except (ValueError, KeyError, TypeError):
+            wrong += 1
+            continue
+        i = index.get(t)
+        if i is None or t in seen:  # a probe, an earlier phase's straggler, a duplicate
+            continue
+        seen.add(t)
+        recv_us = recv_ns // 1000
+        latencies.append((recv_us - t) / 1000)
+        last_us = max(last_us, recv_us)
+        if alarm is not None and alarm != (value(i) > THRESHOLD):
+            wrong += 1
+    span = (last_us - stamps[0]) / 1e6 if seen else 0.0
+    return Phase(len(stamps), len(seen), len(stamps) - len(seen), wrong, len(stamps) / elapsed if elapsed else 0.0,
+                 len(seen) / span if span > 0 else 0.0, pct(latencies, 0.5), pct(latencies, 0.99),
+                 max(latencies, default=float("nan")))
+
+
+def phase(broker: Broker, topic: str, count: int, rate: float, threaded: bool, quiet: float = 2.0) -> Phase:
+    ctx = mp.get_context("spawn")
+    ready, done = ctx.Event(), ctx.Event()
+    out_s, out_p = ctx.Queue(), ctx.Queue()
+    sub = ctx.Process(target=subscriber, args=(broker, topic, ready, done, quiet, out_s))
+    sub.start()
+    if not ready.wait(30):
+        sub.kill()
+        raise RuntimeError("the harness's subscriber did not subscribe within 30 s")
+    pub = ctx.Process(target=publisher, args=(broker, count, rate, threaded, out_p))
+    pub.start()
+    sent = out_p.get(timeout=900)
+    done.set()
+    received = out_s.get(timeout=900)
+    pub.join()
+    sub.join()
+    return score(sent["stamps"], sent["elapsed"], received)
+
+
+# -- the systems under test ---------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_mb(pid: int, key: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of the process in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class System:
+    """One system under test: the command that runs the flow and where its output goes."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    out_topic: str
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "output.log"
+
+    def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(self.argv, env={**os.environ, **self.env}, cwd=self.workdir,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def check_alive(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def broker_env(broker: Broker) -> dict[str, str]:
+    return {"PETRA_BENCH_MQTT_PORT": str(broker[0]), "PETRA_BENCH_MQTT_USER": broker[1],
+            "PETRA_BENCH_MQTT_PASSWORD": broker[2]}
+
+
+def nodered(broker: Broker, red_js: Path, workdir: Path, stock: bool) -> System:
+    """Node-RED in a fresh user directory: the flow, its broker credentials (flows_cred.json, unencrypted)."""
+    shutil.copy(FLOW_DIR / "flows.json", workdir / "flows.json")
+    (workdir / "flows_cred.json").write_text(json.dumps({"broker": {"user": broker[1], "password": broker[2]}}))
+    preload = [] if stock else ["--require", str(FLOW_DIR / "nodelay.js")]
+    argv = ["node", *preload, str(red_js), "--settings", str(FLOW_DIR / "settings.js"), "--userDir", str(workdir)]
+    return System(f"Node-RED {nodered_version(red_js)}", argv, broker_env(broker), OUT_TOPIC, workdir)
+
+
+def petra(broker: Broker, config: Path, workdir: Path) -> System:
+    argv = [sys.executable, "-m", "petra.cli", "run", str(config), "--metrics-port", "0",
+            "--control-socket", str(workdir / "control.sock"), "--log-level", "warning"]
+    env = {**broker_env(broker), "PYTHONPATH": str(ROOT)}
+    return System("PETRA", argv, env, petra_out_topic(config), workdir)
+
+
+def petra_out_topic(config: Path) -> str:
+    """bench/out when the config composes one message per run; the interim per-signal topic otherwise."""
+    text = config.read_text()
+    return OUT_TOPIC if "publish_groups" in text else f"{OUT_TOPIC}/t_out"
+
+
+def nodered_version(red_js: Path) -> str:
+    return str(json.loads((red_js.parent / "package.json").read_text())["version"])
+
+
+def wait_ready(broker: Broker, system: System, timeout: float = 90.0) -> None:
+    """Probe messages (T < 0) every 0.2 s until one comes out of the flow."""
+    client = _client(broker)
+    through, subscribed = threading.Event(), threading.Event()
+    client.on_subscribe = lambda *_: subscribed.set()
+
+    def on_message(_c: Any, _u: Any, message: Any) -> None:
+        try:
+            doc = json.loads(message.payload)
+            t = int(doc["t"] if isinstance(doc, dict) else doc)
+        except (ValueError, KeyError, TypeError):
+            return
+        if t < 0:
+            through.set()
+
+    client.on_message = on_message
+    _connect(client, broker)
+    client.subscribe(system.out_topic, qos=0)
+    deadline = time.monotonic() + timeout
+    try:
+        subscribed.wait(10)
+        probe = 0
+        while not through.wait(0.2):
+            system.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{system.name}: no message through the flow within {timeout:.0f} s:\n"
+                                   f"{system.log_tail()}")
+            probe += 1
+            client.publish(IN_TOPIC, PAYLOAD % (20.0, -probe), qos=0)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@dataclass
+class Row:
+    name: str
+    ready_s: float = float("nan")
+    blast: Phase | None = None
+    steady: Phase | None = None
+    rss_idle: float = float("nan")
+    rss_after: float = float("nan")
+    rss_peak: float = float("nan")
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+def measure(system: System, broker: Broker, args: argparse.Namespace) -> Row:
+    row = Row(system.name)
+    started = time.monotonic()
+    system.start()
+    assert system.process is not None
+    pid = system.process.pid
+    try:
+        wait_ready(broker, system)
+        row.ready_s = time.monotonic() - started
+        before = cpu_seconds(pid)
+        time.sleep(args.idle_seconds)
+        row.cpu["idle"] = cpu_seconds(pid) - before
+        row.rss_idle = status_mb(pid, "VmRSS")
+        phase(broker, system.out_topic, args.warmup, args.rate, args.threaded_publisher)
+        before = cpu_seconds(pid)
+        row.blast = phase(broker, system.out_topic, args.messages, 0, args.threaded_publisher)
+        row.cpu["blast"] = cpu_seconds(pid) - before
+        row.rss_after = status_mb(pid, "VmRSS")
+        before = cpu_seconds(pid)
+        row.steady = phase(broker, system.out_topic, int(args.rate * args.seconds), args.rate,
+                           args.threaded_publisher)
+        row.cpu["steady"] = cpu_seconds(pid) - before
+        row.rss_peak = status_mb(pid, "VmHWM")
+        system.check_alive()
+    finally:
+        system.stop()
+    return row
+
+
+def floor(broker: Broker, args: argparse.Namespace) -> Row:
+    """The harness alone, subscribed to the input topic: the most this run can deliver and its latency floor."""
+    row = Row("floor: harness alone")
+    row.blast = phase(broker, IN_TOPIC, args.messages, 0, args.threaded_publisher)
+    row.steady = phase(broker, IN_TOPIC, int(args.rate * args.seconds), args.rate, args.threaded_publisher)
+    return row
+
+
+# -- report ---------------------------------------------------------------------------------------------------
+
+
+def print_rows(rows: list[Row], rate: float) -> None:
+    print(f"{'':24} {'ready':>7} {'blast msg/s':>12} {'lost':>7} {'wrong':>6} | {rate:,.0f} msg/s p50 / p99 / max"
+          f" {'lost':>6} | RSS MB idle / after / peak | CPU s idle / blast / steady")
+    for r in rows:
+        b, s = r.blast, r.steady
+        assert b is not None and s is not None
+        ready = f"{r.ready_s:6.1f}s" if r.ready_s == r.ready_s else f"{'-':>7}"
+        rss = (f"{r.rss_idle:5.0f} / {r.rss_after:5.0f} / {r.rss_peak:4.0f}" if r.rss_idle == r.rss_idle
+               else f"{'-':>19}")
+        cpu = " / ".join(f"{r.cpu[k]:.2f}" for k in ("idle", "blast", "steady")) if r.cpu else "-"
+        print(f"{r.name:24} {ready} {b.throughput:12,.0f} {b.lost:7,} {b.wrong:6,} | "
+              f"{s.p50:8.2f} / {s.p99:5.2f} / {s.max:6.2f} ms {s.lost:6,} | {rss:>26} | {cpu}")
+    for r in rows:
+        if r.blast is not None:
+            print(f"  {r.name}: the publisher offered {r.blast.offered:,.0f} msg/s in the blast, "
+                  f"{r.steady.offered if r.steady else 0:,.0f} msg/s steady")
+
+
+def verdict(name: str, ratio: float, target: float, at_least: bool) -> str:
+    met = ratio >= target if at_least else ratio <= target
+    return f"{name} {ratio:.2f}x (target {'>=' if at_least else '<='} {target}: {'met' if met else 'MISSED'})"
+
+
+def print_ratios(petra_row: Row, red: Row) -> None:
+    assert petra_row.blast and red.blast and petra_row.steady and red.steady
+    print("PETRA / Node-RED: " + "; ".join([
+        verdict("throughput", petra_row.blast.throughput / red.blast.throughput, TARGET_THROUGHPUT, True),
+        verdict("p99", petra_row.steady.p99 / red.steady.p99, TARGET_P99, False),
+        verdict("RSS idle", petra_row.rss_idle / red.rss_idle, TARGET_RSS, False),
+        verdict("RSS after the blast", petra_row.rss_after / red.rss_after, TARGET_RSS, False),
+        f"CPU s blast {ratio(petra_row.cpu['blast'], red.cpu['blast'])}, "
+        f"steady {ratio(petra_row.cpu['steady'], red.cpu['steady'])}"]))
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def describe_run(red_js: Path | None, stock: bool, mosquitto: str) -> str:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() if red_js else ""
+    head = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
+                          text=True).stdout.strip()
+    parts = [dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+             f"load average {load} on {os.cpu_count()} CPUs", f"PETRA {head or '?'}"]
+    banner = subprocess.run([mosquitto, "-h"], capture_output=True, text=True).stdout.splitlines()
+    parts.append(banner[0] if banner else "mosquitto")
+    if red_js is not None:
+        parts.append(f"Node-RED {nodered_version(red_js)} on node {node}"
+                     f" ({'stock sockets' if stock else 'TCP_NODELAY preloaded'})")
+    return ", ".join(parts)
+
+
+def install_nodered() -> Path | None:
+    """The installed red.js; None when it is not installed and npm is missing (the one allowed skip)."""
+    done = subprocess.run(["bash", str(INSTALLER)], stdout=subprocess.PIPE, text=True)
+    if done.returncode == 3:
+        return None
+    if done.returncode != 0:
+        raise RuntimeError(f"{INSTALLER.relative_to(ROOT)} failed with {done.returncode}")
+    if shutil.which("node") is None:
+        raise RuntimeError("node is not on PATH")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=50_000, help="messages in the blast")
+    parser.add_argument("--rate", type=float, default=1000.0, help="msg/s of the steady phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the steady phase")
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="idle time after ready (RSS, CPU)")
+    parser.add_argument("--warmup", type=int, default=2000, help="messages at --rate before the blast, not counted")
+    parser.add_argument("--systems", default="nodered,petra", help="which to run, in this order")
+    parser.add_argument("--petra-config", type=Path, default=FLOW_DIR / "petra.yaml")
+    parser.add_argument("--nodered-stock", action="store_true",
+                        help="leave Nagle's algorithm on in Node-RED's sockets, as it ships")
+    parser.add_argument("--threaded-publisher", action="store_true",
+                        help="publish through paho's network thread (loop_start) instead of writing directly")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args()
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if unknown := set(systems) - {"nodered", "petra"}:
+        parser.error(f"--systems: unknown {sorted(unknown)}; expected nodered and/or petra")
+
+    red_js = None
+    if "nodered" in systems:
+        red_js = install_nodered()
+        if red_js is None:
+            print("skipped: npm not found (Node-RED is installed from npm by tools/install-nodered.sh)")
+            return 0
+    from tests.peers.mosquitto import BINARY, Mosquitto
+
+    if not Path(BINARY).exists():
+        print("mosquitto is not installed (apt-get install -y mosquitto mosquitto-clients)", file=sys.stderr)
+        return 1
+    print(describe_run(red_js, args.nodered_stock, BINARY))
+    mosquitto = Mosquitto(auth=True, max_queued_messages=1_000_000).start()
+    broker: Broker = (mosquitto.port, str(mosquitto.username), str(mosquitto.password))
+    rows: list[Row] = []
+    try:
+        rows.append(floor(broker, args))
+        for name in systems:
+            workdir = Path(tempfile.mkdtemp(prefix=f"petra-vs-nodered-{name}-"))
+            try:
+                if name == "nodered":
+                    assert red_js is not None
+                    system = nodered(broker, red_js, workdir, args.nodered_stock)
+                else:
+                    system = petra(broker, args.petra_config, workdir)
+                rows.append(measure(system, broker, args))
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        mosquitto.close()
+    print_rows(rows, args.rate)
+    by_name = {r.name.split()[0]: r for r in rows}
+    if "PETRA" in by_name and "Node-RED" in by_name:
+        print_ratios(by_name["PETRA"], by_name["Node-RED"])
+    print(f"load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
