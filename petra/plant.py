@@ -17,6 +17,8 @@ from petra.logic.graph import Chain, partition
 from petra.metrics import PlantMetrics
 from petra.owners import Owner, OwnerKind
 from petra.signals import SignalTable
+from petra.tasks.model import MAIN
+from petra.tasks.runtime import TaskGate, TaskRun, build_runs
 
 
 @dataclass
@@ -31,13 +33,33 @@ class Plant:
     ticks: TickBoard = field(init=False)
     time: TimeSource = field(default=SYSTEM_TIME)
     """The clock deadlines are read from (tests put a manual one here)."""
+    tick_time: TimeSource = field(default=SYSTEM_TIME)
+    """The clock the cyclic tasks' deadlines are read and waited on (separate from `time`, so a test that moves
+    `time` still scans in real time; a task test puts a ManualTime here to count ticks without sleeping)."""
+    tasks: dict[str, TaskRun] = field(init=False)
+    """Task name -> its board and statistics (`petra.tasks.runtime`), `main` first; main's board is `ticks`."""
+    gate: TaskGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.ticks = TickBoard(self.stats)
+        self.gate = TaskGate()
+        self.tasks = {}
+        self.set_tasks()
+
+    def set_tasks(self) -> None:
+        """Build (or, after a reload, update) the task runs from the config; a task that stays keeps its board."""
+        index = self.table.index
+        self.tasks = build_runs(self.config.all_tasks, self.tasks, self.ticks, self.stats, self.metrics, self.gate,
+                                index.get, lambda: self.tick_time.monotonic())
 
     @property
     def scan_time_s(self) -> float:
         return self.config.scan_time_ms / 1000.0
+
+    @property
+    def main_has_chains(self) -> bool:
+        """The main task has chains, so its scans complete (the watchdog's sign of progress), not only tick."""
+        return any(chain.chain.task == MAIN for chain in self.chains)
 
 
 def chain_owners(chains: list[Chain]) -> dict[str, Owner]:

@@ -5,7 +5,10 @@ compiles every new or changed chain, so a config that cannot run is refused
 while the plant keeps the one it has. The runtime then applies the plan:
 unchanged actors keep running (same instance, same uptime), changed ones
 restart, removed ones stop, new ones start, and signal values survive for
-signals that still exist (their slots never move).
+signals that still exist (their slots never move). A task added, removed or
+changed restarts the clock (which ticks every cyclic task and installs the
+event tasks); a chain restarts when its blocks, its signals or its task
+(which task, or that task's priority) changed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from petra.owners import Owner
 from petra.paths import CLOCK, chain_path, group_path, in_core
 from petra.plant import Plant, chain_owners, signal_groups
 from petra.signals import SignalTable
+from petra.tasks.model import MAIN, TaskConfig
 
 
 @dataclass
@@ -35,6 +39,8 @@ class ReloadPlan:
     groups_to_stop: list[str] = field(default_factory=list)
     groups_to_start: list[str] = field(default_factory=list)
     restart_clock: bool = False
+    tasks_changed: list[str] = field(default_factory=list)
+    """Tasks added, removed or changed (interval, trigger, priority): the clock restarts to take them."""
     sections_changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
 
@@ -49,6 +55,7 @@ class ReloadPlan:
             "started": [_chain(c) for c in sorted(set(self.chains_to_start) - set(changed_chains))]
             + [_group(g) for g in sorted(set(self.groups_to_start) - set(changed_groups))],
             "sections_changed": self.sections_changed,
+            "tasks_changed": self.tasks_changed,
             "unchanged": len(self.unchanged),
         }
 
@@ -64,6 +71,17 @@ def _group(name: str) -> str:
 def _comparable(spec: SignalConfig) -> SignalConfig:
     """A spec without its initial value: changing `initial` must not restart a running writer."""
     return replace(spec, initial=spec.type.default)
+
+
+def _tasks(config: PlantConfig) -> dict[str, TaskConfig]:
+    """Task name -> its config without its line (moving a task in the file changes nothing)."""
+    return {task.name: replace(task, line=0) for task in config.all_tasks}
+
+
+def _ranked(task: TaskConfig | None) -> tuple[str, int] | None:
+    """What of its task a chain is built with: which kind, and the priority it ranks by in the pool (an interval
+    or a trigger is the clock's business: changing one restarts no chain)."""
+    return None if task is None else (task.kind.value, task.priority)
 
 
 def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
@@ -85,13 +103,15 @@ def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
     def signal_unchanged(name: str) -> bool:
         return old_specs.get(name) == new_specs.get(name) and old_owner.get(name) == staging.owners[staging.slot(name)]
 
+    old_tasks, new_tasks = _tasks(plant.config), _tasks(config)
     old_by_name = {c.name: c for c in plant.chains}
     compiled: list[CompiledChain] = []
     plan = ReloadPlan(config=config, owners=owners, chains=compiled, groups={})
     for chain in new_chains:
         old = old_by_name.get(chain.name)
         touched = {s for b in chain.blocks for s in (*b.input_signals(), *b.previous_signals(), *b.outputs.values())}
-        if old is not None and old.chain == chain and all(signal_unchanged(s) for s in touched):
+        same_task = _ranked(old_tasks.get(chain.task)) == _ranked(new_tasks.get(chain.task))
+        if old is not None and old.chain == chain and same_task and all(signal_unchanged(s) for s in touched):
             compiled.append(old)
             plan.unchanged.append(_chain(chain.name))
             continue
@@ -114,7 +134,9 @@ def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
         plan.groups_to_start.append(group)
     plan.groups_to_stop.extend(g for g in plant.groups if g not in plan.groups)
 
-    plan.restart_clock = config.scan_time_ms != plant.config.scan_time_ms
+    plan.tasks_changed = sorted(name for name in {*old_tasks, *new_tasks}
+                                if name != MAIN and old_tasks.get(name) != new_tasks.get(name))
+    plan.restart_clock = config.scan_time_ms != plant.config.scan_time_ms or old_tasks != new_tasks
     names = set(config.sections) | set(plant.config.sections)
     plan.sections_changed = sorted(n for n in names if config.sections.get(n) != plant.config.sections.get(n))
     return plan

@@ -97,6 +97,7 @@ def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan, wiring: Wi
     plant.config = plan.config
     plant.chains = plan.chains
     plant.groups = plan.groups
+    plant.set_tasks()
     plant.metrics.signals.set(len(plant.table.index))
     by_name = {c.name: c for c in plan.chains}
     for name in plan.chains_to_stop:

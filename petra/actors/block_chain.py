@@ -31,6 +31,8 @@ class BlockChainActor(PooledActor):
 
     Chains are pooled actors: hundreds of chains share one worker thread
     instead of waking hundreds of threads that fight over the GIL each tick.
+    A chain runs in its task (`petra.tasks`): it is ticked by the task's board
+    and ranks in the pool by the task's priority.
     """
 
     pool_name = "logic"
@@ -41,6 +43,9 @@ class BlockChainActor(PooledActor):
         self.plant = plant
         self.chain = chain
         self.owner = Owner.chain(chain.name)
+        self.task = plant.tasks[chain.chain.task]
+        self.pool_priority = self.task.priority
+        self._monotonic = plant.tick_time.monotonic  # the clock the task's start was read from
         self.program: ChainProgram | None = None
         self._epoch = -1
         self._subscribed = False
@@ -53,7 +58,7 @@ class BlockChainActor(PooledActor):
         self.program = self.chain.instantiate()
         if self._forced_outputs():
             self._recompile()
-        self.plant.ticks.subscribe(self.chain.name, self.actor_ref)
+        self.task.board.subscribe(self.chain.name, self.actor_ref)
         self._subscribed = True
 
     def on_stop(self) -> None:
@@ -65,7 +70,7 @@ class BlockChainActor(PooledActor):
 
     def _leave_clock(self) -> None:
         if self._subscribed:
-            self.plant.ticks.unsubscribe(self.chain.name, self.actor_ref)
+            self.task.leave(self.chain.name, self.actor_ref)
             self._subscribed = False
 
     def on_receive(self, message: object) -> object:
@@ -133,9 +138,7 @@ class BlockChainActor(PooledActor):
                     )
                 )
         work = time.perf_counter() - started
-        scan_work = self.plant.ticks.done(ScanDone(self.chain.name, tick.seq, work, time.monotonic()))
-        if scan_work is not None:
-            self.plant.metrics.scan_duration.observe(scan_work)
+        self.task.done(ScanDone(self.chain.name, tick.seq, work, self._monotonic()))
 
     def _after_failures(self, program: ChainProgram, changed: list[int]) -> list[int]:
         """Count and log the blocks that could not compute; on any change, re-derive quality.

@@ -106,6 +106,12 @@ class ManualTime:
                 condition.notify_all()
         return now
 
+    def waiters(self) -> int:
+        """How many conditions wait on this clock: a thread counted here wakes at every move (tests wait for
+        a timer thread to be counted before they move the clock)."""
+        with self._lock:
+            return len(self._waiters)
+
     def wait(self, condition: threading.Condition, timeout: float | None) -> None:
         with self._lock:
             known = condition in self._waiters

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +46,27 @@ class TickBoard:
         with self._lock:
             self._targets[chain] = _Target(ref)
 
-    def unsubscribe(self, chain: str, ref: Any) -> None:
+    def unsubscribe(self, chain: str, ref: Any, now: float | None = None) -> float | None:
+        """`chain` leaves the board. If the open scan was waiting only for it, that scan is over: returns its
+        work time up to `now` (a crashed chain must not leave an event task waiting for ever), else None."""
         with self._lock:
             target = self._targets.get(chain)
-            if target is not None and target.ref == ref:
-                del self._targets[chain]
+            if target is None or target.ref != ref:
+                return None
+            del self._targets[chain]
+            scan = self._open
+            if target.pending is None or scan is None or scan.seq != target.pending:
+                return None
+            scan.outstanding -= 1
+            if scan.outstanding > 0:
+                return None
+            self._open = None
+        return (time.monotonic() if now is None else now) - scan.started
+
+    def idle(self) -> bool:
+        """No run is open: every chain ticked last has reported."""
+        with self._lock:
+            return self._open is None
 
     def chains(self) -> list[str]:
         with self._lock:

@@ -181,7 +181,7 @@ def _supervise(runtime, stop: threading.Event, reload_requested: threading.Event
     tree = runtime.tree
     notifier = runtime.notifier
     stats = runtime.plant.stats
-    has_chains = bool(runtime.plant.chains)
+    has_chains = runtime.plant.main_has_chains
 
     def progress() -> float | None:
         return stats.last_complete_monotonic if has_chains else stats.last_tick_monotonic
@@ -203,7 +203,7 @@ def _supervise(runtime, stop: threading.Event, reload_requested: threading.Event
             reload_requested.clear()
             log.info("received SIGHUP: reloading %s", runtime.options.config_path or "(embedded demo)")
             runtime.reload(caller="signal:SIGHUP")
-            has_chains = bool(runtime.plant.chains)
+            has_chains = runtime.plant.main_has_chains
         if now >= next_ping:
             next_ping = now + ping_every
             if gate.should_ping(progress(), now):

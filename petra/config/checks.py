@@ -22,12 +22,12 @@ from petra.config.context import CheckContext, Writer, mappings, section
 from petra.config.errors import Path_, did_you_mean, near_miss
 from petra.config.ignored import check_ignored
 from petra.config.model import BlockConfig, BlockInput, SignalConfig
+from petra.config.tasks import block_task
 from petra.config.unenforced import check_unenforced
 from petra.config.validation import explain
 from petra.logic.graph import AlgebraicLoopError, partition
 from petra.registry import SECTIONS
 from petra.section import Section, load
-from petra.tasks.checks import block_task
 from petra.values import CoercionError, DataType, Value, coerce, parse_literal, type_of
 
 ALIASES = {

@@ -20,10 +20,10 @@ from petra.config.context import CheckContext
 from petra.config.errors import ConfigError, Problem
 from petra.config.model import PlantConfig
 from petra.config.schema import SCAN_TIME_MS, TOP_LEVEL_CORE, build_schema, default_registry, fill_defaults
+from petra.config.tasks import check_tasks, read_tasks
 from petra.config.validation import schema_problems
 from petra.config.yaml_limits import MAX_DOCUMENT_BYTES, check_size
 from petra.config.yaml_source import Document, parse_yaml, release_gradually
-from petra.tasks.checks import check_tasks, read_tasks
 
 
 def load_config(

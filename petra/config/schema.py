@@ -34,9 +34,9 @@ from petra.config.schema_builders import (
 )
 from petra.config.sections import security_schema, small_sections
 from petra.config.settings import overrides_schema_of
+from petra.config.tasks import block_task_schema, tasks_schema
 from petra.registry import SECTIONS
 from petra.section import load
-from petra.tasks.schema import block_task_schema, tasks_schema
 from petra.values import DataType
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

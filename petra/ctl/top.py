@@ -1,4 +1,4 @@
-"""`petra-ctl top`: a live full-screen view of scan timing, busy chains, restarts and changing signals.
+"""`petra-ctl top`: a live full-screen view of scan timing, tasks, busy chains, restarts and changing signals.
 
 `TopModel` holds what the view remembers between refreshes (recent values per
 signal, the busiest a chain has been); `render_top` turns it and the latest
@@ -112,6 +112,29 @@ def _chains(status: dict[str, Any], limit: int) -> Table:
     return table
 
 
+def _when(task: dict[str, Any]) -> str:
+    if task.get("kind") == "event":
+        return "on " + ", ".join(str(t) for t in task.get("trigger") or [])
+    return f"every {task.get('interval_ms')} ms"
+
+
+def _tasks(status: dict[str, Any]) -> Table:
+    """A line per task (status' `tasks`): when it runs, its priority, and its runs, overruns and timing."""
+    table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
+    table.add_column("task", style="cyan", no_wrap=True)
+    table.add_column("when", overflow="fold")
+    for column in ("prio", "chains", "runs", "overruns", "coalesced", "late p99 ms", "work p50 ms", "work p99 ms"):
+        table.add_column(column, justify="right")
+    for name, task in (status.get("tasks") or {}).items():
+        overruns = int(task.get("overruns") or 0)
+        table.add_row(name, _when(task), str(task.get("priority")), str(task.get("chains")), str(task.get("runs")),
+                      Text(str(overruns), style="yellow" if overruns else ""),
+                      str(task.get("coalesced") or 0) if task.get("kind") == "event" else "",
+                      f"{float(task.get('lateness_p99_ms') or 0):.3f}", f"{float(task.get('work_p50_ms') or 0):.3f}",
+                      f"{float(task.get('work_p99_ms') or 0):.3f}")
+    return table
+
+
 def _restarts(tree: dict[str, Any], limit: int) -> Table:
     table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
     table.add_column("actor", style="cyan", overflow="fold")
@@ -156,9 +179,10 @@ def render_top(status: dict[str, Any], tree: dict[str, Any], model: TopModel, ro
     scan.box = None  # panels frame top's tables: borders of their own would cost the signals their rows
     upper.add_row(Panel(scan, title="scan timing", title_align="left"),
                   Panel(_chains(status, rows), title="busiest chains", title_align="left"))
-    parts: list[RenderableType] = [
-        _header(status),
-        upper,
+    parts: list[RenderableType] = [_header(status), upper]
+    if len(status.get("tasks") or {}) > 1:  # main alone is the scan timing panel
+        parts.append(Panel(_tasks(status), title="tasks", title_align="left"))
+    parts += [
         Panel(_restarts(tree, rows), title="recent restarts", title_align="left"),
         Panel(_signals(model, rows * 2), title="changing signals", title_align="left"),
     ]

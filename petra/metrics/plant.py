@@ -60,6 +60,31 @@ class PlantMetrics:
         self.forced_suppressed = Counter(
             "petra_forced_writes_suppressed", "Writes dropped because the signal is forced", ["group"], registry=r
         )
+        self.task_runs = Counter(
+            "petra_task_runs", "Runs a task started: a cyclic task's ticks, an event task's triggered runs", ["task"],
+            registry=r,
+        )
+        self.task_lateness = Histogram(
+            "petra_task_lateness_seconds",
+            "Cyclic task: how late after its deadline it started; event task: from the triggering change to the start",
+            ["task"], buckets=_LATENESS_BUCKETS, registry=r,
+        )
+        self.task_work = Histogram(
+            "petra_task_work_seconds", "A task's run: from its start to its last chain's end", ["task"],
+            buckets=_SCAN_BUCKETS, registry=r,
+        )
+        self.task_overruns = Counter(
+            "petra_task_overruns", "Chains of a cyclic task that were still busy at its tick (they skipped it)",
+            ["task"], registry=r,
+        )
+        self.task_missed = Counter(
+            "petra_task_missed_ticks", "Deadlines of a cyclic task skipped because the clock woke more than an "
+            "interval late", ["task"], registry=r,
+        )
+        self.task_coalesced = Counter(
+            "petra_task_coalesced", "Triggering changes of an event task that joined a run already pending "
+            "instead of getting their own (runs + coalesced = changes)", ["task"], registry=r,
+        )
         self.signals = Gauge("petra_signals", "Signals in the table", registry=r)
         self.scan_time = Gauge("petra_scan_time_seconds", "Configured scan period", registry=r)
 

@@ -2,9 +2,10 @@
 
 ```
 petra/tasks/model.py     TaskConfig, MAIN, the priorities: the pure, typed form of `tasks:`
-petra/tasks/schema.py    the JSON Schema of `tasks:` and of a block's `task:`
-petra/tasks/checks.py    the located checks the schema cannot express (unknown task, trigger not a signal, ...)
 petra/tasks/runtime.py   TaskRun, EventTask, TaskGate: the per-task boards, event triggering and coalescing
+petra/config/tasks.py    the JSON Schema of `tasks:` and of a block's `task:`, and the located checks the
+                         schema cannot express (unknown task, trigger not a signal, ...): in petra.config,
+                         which its schema and loader import
 ```
 
 Every plant has the cyclic task `main` at `scan_time_ms`; a block without

@@ -1,6 +1,8 @@
-"""The checks of `tasks:` and of the blocks' `task:` that the schema cannot express.
+"""`tasks:` and a block's `task:`: their JSON Schema, and the checks the schema cannot express.
 
-Each problem is located (file:line) and says what was expected:
+The schema holds each key's type and limits (an interval below 1 ms, a
+priority outside 1..99 are located errors from it). The checks, each located
+(file:line) and saying what was expected:
 
 - a duplicate task name; `main` with `interval_ms` or `trigger` (its period is `scan_time_ms`);
 - a task with both `trigger` and `interval_ms`, or with neither;
@@ -11,7 +13,9 @@ Each problem is located (file:line) and says what was expected:
 
 `read_tasks` runs before the blocks are checked, `check_tasks` after every
 section has declared what it writes (the trigger may be an MQTT or S7 signal).
-Each tolerates malformed input: the schema reports it.
+Each tolerates malformed input: the schema reports it. The model they build is
+`petra.tasks.model`; this module is in `petra.config` because the schema and
+the loader use it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,44 @@ from collections.abc import Sequence
 from petra.config.context import CheckContext, mappings
 from petra.config.errors import did_you_mean, near_miss
 from petra.config.model import BlockConfig
-from petra.tasks.model import DEFAULT_PRIORITY, MAIN, TaskConfig, TaskKind
+from petra.config.schema_builders import NAME_PATTERN, Schema, array, integer, obj, string
+from petra.tasks.model import (
+    DEFAULT_PRIORITY,
+    MAIN,
+    MAX_INTERVAL_MS,
+    MAX_PRIORITY,
+    MIN_INTERVAL_MS,
+    MIN_PRIORITY,
+    TaskConfig,
+    TaskKind,
+)
+
+
+def tasks_schema() -> Schema:
+    """`tasks:`: a list of cyclic (`interval_ms`) and event (`trigger`) tasks."""
+    task = obj(
+        {
+            "name": string(f"Unique task name; '{MAIN}' is the implicit cyclic task at scan_time_ms (declare it "
+                           "only to set its priority).", pattern=NAME_PATTERN),
+            "interval_ms": integer("A cyclic task: its period in milliseconds (its chains run on absolute "
+                                   "deadlines start + n * interval).", minimum=MIN_INTERVAL_MS,
+                                   maximum=MAX_INTERVAL_MS),
+            "trigger": array(string(minLength=1), "An event task: the signals whose change runs its chains "
+                             "(changes that arrive while it runs are coalesced into one more run).", minItems=1),
+            "priority": integer(f"{MIN_PRIORITY} (most urgent) .. {MAX_PRIORITY} (least); when several tasks are "
+                                f"due, the more urgent runs first (default {DEFAULT_PRIORITY}, main's).",
+                                minimum=MIN_PRIORITY, maximum=MAX_PRIORITY),
+        },
+        required=("name",),
+    )
+    return array(task, "IEC 61131-3 tasks: cyclic ones at their own interval, event ones on a signal's change; "
+                       "a block runs in the task its `task:` names (default main).", default=[])
+
+
+def block_task_schema() -> Schema:
+    """A block's `task:`."""
+    return string(f"The task that runs this block (default {MAIN}, the cyclic task at scan_time_ms).",
+                  pattern=NAME_PATTERN)
 
 
 def read_tasks(ctx: CheckContext) -> list[TaskConfig]:
@@ -77,7 +118,8 @@ def block_task(item: object) -> str:
 def check_tasks(ctx: CheckContext, tasks: Sequence[TaskConfig], blocks: Sequence[BlockConfig]) -> None:
     """The checks that need the blocks and every section's writers; see the module docstring."""
     data = ctx.data if isinstance(ctx.data, dict) else {}
-    names = [MAIN, *(t.name for t in tasks if t.name != MAIN)]
+    declared = (item.get("name") for _, item in mappings(data.get("tasks")))  # a task refused above still counts
+    names = list(dict.fromkeys([MAIN, *(n for n in declared if isinstance(n, str))]))
     used: set[str] = set()
     index_of = {b["name"]: i for i, b in mappings(data.get("blocks")) if isinstance(b.get("name"), str)}
     for block in blocks:
@@ -100,7 +142,8 @@ def check_tasks(ctx: CheckContext, tasks: Sequence[TaskConfig], blocks: Sequence
 def _check_trigger(ctx: CheckContext, data: dict[str, object], task: TaskConfig, known: list[str],
                    blocks: Sequence[BlockConfig]) -> None:
     base = (*_task_path(data, task.name)[:2], "trigger")
-    raw = next((item.get("trigger") for _, item in mappings(data.get("tasks")) if item.get("name") == task.name), [])
+    items = (item for _, item in mappings(data.get("tasks")) if item.get("name") == task.name)
+    raw: object = next((item.get("trigger") for item in items), [])
     own = {signal: block.name for block in blocks if block.task == task.name for signal in block.outputs.values()}
     for position, value in enumerate(raw if isinstance(raw, list) else []):
         where = (*base, position)
