@@ -79,6 +79,15 @@ def generate(chains: int, blocks_per_chain: int) -> dict:
     return {"node_id": "bench", "scan_time_ms": 50, "signals": signals, "blocks": blocks}
 
 
+def history_section(tmp: Path) -> dict:
+    """`storage:` recording every change through the WAL (fsync on write) into Parquet zstd under `tmp`."""
+    return {
+        "strategy": "local_first",
+        "local": {"data_dir": str(tmp / "history"), "compression": "zstd", "flush_interval_seconds": 5},
+        "wal": {"wal_dir": str(tmp / "wal"), "sync_on_write": True},
+    }
+
+
 def bare_loop(period: float, seconds: float, queue: mp.Queue) -> None:
     """The floor: what a Python process sleeping to absolute deadlines achieves here."""
     lateness = []
@@ -181,12 +190,7 @@ def main() -> int:
         plant = generate(args.chains, args.blocks // args.chains)
         plant["control"] = {"socket": str(Path(tmp) / "control.sock")}
         if args.with_history:
-            plant["storage"] = {
-                "strategy": "local_first",
-                "local": {"data_dir": str(Path(tmp) / "history"), "compression": "zstd",
-                          "flush_interval_seconds": 5},
-                "wal": {"wal_dir": str(Path(tmp) / "wal"), "sync_on_write": True},
-            }
+            plant["storage"] = history_section(Path(tmp))
         if args.with_alarms:
             floats = [b["outputs"]["out"] for b in plant["blocks"] if b["type"] in ("ADD", "MUL", "SUB")]
             plant["alarms"] = {

@@ -12,7 +12,10 @@ way it ends, before the supervisor starts a successor: what an actor owns (an LM
 environment, a socket, a worker thread) is freed there, so the restart can open
 it again. ``start_tree`` starts a root supervisor
 and returns a ``SupervisionTree`` for introspection (``tree()``), lookups by path
-and operator actions. Depends on pykka only.
+and operator actions. Every timed event of supervision (probe ticks, restart
+back-offs, stuck-worker checks) and of its users (``call_later``, ``call_every``)
+shares one timer thread, ``supervision-timer``. Every supervised actor's thread is
+named after its path. Depends on pykka only.
 """
 
 from ._actor import ChildExited, Inject, InjectedFault, Link, SupervisedActor
@@ -24,9 +27,11 @@ from ._registry import Registry
 from ._snapshot import NodeSnapshot
 from ._spec import ChildKind, ChildSpec, Restart, Strategy, SupervisorSpec, validate_specs
 from ._supervisor import ChildInfo, GaveUp, HangDetected, StartError, Supervisor
+from ._timer import TIMER_THREAD, Scheduled, call_every, call_later
 from ._tree import SupervisionTree, start_tree
 
 __all__ = [
+    "TIMER_THREAD",
     "ActorPool",
     "BackoffPolicy",
     "ChildExited",
@@ -45,6 +50,7 @@ __all__ = [
     "Registry",
     "Restart",
     "RestartIntensity",
+    "Scheduled",
     "StartError",
     "Strategy",
     "SupervisedActor",
@@ -52,6 +58,8 @@ __all__ = [
     "Supervisor",
     "SupervisorEvent",
     "SupervisorSpec",
+    "call_every",
+    "call_later",
     "start_tree",
     "validate_specs",
 ]

@@ -174,6 +174,12 @@ class SupervisedActor(pykka.ThreadingActor):
         obj._start_actor_loop()
         return obj
 
+    def _start_actor_loop(self) -> None:
+        # pykka names the thread after the class ("ClockActor-7"); ours is the actor's path
+        # ("petra/core/clock"), so a thread listing says whose thread it is.
+        thread = threading.Thread(target=self._actor_loop, name=self.path, daemon=self.use_daemon_thread)
+        thread.start()
+
     @property
     def link(self) -> Link:
         """The link to this actor's supervisor."""

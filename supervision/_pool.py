@@ -7,14 +7,17 @@ actor (its own inbox, one message at a time, supervision, probes, fault
 injection) but has no thread of its own: when its inbox gets a message it is
 queued on an ``ActorPool``, whose workers run a slice of its messages.
 
-A handler that hangs blocks one worker. The pool's monitor retires a worker
-that has been busy on one slice for longer than ``stuck_after_s`` and starts a
+A handler that hangs blocks one worker. While actors are attached to the pool,
+a check in the process's one timer thread (``supervision._timer``) retires a
+worker that has been busy on one slice for longer than ``stuck_after_s`` and starts a
 replacement, so the other actors keep running; the supervisor's liveness probe
 meanwhile replaces the hung actor itself.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import sys
 import threading
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ._actor import SupervisedActor
+from ._timer import Scheduled, call_every
 
 __all__ = ["ActorPool", "PooledActor"]
 
@@ -40,7 +44,11 @@ class _Worker:
 
 
 class ActorPool:
-    """A named set of worker threads shared by every ``PooledActor`` that names it."""
+    """A named set of worker threads shared by every ``PooledActor`` that names it.
+
+    Ready actors wait in a heap: a worker takes the one with the smallest ``pool_priority``, and among
+    equal priorities the one that became ready first (all equal: first come, first served).
+    """
 
     _pools: ClassVar[dict[str, ActorPool]] = {}
     _pools_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -50,13 +58,15 @@ class ActorPool:
         self.size = workers
         self.stuck_after_s = stuck_after_s
         self.stuck_workers = 0
-        self._ready: deque[PooledActor] = deque()
+        self._ready: list[tuple[int, int, PooledActor]] = []
+        self._arrivals = itertools.count()
         self._cond = threading.Condition()
         self._workers: list[_Worker] = []
         self._counter = 0
+        self._attached = 0
+        self._check: Scheduled | None = None
         for _ in range(workers):
             self._spawn_worker()
-        threading.Thread(target=self._monitor, name=f"pool-{name}-monitor", daemon=True).start()
 
     @classmethod
     def named(cls, name: str, workers: int = 2, stuck_after_s: float = 2.0) -> ActorPool:
@@ -73,7 +83,7 @@ class ActorPool:
 
     def schedule(self, actor: PooledActor) -> None:
         with self._cond:
-            self._ready.append(actor)
+            heapq.heappush(self._ready, (actor.pool_priority, next(self._arrivals), actor))
             self._cond.notify()
 
     def _spawn_worker(self) -> None:
@@ -88,7 +98,7 @@ class ActorPool:
             with self._cond:
                 while not self._ready:
                     self._cond.wait()
-                actor = self._ready.popleft()
+                actor = heapq.heappop(self._ready)[2]
             me.current = actor.path
             me.busy_since = time.monotonic()
             try:
@@ -97,23 +107,40 @@ class ActorPool:
                 logger.exception("pool %s: slice of %s failed", self.name, actor.path)
             me.busy_since = None
 
-    def _monitor(self) -> None:
-        while True:
-            time.sleep(max(0.05, self.stuck_after_s / 4))
-            now = time.monotonic()
-            with self._cond:
-                for worker in list(self._workers):
-                    since = worker.busy_since
-                    if worker.retired or since is None or now - since < self.stuck_after_s:
-                        continue
-                    worker.retired = True
-                    self._workers.remove(worker)
-                    self.stuck_workers += 1
-                    logger.warning(
-                        "pool %s: worker stuck in %s for %.1f s; starting a replacement",
-                        self.name, worker.current, now - since,
-                    )
-                    self._spawn_worker()
+    def attach(self) -> None:
+        """An actor starts on this pool: check for stuck workers while any actor is attached."""
+        with self._cond:
+            self._attached += 1
+            if self._check is None:
+                self._check = call_every(max(0.05, self.stuck_after_s / 4), self._check_stuck)
+
+    def detach(self) -> None:
+        """An actor of this pool has finished; the last one stops the stuck-worker check."""
+        with self._cond:
+            self._attached -= 1
+            if self._attached <= 0 and self._check is not None:
+                self._check.cancel()
+                self._check = None
+
+    def _check_stuck(self) -> None:
+        """Retire a worker busy on one slice for longer than ``stuck_after_s`` and start a replacement.
+
+        Runs in the process's timer thread (``supervision._timer``), not a monitor thread of the pool's own.
+        """
+        now = time.monotonic()
+        with self._cond:
+            for worker in list(self._workers):
+                since = worker.busy_since
+                if worker.retired or since is None or now - since < self.stuck_after_s:
+                    continue
+                worker.retired = True
+                self._workers.remove(worker)
+                self.stuck_workers += 1
+                logger.warning(
+                    "pool %s: worker stuck in %s for %.1f s; starting a replacement",
+                    self.name, worker.current, now - since,
+                )
+                self._spawn_worker()
 
 
 class _PooledInbox:
@@ -165,6 +192,9 @@ class PooledActor(SupervisedActor):
 
     pool_name: ClassVar[str] = "default"
     pool_workers: ClassVar[int] = 2
+    pool_priority: int = 0
+    """Where this actor's slices rank among the pool's ready actors: smaller first, equal ones in the order
+    they became ready (an instance may set its own before it starts; each scheduling reads it)."""
     slice_messages: ClassVar[int] = 32
     """Messages one slice handles before the actor goes to the back of the queue."""
 
@@ -176,7 +206,14 @@ class PooledActor(SupervisedActor):
         self._pool = ActorPool.named(self.pool_name, self.pool_workers)
         self._set_up = False
         self._finished = False
+        self._pool.attach()
         self._pool.schedule(self)
+
+    def _finish(self) -> None:
+        try:
+            super()._finish()
+        finally:
+            self._pool.detach()
 
     def _run_slice(self) -> None:
         inbox = self._pooled_inbox

@@ -3,6 +3,8 @@
 Everything that changes a child happens in the supervisor's own thread, driven by
 messages: ``ChildExited`` from a child's thread, ``_RestartDue`` from a back-off
 timer, ``_ProbeTick`` from the liveness ticker, and the dynamic-child calls. The
+timers and tickers of every supervisor are entries of the process's one timer
+thread (``supervision._timer``), not threads of their own. The
 supervisor never sleeps; the only blocking it does is bounded (a child's start
 ping, a child's ordered stop).
 """
@@ -38,6 +40,7 @@ from ._spec import (
     stop_budget,
     wait_s,
 )
+from ._timer import Scheduled, call_every, call_later
 
 __all__ = ["ChildInfo", "GaveUp", "HangDetected", "StartError", "Supervisor"]
 
@@ -128,8 +131,8 @@ class Supervisor(SupervisedActor):
         self._table = ChildTable()
         self._intensity = RestartIntensity(spec.max_restarts, spec.period)
         self._rng = random.Random()
-        self._timers: list[threading.Timer] = []
-        self._ticker_stop = threading.Event()
+        self._timers: list[Scheduled] = []
+        self._ticker: Scheduled | None = None
         self._tick_pending = threading.Event()
         self._shutting_down = False
         self._children_down = False
@@ -151,7 +154,7 @@ class Supervisor(SupervisedActor):
         with self._table.lock:
             self._table.status = "running"
         if self.spec.probe_interval is not None:
-            threading.Thread(target=self._tick_loop, name=f"probe-ticker:{self.path}", daemon=True).start()
+            self._ticker = call_every(self.spec.probe_interval, self._tick)
 
     def on_stop(self) -> None:
         self._shutdown_children()
@@ -415,11 +418,8 @@ class Supervisor(SupervisedActor):
         return [rec]
 
     def _schedule_restart(self, delay: float) -> None:
-        self._timers = [t for t in self._timers if t.is_alive()]
-        timer = threading.Timer(delay, self._tell_self, args=(_RestartDue(),))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
+        self._timers = [t for t in self._timers if not t.cancelled]
+        self._timers.append(call_later(delay, lambda: self._tell_self(_RestartDue())))
 
     def _tell_self(self, message: Any) -> None:
         with contextlib.suppress(pykka.ActorDeadError):
@@ -451,17 +451,16 @@ class Supervisor(SupervisedActor):
 
     # -- liveness ------------------------------------------------------------------------------------
 
-    def _tick_loop(self) -> None:
-        interval = self.spec.probe_interval
-        assert interval is not None
-        while not self._ticker_stop.wait(interval):
-            if self._tick_pending.is_set():
-                continue  # the supervisor is busy; don't pile ticks up in its inbox
-            self._tick_pending.set()
-            try:
-                self.actor_ref.tell(_ProbeTick())
-            except pykka.ActorDeadError:
-                return
+    def _tick(self) -> None:
+        """Every probe_interval, in the process's one timer thread (``supervision._timer``)."""
+        if self._tick_pending.is_set():
+            return  # the supervisor is busy; don't pile ticks up in its inbox
+        self._tick_pending.set()
+        try:
+            self.actor_ref.tell(_ProbeTick())
+        except pykka.ActorDeadError:
+            if self._ticker is not None:
+                self._ticker.cancel()
 
     def _on_probe_tick(self) -> None:
         self._tick_pending.clear()
@@ -537,7 +536,8 @@ class Supervisor(SupervisedActor):
         with self._table.lock:
             if self._table.status in ("starting", "running"):
                 self._table.status = "stopped"
-        self._ticker_stop.set()
+        if self._ticker is not None:
+            self._ticker.cancel()
         for timer in self._timers:
             timer.cancel()
         with self._table.lock:

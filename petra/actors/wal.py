@@ -31,24 +31,23 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
 import pykka
 
 from petra.messages import SignalsChanged
 from petra.plant import Plant
 from petra.rate_limited_log import RateLimitedLog
 from petra.signal_io import SignalWriter
+from petra.storage.arrow import pa
 from petra.storage.metrics import StorageMetrics
 from petra.storage.policy import Recorder, policies_for
 from petra.storage.rows import Sample, encode_block, storable
 from petra.storage.settings import StorageSettings
 from petra.storage.wal import Block, Wal, WalFull
-from supervision import SupervisedActor
+from supervision import Scheduled, SupervisedActor, call_every
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +84,7 @@ class WalActor(SupervisedActor):
         self.wal: Wal | None = None
         self._queue: collections.deque[SignalsChanged] = collections.deque()
         self._wake = False
-        self._halt = threading.Event()
-        self._timer: threading.Thread | None = None
+        self._timer: Scheduled | None = None
         self._last_trim = 0.0
         self._full_since: float | None = None
         self._last_retry = 0.0
@@ -107,8 +105,7 @@ class WalActor(SupervisedActor):
         samples: list[Sample] = []
         self.recorder.snapshot(time.time(), samples)
         self._write(samples)
-        self._timer = threading.Thread(target=self._tick, name=f"{self.path}-timer", daemon=True)
-        self._timer.start()
+        self._timer = call_every(TIMER_S, self._tick)  # on supervision's one timer thread, not one of its own
         self._update_metrics()
 
     def on_stop(self) -> None:
@@ -119,7 +116,7 @@ class WalActor(SupervisedActor):
     def release(self) -> None:
         """However the actor ends: let go of the bus, the timer and the environment for a successor."""
         self._unsubscribe()
-        self._halt.set()
+        self._stop_timer()
         wal, self.wal = self.wal, None
         if wal is not None:
             wal.close()
@@ -138,11 +135,15 @@ class WalActor(SupervisedActor):
                 self.actor_ref.tell(_Drain())
 
     def _tick(self) -> None:
-        while not self._halt.wait(TIMER_S):
-            try:
-                self.actor_ref.tell(_Timer())
-            except Exception:  # the actor is gone
-                return
+        try:
+            self.actor_ref.tell(_Timer())
+        except Exception:  # the actor is gone
+            self._stop_timer()
+
+    def _stop_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
 
     def on_receive(self, message: object) -> object:
         if isinstance(message, _Drain):

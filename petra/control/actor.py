@@ -10,13 +10,13 @@ from typing import Any
 from petra.control import server
 from petra.control.api import ControlApi
 from petra.control.handle import RuntimeHandle
-from petra.control.http_host import BoundSocket, HttpHost, PlaintextRefused, http_rejections
+from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, PlaintextRefused, http_rejections
 from petra.control.paths import default_socket_path
 from petra.control.routes import RouteTable
 from petra.control.settings import ControlSettings, TcpSettings
 from petra.plant import Plant
 from petra.security.tls import configured_suites
-from supervision import SupervisedActor
+from supervision import PooledActor
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,11 @@ def bearer_tokens(tcp: TcpSettings | None) -> dict[str, str]:
     return tokens
 
 
-class ControlActor(SupervisedActor):
-    """A restart binds again: every way the actor ends stops the loop and releases the sockets."""
+class ControlActor(PooledActor):
+    """Owns the control API's listeners; a restart binds again (every way it ends releases the sockets)."""
+
+    pool_name = SERVICES_POOL
+    pool_workers = 1
 
     def __init__(self, plant: Plant, runtime: RuntimeHandle, routes: RouteTable) -> None:
         super().__init__()

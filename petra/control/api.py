@@ -7,7 +7,8 @@ a dropped connection. Writes are audited with the caller's identity.
 
 Routes (all JSON; see docs/control-api.md):
 
-    GET    /v1/status                      version, uptime, config hash and signer, scan statistics
+    GET    /v1/status                      version, uptime, config hash and signer, scan statistics, and the
+                                           process: memory, every thread with its owner and purpose, libraries
     GET    /v1/tree                        the supervision tree
     GET    /v1/signals?pattern=GLOB        signals (shell-style pattern)
     GET    /v1/signals/NAME
@@ -41,6 +42,8 @@ from petra.control.handle import RuntimeHandle
 from petra.control.routes import RouteTable
 from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
 from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
+from petra.tasks.runtime import task_status
+from petra.threads import process_status
 from petra.values import CoercionError, coerce
 from supervision import Inject, SupervisionTree
 
@@ -268,6 +271,7 @@ class ControlApi:
             "scan_time_ms": self.plant.config.scan_time_ms,
             "scan": self.plant.stats.summary().to_dict(),
             "chain_work_ms": {k: round(v * 1e3, 4) for k, v in self.plant.stats.chain_work_s.items()},
+            "tasks": task_status(self.plant.tasks),
             "signals": len(self.plant.table.index),
             "forced": len(self.plant.table.forced),
             "actors": {
@@ -277,6 +281,7 @@ class ControlApi:
                 "hung": sum(n.hung for n in nodes),
             },
             "subsystems": self._subsystem_status(nodes),
+            "process": process_status(self.runtime.tree),
         }
 
     def _subsystem_status(self, nodes: list[Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Run an aiohttp application on an event loop thread of its own, with limits every client meets.
+"""Run aiohttp applications on one shared event loop thread, with limits every client meets.
 
-The actor that owns a listener (control API, Twilio webhooks) binds its sockets
-itself, so a port or socket that is taken fails its start with a clear error,
-then hands them to an `HttpHost`. One event loop serves every connection:
+The actor that owns a listener (control API, metrics, Twilio webhooks) binds its
+sockets itself, so a port or socket that is taken fails its start with a clear
+error, then hands them to an `HttpHost`. One event loop thread (`petra-http`)
+serves every listener and every connection of the process:
 an idle, slow or half-open client costs a coroutine, not a thread, and never
 holds up anyone else. Past `Limits` a client is answered (413, 408) or cut off;
 malformed requests are logged rate-limited without a traceback and counted.
@@ -143,8 +144,66 @@ class BoundSocket:
     ssl_context: ssl.SSLContext | None = None
 
 
+SERVICES_POOL = "services"
+"""The actor pool of the listeners' owners (control, metrics): after start they only answer probes and
+lookups (their requests run on the shared loop and the control API's executor), so one worker serves them."""
+
+LOOP_THREAD = "petra-http"
+"""The one event loop thread every listener of the process shares."""
+
+
+class _SharedLoop:
+    """One event loop thread for every `HttpHost` of the process (control API, metrics, Twilio webhooks).
+
+    Each host only adds coroutines (its runner and sites); a loop per host would cost a thread each
+    for nothing. The loop runs while some host uses it and ends with the last one, so a stopped
+    plant leaves no thread behind. A host's `stop` cleans up its own runner and sockets only.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+
+    def acquire(self) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+        with self._lock:
+            if self.loop is None or self.thread is None or not self.thread.is_alive():
+                loop = asyncio.new_event_loop()
+                self.loop, self.thread = loop, threading.Thread(target=self._run, args=(loop,), name=LOOP_THREAD,
+                                                                daemon=True)
+                self._users = 0
+                self.thread.start()
+            self._users += 1
+            return self.loop, self.thread
+
+    def release(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            if loop is not self.loop:
+                return  # a loop that already ended (its thread died): nothing to stop
+            self._users -= 1
+            if self._users > 0:
+                return
+            thread, self.loop, self.thread = self.thread, None, None
+        with contextlib.suppress(RuntimeError):  # closed already
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(START_TIMEOUT_S)
+
+    @staticmethod
+    def _run(loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+
+_LOOP = _SharedLoop()
+
+
 class HttpHost:
-    """An aiohttp application on its own loop thread; `stop` releases every socket so a restart can bind again."""
+    """An aiohttp application on the shared loop thread; `stop` releases every socket so a restart can bind again."""
 
     def __init__(self, app: web.Application, sockets: list[BoundSocket], limits: Limits, name: str,
                  rejected: Counter) -> None:
@@ -152,8 +211,8 @@ class HttpHost:
         self.sockets = sockets
         self.limits = limits
         self.name = name
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._runner = web.AppRunner(
             app, access_log=None, logger=_ClientErrorLog(name, rejected), handle_signals=False,
             keepalive_timeout=limits.idle_timeout_s, shutdown_timeout=limits.shutdown_timeout_s,
@@ -162,7 +221,7 @@ class HttpHost:
 
     def start(self) -> None:
         """Serve every socket; raises (and releases everything) if the application cannot start."""
-        self._thread.start()
+        self.loop, self._thread = _LOOP.acquire()
         try:
             asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(START_TIMEOUT_S)
         except BaseException:
@@ -175,25 +234,19 @@ class HttpHost:
             await _BoundSite(self._runner, bound.sock, bound.ssl_context, self.limits).start()
 
     def is_alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         """Graceful: stop accepting, let running requests finish (bounded), close every socket; idempotent."""
-        if self._thread.is_alive() and not self.loop.is_closed():
-            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop)
-            try:
-                future.result(self.limits.shutdown_timeout_s + START_TIMEOUT_S)
-            except Exception as exc:
-                log.warning("%s: stop was not clean: %s", self.name, exc)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(START_TIMEOUT_S)
+        loop, self.loop = self.loop, None
+        if loop is not None:
+            if self.is_alive() and not loop.is_closed():
+                future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
+                try:
+                    future.result(self.limits.shutdown_timeout_s + START_TIMEOUT_S)
+                except Exception as exc:
+                    log.warning("%s: stop was not clean: %s", self.name, exc)
+            _LOOP.release(loop)
         for bound in self.sockets:
             with contextlib.suppress(OSError):
                 bound.sock.close()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_forever()
-        finally:
-            self.loop.close()

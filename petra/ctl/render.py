@@ -191,7 +191,36 @@ def render_status(status: dict[str, Any]) -> RenderableType:
                 if isinstance(report, dict) else str(report)
             table.add_row(path.split("/", 2)[-1], text[:160])
         parts.append(table)
+    process = status.get("process")
+    if isinstance(process, dict):
+        parts.append(render_process(process))
     return Group(*parts)
+
+
+def render_process(process: dict[str, Any]) -> Table:
+    """Memory, the optional libraries loaded, and every thread with its owner and why it exists."""
+    threads = process.get("threads") or []
+    table = Table(title=f"process: {plural(len(threads), 'thread')}", title_justify="left", header_style="bold")
+    table.add_column("thread", style="cyan", no_wrap=True)
+    table.add_column("owner")
+    table.add_column("purpose")
+    table.add_column("cpu s", justify="right", style="dim")
+    for row in threads:
+        owner = row.get("owner")
+        table.add_row(str(row.get("name")), Text("unregistered", style="yellow") if owner is None else str(owner),
+                      str(row.get("purpose") or ""), fmt_value(row.get("cpu_s")))
+    memory = []
+    if isinstance(process.get("rss_bytes"), int):
+        peak = process.get("peak_rss_bytes", 0) / 2**20
+        memory.append(f"RSS {process['rss_bytes'] / 2**20:.1f} MB (peak {peak:.1f})")
+    if process.get("native_threads"):
+        memory.append(f"{plural(process['native_threads'], 'native thread')} of libraries")
+    libraries = process.get("libraries") or []
+    memory.append(f"libraries loaded: {', '.join(libraries)}" if libraries else "no optional library loaded")
+    table.caption = "; ".join(memory)
+    table.caption_justify = "left"
+    table.caption_style = "dim"
+    return table
 
 
 def render_scan(status: dict[str, Any]) -> Table:

@@ -1,21 +1,27 @@
 """The metrics actor: serves the plant's Prometheus registry over HTTP.
 
-It runs on `petra.control.http_host` like the control API: one event loop, the
-same timeouts, so a scraper that connects and never asks costs no thread.
+It runs on `petra.control.http_host` like the control API: the same shared event
+loop, the same timeouts, so a scraper that connects and never asks costs no thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
-from petra.control.http_host import BoundSocket, HttpHost, Limits, http_rejections, refuse_plaintext_beyond_loopback
+from petra.control.http_host import (
+    SERVICES_POOL,
+    BoundSocket,
+    HttpHost,
+    Limits,
+    http_rejections,
+    refuse_plaintext_beyond_loopback,
+)
 from petra.control.server import bind_tcp
 from petra.plant import Plant
-from supervision import SupervisedActor
+from supervision import PooledActor
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +29,11 @@ LIMITS = Limits(max_body_bytes=0)
 """A scrape is a GET: no body."""
 
 
-class MetricsServerActor(SupervisedActor):
-    """Owns the HTTP listener; a restart binds the port again."""
+class MetricsServerActor(PooledActor):
+    """Owns the Prometheus endpoint's listener; a restart binds the port again."""
+
+    pool_name = SERVICES_POOL
+    pool_workers = 1
 
     def __init__(self, plant: Plant, host: str, port: int) -> None:
         super().__init__()
@@ -50,8 +59,10 @@ class MetricsServerActor(SupervisedActor):
 
     async def _scrape(self, request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        registry = self.plant.metrics.registry
-        body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+        # Encoded on the shared loop itself: no collector waits on an actor, and the encode is short (see
+        # benchmarks/footprint.py's note in the README), so a thread pool (asyncio's default executor kept
+        # a thread alive after the first scrape) would buy a thread for nothing.
+        body = encoder(self.plant.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     def check_health(self) -> None:

@@ -18,10 +18,7 @@ def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     if not section:
         return []
     from petra.actors.wal import WalActor
-    from petra.storage.clickhouse_actor import ClickHouseTier
     from petra.storage.metrics import storage_metrics
-    from petra.storage.parquet_actor import ParquetTier
-    from petra.storage.s3_actor import S3Tier
 
     settings = parse_settings(section, plant.config.node_id)
     # A damaged WAL is refused here, before anything starts: retrying cannot mend it.
@@ -30,10 +27,17 @@ def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     kwargs = {"plant": plant, "settings": settings, "metrics": storage_metrics(plant, wiring)}
     specs = [ChildSpec("wal", WalActor, kwargs={**kwargs, "consumers": plan.consumers, "gating": plan.gating},
                        shutdown_timeout=15.0)]
+    # Each tier's module (and its library: clickhouse_driver, boto3) is imported only when the plan has it.
     if plan.parquet:
+        from petra.storage.parquet_actor import ParquetTier
+
         specs.append(ChildSpec("history:parquet", ParquetTier, kwargs=kwargs, shutdown_timeout=20.0))
     if plan.clickhouse:
+        from petra.storage.clickhouse_actor import ClickHouseTier
+
         specs.append(ChildSpec("remote:clickhouse", ClickHouseTier, kwargs=kwargs, shutdown_timeout=20.0))
     if plan.s3:
+        from petra.storage.s3_actor import S3Tier
+
         specs.append(ChildSpec("archive:s3", S3Tier, kwargs=kwargs, shutdown_timeout=20.0))
     return specs

@@ -21,9 +21,9 @@ import logging
 import time
 from typing import Any, ClassVar
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from petra.storage.arrow import pa
 from petra.storage.parquet_store import ParquetStore, Part, archived_marker
 from petra.storage.rows import concat_rows, decode_block, to_rows
 from petra.storage.tier_actor import TierActor

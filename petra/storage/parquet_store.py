@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from petra.rate_limited_log import RateLimitedLog
+from petra.storage.arrow import pa
 from petra.storage.rows import ROW_SCHEMA, concat_rows
 from petra.storage.settings import LocalSettings
 

@@ -11,11 +11,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from petra.config.settings import parse
+from petra.storage.arrow import pa
 from petra.storage.parquet_store import DamagedPart, live_parts, read_part, warn_damaged
 from petra.storage.rows import ROW_SCHEMA, concat_rows
 from petra.storage.settings import LocalSettings

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from petra.storage.arrow import pa
 from petra.values import INT_MAX, INT_MIN, Quality
 
 VALUE_TYPES = ("bool", "int", "float", "string")
