@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import time
 
-from petra.messages import Change, ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
+from petra.messages import ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
 from petra.owners import Owner
 from petra.plant import Plant
 from petra.rate_limited_log import RateLimitedLog
-from petra.values import CoercionError, Quality, coerce
+from petra.values import CoercionError, DataType, Quality, Value, coerce
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
@@ -66,43 +66,61 @@ class SignalGroupActor(SupervisedActor):
         """Write a batch; returns one message per refused update (empty when all applied).
 
         Updates to a forced signal are dropped (counted) until it is released.
+        The change event is built as columns (no `Change` per update): this is the
+        path every driver value takes, an MQTT flood's thousands per batch.
         """
         table = self.plant.table
         now = time.time()
-        changes: list[Change] = []
+        index, owned, forced, types = table.index, self.slots, table.forced, table.types
+        values, qualities, stamps = table.values, table.quality, table.timestamps
+        slots: list[int] = []
+        new_values: list[Value] = []
+        new_qualities: list[int] = []
         errors: list[str] = []
         quality_changed = False
         for update in updates:
-            slot = table.index.get(update.name)
-            if slot is None or slot not in self.slots:
+            slot = index.get(update.name)
+            if slot is None or slot not in owned:
                 errors.append(f"signal '{update.name}' is not owned by group '{self.group}'")
                 continue
-            if slot in table.forced and not forcing:
+            if forced and slot in forced and not forcing:
                 self._suppressed.inc()
                 continue
-            quality = Quality.GOOD if update.quality is None else update.quality
-            try:
-                value = coerce(update.value, table.types[slot])
-            except CoercionError as exc:
-                errors.append(f"{update.name}: {exc}")
-                value = table.values[slot]
-                quality = Quality.BAD
-            if table.quality[slot] != quality:
-                table.quality[slot] = quality
+            quality = _GOOD if update.quality is None else update.quality
+            value = update.value
+            kind = types[slot]
+            if type(value) is not _EXACT.get(kind):  # a value already of the signal's type needs no coercion
+                try:
+                    value = coerce(value, kind)
+                except CoercionError as exc:
+                    errors.append(f"{update.name}: {exc}")
+                    value = values[slot]
+                    quality = Quality.BAD
+            if qualities[slot] != quality:
+                qualities[slot] = quality
                 quality_changed = True
-            elif table.values[slot] == value:
+            elif values[slot] == value:
                 continue
-            table.values[slot] = value
-            table.timestamps[slot] = now
-            changes.append(Change(slot, update.name, value, quality, now))
+            values[slot] = value
+            stamps[slot] = now
+            slots.append(slot)
+            new_values.append(value)
+            new_qualities.append(int(quality))
         if quality_changed:
             table.bump_quality_epoch()
         if errors:
             self._errors.inc(len(errors))
             self._refusals.warning(source or "?", "group %s refused %d update(s) from %s: %s", self.group,
                                    len(errors), source or "?", "; ".join(errors[:5]))
-        if changes:
-            self._updates.inc(len(changes))
-            if self.plant.bus.has_subscribers:
-                self.plant.bus.publish(SignalsChanged(self.owner, tuple(changes)))
+        if slots:
+            self._updates.inc(len(slots))
+            bus = self.plant.bus
+            if bus.has_subscribers:
+                bus.publish(SignalsChanged(self.owner, slots=tuple(slots), values=tuple(new_values),
+                                           qualities=tuple(new_qualities), timestamp=now, names=table.names))
         return errors
+
+
+_GOOD = Quality.GOOD
+_EXACT: dict[DataType, type] = {DataType.FLOAT: float, DataType.BOOL: bool, DataType.STRING: str}
+"""Python types whose values `coerce` returns as they are (an int is range-checked, so it is always coerced)."""

@@ -1,4 +1,4 @@
-"""The bounded structures drivers keep for what devices and brokers send: the inbox and the log limiter."""
+"""The bounded structures drivers keep for what devices and brokers send: the log limiter."""
 
 from __future__ import annotations
 
@@ -6,19 +6,7 @@ import logging
 
 import pytest
 
-from petra.drivers.mqtt.inbox import Inbox
 from petra.rate_limited_log import RateLimitedLog, RateLimitFilter
-
-
-def test_the_inbox_asks_for_one_flush_per_burst_and_drops_and_counts_past_its_bounds() -> None:
-    inbox = Inbox(max_messages=3, max_bytes=1000)
-    asks = [inbox.put(f"t/{i}", b"x") for i in range(5)]
-    assert asks == [True, False, False, False, False]
-    batch, dropped = inbox.take()
-    assert [topic for topic, _ in batch] == ["t/0", "t/1", "t/2"] and dropped == 2
-    assert inbox.put("big", b"x" * 1000) is True  # over the byte bound: dropped, but the flush still reports it
-    assert inbox.take() == ([], 1)
-    assert inbox.take() == ([], 0)
 
 
 def test_the_rate_limited_log_writes_one_line_per_key_and_interval_and_forgets_the_oldest_keys(

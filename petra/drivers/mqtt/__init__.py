@@ -2,7 +2,9 @@
 
 Files as in every driver folder: `config.py` (typed model of the `mqtt:`
 section), `codec.py` (pure topic, payload and deadband logic), `buffer.py`
-(bounded outbound buffer), `metrics.py`, `actor.py` (`MqttBridgeActor`),
+(bounded outbound buffer), `metrics.py`, `network.py` (paho's client with
+reads batched per network read and writes from the caller's thread),
+`actor.py` (`MqttBridgeActor`),
 `children.py` (its place in the tree), `checks.py` (the signals it writes
 and reads, its whole-plant checks), `commands.py` (`petra mqtt ...`).
 Importing this package loads none of them: `SECTION` names them.

@@ -201,6 +201,11 @@ def load_json(text: str) -> object:
 
 def decode(payload: bytes, data_type: DataType, value_path: str | None = None) -> Value:
     """A payload as a value of `data_type` (rules in the module docstring); total: every failure is a PayloadError."""
+    if data_type is DataType.FLOAT and not value_path:
+        try:  # the common case, a plain number: what float() takes of the bytes is what the text path gives
+            return float(payload)
+        except (ValueError, TypeError):
+            pass
     try:
         return _decode(payload, data_type, value_path)
     except PayloadError:

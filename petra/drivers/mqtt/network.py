@@ -1,0 +1,138 @@
+"""paho's client as the bridge drives it: a network read's packets at once in, writes from the caller's thread out.
+
+In: paho reads one packet with three or more ``recv`` calls (the command byte,
+each byte of the remaining length, then the rest) and, for QoS 0, handles one
+packet per pass of its loop (a ``select`` each). `ReadAhead` wraps the socket:
+one ``recv`` of up to 64 KiB feeds paho's small reads from memory, and its
+``pending()`` (which paho already asks of a TLS socket) says more is waiting.
+`BridgeClient.loop_read` handles every complete packet of that read before it
+returns and then calls `on_read_done` once, so the bridge hands a network
+read's messages to the signal groups as one batch: one message at a trickle,
+thousands in a flood. A QoS 0 message (nothing to acknowledge) goes to
+`on_fast_message` as its topic and payload, without the objects, locks, debug
+formatting and topic decodes paho spends on each `MQTTMessage`; QoS 1 and 2
+take paho's own path (its acknowledgements) to ``on_message``.
+
+Out: ``publish`` from another thread queues the packet and wakes paho's network
+thread to write it, a thread hand-off per message. `write_now` writes the queue
+from the calling thread instead; `loop_write` takes the same lock, so the network
+thread and a caller never interleave packets. The network thread is still woken
+(paho writes a byte to its socket pair); it then finds nothing left to write.
+Over TLS paho's thread writes, as before (see `write_now`).
+
+All of it leans on paho 2.x internals (``_create_socket``, ``_handle_publish``,
+``_in_packet``, ``_packet_write``, ``_out_packet``); tests/drivers/test_mqtt_network_thread.py runs them against
+Mosquitto.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+
+READ_SIZE = 64 * 1024
+"""Bytes asked of the socket at once (a TLS socket gives at most one record, 16 KiB)."""
+MAX_PACKETS_PER_PASS = 4096
+"""Packets handled before paho's loop gets its turn (keep-alive, writes) during a flood."""
+
+
+class ReadAhead:
+    """A socket whose small reads are served from one big ``recv``; everything else goes to the socket."""
+
+    def __init__(self, sock: Any, size: int = READ_SIZE) -> None:
+        self._sock = sock
+        self._size = size
+        self._buffer = b""
+        self._position = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        position, buffer = self._position, self._buffer
+        if position >= len(buffer):
+            data: bytes = self._sock.recv(max(bufsize, self._size))
+            if len(data) <= bufsize:  # all of it wanted (or the end of the stream, b"")
+                return data
+            buffer, position = data, 0
+            self._buffer = data
+        end = position + bufsize
+        self._position = end
+        return buffer[position:end]
+
+    def buffered(self) -> int:
+        """Bytes read from the socket that paho has not taken yet."""
+        return max(0, len(self._buffer) - self._position)
+
+    def pending(self) -> int:
+        """What paho's loop asks before it waits in ``select``: ours, and a TLS socket's own."""
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return self.buffered() + int(inner)
+
+    def fileno(self) -> int:
+        return int(self._sock.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class BridgeClient(mqtt.Client):
+    """`mqtt.Client` with `ReadAhead` reads, a batch callback per network read and `write_now`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._write_lock = threading.Lock()
+        self.on_read_done: Callable[[], None] | None = None
+        """Called in the network thread after the packets of one network read were handled."""
+        self.on_fast_message: Callable[[str, bytes], None] | None = None
+        """Called in the network thread with (topic, payload) of each QoS 0 message, instead of on_message."""
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        fast = self.on_fast_message
+        header = self._in_packet["command"]
+        if fast is not None and not header & 0x06 and self._protocol != mqtt.MQTTv5:  # QoS 0, MQTT 3.1.1
+            packet = self._in_packet["packet"]
+            length = int.from_bytes(packet[:2], "big")
+            if 0 < length <= len(packet) - 2:
+                try:
+                    topic = packet[2:2 + length].decode("utf-8")
+                except UnicodeDecodeError:
+                    pass  # paho's path logs it
+                else:
+                    fast(topic, bytes(packet[2 + length:]))
+                    return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._handle_publish()
+
+    def _create_socket(self) -> Any:
+        return ReadAhead(super()._create_socket())
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        sock = self._sock
+        rc = super().loop_read(max_packets)
+        handled = 1
+        while (rc == MQTTErrorCode.MQTT_ERR_SUCCESS and sock is self._sock and isinstance(sock, ReadAhead)
+               and sock.buffered() and handled < MAX_PACKETS_PER_PASS):
+            rc = super().loop_read(max_packets)
+            handled += 1
+        done = self.on_read_done
+        if done is not None:
+            done()
+        return rc
+
+    def loop_write(self) -> MQTTErrorCode:
+        with self._write_lock:
+            return super().loop_write()
+
+    def write_now(self) -> None:
+        """Write what ``publish`` queued from this thread; what the socket does not take now waits for paho.
+
+        Not over TLS: an OpenSSL connection must not be written in one thread while paho's reads it in
+        another, so there paho's thread writes, as it always does.
+        """
+        if not self._out_packet or self._ssl:
+            return
+        with self._write_lock:
+            # Errors are the network thread's to handle: _packet_write puts the packet back and paho's
+            # loop, woken by the publish, meets the same error and reconnects.
+            self._packet_write()
