@@ -8,7 +8,8 @@ by tools/install-nodered.sh when missing; without npm (and no installed copy) th
 "skipped: npm not found" and exits 0.
 
 One Mosquitto (password file; QoS 0 queues raised) serves the whole run. The same paho publisher
-and subscriber (child processes; TCP_NODELAY set) drive every row; QoS 0 everywhere:
+and subscriber (child processes; TCP_NODELAY set; the publisher writes each message in its own thread,
+without paho's network thread, unless --threaded-publisher) drive every row; QoS 0 everywhere:
 
   floor     the harness alone: publisher -> Mosquitto -> subscriber on bench/in (what this run can measure)
   Node-RED  `node red.js` in a fresh user directory (TCP_NODELAY preloaded unless --nodered-stock)
@@ -308,13 +309,7 @@ def petra(broker: Broker, config: Path, workdir: Path) -> System:
     argv = [sys.executable, "-m", "petra.cli", "run", str(config), "--metrics-port", "0",
             "--control-socket", str(workdir / "control.sock"), "--log-level", "warning"]
     env = {**broker_env(broker), "PYTHONPATH": str(ROOT)}
-    return System("PETRA", argv, env, petra_out_topic(config), workdir)
-
-
-def petra_out_topic(config: Path) -> str:
-    """bench/out when the config composes one message per run; the interim per-signal topic otherwise."""
-    text = config.read_text()
-    return OUT_TOPIC if "publish_groups" in text else f"{OUT_TOPIC}/t_out"
+    return System("PETRA", argv, env, OUT_TOPIC, workdir)
 
 
 def nodered_version(red_js: Path) -> str:
