@@ -262,6 +262,7 @@ class System:
     out_topic: str
     workdir: Path
     process: subprocess.Popen[bytes] | None = None
+    metrics_port: int = 0
 
     @property
     def log(self) -> Path:
@@ -305,11 +306,29 @@ def nodered(broker: Broker, red_js: Path, workdir: Path, stock: bool) -> System:
     return System(f"Node-RED {nodered_version(red_js)}", argv, broker_env(broker), OUT_TOPIC, workdir)
 
 
-def petra(broker: Broker, config: Path, workdir: Path) -> System:
-    argv = [sys.executable, "-m", "petra.cli", "run", str(config), "--metrics-port", "0",
+def petra(broker: Broker, config: Path, workdir: Path, metrics_port: int = 0) -> System:
+    """`petra run` with its metrics exporter off (Node-RED runs no HTTP server) unless `metrics_port`."""
+    argv = [sys.executable, "-m", "petra.cli", "run", str(config), "--metrics-port", str(metrics_port),
             "--control-socket", str(workdir / "control.sock"), "--log-level", "warning"]
     env = {**broker_env(broker), "PYTHONPATH": str(ROOT)}
-    return System("PETRA", argv, env, OUT_TOPIC, workdir)
+    return System("PETRA", argv, env, OUT_TOPIC, workdir, metrics_port=metrics_port)
+
+
+COUNTERS = ("petra_driver_messages_in_total", "petra_task_runs_total", "petra_task_coalesced_total",
+            "petra_driver_messages_out_total", "petra_driver_errors_total")
+
+
+def petra_counters(port: int) -> dict[str, float]:
+    """The counters that say where a message went (--petra-metrics), summed over their labels."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    totals = dict.fromkeys(COUNTERS, 0.0)
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in totals and 'task="main"' not in line:
+            totals[name] += float(line.rsplit(" ", 1)[1])
+    return totals
 
 
 def nodered_version(red_js: Path) -> str:
@@ -360,6 +379,7 @@ class Row:
     rss_after: float = float("nan")
     rss_peak: float = float("nan")
     cpu: dict[str, float] = field(default_factory=dict)
+    counters: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def measure(system: System, broker: Broker, args: argparse.Namespace) -> Row:
@@ -376,19 +396,30 @@ def measure(system: System, broker: Broker, args: argparse.Namespace) -> Row:
         row.cpu["idle"] = cpu_seconds(pid) - before
         row.rss_idle = status_mb(pid, "VmRSS")
         phase(broker, system.out_topic, args.warmup, args.rate, args.threaded_publisher)
+        counted = counters(system)
         before = cpu_seconds(pid)
         row.blast = phase(broker, system.out_topic, args.messages, 0, args.threaded_publisher)
         row.cpu["blast"] = cpu_seconds(pid) - before
         row.rss_after = status_mb(pid, "VmRSS")
+        row.counters["blast"], counted = delta(counters(system), counted), counters(system)
         before = cpu_seconds(pid)
         row.steady = phase(broker, system.out_topic, int(args.rate * args.seconds), args.rate,
                            args.threaded_publisher)
         row.cpu["steady"] = cpu_seconds(pid) - before
+        row.counters["steady"] = delta(counters(system), counted)
         row.rss_peak = status_mb(pid, "VmHWM")
         system.check_alive()
     finally:
         system.stop()
     return row
+
+
+def counters(system: System) -> dict[str, float]:
+    return petra_counters(system.metrics_port) if system.metrics_port else {}
+
+
+def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 def floor(broker: Broker, args: argparse.Namespace) -> Row:
@@ -418,6 +449,9 @@ def print_rows(rows: list[Row], rate: float) -> None:
         if r.blast is not None:
             print(f"  {r.name}: the publisher offered {r.blast.offered:,.0f} msg/s in the blast, "
                   f"{r.steady.offered if r.steady else 0:,.0f} msg/s steady")
+        for name, counted in r.counters.items():
+            print(f"  {r.name} {name}: " + ", ".join(f"{k.removeprefix('petra_').removesuffix('_total')} "
+                                                    f"{v:,.0f}" for k, v in counted.items()))
 
 
 def verdict(name: str, ratio: float, target: float, at_least: bool) -> str:
@@ -480,6 +514,8 @@ def main() -> int:
                         help="leave Nagle's algorithm on in Node-RED's sockets, as it ships")
     parser.add_argument("--threaded-publisher", action="store_true",
                         help="publish through paho's network thread (loop_start) instead of writing directly")
+    parser.add_argument("--petra-metrics", action="store_true",
+                        help="run PETRA's metrics exporter and print where messages went (task runs, coalesced)")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -492,7 +528,7 @@ def main() -> int:
         if red_js is None:
             print("skipped: npm not found (Node-RED is installed from npm by tools/install-nodered.sh)")
             return 0
-    from tests.peers.mosquitto import BINARY, Mosquitto
+    from tests.peers.mosquitto import BINARY, Mosquitto, free_port
 
     if not Path(BINARY).exists():
         print("mosquitto is not installed (apt-get install -y mosquitto mosquitto-clients)", file=sys.stderr)
@@ -510,7 +546,7 @@ def main() -> int:
                     assert red_js is not None
                     system = nodered(broker, red_js, workdir, args.nodered_stock)
                 else:
-                    system = petra(broker, args.petra_config, workdir)
+                    system = petra(broker, args.petra_config, workdir, free_port() if args.petra_metrics else 0)
                 rows.append(measure(system, broker, args))
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
