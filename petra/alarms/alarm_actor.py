@@ -1,9 +1,12 @@
 """`alarm:<id>` actors (pooled: 1,000 alarms share the "alarms" pool's threads); the router is `router_actor.py`.
 
 An alarm actor reads its signals from the table, runs the pure `AlarmMachine`,
-and for every transition: writes state + event durably (one LMDB transaction),
-updates its state signals (`alarm.<id>.active|acked|state`) through the
-"alarms" signal group, updates the live view and tells the escalation manager.
+and for every transition: updates the live view, submits state + event to the
+store's group commit (one LMDB transaction with whatever other alarms submitted
+meanwhile), and once that is durable announces it: its state signals
+(`alarm.<id>.active|acked|state`) and its change for the escalation manager go
+out with the rest of the group, one message to the "alarms" signal group and
+one `AlarmsChanged` per group commit (`AlarmService.flush`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from petra.alarms.config import AlarmSpec
 from petra.alarms.messages import AlarmChanged, Announce, Command, Evaluate, Wake
 from petra.alarms.service import AlarmService
 from petra.alarms.states import AlarmMachine, Transition, condition_holds
-from petra.signal_io import SignalWriter
 from petra.values import Quality
 from supervision import PooledActor
 
@@ -43,9 +45,10 @@ def render_message(spec: AlarmSpec, machine: AlarmMachine, setpoint: Any, unit: 
         value = round(value, 3)
     fields = _Defaults(
         name=spec.title, id=spec.id, value=value, setpoint=setpoint, unit=unit, severity=spec.severity.upper(),
-        time=dt.datetime.fromtimestamp(now).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"), signal=spec.signal,
-        condition=spec.condition, code=machine.code, state=str(machine.state),
+        signal=spec.signal, condition=spec.condition, code=machine.code, state=str(machine.state),
     )
+    if "{time" in template:  # formatting the local time is most of the cost; only when it is shown
+        fields["time"] = dt.datetime.fromtimestamp(now).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
     try:
         return template.format_map(fields)
     except (ValueError, IndexError, AttributeError):
@@ -69,17 +72,19 @@ class AlarmActor(PooledActor):
         self.setpoint_slot = table.index.get(spec.setpoint_signal) if spec.setpoint_signal else None
         self.suppress_slot = table.index.get(spec.suppress_when) if spec.suppress_when else None
         self.unit = spec.unit or (table.specs[self.slot].unit if self.slot is not None else "")
-        self.writer: SignalWriter | None = None
+        self._started = False  # state signals are published once on_start has run
         self._published: tuple[Any, ...] | None = None
         self._wake_at: float | None = None
         self._stored: tuple[Any, ...] | None = None  # the machine's durable_key as last written
+        self._prefix = f"alarm.{spec.id}."
+        self._defer = False  # handling an Evaluate that is not its change batch's last: only queue the commit
         self.clock = service.plant.time
         """Delays, shelving and chatter are timed on the plant's clock; latency stamps stay on the real one."""
 
     def on_start(self) -> None:
         self.service.gates.pop(self.spec.id, None)  # a gate of a previous instance says nothing now
         self.service.attach(self.registry, self.path)
-        self.writer = SignalWriter(self.service.plant, self.registry, f"alarm:{self.spec.id}")
+        self._started = True
         saved = self.service.store.get("states", self.spec.id)
         if saved:
             self.machine.restore(saved)
@@ -95,7 +100,14 @@ class AlarmActor(PooledActor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Evaluate):
-            self._evaluate(self.clock.time(), message.stamp)
+            batch = message.batch
+            self._defer = batch is not None and not batch.handled()
+            try:
+                self._evaluate(self.clock.time(), message.stamp)
+            finally:
+                if batch is not None and not self._defer:
+                    self.service.store.commit_queued()  # the batch's last: commit what the others queued
+                self._defer = False
             return None
         if isinstance(message, Wake):
             now = self.clock.time()
@@ -186,7 +198,7 @@ class AlarmActor(PooledActor):
 
     def _after(self, transitions: list[Transition], now: float, stamp: float | None, announce: bool = False,
                wait: bool = False, reply_to: pykka.ActorRef[Any] | None = None) -> None:
-        """Persist the transitions (group commit), then announce them from the store's writer thread.
+        """Persist the transitions (group commit), then announce them from the thread that commits the group.
 
         The machine's snapshot is written whenever its durable key changed, with or
         without a transition: a pending on-delay must survive a kill -9 as surely as
@@ -207,7 +219,8 @@ class AlarmActor(PooledActor):
         states = {spec.id: m.snapshot()} if changed_state or transitions else None
         if not transitions and not announce:
             if states is not None:
-                service.store.submit(states=states, on_error=self.fail)  # e.g. a delay started: nothing to announce
+                # e.g. a delay started: nothing to announce
+                service.store.submit(states=states, on_error=self.fail, defer=self._defer)
             return
         changed = None
         if transitions or announce:
@@ -221,6 +234,7 @@ class AlarmActor(PooledActor):
         signals = (m.active, m.acked, str(m.state))
 
         def announce_after_commit() -> None:
+            # in the thread that committed the group, in commit order; flush() sends the group's messages
             if stamp is not None:
                 service.metrics.latency.observe(max(0.0, time.time() - stamp))
             self._publish_signals(signals)
@@ -228,30 +242,30 @@ class AlarmActor(PooledActor):
                 with contextlib.suppress(pykka.ActorDeadError):
                     reply_to.tell(changed)
             elif changed is not None:
-                service.tell("escalations", changed)
+                service.announce_change(changed)
             for t in transitions:
-                service.metrics.transitions.labels(t.event).inc()
-                service.notify_transition(t)
+                service.count_transition(t)
 
         if not transitions:
-            service.store.submit(announce_after_commit, states=states, on_error=self.fail)
+            service.store.submit(announce_after_commit, states=states, on_error=self.fail, flush=service.flush,
+                                 defer=self._defer)
             return
         for t in transitions:
             if t.event in ("raised", "cleared", "acked", "shelved", "unshelved", "reset"):
                 log.info("alarm %s %s (%s) value=%r%s", spec.id, t.event, t.state, t.value,
                          f" by {t.who}" if t.who else "")
-        service.store.submit(announce_after_commit, wait=wait, on_error=self.fail, states=states,
-                             events=[t.to_dict() for t in transitions],
+        service.store.submit(announce_after_commit, wait=wait, on_error=self.fail, flush=service.flush,
+                             defer=self._defer, states=states, events=[t.to_dict() for t in transitions],
                              codes={code_added: spec.id} if code_added else None)
 
     def _publish_signals(self, current: tuple[Any, ...]) -> None:
-        # runs in the store's writer thread, in commit order
-        if current == self._published or self.writer is None:
+        # runs where the group is announced, in commit order; the service sends the group's updates at once
+        if current == self._published or not self._started:
             return
         self._published = current
-        prefix = f"alarm.{self.spec.id}."
-        self.writer.write_values({prefix + "active": current[0], prefix + "acked": current[1],
-                                  prefix + "state": current[2]})
+        prefix = self._prefix
+        self.service.announce_signals({prefix + "active": current[0], prefix + "acked": current[1],
+                                       prefix + "state": current[2]})
 
     def _schedule_wake(self) -> None:
         when = self.machine.next_wake()

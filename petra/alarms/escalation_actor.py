@@ -26,7 +26,7 @@ from typing import Any
 
 from petra.alarms.escalation import Escalation, Notify, Skip
 from petra.alarms.flood import FloodDetector, is_raise
-from petra.alarms.messages import AlarmChanged, Announce, Deliver, Wake
+from petra.alarms.messages import AlarmChanged, AlarmsChanged, Announce, Deliver, Wake
 from petra.alarms.service import ALARM_GROUP, CHANNEL_OF_METHOD, AlarmService
 from petra.alarms.twiml import alarm_call
 from petra.signal_io import SignalWriter
@@ -93,7 +93,9 @@ class EscalationActor(SupervisedActor):
         self.service.flood_active = self.flood.active
 
     def on_receive(self, message: Any) -> Any:
-        if isinstance(message, AlarmChanged):
+        if isinstance(message, AlarmsChanged):
+            self._changed(*message.changes)
+        elif isinstance(message, AlarmChanged):
             self._changed(message)
         elif isinstance(message, Wake):
             self._wake_at = None
@@ -106,20 +108,37 @@ class EscalationActor(SupervisedActor):
 
     # -- alarm changes ----------------------------------------------------------------------------
 
-    def _changed(self, msg: AlarmChanged) -> None:
+    def _changed(self, *changes: AlarmChanged) -> None:
+        """Alarms' changes in commit order (one group commit's, or one alarm's announcement).
+
+        Each is handled as if it came alone (its walk is started and run before the
+        next change is looked at, so a flood that the next raise starts does not
+        swallow the notification of this one); the state signals are published once.
+        """
+        for msg in changes:
+            events: list[dict[str, Any]] = []
+            updates: dict[str, Any] = {}
+            stopped: list[tuple[str, int, str]] = []
+            self._apply(msg, events, updates, stopped)
+            if updates or events:
+                self.service.store.write(escalations=updates, events=events)
+            self._run(msg.time)
+            for alarm, notified, state in stopped:  # logged last: what the change set off has been requested by now
+                log.info("escalation %s stopped after %d notification(s): %s", alarm, notified, state)
+        self._publish_signals()
+
+    def _apply(self, msg: AlarmChanged, events: list[dict[str, Any]], updates: dict[str, Any],
+               stopped: list[tuple[str, int, str]]) -> None:
         now = msg.time
         (self.attention.add if msg.needs_attention else self.attention.discard)(msg.alarm)
         (self.active.add if msg.active else self.active.discard)(msg.alarm)
-        events: list[dict[str, Any]] = []
         if msg.raised:
             flood = self.flood.record(now)
             if flood == "started":
                 events.append(self._flood_event("flood_started", now))
         record = self.walks.get(msg.alarm)
-        updates: dict[str, Any] = {}
-        stopped: int | None = None
         if not msg.needs_attention and record is not None:
-            stopped = record["walk"].notified
+            stopped.append((msg.alarm, record["walk"].notified, msg.state))
             del self.walks[msg.alarm]
             updates[msg.alarm] = None
             events.append({"alarm": msg.alarm, "event": "escalation_stopped", "time": now, "who": "",
@@ -136,12 +155,6 @@ class EscalationActor(SupervisedActor):
         elif record is not None and msg.raised:
             record.update(message=msg.message, code=msg.code)  # the rest of the walk tells of the new occurrence
             updates[msg.alarm] = {**record, "walk": record["walk"].to_dict()}
-        if updates or events:
-            self.service.store.write(escalations=updates, events=events)
-        self._publish_signals()
-        self._run(now)
-        if stopped is not None:  # logged last: whatever the change set off here has been requested by now
-            log.info("escalation %s stopped after %d notification(s): %s", msg.alarm, stopped, msg.state)
 
     def _flood_event(self, event: str, now: float) -> dict[str, Any]:
         self.service.flood_active = self.flood.active

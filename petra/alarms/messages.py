@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class ChangeBatch:
+    """The Evaluates the router sent for one change batch; the alarm that handles the last one commits.
+
+    The alarms before the last only queue their transitions (`submit(defer=True)`),
+    so the batch's transitions land in one transaction. A lost Evaluate (its alarm
+    stopped) only delays its own batch: the store's writer commits what waits
+    within `store.LINGER_S`.
+    """
+
+    __slots__ = ("_handled", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._handled = itertools.count(1)
+
+    def handled(self) -> bool:
+        """One Evaluate of the batch was handled (or lost); True for the last one."""
+        return next(self._handled) >= self.size  # next() on a count is atomic under the GIL
 
 
 @dataclass(frozen=True, slots=True)
@@ -11,6 +32,8 @@ class Evaluate:
     """A signal the alarm watches changed at `stamp` (epoch seconds); read the table and evaluate."""
 
     stamp: float
+    batch: ChangeBatch | None = field(default=None, compare=False)
+    """Set by the router: the change batch this Evaluate is one of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +79,13 @@ class AlarmChanged:
     severity: str
     code: str
     raised: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmsChanged:
+    """The changes one group commit made durable, in commit order (one message instead of one per alarm)."""
+
+    changes: tuple[AlarmChanged, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Its callback runs in the publisher's thread, so it only looks the changed signal
 up in a precomputed signal -> alarm ids index, drops changes a `Gate` says
-cannot move the alarm, and tells the rest `Evaluate`.
+cannot move the alarm, and tells the rest `Evaluate`, each carrying the batch's
+`ChangeBatch`, so that the transitions one change batch causes are committed in
+one transaction by the alarm that handles the batch's last Evaluate.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import pykka
 
-from petra.alarms.messages import Evaluate
+from petra.alarms.messages import ChangeBatch, Evaluate
 from petra.alarms.service import AlarmService
 from petra.messages import SignalsChanged
 from supervision import SupervisedActor
@@ -108,11 +110,12 @@ class AlarmRouter(SupervisedActor):
         index = self.index
         gates = self.service.gates
         table = self.service.plant.table
+        tells: list[tuple[str, pykka.ActorRef[Any], float]] = []
         for change in event.only(self._watched):
             ids = index.get(change.name)
             if ids is None:
                 continue
-            message = Evaluate(change.timestamp if not math.isnan(change.timestamp) else time.time())
+            stamp = change.timestamp if not math.isnan(change.timestamp) else time.time()
             for alarm_id in ids:
                 gate = gates.get(alarm_id)
                 if gate is not None and gate.unmoved(table, change.slot, change.value, change.quality):
@@ -123,7 +126,14 @@ class AlarmRouter(SupervisedActor):
                     if ref is None:
                         continue
                     self._refs[alarm_id] = ref
-                try:
-                    ref.tell(message)
-                except pykka.ActorDeadError:
-                    self._refs.pop(alarm_id, None)
+                tells.append((alarm_id, ref, stamp))
+        if not tells:
+            return
+        batch = ChangeBatch(len(tells))
+        for alarm_id, ref, stamp in tells:
+            try:
+                ref.tell(Evaluate(stamp, batch))
+            except pykka.ActorDeadError:
+                self._refs.pop(alarm_id, None)
+                if batch.handled():
+                    self.service.store.commit_queued()

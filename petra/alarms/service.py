@@ -18,13 +18,15 @@ from typing import Any
 import pykka
 
 from petra.alarms.config import AlarmsConfig
-from petra.alarms.messages import Command, Deliver
+from petra.alarms.messages import AlarmChanged, AlarmsChanged, Command, Deliver
 from petra.alarms.metrics import AlarmMetrics
 from petra.alarms.scheduler import Scheduler
 from petra.alarms.states import CommandRefused, Transition
 from petra.alarms.store import AlarmStore, open_store
+from petra.messages import SignalUpdate
 from petra.paths import section_group
 from petra.plant import Plant
+from petra.signal_io import SignalWriter
 from petra.wiring import Audit, Wiring, no_audit
 from supervision import Registry
 
@@ -68,6 +70,11 @@ class AlarmService:
         """Signal timestamps as the table was built: a signal still at its stamp holds its initial value."""
         self._codes: list[str] = []
         self._codes_lock = threading.Lock()
+        # What the transitions of one group commit announce, sent by `flush` once the group is announced.
+        # Only the thread committing a group touches them (the store announces one group at a time).
+        self._signal_updates: list[SignalUpdate] = []
+        self._changes: list[AlarmChanged] = []
+        self._counted: dict[str, Any] = {}  # event -> its transitions counter (labels() costs a lock and a lookup)
 
     @classmethod
     def kept(cls, plant: Plant, wiring: Wiring, config: AlarmsConfig) -> AlarmService:
@@ -129,6 +136,37 @@ class AlarmService:
             if not self._codes:
                 self._codes = list(reversed(self.store.reserve_codes(CODE_BLOCK)))
             return self._codes.pop()
+
+    # -- announcing a group commit (in the committing thread, see AlarmStore.submit) ----------------
+
+    def announce_signals(self, values: dict[str, Any]) -> None:
+        """Queue alarm state signals (`alarm.<id>.active|acked|state`) for this group's `flush`."""
+        self._signal_updates.extend(SignalUpdate(name, value) for name, value in values.items())
+
+    def announce_change(self, changed: AlarmChanged) -> None:
+        """Queue an alarm's change for the escalation manager, sent with the rest of the group by `flush`."""
+        self._changes.append(changed)
+
+    def count_transition(self, transition: Transition) -> None:
+        counter = self._counted.get(transition.event)
+        if counter is None:
+            counter = self._counted[transition.event] = self.metrics.transitions.labels(transition.event)
+        counter.inc()
+        self.notify_transition(transition)
+
+    def flush(self) -> None:
+        """Send what the group announced: one UpdateSignals to the "alarms" group, one AlarmsChanged.
+
+        One message per receiver per group commit instead of one per transition: in a
+        flood that is what keeps the signal group and the escalation manager from
+        waking a thousand times a second.
+        """
+        updates, self._signal_updates = self._signal_updates, []
+        changes, self._changes = self._changes, []
+        if updates and self.registry is not None:
+            SignalWriter(self.plant, self.registry, "alarms").write(updates)  # a group not running misses them
+        if changes:
+            self.tell("escalations", AlarmsChanged(tuple(changes)))
 
     def audit(self, event: str, who: str, **details: Any) -> None:
         self._audit(event, who, **details)

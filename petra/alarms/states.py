@@ -24,7 +24,9 @@ An alarm that does not require acknowledgement returns to normal when it clears.
 from __future__ import annotations
 
 import enum
+import itertools
 import math
+import operator
 import time as _time
 from dataclasses import dataclass, field
 from typing import Any
@@ -301,8 +303,11 @@ class AlarmMachine:
     _SHOWN_ONLY = frozenset({"value"})
     """Stored with every snapshot, but a new value alone is not a change worth a write."""
 
+    _get_fields = operator.attrgetter(*_FIELDS)
+    _get_durable = operator.attrgetter(*itertools.filterfalse(_SHOWN_ONLY.__contains__, _FIELDS))
+
     def snapshot(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._FIELDS}
+        return dict(zip(self._FIELDS, self._get_fields(self), strict=True))
 
     def durable_key(self) -> tuple[Any, ...]:
         """Everything a restart needs; when it differs from the stored one, the snapshot must be written.
@@ -311,7 +316,7 @@ class AlarmMachine:
         cancelled, or a condition that changes while the alarm is masked, changes
         what the alarm will do next without changing its state.
         """
-        return tuple(getattr(self, name) for name in self._FIELDS if name not in self._SHOWN_ONLY)
+        return self._get_durable(self)
 
     def pending_deadline(self) -> float | None:
         """When the running on-delay or clear delay runs out (onset + delay), None when none runs."""
@@ -334,11 +339,13 @@ class AlarmMachine:
         """What the alarm list shows."""
         now = _time.time() if now is None else now
         spec = self.spec
+        state = self.state
+        active = state in ACTIVE_STATES
         return {
-            "id": spec.id, "name": spec.title, "state": str(self.state), "severity": spec.severity,
-            "active": self.active, "acked": self.acked, "acked_by": self.acked_by, "value": self.value,
+            "id": spec.id, "name": spec.title, "state": str(state), "severity": spec.severity,
+            "active": active, "acked": self.acked, "acked_by": self.acked_by, "value": self.value,
             "signal": spec.signal, "condition": spec.condition, "setpoint": spec.setpoint,
-            "raised_at": self.raised_at, "since_s": None if self.raised_at is None or not self.active
+            "raised_at": self.raised_at, "since_s": None if self.raised_at is None or not active
             else round(now - self.raised_at, 3), "shelve": self.shelve, "suppressed": self.suppressed,
             "out_of_service": not self.enabled, "latched": self.latched, "chattering": self.chattering(now),
             "occurrences": self.occurrences, "code": self.code, "pending_delay": self.pending_on is not None,
