@@ -45,6 +45,7 @@ class BlockChainActor(PooledActor):
         self.owner = Owner.chain(chain.name)
         self.task = plant.tasks[chain.chain.task]
         self.pool_priority = self.task.priority
+        self._board = self.task.board
         self._monotonic = plant.tick_time.monotonic  # the clock the task's start was read from
         self.program: ChainProgram | None = None
         self._epoch = -1
@@ -138,7 +139,9 @@ class BlockChainActor(PooledActor):
                     )
                 )
         work = time.perf_counter() - started
-        self.task.done(ScanDone(self.chain.name, tick.seq, work, self._monotonic()))
+        run_work = self._board.done(ScanDone(self.chain.name, tick.seq, work, self._monotonic()))
+        if run_work is not None:  # the last of its task's chains in this run
+            self.task.finished(run_work)
 
     def _after_failures(self, program: ChainProgram, changed: list[int]) -> list[int]:
         """Count and log the blocks that could not compute; on any change, re-derive quality.
