@@ -27,10 +27,11 @@ FLOW_DIR = ROOT / "benchmarks" / "nodered"
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vs_nodered", ROOT / "benchmarks" / "vs_nodered.py")
+    """benchmarks/nodered/mqtt_harness.py, the clients and scoring vs_nodered.py drives every row with."""
+    spec = importlib.util.spec_from_file_location("mqtt_harness", FLOW_DIR / "mqtt_harness.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["vs_nodered"] = module  # dataclasses look their module up while the class is built
+    sys.modules["mqtt_harness"] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
