@@ -141,7 +141,8 @@ def _load(
 
 def _check(doc: Document, registry: BlockRegistry, source: Path | None, sha256: str) -> PlantConfig:
     _normalize(doc.data)
-    schema = build_schema(registry, block_details=False)
+    present = list(doc.data) if isinstance(doc.data, dict) else None
+    schema = build_schema(registry, block_details=False, sections=present)
     problems = schema_problems(doc, schema)
 
     ctx = CheckContext(doc)

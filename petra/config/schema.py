@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+from collections.abc import Collection
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -56,11 +57,16 @@ def default_registry() -> BlockRegistry:
     return REGISTRY
 
 
-def build_schema(registry: BlockRegistry | None = None, *, block_details: bool = True) -> dict[str, Any]:
+def build_schema(registry: BlockRegistry | None = None, *, block_details: bool = True,
+                 sections: Collection[str] | None = None) -> dict[str, Any]:
     """The schema of a whole configuration file, deterministic (same dict every call).
 
     With `block_details`, each block type's inputs, outputs and params are
-    described and enforced with an ``if type == T then ...`` branch.
+    described and enforced with an ``if type == T then ...`` branch. With
+    `sections`, only those section keys get their schema (the loader passes the
+    keys the file has: building every section's schema took half of the demo
+    plant's start-up); every other key is still known, as `{}`, so an unknown
+    key is refused as before.
     """
     registry = registry if registry is not None else default_registry()
     properties: Schema = {
@@ -71,7 +77,7 @@ def build_schema(registry: BlockRegistry | None = None, *, block_details: bool =
         "blocks": array(_block_items(registry, block_details), "Logic blocks.", default=[]),
         "tasks": tasks_schema(),
     }
-    properties.update(_section_schemas())
+    properties.update(_section_schemas(sections))
     schema: Schema = {
         "$schema": SCHEMA_DIALECT,
         "title": "PETRA configuration",
@@ -85,11 +91,16 @@ def build_schema(registry: BlockRegistry | None = None, *, block_details: bool =
     return json.loads(json.dumps(schema))
 
 
-def _section_schemas() -> dict[str, Schema]:
-    """Every section other than the core keys: the registered sections' fragments, then the core sections."""
-    found = {key: load(target)() for section in SECTIONS for key, target in section.schemas}
-    core = {"security": security_schema(), **small_sections()}
-    found.update({key: core[key] for key in CORE_SECTIONS})
+def _section_schemas(only: Collection[str] | None = None) -> dict[str, Schema]:
+    """Every section other than the core keys: the registered sections' fragments, then the core sections.
+
+    With `only`, a key not in it is `{}`: its schema is not built (nor its module imported).
+    """
+    found = {key: load(target)() if only is None or key in only else {}
+             for section in SECTIONS for key, target in section.schemas}
+    core = {"security": security_schema(), **small_sections()} if only is None or set(only) & set(CORE_SECTIONS) \
+        else {}
+    found.update({key: core.get(key, {}) if only is None or key in only else {} for key in CORE_SECTIONS})
     ranked = sorted(found, key=lambda key: SECTION_ORDER.index(key) if key in SECTION_ORDER else len(SECTION_ORDER))
     return {key: found[key] for key in ranked}
 

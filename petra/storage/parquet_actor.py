@@ -112,7 +112,7 @@ class ParquetTier(TierActor):
         assert self.committed is not None
         if self._position <= self.committed:
             return
-        table = concat_rows(self._buffer)
+        table = concat_rows(self._buffer, contiguous=False)  # chunked: the writer needs no copy of the rows
         try:
             written = self.store.write(table, self.committed + 1, self._position)
         except OSError:

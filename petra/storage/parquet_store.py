@@ -42,6 +42,10 @@ from petra.storage.settings import LocalSettings
 log = logging.getLogger(__name__)
 _damaged_log = RateLimitedLog(log, interval_s=3600.0)
 
+FLUSH_ROW_GROUP_ROWS = 64 * 1024
+"""Rows per row group of a flushed part: the writer encodes one row group at a time, so this bounds the
+memory a flush takes beyond the buffer (256 Ki rows took ~23 MB more at the 10k benchmark's rate);
+compaction merges parts into row groups of 256 Ki rows later."""
 _PART = re.compile(r"^part-(\d{20})-(\d{20})\.parquet$")
 _DATE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
@@ -210,14 +214,16 @@ class ParquetStore:
         dates = pc.cast(pc.cast(table.column("ts"), pa.timestamp("us")), pa.date32())
         staged: list[tuple[Path, Path]] = []
         total = 0
-        for day in pc.unique(dates).to_pylist():
-            rows = table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
+        days = pc.unique(dates).to_pylist()
+        for day in days:
+            # Nearly always one date: the table itself, not a filtered copy of every row.
+            rows = table if len(days) == 1 else table.filter(pc.equal(dates, pa.scalar(day, pa.date32())))
             folder = self.dir / f"date={day.isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)
             final = folder / part_name(first, last)
             tmp = folder / (final.name + ".tmp")
             with open(tmp, "wb") as handle:
-                pq.write_table(rows, handle, row_group_size=256 * 1024, **self._options())
+                pq.write_table(rows, handle, row_group_size=FLUSH_ROW_GROUP_ROWS, **self._options())
                 handle.flush()
                 os.fsync(handle.fileno())
                 total += handle.tell()

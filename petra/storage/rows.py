@@ -161,12 +161,17 @@ def to_rows(batch: pa.RecordBatch, first_seq: int) -> pa.Table:
     )
 
 
-def concat_rows(tables: Iterable[pa.Table]) -> pa.Table:
-    """Tables in ROW_SCHEMA as one, dictionaries unified."""
+def concat_rows(tables: Iterable[pa.Table], *, contiguous: bool = True) -> pa.Table:
+    """Tables in ROW_SCHEMA as one, dictionaries unified.
+
+    `contiguous=False` leaves the columns chunked (no copy of the rows): enough for a Parquet writer,
+    which encodes one row group at a time, and it halves the memory a flush of the buffer needs.
+    """
     tables = list(tables)
     if not tables:
         return ROW_SCHEMA.empty_table()
-    return pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+    table = pa.concat_tables(tables).unify_dictionaries()
+    return table.combine_chunks() if contiguous else table
 
 
 def row_values(table: pa.Table) -> list[object]:
