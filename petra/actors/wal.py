@@ -174,6 +174,7 @@ class WalActor(SupervisedActor):
             self._last_trim = now
             assert self.wal is not None
             self.wal.trim(now=now)
+            self.wal.drop_mapped_pages()  # what the tiers read stays in the page cache, not in our RSS
         if self._full_since is not None and now - self._last_retry >= RETRY_FULL_S:
             self._last_retry = now
             retry: list[Sample] = []

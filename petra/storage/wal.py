@@ -316,6 +316,16 @@ class Wal:
             "map_bytes": self.env.info()["map_size"],
         }
 
+    def drop_mapped_pages(self) -> int:
+        """Unmap the data file's pages from this process (they stay in the page cache); returns bytes advised.
+
+        LMDB reads through a read-only shared map of `data.mdb`, so every block read (the tiers read each
+        one once) stays mapped and counted in PETRA's RSS: ~0.7 MB/s at the 10k benchmark's rate, for as
+        long as the WAL keeps the blocks (retention_hours). MADV_DONTNEED on a file-backed shared map only
+        drops the page table entries: the next read faults the page in again from the cache or the file.
+        """
+        return drop_file_pages(self.path / "data.mdb")
+
     def close(self) -> None:
         close_environment(self.env, what="WAL")
 
@@ -352,3 +362,25 @@ def read_committed(wal_dir: str | Path) -> tuple[int, int, list[tuple[int, bytes
         return origin, head, blocks
     finally:
         env.close()
+
+
+_MADV_DONTNEED = 4
+
+
+def drop_file_pages(path: Path) -> int:
+    """madvise(MADV_DONTNEED) over every mapping of `path` in this process (Linux; elsewhere a no-op)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            ranges = [line.split(None, 1)[0] for line in maps if line.rstrip("\n").endswith(" " + str(path))]
+    except OSError:
+        return 0
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    advised = 0
+    for span in ranges:
+        start, end = (int(x, 16) for x in span.split("-"))
+        if libc.madvise(start, end - start, _MADV_DONTNEED) == 0:
+            advised += end - start
+    return advised
