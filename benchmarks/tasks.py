@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scan import bare_loop  # the floor of benchmarks/scan.py: a bare loop sleeping to absolute deadlines
+
 
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
@@ -142,17 +144,6 @@ def cyclic(seconds: float, out: mp.Queue) -> None:
                          "overruns": run.stats.overruns - over[name]} for name, run in tasks.items()}
         runtime.stop(timeout=20)
     out.put(result)
-
-
-def bare_loop(period: float, seconds: float, out: mp.Queue) -> None:
-    lateness, deadline, end = [], time.monotonic() + period, time.monotonic() + seconds
-    while deadline < end:
-        delay = deadline - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        lateness.append(time.monotonic() - deadline)
-        deadline += period
-    out.put(lateness)
 
 
 def _in_process(target: Any, *args: Any) -> Any:
