@@ -256,8 +256,8 @@ HOP_NAMES = {
     "chain": "group applies -> event task's chain starts (bus, event task, hand-off to the pool worker)",
     "bridge": "chain starts -> the bridge hears y2 changed (scan, bus publish)",
     "publish": "bridge hears it -> paho publish called (deadband, encode; hand-off if the bridge queues it)",
-    "socket": "publish -> the packet is sent on the socket (by this thread or paho's)",
-    "received": "socket send -> subscriber's on_message (Mosquitto, kernel, the subscriber's paho)",
+    "socket": "publish -> the packet's send() starts (in this thread, or paho's after a hand-off)",
+    "received": "send() -> subscriber's on_message (kernel, Mosquitto, the subscriber's paho)",
 }
 
 
@@ -346,10 +346,10 @@ class Hops:
         sock_send = mqtt.Client._sock_send
 
         def sent(client: Any, buf: Any) -> int:
-            result: int = sock_send(client, buf)
-            if hops.sending:
+            if hops.sending:  # stamped as the send starts: after it, the GIL may be another thread's a while
                 hops.sending = False
                 stamp("socket")
+            result: int = sock_send(client, buf)
             return result
 
         self.sending = False

@@ -28,7 +28,7 @@ would leave the thread dead and forget it, and the bridge "running" unconnected.
   broker the same way: logged, counted, retried with the same back-off.
 * Out: changes arrive from the `ChangeBus` and are published in the reporting
   thread (a chain's, a signal group's), written to the socket at once rather than
-  handed to paho's thread (`BridgeClient.write_now`); signals in `published` go out under
+  handed to paho's thread (`BridgeClient.writing_here`); signals in `published` go out under
   ``<topic_prefix>/<signal>`` when they pass their deadband; each publish group
   whose trigger signals an event carries sends one JSON object of its fields (the
   event's values for the slots it carries, the table's for the others). While disconnected
@@ -290,10 +290,9 @@ class MqttBridgeActor(SupervisedActor):
             log.info("%s: connected to %s:%d (session present: %s)", self.config.driver_id,
                      self.config.broker_host, self.config.broker_port, event.session_present)
             self._down_logged = False
-        with self._out_lock:
+        with self._writing_here(), self._out_lock:
             self.connected = True
             self._drain_buffer()
-        self._write_now()
 
     def _handle_disconnected(self, reason: str) -> None:
         if not self.connected:
@@ -438,28 +437,26 @@ class MqttBridgeActor(SupervisedActor):
     def _on_change(self, event: SignalsChanged) -> None:
         if event.owner not in self._published_owners:  # a set test: most of a big plant's events end here
             return
-        with self._out_lock:
+        with self._writing_here(), self._out_lock:
             for change in event.only(self._published_slots):
                 self._publish(change.name, change.value, change.quality, change.timestamp)
             if self._groups:
                 self._publish_groups(event)
-        self._write_now()
 
     def _publish_all(self) -> None:
         table = self.plant.table
-        with self._out_lock:
+        with self._writing_here(), self._out_lock:
             for name in self.config.published:
                 slot = table.index.get(name)
                 if slot is not None:
                     self._send(name, table.values[slot], Quality(table.quality[slot]), table.timestamps[slot])
             for group in self._groups:
                 self._send_group(group, {})
-        self._write_now()
 
-    def _write_now(self) -> None:
+    def _writing_here(self) -> contextlib.AbstractContextManager[None]:
+        """This thread writes what it publishes inside (`BridgeClient.writing_here`)."""
         client = self.client
-        if client is not None and self.connected:
-            client.write_now()
+        return client.writing_here() if client is not None else contextlib.nullcontext()
 
     def _publish(self, name: str, value: Any, quality: Quality, timestamp: float) -> None:
         options = self.config.published.get(name)

@@ -14,11 +14,14 @@ formatting and topic decodes paho spends on each `MQTTMessage`; QoS 1 and 2
 take paho's own path (its acknowledgements) to ``on_message``.
 
 Out: ``publish`` from another thread queues the packet and wakes paho's network
-thread to write it, a thread hand-off per message. `write_now` writes the queue
-from the calling thread instead; `loop_write` takes the same lock, so the network
-thread and a caller never interleave packets. The network thread is still woken
-(paho writes a byte to its socket pair); it then finds nothing left to write.
-Over TLS paho's thread writes, as before (see `write_now`).
+thread to write it (a byte on paho's socket pair), a thread hand-off per
+message; the wake-up's system call also gives the GIL away, and paho's thread
+usually takes it and writes the packet itself. Inside `writing_here()` the
+packets this thread publishes are queued without that wake-up and written when
+it ends, by this thread; `loop_write` takes the same lock, so the network thread
+and a caller never interleave packets. What the socket does not take at once
+is left to paho's thread (woken then). Over TLS paho's thread writes, as before
+(see `writing_here`).
 
 All of it leans on paho 2.x internals (``_create_socket``, ``_handle_publish``,
 ``_in_packet``, ``_packet_write``, ``_out_packet``); tests/drivers/test_mqtt_network_thread.py runs them against
@@ -27,8 +30,9 @@ Mosquitto.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -78,11 +82,12 @@ class ReadAhead:
 
 
 class BridgeClient(mqtt.Client):
-    """`mqtt.Client` with `ReadAhead` reads, a batch callback per network read and `write_now`."""
+    """`mqtt.Client` with `ReadAhead` reads, a batch callback per network read and `writing_here`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._write_lock = threading.Lock()
+        self._here = threading.local()  # .active: this thread is inside writing_here()
         self.on_read_done: Callable[[], None] | None = None
         """Called in the network thread after the packets of one network read were handled."""
         self.on_fast_message: Callable[[str, bytes], None] | None = None
@@ -124,15 +129,38 @@ class BridgeClient(mqtt.Client):
         with self._write_lock:
             return super().loop_write()
 
-    def write_now(self) -> None:
-        """Write what ``publish`` queued from this thread; what the socket does not take now waits for paho.
+    @contextlib.contextmanager
+    def writing_here(self) -> Iterator[None]:
+        """Publish inside it: this thread writes the packets when it ends, without waking paho's thread.
 
         Not over TLS: an OpenSSL connection must not be written in one thread while paho's reads it in
-        another, so there paho's thread writes, as it always does.
+        another, so there ``publish`` wakes paho's thread, as it always does.
         """
-        if not self._out_packet or self._ssl:
+        if self._ssl or getattr(self._here, "active", False):
+            yield
+            return
+        self._here.active = True
+        try:
+            yield
+        finally:
+            self._here.active = False
+            self._write_here()
+
+    def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
+                      info: mqtt.MQTTMessageInfo | None = None) -> MQTTErrorCode:
+        if not getattr(self._here, "active", False):
+            return super()._packet_queue(command, packet, mid, qos, info)
+        self._out_packet.append({"command": command, "mid": mid, "qos": qos, "pos": 0, "to_process": len(packet),
+                                 "packet": packet, "info": info})  # paho's own _OutPacket, without the wake-up
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _write_here(self) -> None:
+        if not self._out_packet:
             return
         with self._write_lock:
-            # Errors are the network thread's to handle: _packet_write puts the packet back and paho's
-            # loop, woken by the publish, meets the same error and reconnects.
+            # Errors are the network thread's to handle: _packet_write puts the packet back, and paho's
+            # loop, woken below, meets the same error and reconnects.
             self._packet_write()
+        if self._out_packet and self._sockpairW is not None:  # the socket is full or gone: paho's turn
+            with contextlib.suppress(OSError):
+                self._sockpairW.send(b"0")
