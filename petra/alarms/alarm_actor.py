@@ -77,7 +77,7 @@ class AlarmActor(PooledActor):
         self._wake_at: float | None = None
         self._stored: tuple[Any, ...] | None = None  # the machine's durable_key as last written
         self._prefix = f"alarm.{spec.id}."
-        self._defer = False  # handling an Evaluate that is not its change batch's last: only queue the commit
+        self._defer = False  # handling a change batch's Evaluate: only queue, the batch's last to finish commits
         self.clock = service.plant.time
         """Delays, shelving and chatter are timed on the plant's clock; latency stamps stay on the real one."""
 
@@ -101,13 +101,13 @@ class AlarmActor(PooledActor):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Evaluate):
             batch = message.batch
-            self._defer = batch is not None and not batch.handled()
+            self._defer = batch is not None
             try:
                 self._evaluate(self.clock.time(), message.stamp)
             finally:
-                if batch is not None and not self._defer:
-                    self.service.store.commit_queued()  # the batch's last: commit what the others queued
                 self._defer = False
+                if batch is not None and batch.handled():
+                    self.service.store.commit_queued()  # the last of the batch to finish: commit what all queued
             return None
         if isinstance(message, Wake):
             now = self.clock.time()

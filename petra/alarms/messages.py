@@ -8,12 +8,13 @@ from typing import Any
 
 
 class ChangeBatch:
-    """The Evaluates the router sent for one change batch; the alarm that handles the last one commits.
+    """The Evaluates the router sent for one change batch; the alarm that finishes the last one commits.
 
-    The alarms before the last only queue their transitions (`submit(defer=True)`),
-    so the batch's transitions land in one transaction. A lost Evaluate (its alarm
-    stopped) only delays its own batch: the store's writer commits what waits
-    within `store.LINGER_S`.
+    Each alarm only queues its transitions (`submit(defer=True)`) and then counts
+    its Evaluate as handled; the one that counts last commits what all queued
+    (`commit_queued`), so the batch's transitions land in one transaction. A lost
+    Evaluate (its alarm stopped) only delays its own batch: the store's writer
+    commits what waits within `store.LINGER_S`.
     """
 
     __slots__ = ("_handled", "size")
@@ -23,7 +24,7 @@ class ChangeBatch:
         self._handled = itertools.count(1)
 
     def handled(self) -> bool:
-        """One Evaluate of the batch was handled (or lost); True for the last one."""
+        """One Evaluate of the batch was handled, its transitions queued (or it was lost); True for the last."""
         return next(self._handled) >= self.size  # next() on a count is atomic under the GIL
 
 

@@ -4,7 +4,7 @@ Its callback runs in the publisher's thread, so it only looks the changed signal
 up in a precomputed signal -> alarm ids index, drops changes a `Gate` says
 cannot move the alarm, and tells the rest `Evaluate`, each carrying the batch's
 `ChangeBatch`, so that the transitions one change batch causes are committed in
-one transaction by the alarm that handles the batch's last Evaluate.
+one transaction by the alarm that finishes the batch's last Evaluate.
 """
 
 from __future__ import annotations

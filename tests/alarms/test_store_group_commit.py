@@ -13,6 +13,7 @@ import pytest
 
 from petra.alarms import store as store_module
 from petra.alarms.store import AlarmStore, StoreWriteError
+from tests.alarms.support import alarm, plant_data, start_plant
 from tests.helpers import wait_until
 
 WAIT_S = 5.0
@@ -81,15 +82,15 @@ def test_transitions_queued_while_a_group_is_committed_go_together_in_the_commit
                               name="leader")
     leader.start()
     assert in_callback.wait(WAIT_S)  # the leader holds the commit: the others only queue, and return at once
-    for alarm in ("b", "c"):
-        store.submit(lambda alarm=alarm: announced.append(alarm), flush=flush, states={alarm: {}})
+    for key in ("b", "c"):
+        store.submit(lambda key=key: announced.append(key), flush=flush, states={key: {}})
     assert announced == ["a"]
     release.set()
     leader.join(WAIT_S)
     assert announced == ["a", "b", "c"]
     # one flush per group, after all of the group's callbacks, both in the leader's thread
     assert flushes == [("leader", ["a"]), ("leader", ["a", "b", "c"])]
-    assert all(store.get("states", alarm) == {} for alarm in "abc")
+    assert all(store.get("states", key) == {} for key in "abc")
 
 
 def test_a_waiting_submitter_is_released_only_after_its_group_was_announced_and_flushed(tmp_path, stores):
@@ -160,3 +161,37 @@ def test_a_submission_to_a_closed_store_is_refused(tmp_path):
     store.close()
     with pytest.raises(StoreWriteError, match="closed"):
         store.submit(states={"a": {}})
+
+
+def test_a_deferred_transition_nobody_commits_is_committed_by_the_writer_within_the_linger(tmp_path, stores):
+    store, _env, announced = open_counting(tmp_path, stores, fsync=True)
+    done = threading.Event()
+    store.submit(lambda: (announced.append(threading.current_thread().name), done.set()), defer=True,
+                 states={"a": {}})
+    assert announced == []  # only queued: the change batch's last alarm would commit it
+    assert done.wait(store_module.LINGER_S + WAIT_S)  # its Evaluate was lost: the writer's fallback
+    assert announced == ["alarm-store-writer"] and store.get("states", "a") == {}
+
+
+def test_the_transitions_of_one_change_batch_are_committed_in_one_transaction(tmp_path, plants, monkeypatch):
+    monkeypatch.setattr(store_module, "LINGER_S", 30.0)  # no fallback: the batch's last alarm must commit them
+    names = [f"t{i}" for i in range(5)]
+    signals = [{"name": n, "type": "float", "initial": 0.0, "group": "process"} for n in names]
+    plant = start_plant(plants, plant_data(tmp_path / "alarms", [alarm(f"a{i}", signal=n) for i, n in
+                                                                 enumerate(names)], signals=signals))
+    store = plant.service.store
+    plant.settle()
+    groups: list[list[str]] = []
+    commit = store._commit_group
+
+    def recording(batch: list[dict[str, Any]]) -> None:
+        groups.append(sorted(key for records in batch for key in (records.get("states") or ())))
+        commit(batch)
+
+    monkeypatch.setattr(store, "_commit_group", recording)
+    plant.write(**dict.fromkeys(names, 100.0))  # one UpdateSignals: one change batch of five
+    for i in range(5):
+        plant.wait_state(f"a{i}", "active_unacked")
+    plant.settle()
+    assert [f"a{i}" for i in range(5)] in groups, groups
+    assert all(store.get("states", f"a{i}")["in_alarm"] for i in range(5))
