@@ -15,9 +15,12 @@ would leave the thread dead and forget it, and the bridge "running" unconnected.
 * In: the messages of one network read are decoded in the network thread and
   go to the owning signal groups as one `UpdateSignals` each (`network.py`), so
   the batch grows with the load (1 message at a trickle, thousands in a flood)
-  and no other thread stands between the socket and the signal group. A group
-  already 1,000 batches behind gets no more: that batch is dropped and counted
-  as errors.
+  and no other thread stands between the socket and the signal group. A batch
+  holds at most one value per signal: a signal's next value starts the next
+  batch, so every value is its own change event (an event task triggered by it
+  runs for it, or counts it coalesced) and one message's values stay together.
+  A group already 10,000 batches behind gets no more: that batch is dropped and
+  counted as errors.
 * A payload that cannot be decoded is logged (rate-limited), counted in
   ``petra_driver_errors`` and turns its signal BAD (the last value is kept).
 * Connection lost: every signal the bridge writes turns BAD; each turns GOOD
@@ -72,8 +75,9 @@ log = logging.getLogger(__name__)
 _TOPIC_CACHE_MAX = 10_000
 _TOPIC_CACHE_MAX_CHARS = 1_000_000
 """A topic may be 64 KiB long: the cache is bounded in characters too, not only in topics."""
-GROUP_BACKLOG_MAX = 1_000
-"""Batches a signal group may have waiting before the bridge drops what the next network read brought."""
+GROUP_BACKLOG_MAX = 10_000
+"""Batches a signal group may have waiting before the bridge drops the next (a batch holds at most one value
+per signal and at most 4,096 values)."""
 
 
 class NetworkThreadDied(RuntimeError):
@@ -322,7 +326,7 @@ class MqttBridgeActor(SupervisedActor):
         command_filter = cfg.command_topic if cfg.writable_signals else None
         targets_of = self._targets
         decode = codec.decode
-        batches: dict[Owner, list[SignalUpdate]] = {}
+        batches: dict[Owner, tuple[list[SignalUpdate], set[str]]] = {}
         for topic, payload in batch:
             try:
                 if command_filter is not None and codec.topic_matches(command_filter, topic):
@@ -344,12 +348,16 @@ class MqttBridgeActor(SupervisedActor):
                     self._in_log.warning(f"payload:{name}", "%s: bad payload on '%s' for signal '%s': %s",
                                          cfg.driver_id, topic[:200], name, exc)
                     update = SignalUpdate(name, table.values[table.index[name]], Quality.BAD)
-                updates = batches.get(owner)
-                if updates is None:
-                    batches[owner] = [update]
+                pending = batches.get(owner)
+                if pending is None:
+                    batches[owner] = ([update], {name})
+                elif name in pending[1]:  # a signal's next value starts a batch: each value is its own change
+                    self._deliver(owner, pending[0])
+                    batches[owner] = ([update], {name})
                 else:
-                    updates.append(update)
-        for owner, updates in batches.items():
+                    pending[0].append(update)
+                    pending[1].add(name)
+        for owner, (updates, _names) in batches.items():
             self._deliver(owner, updates)
 
     def _deliver(self, owner: Owner, updates: list[SignalUpdate]) -> None:
