@@ -356,3 +356,32 @@ def test_a_connection_that_keeps_being_taken_over_logs_rate_limited_lines(
              and ("connection lost" in r.getMessage() or "connected to" in r.getMessage())]
     assert sum("connection lost" in line for line in lines) == 1, lines  # rate-limited
     assert len(lines) == 3 and "connected to" in lines[-1], lines  # connected, lost, connected: never ends on lost
+
+
+def test_a_signal_group_too_far_behind_has_its_batches_dropped_counted_and_logged_and_then_catches_up(
+    mosquitto: Mosquitto, peer: MqttPeer, plants: list[BridgePlant],  # noqa: F811
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petra.drivers.mqtt import actor as bridge_actor
+    from supervision import Inject
+
+    monkeypatch.setattr(bridge_actor, "GROUP_BACKLOG_MAX", 3)
+    plant = start(plants, {
+        "signals": [{"name": "level", "type": "int", "initial": 0, "group": "process"}],
+        "mqtt": mqtt_section(mosquitto, subscriptions=[{"topic": "t/level", "signal": "level", "data_type": "int"}]),
+    })
+    peer.publish("t/level", "1")
+    wait_until(lambda: plant.value("level") == 1)
+    errors = plant.metric("petra_driver_errors_total")
+    group = plant.lookup("petra/core/signals/process")
+    group.tell(Inject("hang", 2.0))  # the group stops taking batches; the bridge's tells queue up
+    with caplog.at_level(logging.WARNING):
+        for value in range(2, 40):
+            peer.publish("t/level", str(value))
+        wait_until(lambda: plant.metric("petra_driver_errors_total") > errors)
+        wait_until(lambda: any("batches waiting; dropped" in r.getMessage() for r in caplog.records))
+    # the hang ends: the group applies the batches it had queued (the first values after 1), and new ones land
+    wait_until(lambda: plant.value("level") in range(2, 40), timeout=15)
+    peer.publish("t/level", "1000")
+    wait_until(lambda: plant.value("level") == 1000)
+    assert plant.lookup(f"petra/drivers/{DRIVER}").is_alive()
