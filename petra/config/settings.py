@@ -107,6 +107,15 @@ def default_of(field: dataclasses.Field[Any]) -> Any:
     return dataclasses.MISSING
 
 
+def declared_default(cls: type[Any], name: str) -> Any:
+    """The default `cls` declares for its field `name` (e.g. a tool's option that mirrors a setting)."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    value = default_of(field)
+    if value is dataclasses.MISSING:
+        raise LookupError(f"{cls.__name__}.{name} has no default")
+    return value
+
+
 def schema_of(cls: type[Any], description: str = "") -> Schema:
     """The JSON Schema of `cls`'s YAML mapping: a closed object, required = fields without default."""
     properties: Schema = {}

@@ -161,3 +161,28 @@ def test_dicts_unions_with_float_and_a_schema_default_other_than_the_model_s():
     parsed = parse(Renamed, {"limit": 80, "chains": {"a": ["x", "y"]}})
     assert parsed.limit == 80.0 and isinstance(parsed.limit, float) and parsed.chains == {"a": ("x", "y")}
     assert parse(Renamed, {"limit": "sp_signal"}).limit == "sp_signal"
+
+
+def test_declared_default_is_the_fields_default_and_a_required_field_has_none() -> None:
+    import pytest
+
+    from petra.config.settings import declared_default
+    from petra.drivers.s7.config import S7PlcConfig
+
+    assert declared_default(S7PlcConfig, "port") == 102
+    with pytest.raises(LookupError, match="S7PlcConfig.ip has no default"):
+        declared_default(S7PlcConfig, "ip")
+
+
+def test_the_field_tools_options_that_mirror_a_setting_default_to_its_declaration() -> None:
+    from petra.cli import build_parser
+    from petra.config.settings import declared_default
+    from petra.drivers.modbus.config import ModbusConnectionConfig, SerialSettings
+    from petra.drivers.s7.config import S7PlcConfig
+
+    s7 = build_parser().parse_args(["s7", "read"])
+    assert (s7.port, s7.rack, s7.slot) == tuple(declared_default(S7PlcConfig, n) for n in ("port", "rack", "slot"))
+    modbus = build_parser().parse_args(["modbus", "read"])
+    assert modbus.port == declared_default(ModbusConnectionConfig, "port")
+    assert (modbus.baudrate, modbus.parity) == (declared_default(SerialSettings, "baudrate"),
+                                                declared_default(SerialSettings, "parity"))

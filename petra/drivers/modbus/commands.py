@@ -9,31 +9,32 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from functools import partial
 
 from petra.commands import field_tools as tools
 from petra.commands.option_order import before_or_after_action
-from petra.drivers.modbus.config import DATA_TYPES, TABLES
+from petra.config.settings import declared_default
+from petra.drivers.modbus.config import DATA_TYPES, TABLES, ModbusConnectionConfig, ModbusMapping, SerialSettings
 from petra.values import CoercionError
-
-if TYPE_CHECKING:
-    from petra.drivers.modbus.config import ModbusConnectionConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `petra modbus read|write|monitor`."""
     modbus = sub.add_parser("modbus", help="talk to a Modbus TCP or RTU device (pymodbus)")
     actions = modbus.add_subparsers(dest="action", metavar="ACTION", required=True)
+    # Options that mirror a setting take the setting's declared default.
+    device, line, mapping = (partial(declared_default, cls) for cls in (ModbusConnectionConfig, SerialSettings,
+                                                                         ModbusMapping))
 
     def connection(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         return [
             parser.add_argument("--host", default="127.0.0.1"),
-            parser.add_argument("--port", type=int, default=502),
+            parser.add_argument("--port", type=int, default=device("port")),
             parser.add_argument("--serial", help="serial device for RTU, e.g. /dev/ttyUSB0 (instead of --host)"),
-            parser.add_argument("--baudrate", type=int, default=9600),
-            parser.add_argument("--parity", choices=["N", "E", "O"], default="N"),
-            parser.add_argument("--stopbits", type=int, choices=[1, 2], default=1),
-            parser.add_argument("--bytesize", type=int, choices=[7, 8], default=8),
+            parser.add_argument("--baudrate", type=int, default=line("baudrate")),
+            parser.add_argument("--parity", choices=["N", "E", "O"], default=line("parity")),
+            parser.add_argument("--stopbits", type=int, choices=[1, 2], default=line("stopbits")),
+            parser.add_argument("--bytesize", type=int, choices=[7, 8], default=line("bytesize")),
             parser.add_argument("--timeout", type=float, default=1.0, help="seconds"),
             parser.add_argument("--unit", type=int, default=1, help="unit (slave/device) id"),
         ]
@@ -45,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             help="default: bool for coils and discrete inputs, else uint16")
         parser.add_argument("--count", type=int, default=1, help="consecutive values to read")
         parser.add_argument("--length", type=int, default=1, help="registers of a string")
-        parser.add_argument("--byte-order", choices=["big", "little"], default="big")
-        parser.add_argument("--word-order", choices=["big", "little"], default="big")
+        parser.add_argument("--byte-order", choices=["big", "little"], default=mapping("byte_order"))
+        parser.add_argument("--word-order", choices=["big", "little"], default=mapping("word_order"))
 
     read = actions.add_parser("read", help="read values")
     address(read)

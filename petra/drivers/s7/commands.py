@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 
 from petra.commands import field_tools as tools
 from petra.commands.option_order import before_or_after_action
-from petra.drivers.s7.config import AREAS, DATA_TYPES
+from petra.config.settings import declared_default
+from petra.drivers.s7.config import AREAS, DATA_TYPES, S7Mapping, S7PlcConfig
 from petra.values import CoercionError
 
 if TYPE_CHECKING:
-    from petra.drivers.s7.config import S7PlcConfig
     from petra.drivers.s7.session import S7Session
 
 
@@ -25,13 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `petra s7 connect|info|read|write|monitor`."""
     s7 = sub.add_parser("s7", help="talk to a Siemens S7 PLC (python-snap7)")
     actions = s7.add_subparsers(dest="action", metavar="ACTION", required=True)
+    # Options that mirror a setting take the setting's declared default.
+    plc, mapping = partial(declared_default, S7PlcConfig), partial(declared_default, S7Mapping)
 
     def connection(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         return [
             parser.add_argument("--ip", default="127.0.0.1", help="PLC address"),
-            parser.add_argument("--port", type=int, default=102),
-            parser.add_argument("--rack", type=int, default=0),
-            parser.add_argument("--slot", type=int, default=1, help="1 for S7-1200/1500, 2 for S7-300"),
+            parser.add_argument("--port", type=int, default=plc("port")),
+            parser.add_argument("--rack", type=int, default=plc("rack")),
+            parser.add_argument("--slot", type=int, default=plc("slot"), help="1 for S7-1200/1500, 2 for S7-300"),
             parser.add_argument("--timeout", type=float, default=2.0, help="seconds"),
         ]
 
@@ -41,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("--address", type=int, default=0, help="byte offset")
         parser.add_argument("--bit", type=int, default=0, choices=range(8), metavar="0-7")
         parser.add_argument("--data-type", choices=DATA_TYPES, default="int")
-        parser.add_argument("--length", type=int, default=254, help="characters of a STRING")
+        parser.add_argument("--length", type=int, default=mapping("length"), help="characters of a STRING")
 
     connect = actions.add_parser("connect", help="connect and report the PDU size")
     connect.set_defaults(handler=_s7_connect)
