@@ -170,7 +170,7 @@ def test_declared_default_is_the_fields_default_and_a_required_field_has_none() 
     from petra.drivers.s7.config import S7PlcConfig
 
     assert declared_default(S7PlcConfig, "port") == 102
-    with pytest.raises(LookupError, match="S7PlcConfig.ip has no default"):
+    with pytest.raises(LookupError, match=r"S7PlcConfig\.ip has no default"):
         declared_default(S7PlcConfig, "ip")
 
 
