@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 
+import pykka
 import pytest
 
 from petra.storage.tier_actor import TierStopping, WalClient
@@ -14,10 +14,15 @@ from supervision import Registry
 WAL = "petra/storage/wal"
 
 
-def wal_answering_head(head: int) -> SimpleNamespace:
-    """Stands in for the WAL actor's ref: `ref.proxy().head().get(timeout)` answers `head`."""
-    future = SimpleNamespace(get=lambda timeout: head)
-    return SimpleNamespace(proxy=lambda: SimpleNamespace(head=lambda: future))
+class WalAnsweringHead(pykka.ThreadingActor):
+    """A real actor in the WAL's place: the client reaches it as it reaches the WAL (`ref.proxy().head()`)."""
+
+    def __init__(self, head: int) -> None:
+        super().__init__()
+        self._head = head
+
+    def head(self) -> int:
+        return self._head
 
 
 def test_a_stopping_tier_gives_up_on_a_wal_that_is_not_running_instead_of_waiting_out_the_timeout() -> None:
@@ -51,12 +56,14 @@ def test_a_tier_that_is_stopped_while_waiting_gives_up_then() -> None:
 def test_a_running_tier_still_waits_for_the_wal_to_come_back() -> None:
     registry = Registry()
     client = WalClient(registry, WAL, timeout=30.0, halt=threading.Event())
-    back = threading.Timer(0.3, registry.register, (WAL, wal_answering_head(42)))  # several halt checks later
+    wal = WalAnsweringHead.start(42)
+    back = threading.Timer(0.3, registry.register, (WAL, wal))  # several halt checks later
     back.start()
     try:
         assert client.head() == 42
     finally:
         back.cancel()
+        wal.stop()
 
 
 def test_a_wal_that_never_comes_back_is_a_timeout_naming_it_and_the_whole_wait() -> None:
