@@ -13,9 +13,7 @@ ID is an alarm id or the short code from a notification.
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import sys
 import time
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -24,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from petra.ctl.client import ControlClient
+from petra.ctl.commands import print_json
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _STYLE = {"active_unacked": "bold red", "active_acked": "yellow", "rtn_unacked": "magenta", "latched": "red",
@@ -77,10 +76,6 @@ def _ack_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.set_defaults(func=command, alarm_command="ack")
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data) + "\n")
-
-
 def _when(stamp: Any) -> str:
     return "" if not isinstance(stamp, int | float) else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
@@ -88,7 +83,7 @@ def _when(stamp: Any) -> str:
 def list_alarms(client: ControlClient, args: argparse.Namespace, console: Console) -> int:
     data = client.request("GET", "/v1/alarms")
     if args.json:
-        _print_json(data)
+        print_json(data)
         return 0
     table = Table(title="alarms" + ("  [bold red]FLOOD[/]" if data.get("flood") else ""))
     for column in ("id", "state", "severity", "value", "since", "ack by", "notes"):
@@ -125,7 +120,7 @@ def command(client: ControlClient, args: argparse.Namespace, console: Console) -
             body["for_s"] = args.for_s
     view = client.request("POST", f"/v1/alarms/{quote(args.id, safe='')}/{kind}", body)
     if args.json:
-        _print_json(view)
+        print_json(view)
     else:
         console.print(f"{kind} {view.get('id', args.id)}: now {view.get('state')}", style="green")
     return 0
@@ -139,7 +134,7 @@ def history(client: ControlClient, args: argparse.Namespace, console: Console) -
         query["since"] = time.time() - args.since
     events = client.request("GET", "/v1/alarms/history?" + urlencode(query))["events"]
     if args.json:
-        _print_json(events)
+        print_json(events)
         return 0
     table = Table(title="alarm history")
     for column in ("time", "alarm", "event", "state", "value", "who"):
@@ -154,7 +149,7 @@ def history(client: ControlClient, args: argparse.Namespace, console: Console) -
 def kpi(client: ControlClient, args: argparse.Namespace, console: Console) -> int:
     data = client.request("GET", "/v1/alarms/kpi?" + urlencode({"period_s": args.period}))
     if args.json:
-        _print_json(data)
+        print_json(data)
         return 0
     console.print(f"over the last {data['period_s'] / 3600:g} h: {data['alarms']} alarms, "
                   f"{data['alarms_per_10min_avg']} per 10 min on average (max {data['alarms_per_10min_max']}), "
