@@ -297,6 +297,8 @@ class ControlApi:
                 found[node.path] = ref.proxy().status().get(timeout=ASK_TIMEOUT_S / 5)
             except (ActorDeadError, PykkaTimeout):
                 found[node.path] = {"error": "not answering"}
+            except Exception as exc:  # its own status failed (the actor restarts if it must): say so, serve the rest
+                found[node.path] = {"error": f"{type(exc).__name__}: {exc}"}
         return found
 
     def _tree(self, request: Request, _: dict[str, str]) -> Any:
