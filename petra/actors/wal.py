@@ -88,6 +88,7 @@ class WalActor(SupervisedActor):
         self._last_trim = 0.0
         self._full_since: float | None = None
         self._last_retry = 0.0
+        self._last_full_check = 0.0
         self._refused: set[str] = set()
         self._subscriber: Any = None
         self._unstorable_log = RateLimitedLog(log, interval_s=60.0)
@@ -186,6 +187,7 @@ class WalActor(SupervisedActor):
                 self._write(retry, retrying=True)
             else:
                 self._full_over()
+        self._reassert_full(now)
         self._update_metrics()
 
     def _write(self, samples: list[Sample], retrying: bool = False) -> None:
@@ -237,6 +239,20 @@ class WalActor(SupervisedActor):
                 self._unstorable_log.warning(name, "WAL: a value of %s cannot be stored (beyond the column's "
                                              "range or not text); recorded as no value, quality bad", name)
             return encode_block(fixed, node_id)
+
+    def _reassert_full(self, now: float) -> None:
+        """Write `storage.wal_full` again when the table disagrees with the WAL (checked once a second).
+
+        The update is a tell to the signal's group: if the group fails on that very message and
+        restarts, the update is gone, and the signal would show the old state until the next change.
+        """
+        if now - self._last_full_check < RETRY_FULL_S:
+            return
+        self._last_full_check = now
+        slot = self.plant.table.index.get(FULL_SIGNAL)
+        full = self._full_since is not None
+        if slot is not None and self.plant.table.values[slot] != full:
+            self._announce_full(full)
 
     def _announce_full(self, full: bool) -> None:
         """Raise or clear the internal alarm signal `storage.wal_full` (an alarm can watch it)."""
