@@ -13,6 +13,7 @@ then the core checks of options that are not enforced or have no effect.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -28,6 +29,7 @@ from petra.config.validation import explain
 from petra.logic.graph import AlgebraicLoopError, partition
 from petra.registry import SECTIONS
 from petra.section import Section, load
+from petra.security.roles import Role, parse_role
 from petra.values import CoercionError, DataType, Value, coerce, parse_literal, type_of
 
 ALIASES = {
@@ -86,7 +88,20 @@ def check_signals(ctx: CheckContext) -> None:
             group=str(item.get("group", "default")),
             writable=bool(item.get("writable", True)),
             history=item.get("history"),
+            writable_by=_writable_by(ctx, item, path),
         )
+
+
+def _writable_by(ctx: CheckContext, item: dict[str, Any], path: Path_) -> Role | None:
+    """The role `writable_by` names (an unknown name is a located error); operator when it is not given
+    (`resolve_signals` settles the default once the signal's writers are known)."""
+    if "writable_by" not in item or not isinstance(item["writable_by"], str):
+        return Role.OPERATOR  # absent, or not a string (the schema reports that)
+    try:
+        return parse_role(item["writable_by"])
+    except ValueError as exc:
+        ctx.error((*path, "writable_by"), str(exc))
+        return None
 
 
 def _show(value: Any) -> str:
@@ -336,9 +351,13 @@ class BlockChecker:
                           f"declared {declared.type.value}")
 
 
+INTERNAL_WRITERS = ("logic", "alarms", "storage")
+"""Writer groups that are PETRA's own: a signal they write can never be opened to remote writes."""
+
+
 def resolve_signals(ctx: CheckContext) -> list[SignalConfig]:
     """Declared signals, then implicit ones from writers, then read-only unknown ones."""
-    signals = list(ctx.declared.values())
+    signals = [_write_rights(ctx, declared) for declared in ctx.declared.values()]
     for name, writer in ctx.writers.items():
         declared = ctx.declared.get(name)
         if declared is not None:
@@ -347,7 +366,8 @@ def resolve_signals(ctx: CheckContext) -> list[SignalConfig]:
                                        f"declared {declared.type.value}")
             continue
         dtype = writer.type or DataType.FLOAT
-        signals.append(SignalConfig(name, dtype, dtype.default, group=writer.group, implicit=True))
+        signals.append(SignalConfig(name, dtype, dtype.default, group=writer.group, implicit=True,
+                                    writable_by=None, written_by=writer.what))
     known = [*ctx.declared, *ctx.writers]
     for name, path in ctx.reads.items():
         if name in ctx.declared or name in ctx.writers:
@@ -361,6 +381,29 @@ def resolve_signals(ctx: CheckContext) -> list[SignalConfig]:
                        "with bad quality until something writes it")
         signals.append(SignalConfig(name, DataType.FLOAT, DataType.FLOAT.default, implicit=True, unset=True))
     return signals
+
+
+def _write_rights(ctx: CheckContext, signal: SignalConfig) -> SignalConfig:
+    """`signal` with its `writable_by` and `written_by` settled (see `SignalConfig.writable_by`).
+
+    A `writable_by` the file gives on a `writable: false` signal, or on one a block, an alarm or the storage
+    subsystem writes, is a located error: PETRA would accept a right it cannot grant.
+    """
+    writer = ctx.writers.get(signal.name)
+    written_by = writer.what if writer is not None else None
+    at = ctx.declared_at[signal.name][:-1]
+    item = ctx.doc.data["signals"][at[1]]
+    if "writable_by" not in item:
+        remote = signal.writable_by if signal.writable and writer is None else None
+        return replace(signal, writable_by=remote, written_by=written_by)
+    if not signal.writable:
+        ctx.error((*at, "writable_by"), f"set, but signal '{signal.name}' is writable: false "
+                                        "(remove one of the two)")
+    elif writer is not None and writer.group in INTERNAL_WRITERS:
+        fix = "; force it instead (engineer)" if writer.group == "logic" else ""
+        ctx.error((*at, "writable_by"), f"signal '{signal.name}' is written by {writer.what} "
+                                        f"(line {ctx.line_of(writer.path)}): it cannot be written remotely{fix}")
+    return replace(signal, written_by=written_by)
 
 
 def check_sections(ctx: CheckContext, sections: Sequence[Section] | None = None) -> None:

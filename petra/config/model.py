@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from petra.config.sections import LoggingSettings, MetricsSettings, SecuritySettings
 from petra.config.settings import parse
+from petra.security.roles import Role
 from petra.tasks.model import MAIN, TaskConfig, plant_tasks
 from petra.values import DataType, Value
 
@@ -38,6 +39,15 @@ class SignalConfig:
     writable: bool = True
     history: bool | dict[str, Any] | None = None
     """Per-signal recording options (`storage.history` keys) or False; None uses the default."""
+    writable_by: Role | None = Role.OPERATOR
+    """The lowest role that may write it through the control API (`PUT /v1/signals/NAME`); None: nobody may.
+
+    What the loader settles (`petra.config.checks.resolve_signals`): the file's `writable_by` when it gives one;
+    otherwise None for a signal something in the plant writes (a block, a driver mapping, the alarm or storage
+    runtime: a remote write would fight its writer) or that is `writable: false`, and operator for the rest
+    (signals only people write: setpoints, enables). Forcing is another right (engineer), not this one."""
+    written_by: str | None = None
+    """What in the plant writes it (`block 'pid'`, `s7 mapping ...`, `the alarm runtime`); None: nothing does."""
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,9 @@ def _signal_schema() -> Schema:
             "group": string("Signal group (actor) that owns the signal when no block writes it.",
                             default="default", pattern=NAME_PATTERN),
             "writable": boolean("Operators and MQTT commands may write it.", default=True),
+            "writable_by": string("The lowest role that may write it through the control API: viewer, operator, "
+                                  "engineer or admin (default: operator for a signal nothing in the plant writes; "
+                                  "a signal a driver writes may be opened with it, one a block computes may not)."),
             "history": {
                 "description": "How this signal is recorded (overrides storage.history); false: not recorded.",
                 "anyOf": [{"type": "boolean"}, overrides_schema_of(HistoryPolicy)],
