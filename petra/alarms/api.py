@@ -10,7 +10,8 @@
     POST /v1/alarms/ID/unshelve | /reset
     POST /v1/alarms/ID/disable               {"reason": "..."} (out of service) | /enable
 
-Every command is audited with the caller's identity (`uid:1000`, `token:ops`).
+Reads need the viewer role, ack/shelve/unshelve/reset the operator, disable/enable the engineer
+(`petra.control.access`). Every command is audited with the caller's identity (`uid:1000`, `token:ops`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ from petra.control.api import EPOCH_MAX_S, ApiError, Request, query_number
 from petra.control.api import json_body as _body
 from petra.control.routes import Route
 from petra.plant import Plant
+from petra.security.roles import Role
 from petra.wiring import Wiring
 
 PREFIX = "/v1/alarms"
+OPERATOR_COMMANDS = ("ack", "shelve", "unshelve", "reset")
+"""What the operator on shift does with an alarm (ISA-18.2's acknowledge, shelve, reset)."""
+ENGINEER_COMMANDS = ("disable", "enable")
+"""Taking an alarm out of service and back: a maintenance decision, not a shift's (engineer)."""
 
 
 MAX_LIMIT = 100_000
@@ -41,12 +47,13 @@ class AlarmApi:
     def routes(self) -> list[Route]:
         one = PREFIX + r"/(?P<id>[^/]+)"
         return [
-            Route("GET", PREFIX, self.list),
-            Route("GET", PREFIX + "/kpi", self.kpi),
-            Route("GET", PREFIX + "/history", self.history),
-            Route("GET", PREFIX + "/deliveries", self.deliveries),
-            Route("GET", one, self.one),
-            Route("POST", one + r"/(?P<command>ack|shelve|unshelve|reset|disable|enable)", self.command),
+            Route("GET", PREFIX, self.list, Role.VIEWER),
+            Route("GET", PREFIX + "/kpi", self.kpi, Role.VIEWER),
+            Route("GET", PREFIX + "/history", self.history, Role.VIEWER),
+            Route("GET", PREFIX + "/deliveries", self.deliveries, Role.VIEWER),
+            Route("GET", one, self.one, Role.VIEWER),
+            Route("POST", one + rf"/(?P<command>{'|'.join(OPERATOR_COMMANDS)})", self.command, Role.OPERATOR),
+            Route("POST", one + rf"/(?P<command>{'|'.join(ENGINEER_COMMANDS)})", self.command, Role.ENGINEER),
         ]
 
     def list(self, request: Request, _: dict[str, str]) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from petra.control import server
 from petra.control.api import ControlApi
+from petra.control.auth import authenticator
 from petra.control.handle import RuntimeHandle
 from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, PlaintextRefused, http_rejections
 from petra.control.paths import default_socket_path
@@ -77,7 +78,7 @@ class ControlActor(PooledActor):
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
             api = ControlApi(self.runtime, served_by=self.path, routes=self.routes)
-            app = server.ControlApp(api, bearer_tokens(tcp), limits, rejected)
+            app = server.ControlApp(api, authenticator(config), limits, rejected)
             self._host = HttpHost(app.app, bound, limits, server.SERVER_NAME, rejected)
             self._host.start()
         except BaseException:

@@ -38,10 +38,12 @@ from pykka import ActorDeadError
 from pykka import Timeout as PykkaTimeout
 
 from petra import __version__
+from petra.control import access
 from petra.control.handle import RuntimeHandle
 from petra.control.routes import RouteTable
 from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
 from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
+from petra.security.roles import Principal, Role
 from petra.tasks.runtime import task_status
 from petra.threads import process_status
 from petra.values import CoercionError, coerce
@@ -63,27 +65,41 @@ DRIVERS = section_group("drivers")
 
 @dataclass(frozen=True)
 class Request:
+    """One call. `principal` is who it acts as (the HTTP server always sets it, with `caller` its audit name);
+    None is an in-process caller (tests, tools), which acts as admin under `caller`'s name."""
+
     method: str
     path: str
     query: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     caller: str = "unknown"
+    principal: Principal | None = None
+    secure: bool = False
+    """Whether it came over TLS (a session cookie set in answer is then `Secure`)."""
+
+    @property
+    def acting(self) -> Principal:
+        """Who the request acts as."""
+        return self.principal or Principal(self.caller, Role.ADMIN, "in-process", "local")
 
 
 @dataclass(frozen=True)
 class Response:
     status: int
     body: Any
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra response headers (Retry-After, Set-Cookie)."""
 
     def encode(self) -> bytes:
         return (json.dumps(self.body, default=str) + "\n").encode()
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 MAX_INT_DIGITS = 20
@@ -162,6 +178,16 @@ Handler = Callable[[Request, dict[str, str]], Any]
 """A route handler: returns a JSON-able body (200) or a Response; raises ApiError for 4xx."""
 
 
+@dataclass(frozen=True)
+class ApiRoute:
+    """A route as the API serves it: method, path regex, handler, and the least role (None: open)."""
+
+    method: str
+    regex: re.Pattern[str]
+    handler: Handler
+    role: Role | None
+
+
 class ControlApi:
     """Routes requests to the running plant through its `RuntimeHandle` (petra.runtime.Runtime is one).
 
@@ -175,7 +201,7 @@ class ControlApi:
         self.served_by = served_by
         """The actor path serving this API: restarting it (or a supervisor above it) cannot wait for itself."""
         self.started_at = time.time()
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[ApiRoute] = []
         self.add_route("GET", r"/v1/status", self._status)
         self.add_route("GET", r"/v1/tree", self._tree)
         self.add_route("GET", r"/v1/signals", self._signals)
@@ -189,33 +215,52 @@ class ControlApi:
         self.add_route("POST", r"/v1/actors/inject", self._inject)
 
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
-        """A built-in route (sections add theirs through `routes`, see petra.control.routes)."""
-        self._routes.append((method, re.compile(pattern + r"/?"), handler))
+        """A built-in route, with the role `petra.control.access.BUILT_IN` gives it (a route it does not name
+        is a KeyError: none is served undecided). Sections add theirs through `routes` (petra.control.routes)."""
+        self._routes.append(ApiRoute(method, re.compile(pattern + r"/?"), handler,
+                                     access.built_in_role(method, pattern)))
 
     def routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
         """Built-in routes, then those the sections add (`routes`)."""
-        return self._routes + [(r.method, r.regex, r.handler) for r in self.extra_routes.routes()]
+        return [(r.method, r.regex, r.handler) for r in self.table()]
+
+    def table(self) -> list[ApiRoute]:
+        """Every route with its least role: the built-in ones, then the sections' (read on every request)."""
+        return self._routes + [ApiRoute(r.method, r.regex, r.handler, r.role) for r in self.extra_routes.routes()]
+
+    def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]]:
+        """The route serving `method path` and its path parameters; ApiError 404 or 405 when none does."""
+        matched_path = False
+        for route in self.table():
+            match = route.regex.fullmatch(path)
+            if match is None:
+                continue
+            matched_path = True
+            if route.method == method:
+                return route, match.groupdict()
+        if matched_path:
+            raise ApiError(405, f"method {method} not allowed on {path}")
+        raise ApiError(404, f"no such endpoint: {path}")
+
+    def role_needed(self, method: str, path: str) -> Role | None:
+        """The least role of the route `method path` (viewer for a path no route serves: it needs credentials
+        to be told so)."""
+        try:
+            return self.match(method, path)[0].role
+        except ApiError:
+            return Role.VIEWER
 
     def handle(self, request: Request) -> Response:
         if not self.runtime.started.wait(STARTING_WAIT_S):
             # the control listener is up before the rest of the tree: hold, then say so plainly
             return Response(503, {"error": "PETRA is still starting; try again"})
         try:
-            matched_path = False
-            for method, pattern, handler in self.routes():
-                match = pattern.fullmatch(request.path)
-                if match is None:
-                    continue
-                matched_path = True
-                if method != request.method:
-                    continue
-                result = handler(request, match.groupdict())
-                return result if isinstance(result, Response) else Response(200, result)
-            if matched_path:
-                raise ApiError(405, f"method {request.method} not allowed on {request.path}")
-            raise ApiError(404, f"no such endpoint: {request.path}")
+            route, params = self.match(request.method, request.path)
+            self._authorize(request, route)
+            result = route.handler(request, params)
+            return result if isinstance(result, Response) else Response(200, result)
         except ApiError as exc:
-            return Response(exc.status, {"error": exc.message})
+            return Response(exc.status, {"error": exc.message}, exc.headers)
         except Exception as exc:  # a bug must answer, not drop the connection
             log.exception("control API %s %s failed", request.method, request.path)
             return Response(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
@@ -244,6 +289,17 @@ class ControlApi:
 
     def _audit(self, event: str, request: Request, **details: Any) -> None:
         self.runtime.audit(event, request.caller, **details)
+
+    def _authorize(self, request: Request, route: ApiRoute) -> None:
+        """403 (audited) unless the caller's role is at least the route's."""
+        principal = request.acting
+        if route.role is None or principal.allows(route.role):
+            return
+        self.runtime.audit("access.denied", request.caller, method=request.method, path=request.path[:200],
+                           role=principal.role.label, needed=route.role.label, address=principal.address,
+                           user=principal.user)
+        raise ApiError(403, f"{request.method} {request.path[:200]} needs the {route.role.label} role; "
+                            f"{principal.name} has {principal.role.label}")
 
     def _ask_owner(self, name: str, message: Any) -> Any:
         table = self.plant.table
@@ -330,8 +386,12 @@ class ControlApi:
         owner = self.plant.table.owners[self._slot(name)]
         if owner.is_chain:
             raise ApiError(409, f"'{name}' is computed by {owner} every scan; use force to hold it")
-        if not self.plant.table.specs[self._slot(name)].writable:
-            raise ApiError(403, f"'{name}' is not writable (writable: false in the config)")
+        refusal = access.write_refusal(self.plant.table.specs[self._slot(name)], request.acting.role)
+        if refusal is not None:
+            self.runtime.audit("access.denied", request.caller, method=request.method, path=request.path[:200],
+                               signal=name, role=request.acting.role.label, address=request.acting.address,
+                               user=request.acting.user, reason=refusal)
+            raise ApiError(403, refusal)
         errors = self._ask_owner(name, UpdateSignals((SignalUpdate(name, value),), f"control:{request.caller}"))
         if errors:
             raise ApiError(422, "; ".join(errors))

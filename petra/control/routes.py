@@ -15,17 +15,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from petra.security.roles import Role
+
 if TYPE_CHECKING:
     from petra.control.api import Handler
 
 
 @dataclass(frozen=True)
 class Route:
-    """One route: an HTTP method, a path regex (matched whole, a trailing / allowed) and its handler."""
+    """One route: an HTTP method, a path regex (matched whole, a trailing / allowed), its handler and the
+    least role that may call it (`petra.control.access`): every section route says which, and none is open
+    to callers without credentials."""
 
     method: str
     pattern: str
     handler: Handler
+    role: Role
     regex: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,9 +1,15 @@
 """The control API's HTTP server (aiohttp): a Unix socket (default) and optional TCP with TLS.
 
 The Unix socket is created with mode 0660 and identifies callers by their
-peer credentials (`uid:1000`); TCP requires a bearer token and identifies
-callers by the token's name (`token:ops`). Both hand requests to the same
-`ControlApi`, in a small thread pool because a handler may wait on an actor.
+peer credentials (`uid:1000`); TCP takes a bearer token (`token:ops`, or a
+user's API token) or a session cookie from `POST /v1/login`
+(`petra.control.auth`). Every request is turned into a `Principal` first: no
+credentials get 401 (unless `security.anonymous_viewer`), a locked-out client
+429 with Retry-After, a cookie request that changes something without its
+session's `X-CSRF-Token` 403; then `ControlApi` checks the route's least role
+(`petra.control.access`, 403) and runs it. Authentication and the API run
+in a small thread pool because a handler may wait on an actor, a login hashes
+a password, and the audit trail fsyncs: the event loop never does either.
 `GET /v1/events` streams signal changes as server-sent events from a bounded
 queue: a client that cannot keep up loses events (counted in `dropped`), never
 memory. Limits (body size, timeouts, backlog) are `petra.control.http_host`'s.
@@ -15,7 +21,6 @@ import asyncio
 import contextlib
 import errno
 import fnmatch
-import hmac
 import json
 import logging
 import os
@@ -29,10 +34,13 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Counter
 
+from petra.control import access
 from petra.control.api import ControlApi, Request, Response
+from petra.control.auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Refused, csrf_refusal
 from petra.control.http_host import Limits, read_body
 from petra.messages import SignalsChanged
-from petra.rate_limited_log import RateLimitedLog
+from petra.rate_limited_log import RateLimitedLog, RateLimiter
+from petra.security.roles import Principal, Role
 from petra.security.tls import apply_cipher_suites
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,7 @@ SSE_KEEPALIVE_S = 5.0
 SSE_MAX_STREAMS = 64
 """Every open stream is a bus listener called on each change: past this many, a new one gets 503."""
 API_THREADS = 8
+UNAUTHENTICATED_AUDIT_S = 60.0
 
 _STREAMS: web.AppKey[set[asyncio.Queue[dict[str, Any] | None]]] = web.AppKey("streams", set)
 """The queue of every open event stream."""
@@ -109,14 +118,16 @@ def _remove_stale_socket(path: Path) -> None:
 
 
 class ControlApp:
-    """The aiohttp application: every method and path goes to `ControlApi.handle`, events are streamed."""
+    """The aiohttp application: every request is authenticated, then goes to `ControlApi.handle`; events stream."""
 
-    def __init__(self, api: ControlApi, tokens: dict[str, str], limits: Limits, rejected: Counter) -> None:
+    def __init__(self, api: ControlApi, auth: Authenticator, limits: Limits, rejected: Counter) -> None:
         self.api = api
-        self.tokens = tokens
+        self.auth = auth
         self.limits = limits
         self.rejected = rejected
         self.refusals = RateLimitedLog(log)
+        self.unauthenticated = RateLimiter(UNAUTHENTICATED_AUDIT_S, max_keys=4096)
+        """Requests without credentials are audited once per address and interval (a scanner would flood it)."""
         self.executor = ThreadPoolExecutor(API_THREADS, thread_name_prefix="petra-control-api")
         self.app = web.Application(client_max_size=limits.max_body_bytes)
         self.app[_STREAMS] = set()
@@ -124,38 +135,79 @@ class ControlApp:
         self.app.on_shutdown.append(self._end_streams)
         self.app.on_cleanup.append(self._release)
 
-    def identify(self, request: web.Request) -> str | None:
-        """`uid:N` from the Unix socket's peer credentials; `token:NAME` for a valid bearer token on TCP."""
+    def _peer(self, request: web.Request) -> tuple[int | None, str]:
+        """The Unix peer's uid (None on TCP) and the client's address (`unix` on the socket)."""
         transport = request.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
         if sock is not None and sock.family == socket.AF_UNIX:
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            return f"uid:{struct.unpack('3i', creds)[1]}"
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return None
-        offered = header[len("Bearer "):].strip().encode()
-        for name, token in self.tokens.items():
-            if hmac.compare_digest(offered, token.encode()):
-                return f"token:{name}"
-        return None
+            return struct.unpack("3i", creds)[1], "unix"
+        return None, request.remote or "unknown"
+
+    def identify(self, method: str, path: str, uid: int | None, address: str, headers: Any,
+                 cookie: str | None) -> Principal:
+        """Who the request acts as; `Refused` (401, 429, 503) when nobody, audited when it is a failed attempt.
+
+        Runs in the API's thread pool: a user token or a session is looked up in the identity, and a
+        refusal is written to the audit trail (fsynced), neither of which may hold up the event loop.
+        """
+        if uid is not None:
+            return self.auth.unix(uid)
+        if self.api.role_needed(method, path) is access.OPEN:
+            return Principal("anonymous", Role.VIEWER, "anonymous", address)  # the login checks the body itself
+        try:
+            principal = self.auth.tcp(address, headers.get("Authorization"), cookie)
+        except Refused as refused:
+            if refused.audit is not None:
+                self.api.runtime.audit(refused.audit, refused.actor or f"address:{address}", address=address,
+                                       method=method, path=path[:200], reason=refused.message)
+            elif refused.status == 401 and self.unauthenticated.admit(address) is not None:
+                self.api.runtime.audit("auth.missing", f"address:{address}", address=address, method=method,
+                                       path=path[:200])
+            raise
+        refusal = csrf_refusal(principal, method, headers.get(CSRF_HEADER))
+        if refusal is not None:
+            self.api.runtime.audit("access.denied", principal.audit_actor, address=address, method=method,
+                                   path=path[:200], user=principal.user, reason=refusal)
+            raise Refused(403, refusal)
+        return principal
+
+    def _serve(self, call: Request, uid: int | None, address: str, headers: Any, cookie: str | None) -> Response:
+        """Authenticate, then handle (one trip to the thread pool per request)."""
+        try:
+            principal = self.identify(call.method, call.path, uid, address, headers, cookie)
+        except Refused as refused:
+            return _refused(refused)
+        return self.api.handle(Request(call.method, call.path, call.query, call.body, principal.audit_actor,
+                                       principal, call.secure))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        caller = self.identify(request)
-        if caller is None:
-            return self._refuse(request, "?", Response(401, {"error": "missing or invalid bearer token"}))
+        uid, address = self._peer(request)
+        loop = asyncio.get_running_loop()
+        if request.method == "GET" and access.EVENTS_PATH.fullmatch(request.path):
+            return await self._events(request, uid, address)
         try:
             body = await read_body(request, self.limits)
         except web.HTTPException as exc:
-            return self._refuse(request, caller, Response(exc.status, {"error": exc.text or exc.reason}), close=True)
-        if request.method == "GET" and request.path.rstrip("/") == "/v1/events":
-            if len(self.app[_STREAMS]) >= SSE_MAX_STREAMS:
-                return self._refuse(request, caller, Response(503, {
-                    "error": f"{SSE_MAX_STREAMS} event streams are open already; close one or try again later"}))
-            return await self._stream_events(request, request.query.get("pattern", "*"))
-        call = Request(request.method, request.path, dict(request.query), body, caller)
-        response = await asyncio.get_running_loop().run_in_executor(self.executor, self.api.handle, call)
-        return self._refuse(request, caller, response) if 400 <= response.status < 500 else _json(response)
+            return self._refuse(request, address, Response(exc.status, {"error": exc.text or exc.reason}),
+                                close=True)
+        call = Request(request.method, request.path, dict(request.query), body, secure=request.secure)
+        response = await loop.run_in_executor(self.executor, self._serve, call, uid, address, request.headers,
+                                              request.cookies.get(SESSION_COOKIE))
+        return self._refuse(request, address, response) if 400 <= response.status < 500 else _json(response)
+
+    async def _events(self, request: web.Request, uid: int | None, address: str) -> web.StreamResponse:
+        try:
+            principal = await asyncio.get_running_loop().run_in_executor(
+                self.executor, self.identify, request.method, request.path, uid, address, request.headers,
+                request.cookies.get(SESSION_COOKIE))
+        except Refused as refused:
+            return self._refuse(request, address, _refused(refused))
+        assert access.EVENTS.role is not None and principal.allows(access.EVENTS.role)  # every role may read
+        if len(self.app[_STREAMS]) >= SSE_MAX_STREAMS:
+            return self._refuse(request, principal.audit_actor, Response(503, {
+                "error": f"{SSE_MAX_STREAMS} event streams are open already; close one or try again later"}))
+        return await self._stream_events(request, request.query.get("pattern", "*"))
 
     def _refuse(self, request: web.Request, caller: str, response: Response, close: bool = False) -> web.Response:
         """A client's mistake: counted, logged once per kind and interval (never a traceback), answered."""
@@ -227,8 +279,15 @@ class ControlApp:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _refused(refused: Refused) -> Response:
+    headers = (("Retry-After", str(refused.retry_after)),) if refused.retry_after is not None else ()
+    return Response(refused.status, {"error": refused.message}, headers)
+
+
 def _json(response: Response, close: bool = False) -> web.Response:
     reply = web.Response(status=response.status, body=response.encode(), content_type="application/json")
+    for name, value in response.headers:
+        reply.headers.add(name, value)
     if close:
         reply.force_close()
     return reply

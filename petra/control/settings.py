@@ -6,17 +6,20 @@ from dataclasses import dataclass
 
 from petra.config.schema_builders import array, string
 from petra.config.settings import schema_of, setting
+from petra.security.roles import ROLE_NAMES
 
-ROLES = ("operator", "engineer", "administrator")
+ROLES = (*ROLE_NAMES, "administrator")
+"""The role names a config may write: the four roles and `administrator`, the original PETRA's admin."""
 
 
 @dataclass(frozen=True)
 class Token:
-    """A named bearer token with a role; a bare string in `tokens` is a token without either."""
+    """A named bearer token with a role; a bare string in `tokens` is a token with the default role (operator)."""
 
     token: str = setting(minLength=1)
     name: str | None = setting(None, doc="Shown in the audit trail as token:<name>.", minLength=1)
-    role: str = setting("operator", enum=ROLES)
+    role: str = setting("operator", enum=ROLES, doc="The least role's name this token acts as: viewer, operator, "
+                                                    "engineer or admin (enforced on every request).")
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,9 @@ class ControlSettings:
         None, doc="Unix socket path for petra-ctl (default: $PETRA_SOCKET, else /run/petra/control.sock when "
                   "/run/petra is writable, else $XDG_RUNTIME_DIR/petra/control.sock or /tmp/petra-UID/control.sock).")
     tcp: TcpSettings | None = None
+    socket_roles: dict[str, str] = setting(
+        default_factory=dict,
+        doc="The role of each Unix uid (a number) or user name that can open the socket (mode 0660): root and the "
+            "user PETRA runs as are admin, anyone else viewer, unless named here.",
+        schema={"type": "object", "propertyNames": {"pattern": "^([0-9]+|[a-z_][a-z0-9_.-]*[$]?)$"},
+                "additionalProperties": string(enum=list(ROLES))})

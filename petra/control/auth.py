@@ -1,0 +1,238 @@
+"""Who a control API request acts as: the `Principal` for each way in, or why there is none.
+
+- **Unix socket**: the peer's uid (SO_PEERCRED), never a header. `control.socket_roles`
+  maps uid numbers or user names to roles; without an entry root (0) and the user
+  PETRA runs as are admin, any other uid that can open the 0660 socket is viewer.
+  An entry wins over those defaults (a config may demote root on the socket).
+- **TCP, `Authorization: Bearer T`**: a `control.tcp.tokens` entry (`token:<name>`,
+  its `role`) or a user's API token from the users file (through the identity).
+  Tokens are compared as SHA-256 digests with `hmac.compare_digest`, every
+  configured one each time, so the time taken says nothing about which matched.
+  A wrong token counts as a failure against the client's address (lock-out:
+  429 with Retry-After once locked; `petra.security.lockout`).
+- **TCP, cookie `petra_session`**: a session made by `POST /v1/login`.
+- **Neither**: `anonymous` viewer when `security.anonymous_viewer` is true, else 401.
+
+Bearer beats cookie when a request carries both. Referer, Origin, Host and
+X-Forwarded-* are never read: they are the client's to forge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import pwd
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from petra.config.settings import declared_default
+from petra.control.settings import ControlSettings, TcpSettings, Token
+from petra.security.roles import Principal, Role, parse_role
+
+if TYPE_CHECKING:
+    from petra.config.model import PlantConfig
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "petra_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing: a cookie request needs no CSRF token for them."""
+
+
+class Refused(Exception):
+    """No principal: answer `status` (401, 429, 503) with `message`; `retry_after` seconds for a 429."""
+
+    def __init__(self, status: int, message: str, retry_after: int | None = None, audit: str | None = None,
+                 actor: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+        self.audit = audit
+        """The audit event of this refusal (None: not one to record, e.g. a request with no credentials)."""
+        self.actor = actor
+        """Who the refusal names in the audit trail (the user or token tried), when known."""
+
+
+class Identity(Protocol):
+    """What the authenticator needs of `petra.security.identity.Identity`: user API tokens and sessions."""
+
+    def authenticate_token(self, token: str, address: str) -> Principal | None:
+        """The principal of a user's API token, None for a token nobody has."""
+        ...
+
+    def session(self, token: str, address: str) -> Principal | None:
+        """The principal of a live session, None for an unknown, expired or revoked one."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConfigToken:
+    """A `control.tcp.tokens` entry: its name, the SHA-256 of its secret and its role."""
+
+    name: str
+    digest: bytes
+    role: Role
+
+
+def config_tokens(tcp: TcpSettings | None) -> tuple[ConfigToken, ...]:
+    """`control.tcp.tokens` as `ConfigToken`s (the secrets themselves are not kept).
+
+    An unnamed token is `tokenN` (its position, from 1); a bare string has the
+    declared default role (operator), as a mapping without `role` does.
+    """
+    found = []
+    for i, entry in enumerate(tcp.tokens if tcp is not None else (), 1):
+        if isinstance(entry, str):
+            found.append(ConfigToken(f"token{i}", _digest(entry), parse_role(declared_default(Token, "role"))))
+        else:
+            found.append(ConfigToken(entry.name or f"token{i}", _digest(entry.token), parse_role(entry.role)))
+    return tuple(found)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass(frozen=True)
+class SocketRoles:
+    """The role of each Unix peer uid: `control.socket_roles`, then root and PETRA's own uid admin, else viewer."""
+
+    by_uid: Mapping[int, Role] = field(default_factory=dict)
+    by_name: Mapping[str, Role] = field(default_factory=dict)
+    own_uid: int = field(default_factory=os.getuid)
+
+    @classmethod
+    def from_settings(cls, mapping: Mapping[str, str], own_uid: int | None = None) -> SocketRoles:
+        """From `control.socket_roles` (keys are uid numbers or user names, already validated)."""
+        by_uid: dict[int, Role] = {}
+        by_name: dict[str, Role] = {}
+        for key, role in mapping.items():
+            if str(key).isdigit():
+                by_uid[int(key)] = parse_role(role)
+                continue
+            by_name[str(key)] = parse_role(role)
+            try:
+                pwd.getpwnam(str(key))
+            except KeyError:
+                log.warning("control.socket_roles names user '%s', who does not exist on this machine: the "
+                            "entry applies if that user is created", key)
+        return cls(by_uid, by_name, os.getuid() if own_uid is None else own_uid)
+
+    def role_of(self, uid: int) -> Role:
+        if uid in self.by_uid:
+            return self.by_uid[uid]
+        if self.by_name:
+            try:
+                name = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                name = None
+            if name is not None and name in self.by_name:
+                return self.by_name[name]
+        return Role.ADMIN if uid in (0, self.own_uid) else Role.VIEWER
+
+
+class LockOut(Protocol):
+    """What the authenticator needs of `petra.security.lockout.LockOut`."""
+
+    def check(self, user: str | None, address: str) -> float | None: ...
+
+    def failed(self, user: str | None, address: str) -> None: ...
+
+    def succeeded(self, user: str | None, address: str) -> None: ...
+
+
+class Authenticator:
+    """Turns a request's transport and headers into a `Principal`, or raises `Refused`."""
+
+    def __init__(self, tokens: tuple[ConfigToken, ...] = (), socket_roles: SocketRoles | None = None,
+                 identity: Identity | None = None, lockout: LockOut | None = None,
+                 anonymous_viewer: bool = False) -> None:
+        self.tokens = tokens
+        self.socket_roles = socket_roles or SocketRoles()
+        self.identity = identity
+        self.lockout = lockout
+        self.anonymous_viewer = anonymous_viewer
+
+    def unix(self, uid: int) -> Principal:
+        return Principal(f"uid:{uid}", self.socket_roles.role_of(uid), "unix", "unix")
+
+    def tcp(self, address: str, authorization: str | None, cookie: str | None) -> Principal:
+        """The principal of a TCP request from `address` (its Authorization header and session cookie)."""
+        if authorization is not None and authorization.strip():
+            return self._bearer(address, authorization)
+        if cookie:
+            return self._session(address, cookie)
+        if self.anonymous_viewer:
+            return Principal("anonymous", Role.VIEWER, "anonymous", address)
+        raise Refused(401, "this request carries no credentials: send Authorization: Bearer <token>, or log in "
+                           "(POST /v1/login)")
+
+    def _bearer(self, address: str, header: str) -> Principal:
+        scheme, _, offered = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not offered.strip():
+            raise Refused(401, "the Authorization header must be 'Bearer <token>'", audit="auth.failed")
+        self._check_locked(address)
+        token = offered.strip()
+        digest = _digest(token)
+        found = None
+        for entry in self.tokens:  # every entry, whatever matched: the time says nothing
+            if hmac.compare_digest(digest, entry.digest):
+                found = entry
+        principal: Principal | None = None
+        if found is not None:
+            principal = Principal(f"token:{found.name}", found.role, "token", address)
+        elif self.identity is not None:
+            principal = self.identity.authenticate_token(token, address)
+        if principal is None:
+            if self.lockout is not None:
+                self.lockout.failed(None, address)
+            raise Refused(401, "invalid bearer token", audit="auth.failed")
+        if self.lockout is not None:
+            self.lockout.succeeded(None, address)
+        return principal
+
+    def _session(self, address: str, token: str) -> Principal:
+        principal = self.identity.session(token, address) if self.identity is not None else None
+        if principal is None:
+            raise Refused(401, "no such session (it expired, was ended, or PETRA restarted): log in again "
+                               "(POST /v1/login)", audit="session.refused")
+        return principal
+
+    def _check_locked(self, address: str) -> None:
+        if self.lockout is None:
+            return
+        retry_after = self.lockout.check(None, address)
+        if retry_after is not None:
+            seconds = max(1, int(retry_after + 0.999))
+            raise Refused(429, f"too many failed attempts from {address}: try again in {seconds} s",
+                          retry_after=seconds)
+
+
+def authenticator(config: PlantConfig, identity: Identity | None = None, lockout: LockOut | None = None,
+                  own_uid: int | None = None) -> Authenticator:
+    """The authenticator of `config`'s control section: its tokens, socket roles and anonymous viewer."""
+    settings = config.settings("control", ControlSettings)
+    return Authenticator(config_tokens(settings.tcp), SocketRoles.from_settings(settings.socket_roles, own_uid),
+                         identity, lockout, anonymous_viewer=bool(getattr(config.security, "anonymous_viewer", False)))
+
+
+def csrf_refusal(principal: Principal, method: str, offered: str | None) -> str | None:
+    """Why a cookie-authenticated request that changes something is refused (None: it may go on).
+
+    A session's requests other than GET/HEAD/OPTIONS must carry its CSRF token in
+    `X-CSRF-Token`: a page of another site can make the browser send the cookie,
+    but it can neither read the token nor set the header. Bearer and Unix-socket
+    requests carry no ambient credentials and need none.
+    """
+    if principal.via != "session" or method in SAFE_METHODS:
+        return None
+    if not offered or principal.csrf is None:
+        return f"a request with a session cookie needs the {CSRF_HEADER} header (the csrf of POST /v1/login)"
+    if not hmac.compare_digest(offered.encode("utf-8", "surrogatepass"), principal.csrf.encode()):
+        return f"the {CSRF_HEADER} header does not match this session's token"
+    return None
