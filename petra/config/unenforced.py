@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from petra.config.context import CheckContext, mappings, section
+from petra.config.context import CheckContext, section
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,6 @@ def check_unenforced(ctx: CheckContext) -> None:
         ctx.warn(("security", "audit_log"), "set, but enable_audit_logging is not true: "
                  "no audit trail is written (set enable_audit_logging: true, or run with --audit-log)", key=True)
     _check_cipher_names(ctx, security.get("allowed_cipher_suites"))
-    _check_token_roles(ctx, section(section(data, "control"), "tcp").get("tokens"))
     if isinstance(data, dict) and "opcua" in data:
         ctx.warn(("opcua",), "validated only, not yet active: no OPC UA server starts", key=True)
 
@@ -64,12 +63,3 @@ def _check_cipher_names(ctx: CheckContext, names: Any) -> None:
                       "or TLS_AES_256_GCM_SHA384, or OpenSSL names such as ECDHE-RSA-AES128-GCM-SHA256)")
     for warning in policy.warnings:
         ctx.warn(("security", "allowed_cipher_suites"), warning, key=True)
-
-
-def _check_token_roles(ctx: CheckContext, tokens: Any) -> None:
-    for index, token in mappings(tokens):
-        if "role" in token:
-            ctx.warn(("control", "tcp", "tokens", index, "role"),
-                     f"role '{token['role']}' is not enforced yet: every token may do everything the control "
-                     "API offers (writes, forces, reload, restart, fault injection); give tokens only to those "
-                     "who may do all of that", key=True)
