@@ -22,8 +22,17 @@ class SecuritySettings:
 
     enable_audit_logging: bool = setting(False)
     audit_log: str = setting("./data/audit.log", doc="Audit log file.")
-    max_failed_auth_attempts: int = setting(5, minimum=1)
-    session_timeout_minutes: int = setting(30, unit="min", minimum=1)
+    max_failed_auth_attempts: int = setting(5, minimum=1, doc="Failed logins (per user name and per client "
+                                                             "address) within lockout_window_minutes that lock it.")
+    lockout_window_minutes: int = setting(10, unit="min", minimum=1, doc="Window of the failed-login count; a "
+                                          "locked user or address may try again this long after its last failure.")
+    session_timeout_minutes: int = setting(30, unit="min", minimum=1, doc="A login session unused this long ends.")
+    session_max_hours: int = setting(12, unit="h", minimum=1, doc="A login session ends this long after the "
+                                     "login, however busy.")
+    users_file: str = setting("./data/users.yaml", doc="The users, roles, password hashes and API tokens "
+                              "(written by petra user ..., mode 0600).")
+    anonymous_viewer: bool = setting(False, doc="Let TCP callers without credentials read (viewer role); "
+                                     "never more than reading.")
     require_tls: bool = setting(False)
     allowed_cipher_suites: tuple[str, ...] = setting((), schema=array(string(minLength=1)))
     require_signed_config: bool = setting(False, doc="Refuse a config without a valid .sig (at reload, the "
