@@ -8,21 +8,24 @@ it, ``petra user ...`` and the admin API change it; nobody edits it by hand::
     # Written by PETRA (petra user ...). Do not edit: hashes and tokens are checked.
     version: 1
     users:
-    - name: alice
-      role: admin
-      password_hash: $argon2id$v=19$m=32768,t=8,p=1$...
+    - name: 'alice'
+      role: 'admin'
+      password_hash: '$argon2id$v=19$m=32768,t=8,p=1$...'
       created: '2026-12-02T01:00:00Z'
       password_changed: '2026-12-02T01:00:00Z'
       locked: false                      # an admin's lock (petra user lock/unlock)
       unlocked_at: '...'                 # optional: last admin unlock (ends a lock-out too)
     tokens:
-    - id: 3f9a1c2e                       # shown by `petra user token list`, used to revoke
-      name: ops                          # optional label
-      user: alice
-      role: operator                     # never above the user's role
-      sha256: 5e884898...                # of the token; the token itself is shown once
+    - id: '3f9a1c2e'                     # shown by `petra user token list`, used to revoke
+      name: 'ops'                        # optional label
+      user: 'alice'
+      role: 'operator'                   # never above the user's role
+      sha256: '5e884898...'              # of the token; the token itself is shown once
       created: '2026-12-02T01:05:00Z'
-      last_used: '...'                   # optional
+      last_used: '...'                   # optional, written at most once an hour
+
+Every string is written in quotes, so that a token id such as ``12e45678``
+or a user named ``null`` reads back as the string it was.
 
 Rules: mode 0600 (a file group or others may read is refused, with the chmod
 that fixes it); every change is a locked read-modify-write (``flock`` on
@@ -180,7 +183,10 @@ class UsersFile:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _file_error(path, "is not UTF-8 text") from None
-        doc = parse_yaml(text, name, {}, only=())
+        try:
+            doc = parse_yaml(text, name, {}, only=())
+        except ConfigError as exc:
+            raise UsersFileError(exc.problems) from None
         problems: list[Problem] = []
         users, tokens = _Reader(doc, problems).read()
         if problems:
@@ -307,13 +313,31 @@ class UsersFile:
     # --- writing -----------------------------------------------------------
 
     def render(self) -> str:
-        body = {"version": VERSION, "users": [u.to_dict() for u in self.users.values()],
-                "tokens": [t.to_dict() for t in self.tokens]}
-        return _HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        body = {"version": VERSION, "users": [_quoted(u.to_dict()) for u in self.users.values()],
+                "tokens": [_quoted(t.to_dict()) for t in self.tokens]}
+        return _HEADER + yaml.dump(body, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                                   allow_unicode=True)
 
     def save(self) -> None:
         """Write atomically with mode 0600 (see the module docstring)."""
         atomic_write(self.path, self.render().encode("utf-8"))
+
+
+class _Quoted(str):
+    """A string value written in quotes: a token id such as ``12e45678`` or a user named ``null``
+    must not come back as a number or nothing."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Quoted, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", str(value),
+                                                                              style="'"))
+
+
+def _quoted(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _Quoted(v) if isinstance(v, str) else v for k, v in item.items()}
 
 
 def update(path: str | os.PathLike[str], change: Callable[[UsersFile], UsersFile]) -> UsersFile:
