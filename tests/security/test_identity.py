@@ -12,7 +12,6 @@ from petra.security import user_changes
 from petra.security.identity import Identity, LoginRefused, UserToken
 from petra.security.roles import Role
 from petra.security.sessions import Session
-from tests.security.cheap_hashes import cheap_hashes, verify_calls  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cheap_hashes")
 
@@ -188,7 +187,7 @@ def test_a_token_authenticates_until_revoked_and_bad_tokens_lock_the_address(set
 
 def test_a_tokens_use_is_written_to_the_file_at_most_once_an_hour(setup) -> None:
     identity, clock, _trail, path = setup
-    token, entry = identity.create_token("alice", None, None, "uid:0")
+    token, _entry = identity.create_token("alice", None, None, "uid:0")
     identity.authenticate_token(token, "127.0.0.1")
     first = path.stat().st_ino
     assert identity.file.tokens[0].last_used is not None

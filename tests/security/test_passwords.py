@@ -7,7 +7,6 @@ import threading
 import pytest
 
 from petra.security import passwords
-from tests.security.cheap_hashes import cheap_hashes, verify_calls  # noqa: F401  (fixtures)
 
 
 def test_a_hash_is_argon2id_with_the_documented_costs_and_verifies_only_its_password() -> None:

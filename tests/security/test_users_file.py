@@ -10,7 +10,6 @@ import pytest
 
 from petra.security.roles import Role
 from petra.security.users import UserError, UsersFile, UsersFileError, token_digest, update
-from tests.security.cheap_hashes import cheap_hashes  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("cheap_hashes")
 
