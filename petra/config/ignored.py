@@ -28,6 +28,12 @@ def check_ignored(ctx: CheckContext) -> None:
     if mqtt.get("password") and not mqtt.get("username"):
         ctx.warn(("mqtt", "password"), "has no effect without mqtt.username: MQTT sends a password only "
                  "together with a user name", key=True)
+    tcp = section(section(data, "control"), "tcp")
+    if tcp.get("cert_file"):
+        for key in ("self_signed", "self_signed_dir"):
+            if key in tcp:
+                ctx.warn(("control", "tcp", key), "has no effect with cert_file: the configured certificate is "
+                         "served", key=True)
     alarms = section(data, "alarms")
     for index, contact in mappings(alarms.get("contacts")):
         if "priority" in contact:

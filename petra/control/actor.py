@@ -7,16 +7,15 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from petra.control import server
+from petra.control import listener, server
 from petra.control.api import ControlApi
 from petra.control.auth import authenticator
 from petra.control.handle import RuntimeHandle
-from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, PlaintextRefused, http_rejections
+from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, http_rejections
 from petra.control.paths import default_socket_path
 from petra.control.routes import RouteTable
 from petra.control.settings import ControlSettings, TcpSettings
 from petra.plant import Plant
-from petra.security.tls import configured_suites
 from supervision import PooledActor
 
 log = logging.getLogger(__name__)
@@ -57,9 +56,17 @@ class ControlActor(PooledActor):
         config = self.plant.config
         settings = config.settings("control", ControlSettings)
         tcp = settings.tcp
-        if tcp and not tcp.cert_file and config.security.require_tls:
-            raise PlaintextRefused("security.require_tls is set but control.tcp has no cert_file and key_file: "
-                                   "refusing to serve the control API over plain TCP")
+        if tcp and (refusal := listener.no_way_in(config, tcp, len(bearer_tokens(tcp)),
+                                                  listener.users_file_entries(config))):
+            log.error("%s", refusal)
+            tcp = None
+        tls = listener.tcp_tls(config, tcp) if tcp else None  # before binding: a refusal binds nothing
+        if tls is not None and tls.self_signed is not None:
+            pair = tls.self_signed
+            log.log(logging.WARNING if pair.created else logging.INFO, "%s", listener.describe(pair))
+            if pair.created:
+                self.runtime.audit("tls.self_signed", "system", cert_file=str(pair.cert_file),
+                                   fingerprint_sha256=pair.fingerprint, names=list(pair.names), reason=pair.reason)
         limits = server.LIMITS
         path = self.runtime.options.control_socket or (Path(settings.socket) if settings.socket else None)
         self.socket_path = path or default_socket_path()
@@ -67,14 +74,8 @@ class ControlActor(PooledActor):
         self._socket_inode = self.socket_path.stat().st_ino
         try:
             if tcp:
-                tokens = bearer_tokens(tcp)
-                if not tokens:
-                    log.warning("control.tcp has no tokens: every TCP request will be refused")
-                context = None
-                if tcp.cert_file:
-                    assert tcp.key_file is not None  # the schema requires key_file with cert_file
-                    context = server.tls_context(tcp.cert_file, tcp.key_file, configured_suites(config))
-                bound.append(BoundSocket(server.bind_tcp(tcp.host, tcp.port, limits), context))
+                assert tls is not None
+                bound.append(BoundSocket(server.bind_tcp(tcp.host, tcp.port, limits), tls.context))
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
             api = ControlApi(self.runtime, served_by=self.path, routes=self.routes)
@@ -86,7 +87,7 @@ class ControlActor(PooledActor):
             raise
         log.info("control API on unix:%s", self.socket_path)
         if tcp:
-            log.info("control API on %s://%s:%d", "https" if tcp.cert_file else "http", tcp.host, self.tcp_port)
+            log.info("control API on %s://%s:%d", "https" if tls and tls.context else "http", tcp.host, self.tcp_port)
 
     def check_health(self) -> None:
         if self._host is not None and not self._host.is_alive():

@@ -24,12 +24,18 @@ class Token:
 
 @dataclass(frozen=True)
 class TcpSettings:
-    """The control API over TCP (TLS with `cert_file` and `key_file`)."""
+    """The control API over TCP: TLS with `cert_file` and `key_file`, else (when TLS is required, asked for or
+    the host is not loopback) with a self-signed certificate PETRA makes (`petra.control.listener`)."""
 
     port: int = setting(minimum=1, maximum=65535)
     host: str = setting("127.0.0.1")
     cert_file: str | None = None
     key_file: str | None = None
+    self_signed: bool | None = setting(
+        None, doc="Without cert_file: serve TLS with a self-signed certificate made at first start (true) or plain "
+                  "HTTP (false). Unset: self-signed when security.require_tls is set or host is not loopback.")
+    self_signed_dir: str = setting("./data/tls", doc="Where the self-signed certificate and its key (0600) are "
+                                                     "kept and reused.")
     tokens: tuple[Token | str, ...] = setting(
         (), doc="Bearer tokens (use ${ENV} for the secrets).",
         schema=array({"anyOf": [string(minLength=1), schema_of(Token)]}))

@@ -33,6 +33,10 @@ CASES = [
      "alarms.contacts[0].priority: has no effect: the order of the contacts in alarms.escalation_chains"),
     ("alarms: {alarms: [{id: hi, signal: a, condition: above, setpoint: 1, description: too hot}]}",
      "alarms.alarms[0].description: is not shown anywhere yet"),
+    ("control: {tcp: {port: 8443, cert_file: c.pem, key_file: k.pem, self_signed: true}}",
+     "control.tcp.self_signed: has no effect with cert_file: the configured certificate is served"),
+    ("control: {tcp: {port: 8443, cert_file: c.pem, key_file: k.pem, self_signed_dir: /var/lib/petra/tls}}",
+     "control.tcp.self_signed_dir: has no effect with cert_file"),
 ]
 
 
@@ -55,5 +59,6 @@ def test_the_same_options_where_they_apply_say_nothing():
             "modbus: [{name: m, host: 127.0.0.1, mappings: [{signal: b, table: holding_register, address: 0, "
             "data_type: int32, word_order: little}]}]\n"
             "storage: {local: {compression: zstd, compression_level: 9}}\n"
-            "mqtt: {broker_host: 127.0.0.1, username: u, password: p}\n")
+            "mqtt: {broker_host: 127.0.0.1, username: u, password: p}\n"
+            "control: {tcp: {port: 8443, self_signed: true, self_signed_dir: /var/lib/petra/tls}}\n")
     assert load(text).warnings == ()

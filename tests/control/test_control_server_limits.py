@@ -187,8 +187,9 @@ def test_a_stream_of_events_ends_when_the_plant_stops(tmp_path):
 
 
 def test_require_tls_refuses_to_start_a_plaintext_tcp_listener(tmp_path):
-    port = free_port()
-    plant = dict(PLANT, security={"require_tls": True}, control={"tcp": {"port": port, "tokens": ["t0ken"]}})
+    port = free_port()  # self_signed: false, no cert_file: plain HTTP asked for (without it: self-signed TLS)
+    plant = dict(PLANT, security={"require_tls": True},
+                 control={"tcp": {"port": port, "tokens": ["t0ken"], "self_signed": False}})
     config_path = write_config(tmp_path / "plant.yaml", plant)
     plant = RunningPlant(load_config(config_path), control_socket=tmp_path / "ctl.sock", config_path=config_path)
     with pytest.raises(StartError, match="require_tls"):
