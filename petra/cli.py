@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from petra import __version__
-from petra.commands import config_cmds, run, security_cmds, simulate_cmds
+from petra.commands import config_cmds, run, security_cmds, simulate_cmds, user_cmds
 from petra.registry import SECTIONS
 from petra.section import load
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmds.register(sub)
     security_cmds.register(sub)
     simulate_cmds.register(sub)
+    user_cmds.register(sub)
     for section in SECTIONS:
         if section.commands is not None:
             load(section.commands)(sub)

@@ -320,7 +320,7 @@ class UsersFile:
 
     def save(self) -> None:
         """Write atomically with mode 0600 (see the module docstring)."""
-        atomic_write(self.path, self.render().encode("utf-8"))
+        atomic_write(self.path, self.render().encode("utf-8"), keep_owner=True)
 
 
 class _Quoted(str):
@@ -358,6 +358,9 @@ def locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        if os.geteuid() == 0:
+            info = os.stat(path if path.exists() else path.parent)
+            os.fchown(fd, info.st_uid, info.st_gid)
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
