@@ -53,7 +53,12 @@ def load_or_report(
                 return None
             config = load_config(path)
         apply_config_level(config)  # logging.level, unless --log-level or PETRA_LOG chose
-        for warning in config.warnings:
+        from petra.security.users import users_file_problems
+
+        errors, warnings = users_file_problems(config.security.users_file, path or name)
+        if errors:
+            raise ConfigError(errors)
+        for warning in (*config.warnings, *map(str, warnings)):
             print(f"warning: {warning}", file=sys.stderr)
         return config, build_plant(config)
     except ConfigError as exc:

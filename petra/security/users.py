@@ -504,3 +504,25 @@ class _Reader:
                                        f"({users[user].role.label})")
             return None
         return TokenEntry(token_id, user, role, digest, created, name, last_used)
+
+
+
+def users_file_problems(users_file: str | None, config_file: str) -> tuple[list[Problem], list[Problem]]:
+    """Errors and warnings about the users file a config names (`security.users_file`, None: the
+    default), for `petra check` and `petra run`: when it exists it must be usable, and its problems
+    are reported at their own file:line. A file this user may not read is a warning (not checked).
+
+    (Not one of the config's own checks: `petra.config` cannot import this module without an
+    import cycle, and the file is not part of the config.)"""
+    path = Path(users_file or DEFAULT_USERS_FILE)
+    if not path.exists():
+        return [], []
+    if path.is_file() and not os.access(path, os.R_OK):
+        return [], [Problem(config_file, 0, 0, "security.users_file",
+                            f"{path} cannot be read by this user (uid {os.getuid()}), so it is not checked: "
+                            "run petra check as the user PETRA runs as")]
+    try:
+        UsersFile.load(path)
+    except UsersFileError as exc:
+        return list(exc.problems), []
+    return [], []

@@ -180,3 +180,29 @@ def test_on_a_terminal_the_password_is_asked_twice_and_must_match(tmp_path: Path
     code, err = on_terminal(b"frank password", b"frank password")
     assert code == 0, err
     assert UsersFile.load(tmp_path / "users.yaml").verify_password("frank", "frank password") is not None
+
+
+def test_petra_check_reports_a_malformed_users_file_at_its_own_line(tmp_path: Path) -> None:
+    config = tmp_path / "plant.yaml"
+    config.write_text("signals:\n  - {name: x, type: float}\nsecurity:\n  users_file: people.yaml\n")
+    people = tmp_path / "people.yaml"
+    people.write_text("version: 1\nusers:\n  - name: alice\n    role: admin\n    password_hash: hunter2\n")
+    people.chmod(0o600)
+    result = subprocess.run([*PETRA, "check", str(config)], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 2
+    assert "people.yaml:5:20: users[0].password_hash: expected an Argon2id hash" in result.stderr
+    run = subprocess.run([*PETRA, "run", str(config), "--control-socket", str(tmp_path / "c.sock")],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 2  # nothing starts
+    assert "people.yaml:5:20: users[0].password_hash" in run.stderr
+    people.chmod(0o644)
+    result = subprocess.run([*PETRA, "check", str(config)], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 2 and "chmod 600 people.yaml" in result.stderr
+    people.unlink()
+    petra(tmp_path, "user", "add", "alice", "--role", "admin", "--config", str(config), stdin="alice password\n",
+          users=False)
+    result = subprocess.run([*PETRA, "check", str(config)], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
