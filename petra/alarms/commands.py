@@ -79,7 +79,7 @@ def _load(path: str, sections: tuple[str, ...] = NOTIFY_SECTIONS) -> AlarmsConfi
 
 
 def _cipher_suites(path: str) -> list[str]:
-    """security.allowed_cipher_suites, which the SMTP client of `notify test` obeys as PETRA's does."""
+    """security.allowed_cipher_suites, which the SMTP and Twilio clients of these tools obey as PETRA's do."""
     from petra.commands.common import load_sections_or_report
     from petra.security.tls import configured_suites
 
@@ -133,7 +133,8 @@ def _send(args: argparse.Namespace) -> int:
     record: dict[str, Any] = {"to": args.to, "body": args.message}
     if kind == "voice":
         record["twiml"] = from_content(args.message)
-    return 0 if _report(f"{args.twilio_command} to {args.to}", TwilioBackend(settings, kind), record) else 1
+    suites = _cipher_suites(args.config) if args.config else []
+    return 0 if _report(f"{args.twilio_command} to {args.to}", TwilioBackend(settings, kind, suites), record) else 1
 
 
 def _truthy(text: str) -> bool:
@@ -163,7 +164,7 @@ def _signal(args: argparse.Namespace) -> int:
             print(f"{label}: would send {record.get('twiml') or record['body']!r}")
             continue
         kind = "sms" if action.action_type == "sms" else "voice"
-        ok = _report(label, TwilioBackend(config.twilio, kind), record) and ok
+        ok = _report(label, TwilioBackend(config.twilio, kind, _cipher_suites(args.config)), record) and ok
     return 0 if ok else 1
 
 
@@ -198,12 +199,12 @@ def _notify_test(args: argparse.Namespace) -> int:
 
             assert config.twilio is not None
             record["twiml"] = say(text)
-            backend: Backend = TwilioBackend(config.twilio, "voice")
+            backend: Backend = TwilioBackend(config.twilio, "voice", _cipher_suites(args.config))
         elif channel == "sms":
             from petra.alarms.notify.twilio_backend import TwilioBackend
 
             assert config.twilio is not None
-            backend = TwilioBackend(config.twilio, "sms")
+            backend = TwilioBackend(config.twilio, "sms", _cipher_suites(args.config))
         else:
             from petra.alarms.notify.smtp_backend import EmailBackend
 

@@ -46,6 +46,9 @@ def check_unenforced(ctx: CheckContext) -> None:
         ctx.warn(("security", "audit_log"), "set, but enable_audit_logging is not true: "
                  "no audit trail is written (set enable_audit_logging: true, or run with --audit-log)", key=True)
     _check_cipher_names(ctx, security.get("allowed_cipher_suites"))
+    if security.get("allowed_cipher_suites") and "s3" in section(data, "storage"):
+        ctx.warn(("storage", "s3"), "security.allowed_cipher_suites does not bind the S3 archive: pyarrow's S3 "
+                 "client makes its own TLS connections, whose suites PETRA cannot restrict", key=True)
     if isinstance(data, dict) and "opcua" in data:
         ctx.warn(("opcua",), "validated only, not yet active: no OPC UA server starts", key=True)
 

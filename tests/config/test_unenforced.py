@@ -76,6 +76,15 @@ def test_a_misspelt_cipher_suite_is_a_located_error_not_a_silently_wider_list(tm
     assert "plant.yaml:3:7: security.allowed_cipher_suites[0]: unknown cipher suite" in result.stderr
 
 
+def test_a_cipher_list_with_an_s3_archive_says_the_archive_is_not_bound_by_it(tmp_path):
+    storage = "storage: {s3: {bucket: plant-archive}}\n"
+    suites = "security: {allowed_cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]}\n"
+    result = check(tmp_path, f"signals:\n  - {{name: x, type: float}}\n{storage}{suites}")
+    assert result.returncode == 0
+    assert "plant.yaml:3:11: storage.s3: security.allowed_cipher_suites does not bind the S3 archive" in result.stderr
+    assert "does not bind" not in check(tmp_path, f"signals:\n  - {{name: x, type: float}}\n{storage}").stderr
+
+
 PLANT = """\
 scan_time_ms: 50
 signals:

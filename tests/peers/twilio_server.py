@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.request
@@ -44,7 +45,8 @@ class Received:
 
 
 class FakeTwilio:
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.received: list[Received] = []
@@ -55,6 +57,9 @@ class FakeTwilio:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
+        if tls is not None:  # HTTPS like api.twilio.com: the handshake runs when a connection is accepted
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.base_url = f"https://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
                                         daemon=True, name="fake-twilio")
 

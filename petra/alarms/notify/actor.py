@@ -29,7 +29,7 @@ def backend_for(channel: str, service: AlarmService) -> Backend:
         from petra.alarms.notify.twilio_backend import TwilioBackend
 
         assert config.twilio is not None
-        return TwilioBackend(config.twilio, channel)
+        return TwilioBackend(config.twilio, channel, configured_suites(service.plant.config))
     from petra.alarms.notify.smtp_backend import EmailBackend
 
     assert config.email is not None

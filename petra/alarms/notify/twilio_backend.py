@@ -8,9 +8,12 @@ the URL prefix, for proxies and for tests against a local Twilio-shaped server.
 from __future__ import annotations
 
 import logging
+import ssl
+from collections.abc import Iterable
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -18,16 +21,36 @@ from twilio.rest import Client
 from petra.alarms.config import DEFAULT_API_BASE, TwilioSettings
 from petra.alarms.notify.base import DeliveryError, SendResult
 from petra.alarms.twiml import say
+from petra.security.tls import client_context
 
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request at INFO
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
-    """Sends the client's requests to `base_url` instead of https://api.twilio.com."""
+class _TlsAdapter(HTTPAdapter):
+    """A requests adapter whose HTTPS connections use PETRA's TLS context (TLS 1.2+, the allowed suites)."""
 
-    def __init__(self, base_url: str, timeout: float | None = None) -> None:
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(*args, **kwargs)
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Sends the client's requests to `base_url` instead of https://api.twilio.com, over HTTPS with
+    `security.allowed_cipher_suites` (`petra.security.tls.client_context`), as every TLS client of PETRA."""
+
+    def __init__(self, base_url: str, timeout: float | None = None, cipher_suites: Iterable[str] = ()) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        if self.session is not None:
+            self.session.mount("https://", _TlsAdapter(client_context(cipher_suites=cipher_suites)))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if url.startswith(DEFAULT_API_BASE) and self.base_url != DEFAULT_API_BASE:
@@ -35,12 +58,12 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-def make_client(settings: TwilioSettings) -> Client:
+def make_client(settings: TwilioSettings, cipher_suites: Iterable[str] = ()) -> Client:
     if not settings.account_sid or not settings.auth_token:
         raise DeliveryError("Twilio credentials missing: set twilio.account_sid/auth_token or "
                             "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN", transient=False)
     return Client(settings.account_sid, settings.auth_token,
-                  http_client=BaseUrlHttpClient(settings.api_base_url, settings.timeout_s))
+                  http_client=BaseUrlHttpClient(settings.api_base_url, settings.timeout_s, cipher_suites))
 
 
 def _classify(exc: Exception) -> DeliveryError:
@@ -55,15 +78,16 @@ def _classify(exc: Exception) -> DeliveryError:
 class TwilioBackend:
     """`kind` is "sms" (Messages) or "voice" (Calls with TwiML)."""
 
-    def __init__(self, settings: TwilioSettings, kind: str) -> None:
+    def __init__(self, settings: TwilioSettings, kind: str, cipher_suites: Iterable[str] = ()) -> None:
         self.settings = settings
         self.kind = kind
+        self.cipher_suites = tuple(cipher_suites)
         self._client: Client | None = None
 
     @property
     def client(self) -> Client:
         if self._client is None:
-            self._client = make_client(self.settings)
+            self._client = make_client(self.settings, self.cipher_suites)
         return self._client
 
     def close(self) -> None:
