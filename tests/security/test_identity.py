@@ -208,3 +208,55 @@ def test_a_file_broken_while_running_keeps_the_last_good_users(setup) -> None:
 def test_no_users_and_no_tokens_means_no_credentials(tmp_path: Path) -> None:
     identity = Identity(tmp_path / "users.yaml", SecuritySettings())
     assert identity.has_credentials() is False
+
+
+def test_a_flood_of_wrong_passwords_from_one_address_hashes_only_until_the_lock_and_never_more_than_two_at_once(
+    setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 wrong logins from 8 threads at once, from loopback, against real and made-up names: the
+    address is locked after max_failed_auth_attempts (3) failures, so only a handful of hashes run
+    (those already past the lock check when it closed), never more than two at a time; the rest are
+    429s that cost no hash."""
+    import threading
+
+    import nacl.pwhash.argon2id as argon2id
+
+    identity, _clock, _trail, _path = setup
+    real = argon2id.verify
+    running, peak, calls = [0], [0], [0]
+    guard = threading.Lock()
+
+    def counting(stored: bytes, password: bytes) -> bool:
+        with guard:
+            running[0] += 1
+            calls[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return real(stored, password)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(argon2id, "verify", counting)
+    results: list[int] = []
+    start = threading.Barrier(8)
+
+    def attack(worker: int) -> None:
+        start.wait()
+        for i in range(300 // 8):
+            refused = identity.login(("alice", f"user{worker}-{i}")[i % 2], "guess", "127.0.0.1")
+            assert isinstance(refused, LoginRefused)
+            with guard:
+                results.append(refused.status)
+
+    threads = [threading.Thread(target=attack, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 8 * (300 // 8)
+    assert peak[0] <= 2
+    assert calls[0] <= 3 + 8  # the lock closes after 3; at most one more per thread was already past it
+    assert results.count(429) >= len(results) - calls[0]
+    still = identity.login("alice", PASSWORD, "127.0.0.1")  # the right password: the address stays locked
+    assert isinstance(still, LoginRefused) and still.status == 429
