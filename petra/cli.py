@@ -1,7 +1,7 @@
 """`petra`: the runtime and its tools, one sub-command each.
 
 The core commands (`run`, `check`, `schema`, the signing and audit tools,
-`simulate`) are registered here; every section of
+`simulate`, `user`) are registered here; every section of
 `petra.registry` that names `commands` adds its own (`petra mqtt`,
 `petra history`, `petra twilio`, ...). Registering imports each section's
 `commands.py`, which loads no driver or storage library: those load when a
