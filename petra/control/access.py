@@ -12,7 +12,7 @@ OPEN       the way in: `POST /v1/login` (no credentials needed, none checked)
 viewer     every read: status, tree, signals, history, events, the caller's own session, alarms
 operator   `PUT /v1/signals/NAME` (and the signal's own `writable_by`), alarm ack/shelve/unshelve/reset
 engineer   force and unforce, reload, restart an actor, inject a fault, alarm disable/enable
-admin      users and API tokens: list, add, remove, unlock, create, revoke
+admin      users and API tokens: list, add, change, remove, unlock; create, revoke
 =========  ====================================================================
 
 A signal write needs both the route's operator and the signal's
@@ -67,6 +67,7 @@ BUILT_IN: tuple[Rule, ...] = (
     Rule("GET", r"/v1/session", Role.VIEWER, "who the caller is, and a session's CSRF token"),
     Rule("GET", r"/v1/users", Role.ADMIN),
     Rule("POST", r"/v1/users", Role.ADMIN),
+    Rule("PUT", rf"/v1/users/{NAME}", Role.ADMIN, "a new role or password"),
     Rule("DELETE", rf"/v1/users/{NAME}", Role.ADMIN),
     Rule("POST", rf"/v1/users/{NAME}/unlock", Role.ADMIN),
     Rule("GET", r"/v1/tokens", Role.ADMIN),

@@ -7,9 +7,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from petra.config.sections import SecuritySettings
 from petra.control import listener, server
 from petra.control.api import ControlApi
-from petra.control.auth import authenticator
+from petra.control.auth import Identities, authenticator
 from petra.control.handle import RuntimeHandle
 from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, http_rejections
 from petra.control.paths import default_socket_path
@@ -42,11 +43,13 @@ class ControlActor(PooledActor):
     pool_name = SERVICES_POOL
     pool_workers = 1
 
-    def __init__(self, plant: Plant, runtime: RuntimeHandle, routes: RouteTable) -> None:
+    def __init__(self, plant: Plant, runtime: RuntimeHandle, routes: RouteTable,
+                 identities: Identities | None = None) -> None:
         super().__init__()
         self.plant = plant
         self.runtime = runtime
         self.routes = routes
+        self.identities = identities
         self._host: HttpHost | None = None
         self.socket_path: Path | None = None
         self._socket_inode: int | None = None
@@ -78,8 +81,10 @@ class ControlActor(PooledActor):
                 bound.append(BoundSocket(server.bind_tcp(tcp.host, tcp.port, limits), tls.context))
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
-            api = ControlApi(self.runtime, served_by=self.path, routes=self.routes)
-            app = server.ControlApp(api, authenticator(config), limits, rejected)
+            identities = self.identities
+            api = ControlApi(self.runtime, served_by=self.path, routes=self.routes,
+                             identity=None if identities is None else lambda: identities.current(self._security()))
+            app = server.ControlApp(api, authenticator(config, identities, self._security), limits, rejected)
             self._host = HttpHost(app.app, bound, limits, server.SERVER_NAME, rejected)
             self._host.start()
         except BaseException:
@@ -88,6 +93,10 @@ class ControlActor(PooledActor):
         log.info("control API on unix:%s", self.socket_path)
         if tcp:
             log.info("control API on %s://%s:%d", "https" if tls and tls.context else "http", tcp.host, self.tcp_port)
+
+    def _security(self) -> SecuritySettings:
+        """The running config's security settings (a reload replaces the plant's config)."""
+        return self.plant.config.security
 
     def check_health(self) -> None:
         if self._host is not None and not self._host.is_alive():

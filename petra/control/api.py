@@ -40,6 +40,7 @@ from pykka import Timeout as PykkaTimeout
 from petra import __version__
 from petra.control import access
 from petra.control.handle import RuntimeHandle
+from petra.control.login import AccountsApi
 from petra.control.routes import RouteTable
 from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
 from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
@@ -51,6 +52,7 @@ from supervision import Inject, SupervisionTree
 
 if TYPE_CHECKING:
     from petra.plant import Plant
+    from petra.security.identity import Identity
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ class Request:
     principal: Principal | None = None
     secure: bool = False
     """Whether it came over TLS (a session cookie set in answer is then `Secure`)."""
+    session_token: str | None = None
+    """The session cookie's token when `principal` is that session (what a logout ends)."""
 
     @property
     def acting(self) -> Principal:
@@ -195,8 +199,12 @@ class ControlApi:
     request, so a reload that changes them is seen at once.
     """
 
-    def __init__(self, runtime: RuntimeHandle, served_by: str | None = None, routes: RouteTable | None = None) -> None:
+    def __init__(self, runtime: RuntimeHandle, served_by: str | None = None, routes: RouteTable | None = None,
+                 identity: Callable[[], Identity | None] | None = None) -> None:
         self.runtime = runtime
+        self.identity = identity or (lambda: None)
+        """The users file, lock-out and sessions as they are now (`petra.control.auth.Identities`); None: config
+        tokens and the socket only."""
         self.extra_routes = routes if routes is not None else RouteTable()
         self.served_by = served_by
         """The actor path serving this API: restarting it (or a supervisor above it) cannot wait for itself."""
@@ -213,6 +221,8 @@ class ControlApi:
         self.add_route("POST", r"/v1/reload", self._reload)
         self.add_route("POST", r"/v1/actors/restart", self._restart)
         self.add_route("POST", r"/v1/actors/inject", self._inject)
+        for method, pattern, handler in AccountsApi(self.identity).routes():
+            self.add_route(method, pattern, handler)
 
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
         """A built-in route, with the role `petra.control.access.BUILT_IN` gives it (a route it does not name

@@ -24,13 +24,18 @@ import hmac
 import logging
 import os
 import pwd
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any
 
+from petra.config.sections import SecuritySettings
 from petra.config.settings import declared_default
 from petra.control.settings import ControlSettings, TcpSettings, Token
+from petra.security.identity import Identity, LoginRefused
 from petra.security.roles import Principal, Role, parse_role
+from petra.security.users import UsersFileError
+from petra.wiring import Audit
 
 if TYPE_CHECKING:
     from petra.config.model import PlantConfig
@@ -46,28 +51,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Refused(Exception):
     """No principal: answer `status` (401, 429, 503) with `message`; `retry_after` seconds for a 429."""
 
-    def __init__(self, status: int, message: str, retry_after: int | None = None, audit: str | None = None,
-                 actor: str | None = None) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None, audit: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
         self.audit = audit
-        """The audit event of this refusal (None: not one to record, e.g. a request with no credentials)."""
-        self.actor = actor
-        """Who the refusal names in the audit trail (the user or token tried), when known."""
-
-
-class Identity(Protocol):
-    """What the authenticator needs of `petra.security.identity.Identity`: user API tokens and sessions."""
-
-    def authenticate_token(self, token: str, address: str) -> Principal | None:
-        """The principal of a user's API token, None for a token nobody has."""
-        ...
-
-    def session(self, token: str, address: str) -> Principal | None:
-        """The principal of a live session, None for an unknown, expired or revoked one."""
-        ...
+        """The audit event the server still has to record (None: recorded already, by the identity).
+        `auth.missing` (no credentials) and `auth.session_unknown` cost an attacker nothing, so the server
+        records them once per address and minute; a wrong token or password counts towards a lock-out."""
 
 
 @dataclass(frozen=True)
@@ -136,27 +128,69 @@ class SocketRoles:
         return Role.ADMIN if uid in (0, self.own_uid) else Role.VIEWER
 
 
-class LockOut(Protocol):
-    """What the authenticator needs of `petra.security.lockout.LockOut`."""
+class Identities:
+    """The plant's one `Identity` (users file, lock-out, sessions), kept across restarts of the control actor.
 
-    def check(self, user: str | None, address: str) -> float | None: ...
+    The wiring keeps it (`petra.control.children`), so a restarted control API
+    keeps its sessions and lock-outs. It is made anew when a setting it is built
+    from changes (`security.users_file`, the lock-out's or the sessions'
+    limits; a reload applies them at the next request), which ends every
+    session. A users file that cannot be used (group- or world-readable,
+    malformed) is logged and leaves no identity (no logins, no user tokens;
+    config tokens and the socket still work) until the file changes.
+    """
 
-    def failed(self, user: str | None, address: str) -> None: ...
+    def __init__(self, audit: Audit) -> None:
+        self.audit = audit
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._identity: Identity | None = None
+        self._failed_stat: tuple[int, int, int] | None = None
 
-    def succeeded(self, user: str | None, address: str) -> None: ...
+    def current(self, security: SecuritySettings) -> Identity | None:
+        key = (security.users_file, security.max_failed_auth_attempts, security.lockout_window_minutes,
+               security.session_timeout_minutes, security.session_max_hours)
+        with self._lock:
+            if key == self._key and (self._identity is not None or _stat(key[0]) == self._failed_stat):
+                return self._identity
+            self._key, self._identity, self._failed_stat = key, None, None
+            try:
+                self._identity = Identity(security.users_file, security, audit=self.audit)
+            except UsersFileError as exc:
+                self._failed_stat = _stat(key[0])
+                log.error("control API: the users file cannot be used, so nobody can log in or use a user "
+                          "token until it is fixed:\n%s", exc)
+            return self._identity
+
+
+def _stat(path: str) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 class Authenticator:
-    """Turns a request's transport and headers into a `Principal`, or raises `Refused`."""
+    """Turns a request's transport and headers into a `Principal`, or raises `Refused`.
+
+    `security` gives the running config's security settings (a reload's
+    `anonymous_viewer` applies at the next request); `identities` the users
+    file, lock-out and sessions (None: an API without them, config tokens only
+    and no lock-out).
+    """
 
     def __init__(self, tokens: tuple[ConfigToken, ...] = (), socket_roles: SocketRoles | None = None,
-                 identity: Identity | None = None, lockout: LockOut | None = None,
-                 anonymous_viewer: bool = False) -> None:
+                 identities: Identities | None = None,
+                 security: Callable[[], SecuritySettings] = SecuritySettings) -> None:
         self.tokens = tokens
         self.socket_roles = socket_roles or SocketRoles()
-        self.identity = identity
-        self.lockout = lockout
-        self.anonymous_viewer = anonymous_viewer
+        self.identities = identities
+        self.security = security
+
+    @property
+    def identity(self) -> Identity | None:
+        return self.identities.current(self.security()) if self.identities is not None else None
 
     def unix(self, uid: int) -> Principal:
         return Principal(f"uid:{uid}", self.socket_roles.role_of(uid), "unix", "unix")
@@ -167,58 +201,56 @@ class Authenticator:
             return self._bearer(address, authorization)
         if cookie:
             return self._session(address, cookie)
-        if self.anonymous_viewer:
+        if self.security().anonymous_viewer:
             return Principal("anonymous", Role.VIEWER, "anonymous", address)
         raise Refused(401, "this request carries no credentials: send Authorization: Bearer <token>, or log in "
-                           "(POST /v1/login)")
+                           "(POST /v1/login)", audit="auth.missing")
 
     def _bearer(self, address: str, header: str) -> Principal:
+        """A config token or a user's API token; a failure counts against `address` (the identity audits it)."""
+        identity = self.identity
+        if identity is not None and (locked := identity.token_refusal(address)) is not None:
+            raise _refused(locked)
         scheme, _, offered = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not offered.strip():
-            raise Refused(401, "the Authorization header must be 'Bearer <token>'", audit="auth.failed")
-        self._check_locked(address)
-        token = offered.strip()
-        digest = _digest(token)
-        found = None
-        for entry in self.tokens:  # every entry, whatever matched: the time says nothing
-            if hmac.compare_digest(digest, entry.digest):
-                found = entry
-        principal: Principal | None = None
-        if found is not None:
-            principal = Principal(f"token:{found.name}", found.role, "token", address)
-        elif self.identity is not None:
-            principal = self.identity.authenticate_token(token, address)
-        if principal is None:
-            if self.lockout is not None:
-                self.lockout.failed(None, address)
-            raise Refused(401, "invalid bearer token", audit="auth.failed")
-        if self.lockout is not None:
-            self.lockout.succeeded(None, address)
-        return principal
+        token = offered.strip() if scheme.lower() == "bearer" else ""
+        if token:
+            digest = _digest(token)
+            found = None
+            for entry in self.tokens:  # every entry, whatever matched: the time says nothing
+                if hmac.compare_digest(digest, entry.digest):
+                    found = entry
+            if found is not None:
+                return Principal(f"token:{found.name}", found.role, "token", address)
+            match = identity.check_user_token(token) if identity is not None else None
+            if match is not None:
+                return match.principal(address)
+        if identity is None:
+            raise Refused(401, "invalid bearer token", audit="auth.token_failed")
+        failed = identity.token_failed(address)
+        message = "invalid bearer token" if token else "the Authorization header must be 'Bearer <token>'"
+        raise _refused(failed, message if failed.status == 401 else None)
 
     def _session(self, address: str, token: str) -> Principal:
-        principal = self.identity.session(token, address) if self.identity is not None else None
+        identity = self.identity
+        principal = identity.session_principal(token, address) if identity is not None else None
         if principal is None:
             raise Refused(401, "no such session (it expired, was ended, or PETRA restarted): log in again "
-                               "(POST /v1/login)", audit="session.refused")
+                               "(POST /v1/login)", audit="auth.session_unknown")
         return principal
 
-    def _check_locked(self, address: str) -> None:
-        if self.lockout is None:
-            return
-        retry_after = self.lockout.check(None, address)
-        if retry_after is not None:
-            seconds = max(1, int(retry_after + 0.999))
-            raise Refused(429, f"too many failed attempts from {address}: try again in {seconds} s",
-                          retry_after=seconds)
+
+def _refused(refusal: LoginRefused, message: str | None = None) -> Refused:
+    """The identity's refusal (which it audited itself) as a `Refused` to answer."""
+    return Refused(refusal.status, message or refusal.reason, refusal.retry_after)
 
 
-def authenticator(config: PlantConfig, identity: Identity | None = None, lockout: LockOut | None = None,
-                  own_uid: int | None = None) -> Authenticator:
-    """The authenticator of `config`'s control section: its tokens, socket roles and anonymous viewer."""
+def authenticator(config: PlantConfig, identities: Identities | None = None,
+                  security: Callable[[], SecuritySettings] | None = None, own_uid: int | None = None) -> Authenticator:
+    """The authenticator of `config`'s control section (its tokens and socket roles; a change restarts the
+    control actor); `security` the running config's security settings (default: `config`'s)."""
     settings = config.settings("control", ControlSettings)
     return Authenticator(config_tokens(settings.tcp), SocketRoles.from_settings(settings.socket_roles, own_uid),
-                         identity, lockout, anonymous_viewer=bool(getattr(config.security, "anonymous_viewer", False)))
+                         identities, security or (lambda: config.security))
 
 
 def csrf_refusal(principal: Principal, method: str, offered: str | None) -> str | None:

@@ -27,6 +27,7 @@ import os
 import socket
 import ssl
 import struct
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ class ControlApp:
         self.refusals = RateLimitedLog(log)
         self.unauthenticated = RateLimiter(UNAUTHENTICATED_AUDIT_S, max_keys=4096)
         """Requests without credentials are audited once per address and interval (a scanner would flood it)."""
+        self._admit_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(API_THREADS, thread_name_prefix="petra-control-api")
         self.app = web.Application(client_max_size=limits.max_body_bytes)
         self.app[_STREAMS] = set()
@@ -158,12 +160,9 @@ class ControlApp:
         try:
             principal = self.auth.tcp(address, headers.get("Authorization"), cookie)
         except Refused as refused:
-            if refused.audit is not None:
-                self.api.runtime.audit(refused.audit, refused.actor or f"address:{address}", address=address,
-                                       method=method, path=path[:200], reason=refused.message)
-            elif refused.status == 401 and self.unauthenticated.admit(address) is not None:
-                self.api.runtime.audit("auth.missing", f"address:{address}", address=address, method=method,
-                                       path=path[:200])
+            if refused.audit is not None and self._admit(refused.audit, address):
+                self.api.runtime.audit(refused.audit, f"address:{address}", address=address, method=method,
+                                       path=path[:200], reason=refused.message)
             raise
         refusal = csrf_refusal(principal, method, headers.get(CSRF_HEADER))
         if refusal is not None:
@@ -172,14 +171,20 @@ class ControlApp:
             raise Refused(403, refusal)
         return principal
 
+    def _admit(self, event: str, address: str) -> bool:
+        """Whether to record `event` for `address` now (at most once per UNAUTHENTICATED_AUDIT_S each)."""
+        with self._admit_lock:
+            return self.unauthenticated.admit(f"{event}:{address}") is not None
+
     def _serve(self, call: Request, uid: int | None, address: str, headers: Any, cookie: str | None) -> Response:
         """Authenticate, then handle (one trip to the thread pool per request)."""
         try:
             principal = self.identify(call.method, call.path, uid, address, headers, cookie)
         except Refused as refused:
             return _refused(refused)
+        session = cookie if principal.via == "session" else None
         return self.api.handle(Request(call.method, call.path, call.query, call.body, principal.audit_actor,
-                                       principal, call.secure))
+                                       principal, call.secure, session))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         uid, address = self._peer(request)
