@@ -1,8 +1,7 @@
 """Options the schema accepts that this build does not (or not fully) enforce: said, never ignored.
 
 A setting PETRA accepts is a setting PETRA enforces. Where a setting needs a
-capability that does not exist yet (users, sessions, roles, an OPC UA
-server), a file that sets it gets a located warning naming the option and
+capability that does not exist yet (an OPC UA server), a file that sets it gets a located warning naming the option and
 what is not enforced: `petra check` prints it, `petra run` prints it at start
 (both through the config's warnings), and `petra check --strict` refuses it.
 Remove an entry in the same change that makes PETRA enforce it.
@@ -25,14 +24,10 @@ class Unenforced:
     message: str
 
 
-UNENFORCED = (
-    Unenforced("security", "max_failed_auth_attempts",
-               "not enforced yet: PETRA has no password logins to lock out (the control API knows Unix uids "
-               "and bearer tokens only; users and lock-out are planned)"),
-    Unenforced("security", "session_timeout_minutes",
-               "not enforced yet: PETRA has no sessions to time out (a bearer token is valid until it is "
-               "removed from the config and the config reloaded)"),
-)
+UNENFORCED: tuple[Unenforced, ...] = ()
+"""Empty today: `security.max_failed_auth_attempts` and `session_timeout_minutes` are enforced
+(`petra.security.lockout`, `petra.security.sessions`, through `petra.security.identity`), and so is
+`control.tcp.tokens[].role` (`petra.control.access`). The options below need checks of their own."""
 
 
 def check_unenforced(ctx: CheckContext) -> None:

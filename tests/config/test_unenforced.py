@@ -47,8 +47,8 @@ def test_petra_check_names_every_option_it_accepts_but_does_not_enforce(tmp_path
     for item in UNENFORCED:
         assert any(f"{item.section}.{item.key}: {item.message}" in w for w in warnings), item.key
     said = "\n".join(warnings)
-    assert "plant.yaml:4:3: security.max_failed_auth_attempts: not enforced yet" in said
-    assert "security.session_timeout_minutes: not enforced yet" in said
+    assert "max_failed_auth_attempts" not in said  # enforced: lock-out of user names and addresses
+    assert "session_timeout_minutes" not in said  # enforced: login sessions end when idle
     assert "security.audit_log: set, but enable_audit_logging is not true: no audit trail is written" in said
     assert "tokens[0].role" not in said  # enforced: petra.control.access decides what each role may call
     assert "opcua: validated only, not yet active" in said
@@ -57,10 +57,16 @@ def test_petra_check_names_every_option_it_accepts_but_does_not_enforce(tmp_path
 
 
 def test_petra_check_strict_refuses_a_file_that_relies_on_an_unenforced_option(tmp_path):
-    result = check(tmp_path, "signals:\n  - {name: x, type: float}\nsecurity: {session_timeout_minutes: 5}\n",
-                   "--strict")
+    result = check(tmp_path, "signals:\n  - {name: x, type: float}\nopcua: {port: 4840}\n", "--strict")
     assert result.returncode == 2
-    assert "security.session_timeout_minutes: not enforced yet" in result.stderr
+    assert "opcua: validated only, not yet active" in result.stderr
+
+
+def test_the_lock_out_and_session_settings_are_enforced_so_strict_accepts_them(tmp_path):
+    text = ("signals:\n  - {name: x, type: float}\nsecurity: {max_failed_auth_attempts: 3, session_timeout_minutes: 5, "
+            "lockout_window_minutes: 15, session_max_hours: 8}\n")
+    result = check(tmp_path, text, "--strict")
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_file_that_sets_none_of_them_gets_no_such_warning(tmp_path):
