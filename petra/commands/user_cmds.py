@@ -262,7 +262,8 @@ def _lock(args: argparse.Namespace) -> int:
 def _unlock(args: argparse.Namespace) -> int:
     def action(t: _Target) -> int:
         user_changes.unlock_user(t.path, args.name, t.audit, t.actor)
-        print(f"{args.name} is unlocked (an admin's lock and any lock-out for failed logins)")
+        print(f"{args.name} is unlocked (an admin's lock and any lock-out of the name for failed logins; an address "
+              "locked out for failed logins stays so until its window has passed)")
         t.note_unaudited()
         return 0
     return _run(args, action)

@@ -16,8 +16,11 @@ The control API holds one `Identity` and asks it:
   expiry is audited here); `session_principal(token, address)`.
 * `logout(token, address)`.
 * the admin operations (`add_user`, `set_password`, `set_role`,
-  `remove_user`, `lock_user`, `unlock_user`, `create_token`, `revoke_token`,
-  `users`, `tokens`, `locked_out`), each audited with the acting principal.
+  `remove_user`, `lock_user`, `unlock_user`, `unlock_address`, `create_token`,
+  `revoke_token`, `users`, `tokens`, `locked_out`), each audited with the acting
+  principal. `unlock_user` ends the lock-out of the user name only: an address
+  that failed too often stays locked until its window has passed, or until
+  `unlock_address` (the API; the CLI cannot reach the runtime's memory).
 
 What Identity audits itself (``audit(event, actor, **details)``, the
 runtime's `Wiring.audit`), every entry with ``address``: ``auth.login``,
@@ -25,7 +28,7 @@ runtime's `Wiring.audit`), every entry with ``address``: ``auth.login``,
 locked-out attempt: key, retry_after), ``auth.locked_out`` (the failure that
 started a lock), ``auth.token_failed``, ``auth.session_expired`` (reason
 idle/max_age), ``auth.logout``, ``auth.sessions_revoked`` (on a password or
-role change, a lock or a removal; count), ``user.unlock`` and the other
+role change, a lock or a removal; count), ``auth.unlock_address``, ``user.unlock`` and the other
 ``user.*``/``token.*`` changes (`petra.security.user_changes`). What it does
 not: refusals of a route for its role or a missing CSRF header: those are the
 caller's (the control API's) to audit.
@@ -183,7 +186,7 @@ class Identity:
         if refusal is not None:
             self.audit("auth.login_refused", actor, user=user[:64], address=address, key=refusal.key,
                        retry_after=refusal.retry_after)
-            return LoginRefused(429, refusal.retry_after, "too many failed logins: try again later")
+            return _locked(refusal)
         try:
             found = current.verify_password(user, password)
         except passwords.HashingBusy as exc:
@@ -196,7 +199,7 @@ class Identity:
                 self.audit("auth.login_failed", actor, user=user[:64], address=address, reason=reason)
                 if locked is not None:
                     self._audit_lock(locked, address, actor)
-                    return LoginRefused(429, locked.retry_after, "too many failed logins: try again later")
+                    return _locked(locked)
                 return LoginRefused(401)
             self.lockout.succeeded(user, address)
             session = self.sessions.create(found.name, found.role)
@@ -249,7 +252,7 @@ class Identity:
             return None
         self.audit("auth.login_refused", _actor_for("", address), address=address, key=refusal.key,
                    retry_after=refusal.retry_after, via="token")
-        return LoginRefused(429, refusal.retry_after, "too many failed logins: try again later")
+        return _locked(refusal)
 
     def check_user_token(self, token: str) -> UserToken | None:
         """The users-file token `token`, or None; no lock-out bookkeeping (see `authenticate_token`)."""
@@ -271,7 +274,7 @@ class Identity:
         self.audit("auth.token_failed", actor, address=address)
         if locked is not None:
             self._audit_lock(locked, address, actor)
-            return LoginRefused(429, locked.retry_after, "too many failed logins: try again later")
+            return _locked(locked)
         return LoginRefused(401, None, "unknown or revoked token")
 
     def authenticate_token(self, token: str, address: str) -> UserToken | LoginRefused:
@@ -340,6 +343,13 @@ class Identity:
             self.lockout.unlock(name)
         return user
 
+    def unlock_address(self, address: str, actor: str) -> bool:
+        """End the lock-out of `address` (failed logins or tokens from it); whether it was locked."""
+        with self._lock:
+            was = self.lockout.unlock_address(address)
+        self.audit("auth.unlock_address", actor, address=address, was_locked=was)
+        return was
+
     def create_token(self, user: str, role: Role | None, name: str | None, actor: str) -> tuple[str, TokenEntry]:
         return self._change(user_changes.create_token, user, role, name)(actor)
 
@@ -359,6 +369,16 @@ class Identity:
                 return call(actor)
             finally:
                 self._changed()
+
+
+def _locked(refusal: Refusal) -> LoginRefused:
+    """A 429 that says which lock holds: the user name's (an admin may lift it) or the address's."""
+    if refusal.key.startswith("user:"):
+        why = (f"too many failed logins for this user name: try again in {refusal.retry_after} s, or ask an "
+               "admin to unlock it")
+    else:
+        why = f"too many failed logins from this address: try again in {refusal.retry_after} s"
+    return LoginRefused(429, refusal.retry_after, why)
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:

@@ -82,6 +82,7 @@ def test_lock_out_answers_429_with_retry_after_without_hashing_and_ends_with_the
         assert identity.login("alice", "guess", f"10.0.0.{i}") == LoginRefused(401)
     third = identity.login("alice", "guess", "10.0.0.2")
     assert isinstance(third, LoginRefused) and third.status == 429 and third.retry_after == 600
+    assert "for this user name: try again in 600 s, or ask an admin" in third.reason
     assert "auth.locked_out" in trail.events()
     calls = len(verify_calls)
     clock.t += 300
@@ -260,3 +261,8 @@ def test_a_flood_of_wrong_passwords_from_one_address_hashes_only_until_the_lock_
     assert results.count(429) >= len(results) - calls[0]
     still = identity.login("alice", PASSWORD, "127.0.0.1")  # the right password: the address stays locked
     assert isinstance(still, LoginRefused) and still.status == 429
+    identity.unlock_user("alice", "uid:0")
+    assert identity.login("alice", PASSWORD, "127.0.0.1").reason.startswith(  # type: ignore[union-attr]
+        "too many failed logins from this address")
+    assert identity.unlock_address("127.0.0.1", "session:root") is True
+    assert isinstance(identity.login("alice", PASSWORD, "127.0.0.1"), Session)
