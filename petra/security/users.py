@@ -42,6 +42,7 @@ entry in constant time (`hmac.compare_digest`, no early exit).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import hmac
@@ -168,6 +169,9 @@ class UsersFile:
         except FileNotFoundError:
             return cls(path)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _file_error(path, "is a symbolic link: PETRA reads its users file only where "
+                                        "security.users_file names it (name the link's target instead)") from None
             raise _file_error(path, f"cannot be read: {exc.strerror}") from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())

@@ -163,3 +163,11 @@ def test_a_failed_change_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(UserError):
         update(path, lambda f: f.with_role("nobody", Role.ADMIN))
     assert path.read_bytes() == before
+
+
+def test_a_symbolic_link_is_not_followed(tmp_path: Path) -> None:
+    real = tmp_path / "real.yaml"
+    with_alice(real)
+    (tmp_path / "users.yaml").symlink_to(real)
+    with pytest.raises(UsersFileError, match="is a symbolic link"):
+        UsersFile.load(tmp_path / "users.yaml")
