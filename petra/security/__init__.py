@@ -1,4 +1,11 @@
-"""Security: signed configurations (Ed25519, detached `.sig` files)."""
+"""Security: signed configurations (Ed25519, detached `.sig` files), re-exported here.
+
+The other parts are imported from their modules: `roles` (roles and the
+`Principal`), `passwords` (Argon2id), `users` (the users file), `lockout`,
+`sessions`, `identity` (the three behind one facade for the control API),
+`user_changes` (every audited change of the users file), `tls`,
+`selfsigned`, `trust`.
+"""
 
 from petra.security.signing import (
     KeyId,
