@@ -206,3 +206,20 @@ def test_petra_check_reports_a_malformed_users_file_at_its_own_line(tmp_path: Pa
     result = subprocess.run([*PETRA, "check", str(config)], capture_output=True, text=True, timeout=60,
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_as_root_the_file_keeps_the_owner_of_the_service_so_it_can_still_read_it(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 65534, 65534)  # the service's user (nobody here) owns its state directory
+    users = state / "users.yaml"
+    added = subprocess.run([*PETRA, "user", "add", "alice", "--role", "admin", "--users-file", str(users)],
+                           input="alice password\n", capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    assert (users.stat().st_uid, users.stat().st_gid) == (65534, 65534)
+    assert Path(f"{users}.lock").stat().st_uid == 65534
+    changed = subprocess.run([*PETRA, "user", "role", "alice", "viewer", "--users-file", str(users)],
+                             capture_output=True, text=True, timeout=60)
+    assert changed.returncode == 0, changed.stderr
+    assert users.stat().st_uid == 65534 and (users.stat().st_mode & 0o777) == 0o600
