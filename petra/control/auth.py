@@ -25,6 +25,7 @@ import logging
 import os
 import pwd
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -128,6 +129,9 @@ class SocketRoles:
         return Role.ADMIN if uid in (0, self.own_uid) else Role.VIEWER
 
 
+RETRY_USERS_FILE_S = 10.0
+
+
 class Identities:
     """The plant's one `Identity` (users file, lock-out, sessions), kept across restarts of the control actor.
 
@@ -137,38 +141,36 @@ class Identities:
     limits; a reload applies them at the next request), which ends every
     session. A users file that cannot be used (group- or world-readable,
     malformed) is logged and leaves no identity (no logins, no user tokens;
-    config tokens and the socket still work) until the file changes.
+    config tokens and the socket still work); it is tried again at a request
+    `RETRY_USERS_FILE_S` later.
     """
 
-    def __init__(self, audit: Audit) -> None:
+    def __init__(self, audit: Audit, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], float] = time.time) -> None:
         self.audit = audit
+        self._clock = clock
+        self._now = now
+        """The identity's clock (sessions, lock-out): a test injects its own."""
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._identity: Identity | None = None
-        self._failed_stat: tuple[int, int, int] | None = None
+        self._failed_at: float | None = None
 
     def current(self, security: SecuritySettings) -> Identity | None:
         key = (security.users_file, security.max_failed_auth_attempts, security.lockout_window_minutes,
                security.session_timeout_minutes, security.session_max_hours)
         with self._lock:
-            if key == self._key and (self._identity is not None or _stat(key[0]) == self._failed_stat):
+            if key == self._key and (self._identity is not None or (
+                    self._failed_at is not None and self._clock() - self._failed_at < RETRY_USERS_FILE_S)):
                 return self._identity
-            self._key, self._identity, self._failed_stat = key, None, None
+            self._key, self._identity, self._failed_at = key, None, None
             try:
-                self._identity = Identity(security.users_file, security, audit=self.audit)
+                self._identity = Identity(security.users_file, security, now=self._now, audit=self.audit)
             except UsersFileError as exc:
-                self._failed_stat = _stat(key[0])
+                self._failed_at = self._clock()
                 log.error("control API: the users file cannot be used, so nobody can log in or use a user "
-                          "token until it is fixed:\n%s", exc)
+                          "token until it is fixed (tried again every %g s):\n%s", RETRY_USERS_FILE_S, exc)
             return self._identity
-
-
-def _stat(path: str) -> tuple[int, int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 class Authenticator:

@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from petra.security.sessions import Session
 
 
+NO_STORE = ("Cache-Control", "no-store")
+"""An answer that sets or shows a secret (the session, its csrf, a new token) is never cached."""
+
+
 class AccountsApi:
     """The handlers of the routes above, over the plant's `Identity` as `identity()` gives it now (None: an API
     without users, 503 for each but the session)."""
@@ -92,7 +96,7 @@ class AccountsApi:
             raise _api_error(result)
         max_age = max(1, math.ceil(result.created + identity.sessions.max_age_s - identity.now()))
         cookie = session_cookie(result.token, max_age, secure=request.secure)
-        return Response(200, self._session_body(result, identity), (("Set-Cookie", cookie),))
+        return Response(200, self._session_body(result, identity), (("Set-Cookie", cookie), NO_STORE))
 
     def logout(self, request: Request, _: dict[str, str]) -> Any:
         from petra.control.api import ApiError, Response
@@ -103,7 +107,7 @@ class AccountsApi:
                                 "token with DELETE /v1/tokens/ID)")
         self._identity().logout(request.session_token, principal.address)
         return Response(200, {"logged_out": principal.user},
-                        (("Set-Cookie", session_cookie("", 0, secure=request.secure)),))
+                        (("Set-Cookie", session_cookie("", 0, secure=request.secure)), NO_STORE))
 
     def session(self, request: Request, _: dict[str, str]) -> Any:
         principal = request.acting
@@ -172,7 +176,7 @@ class AccountsApi:
         return {"tokens": self._identity().tokens(request.query.get("user") or None)}
 
     def create_token(self, request: Request, _: dict[str, str]) -> Any:
-        from petra.control.api import ApiError, json_body
+        from petra.control.api import ApiError, Response, json_body
 
         data = json_body(request)
         user = _text(data, "user")
@@ -181,7 +185,7 @@ class AccountsApi:
         if name is not None and (not isinstance(name, str) or not name):
             raise ApiError(400, "'name' must be a non-empty string")
         token, entry = _changing(lambda: self._identity().create_token(user, role, name, request.caller))
-        return {**entry.public(), "token": token}
+        return Response(200, {**entry.public(), "token": token}, (NO_STORE,))
 
     def revoke_token(self, request: Request, params: dict[str, str]) -> Any:
         key = params["id"]
