@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,14 @@ def test_require_tls_without_a_certificate_serves_a_self_signed_one_and_logs_its
              "-verify_return_error", "-brief"], input="", capture_output=True, text=True, timeout=30)
         assert verified.returncode == 0, verified.stderr
         assert "Verification: OK" in verified.stderr
+        for host in ("127.0.0.1", "localhost"):  # the real petra-ctl, trusting only that certificate
+            ctl = subprocess.run([sys.executable, "-m", "petra.ctl", "--url", f"https://{host}:{port}", "--token",
+                                  "s3cret", "--cacert", str(cert), "--json", "status"],
+                                 capture_output=True, text=True, timeout=60)
+            assert ctl.returncode == 0 and json.loads(ctl.stdout)["node_id"] == "ctl-test", ctl.stderr
+        untrusted = subprocess.run([sys.executable, "-m", "petra.ctl", "--url", f"https://127.0.0.1:{port}",
+                                    "--token", "s3cret", "status"], capture_output=True, text=True, timeout=60)
+        assert untrusted.returncode == 3 and "not trusted" in untrusted.stderr  # no --cacert: nobody vouches
     made = [r.getMessage() for r in caplog.records if "made a self-signed certificate" in r.getMessage()]
     assert len(made) == 1 and fingerprint in made[0] and "127.0.0.1, localhost" in made[0]
     entries = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
