@@ -8,11 +8,17 @@ once per block every 10 s, and the chain keeps scanning: the next scan whose
 inputs admit a value makes them good again. Any other exception from a block
 crashes the chain; its outputs turn bad quality until the supervisor has
 restarted it and a scan has completed again.
+
+A chain of an event task is also run in the thread whose change triggered it
+(`run_here`, through the task's `TickBoard`): the run sees the values of that
+change and costs no hand-off. A lock keeps that run and the actor's own
+messages (a pool tick, a force) one at a time, as an actor's messages are.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from petra.logic.compiler import CANNOT_COMPUTE, ChainProgram, CompiledChain, compile_chain, propagate_quality
@@ -54,18 +60,25 @@ class BlockChainActor(PooledActor):
         self._errors = plant.metrics.block_errors.labels(chain.name)
         self._failing: frozenset[int] = frozenset()
         self._failure_log = RateLimitedLog(log, interval_s=10.0, max_keys=2 * len(chain.block_names) + 1)
+        self._lock = threading.Lock()
+        self._gone = False
 
     def on_start(self) -> None:
         self.program = self.chain.instantiate()
         if self._forced_outputs():
             self._recompile()
-        self.task.board.subscribe(self.chain.name, self.actor_ref)
+        run = self.run_here if self.task.event is not None else None
+        self.task.board.subscribe(self.chain.name, self.actor_ref, run)
         self._subscribed = True
 
     def on_stop(self) -> None:
+        with self._lock:
+            self._gone = True
         self._leave_clock()
 
     def on_failure(self, *_exc_info: object) -> None:
+        with self._lock:
+            self._gone = True
         self.plant.table.set_quality(self.chain.output_slots, Quality.BAD)
         self._leave_clock()
 
@@ -76,11 +89,29 @@ class BlockChainActor(PooledActor):
 
     def on_receive(self, message: object) -> object:
         if isinstance(message, Tick):
-            self._scan(message)
+            with self._lock:
+                work = self._scan(message)
+            self._report(message, work)
             return None
         if isinstance(message, ForceSignal):
-            return self._force(message)
+            with self._lock:
+                return self._force(message)
         return super().on_receive(message)
+
+    def run_here(self, tick: Tick) -> None:
+        """The task's run in the calling thread (see the module docstring). A failure fails the actor, for its
+        supervisor, as it would in the pool; either way the run is reported, so the task goes on."""
+        work = 0.0
+        with self._lock:
+            if not self._gone:
+                try:
+                    work = self._scan(tick)
+                except Exception as exc:
+                    log.error("chain %s failed in an event run: %s: %s; it is restarted", self.chain.name,
+                              type(exc).__name__, exc, exc_info=exc)
+                    self._gone = True
+                    self.fail(exc)
+        self._report(tick, work)
 
     def _forced_outputs(self) -> frozenset[int]:
         return frozenset(self.plant.table.forced).intersection(self.chain.output_slots)
@@ -105,7 +136,9 @@ class BlockChainActor(PooledActor):
         compiled = compile_chain(self.chain.chain, self.plant.table, forced=self._forced_outputs())
         self.program = compiled.instantiate(self.program.blocks if self.program else None)
 
-    def _scan(self, tick: Tick) -> None:
+    def _scan(self, tick: Tick) -> float:
+        """One run of the program; its work in seconds. Reported after the lock is let go (`_report`): the
+        report may start the task's next run, in this thread."""
         started = time.perf_counter()
         table = self.plant.table
         if table.quality_epoch != self._epoch:
@@ -138,7 +171,9 @@ class BlockChainActor(PooledActor):
                         names=table.names,
                     )
                 )
-        work = time.perf_counter() - started
+        return time.perf_counter() - started
+
+    def _report(self, tick: Tick, work: float) -> None:
         run_work = self._board.done(ScanDone(self.chain.name, tick.seq, work, self._monotonic()))
         if run_work is not None:  # the last of its task's chains in this run
             self.task.finished(run_work)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from petra.messages import ScanDone, Tick
 class _Target:
     ref: Any
     pending: int | None = None
+    run: Callable[[Tick], None] | None = None
+    """Runs the chain for a tick in the caller's thread; it reports `done` as a ticked chain does."""
 
 
 @dataclass
@@ -42,9 +45,10 @@ class TickBoard:
         self._open: _OpenScan | None = None
         self._stats = stats
 
-    def subscribe(self, chain: str, ref: Any) -> None:
+    def subscribe(self, chain: str, ref: Any, run: Callable[[Tick], None] | None = None) -> None:
+        """`chain` is ticked through `ref`; with `run` it can also be run in the ticking thread (`run_here`)."""
         with self._lock:
-            self._targets[chain] = _Target(ref)
+            self._targets[chain] = _Target(ref, run=run)
 
     def unsubscribe(self, chain: str, ref: Any, now: float | None = None) -> float | None:
         """`chain` leaves the board. If the open scan was waiting only for it, that scan is over: returns its
@@ -92,6 +96,25 @@ class TickBoard:
                 ref.tell(tick)
         return len(sent), overran
 
+    def run_here(self, seq: int, scheduled_at: float, woke: float) -> int | None:
+        """Run every chain in this thread, one after the other; the number run, or None (nothing is run) when
+        some chain cannot be run here (no `run`, or still busy with an earlier tick): then `dispatch`.
+
+        An event task's run at the change that triggers it: no hand-off to the logic pool, so the run sees
+        the values of that change, and the next change (in the same thread) comes after it."""
+        tick = Tick(seq, scheduled_at)
+        with self._lock:
+            targets = list(self._targets.values())
+            if not targets or any(t.run is None or t.pending is not None for t in targets):
+                return None
+            for target in targets:
+                target.pending = seq
+            self._open = _OpenScan(seq, woke, len(targets))
+        for target in targets:
+            assert target.run is not None
+            target.run(tick)
+        return len(targets)
+
     def done(self, report: ScanDone) -> float | None:
         """A chain finished `report.seq`; returns the whole scan's work time when it was the last."""
         self._stats.record_chain(report.chain, report.work_s)
@@ -109,3 +132,4 @@ class TickBoard:
         work = report.finished_at - scan.started
         self._stats.record_scan(report.finished_at, work)
         return work
+

@@ -208,6 +208,18 @@ class TaskRun:
         }
 
 
+INLINE_DEPTH = 4
+"""Event runs nested in one thread (a run's change triggering another event task) before the next goes to
+the pool: a chain of event tasks runs at once, a loop of them cannot grow the stack."""
+
+
+class _InlineDepth(threading.local):
+    depth = 0
+
+
+_inline = _InlineDepth()
+
+
 class EventTask:
     """Starts its task's chains when a trigger slot changes; coalesces what comes while a run is open or waiting."""
 
@@ -221,6 +233,8 @@ class EventTask:
         self._since = 0.0
         self._ran_in = -1
         self._seq = 0
+        self._here: int | None = None
+        """The thread running this task's run inline, while it does."""
 
     def on_change(self, event: SignalsChanged) -> None:
         """The ChangeBus subscriber: cheap, never blocks (a set test, at most one tell per chain)."""
@@ -244,28 +258,50 @@ class EventTask:
         """The last chain of the open run reported; start the coalesced run if one is pending."""
         with self._lock:
             self._running = False
-            if not self._pending:
-                return
+            if not self._pending or self._here == threading.get_ident():
+                return  # nothing to start, or the run was inline: `_start`'s loop, below on this stack, starts it
         self._start()
 
     def _start(self) -> None:
-        with self._lock:
-            if self._running or not self._pending:
-                return
-            generation = self.run.gate.admit(self, self._ran_in)
-            if generation is None:
-                return
-            self._ran_in = generation
-            self._running = True
-            self._pending = False
-            self._seq += 1
-            seq, since = self._seq, self._since
-        now = self._monotonic()
-        self.run.started_event(now, now - since)
-        sent, _busy = self.run.board.dispatch(seq, now, now)
-        if not sent:  # no chains (a task without blocks), or all of them gone: nothing will report
+        """Start the pending run if it may start now: in this thread when every chain can run here (see
+        `TickBoard.run_here`) and this thread is not already INLINE_DEPTH event runs deep, else in the pool."""
+        inline = _inline.depth < INLINE_DEPTH
+        while True:
             with self._lock:
-                self._running = False
+                if self._running or not self._pending:
+                    return
+                generation = self.run.gate.admit(self, self._ran_in)
+                if generation is None:
+                    return
+                self._ran_in = generation
+                self._running = True
+                self._pending = False
+                self._seq += 1
+                seq, since = self._seq, self._since
+            now = self._monotonic()
+            self.run.started_event(now, now - since)
+            board = self.run.board
+            if inline:
+                _inline.depth += 1
+                self._here = threading.get_ident()
+                try:
+                    sent = board.run_here(seq, now, now)
+                finally:
+                    self._here = None
+                    _inline.depth -= 1
+                if sent is not None:
+                    if not sent:
+                        self._idle()
+                    inline = False  # what came in meanwhile (from other threads) runs in the pool
+                    continue
+            sent, _busy = board.dispatch(seq, now, now)
+            if not sent:  # no chains (a task without blocks), or all of them gone: nothing will report
+                self._idle()
+            return
+
+    def _idle(self) -> None:
+        with self._lock:
+            self._running = False
 
     def detach(self) -> None:
         """The subscriber is removed (the clock stops): forget any parking."""

@@ -100,6 +100,38 @@ def test_a_burst_of_changes_gives_each_change_a_run_or_a_count_and_the_last_valu
         assert petra.metric("petra_task_coalesced_total", task="on_cmd") == run.coalesced
 
 
+class Outputs:
+    """Every value of one signal the bus announces, in order, and the thread that announced it."""
+
+    def __init__(self, petra: RunningPlant, name: str) -> None:
+        self.slot = petra.plant.table.slot(name)
+        self.seen: list[tuple[Any, str]] = []
+        petra.plant.bus.subscribe(self)
+
+    def __call__(self, event: SignalsChanged) -> None:
+        for slot, value in zip(event.slots, event.values, strict=True):
+            if slot == self.slot:
+                self.seen.append((value, threading.current_thread().name))
+
+
+def test_each_frame_of_a_batch_gets_its_own_run_in_the_group_thread_with_that_frame_values():
+    """A network read's messages (one batch, one frame each) each run the event task, none coalesced: the run
+    happens in the signal group's thread right after its frame is applied, so it reads that frame's value.
+    (No cyclic chain here: while one's run is open an event task may start one run only, and coalesces.)"""
+    config = event_plant()
+    config["blocks"] = [block for block in config["blocks"] if block.get("task") == "on_cmd"]
+    with RunningPlant(plant_config(config)) as petra:
+        run = petra.plant.tasks["on_cmd"]
+        copied = Outputs(petra, "copied")
+        group = petra.lookup("petra/core/signals/default")
+        updates = tuple(SignalUpdate("cmd", value) for value in range(1, 501))
+        group.ask(UpdateSignals(updates, "test", frames=tuple(range(1, 500))), timeout=5)
+        wait_until(lambda: run.board.idle() and run.stats.completed_scans == 500)
+        assert [value for value, _thread in copied.seen] == list(range(1, 501))
+        assert {thread for _value, thread in copied.seen} == {"petra/core/signals/default"}
+        assert run.coalesced == 0
+
+
 def test_a_flood_on_an_urgent_event_task_does_not_stop_the_main_task():
     config = event_plant(priority=1)
     config["blocks"] += [  # an event run with some work in it
@@ -132,3 +164,23 @@ def test_a_flood_on_an_urgent_event_task_does_not_stop_the_main_task():
             stop.set()
             flooding.join(5)
         wait_until(lambda: run.board.idle() and run.stats.ticks + run.coalesced == changes.count)
+
+
+def test_a_chain_that_fails_in_an_inline_run_is_restarted_and_the_group_goes_on():
+    """A bug in a block (any exception but a cannot-compute) fails its chain for the supervisor, as it would in
+    the pool; the signal group whose thread ran it keeps applying, and the restarted chain runs again."""
+    import tests.e2e.fault_block  # registers TEST_RAISE_ONCE (raises once, at input 3)
+
+    tests.e2e.fault_block._raised = False
+    config = event_plant()
+    config["blocks"] = [{"name": "fragile", "type": "TEST_RAISE_ONCE", "task": "on_cmd", "params": {"on": 3},
+                         "inputs": {"in": "cmd"}, "outputs": {"out": "passed"}}]
+    config["signals"].append({"name": "passed", "type": "int"})
+    with RunningPlant(plant_config(config)) as petra:
+        for value in (1, 2, 3):
+            petra.write("default", cmd=value)
+        wait_until(lambda: petra.node("petra/core/logic/fragile").restarts == 1)
+        wait_until(lambda: petra.plant.tasks["on_cmd"].board.chains() == ["fragile"])  # it is back on its board
+        petra.write("default", cmd=4)
+        wait_until(lambda: petra.value("passed") == 4 and petra.quality("passed").name == "GOOD")
+        assert petra.value("cmd") == 4
