@@ -43,10 +43,14 @@ class SignalUpdate:
 
 @dataclass(frozen=True, slots=True)
 class UpdateSignals:
-    """A batch of new values for signals one group owns (one per poll or message)."""
+    """A batch of new values for signals one group owns (one per poll or message).
+
+    `frames` splits the batch into several changes, applied and announced one after the other: the indexes
+    at which the next one starts (MQTT: one network read, one change per message)."""
 
     updates: tuple[SignalUpdate, ...]
     source: str = ""
+    frames: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from petra import deferred
 from petra.messages import ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
 from petra.owners import Owner
 from petra.plant import Plant
@@ -42,10 +43,22 @@ class SignalGroupActor(SupervisedActor):
 
     def on_receive(self, message: object) -> object:
         if isinstance(message, UpdateSignals):
+            if message.frames:
+                return self._apply_frames(message)
             return self.apply(message.updates, message.source)
         if isinstance(message, ForceSignal):
             return self._force(message)
         return super().on_receive(message)
+
+    def _apply_frames(self, message: UpdateSignals) -> list[str]:
+        """Each frame its own change, in order: listeners (an event task) see every one; what they publish
+        leaves at the end of the batch (`petra.deferred`)."""
+        updates, errors, start = message.updates, [], 0
+        with deferred.batch():
+            for end in (*message.frames, len(updates)):
+                errors.extend(self.apply(updates[start:end], message.source))
+                start = end
+        return errors
 
     def _force(self, message: ForceSignal) -> str | None:
         table = self.plant.table

@@ -76,3 +76,17 @@ def test_the_config_model_resolves_defaults_and_per_signal_publish_options() -> 
     mqtt = build_config(config)
     assert mqtt is not None and mqtt.published["a"].deadband == 0.5 and mqtt.published["a"].retain
     assert build_config(plant_config({"signals": [{"name": "a", "type": "float"}]})) is None
+
+
+def test_one_payload_feeding_several_value_paths_gives_each_its_value_and_each_its_error():
+    """The JSON of one message is parsed once for all its subscriptions; its values and errors are each one's."""
+    payload = b'{"temperature": {"value": 80.5}, "t": 17}'
+    assert codec.decode(payload, DataType.FLOAT, "temperature.value") == 80.5
+    assert codec.decode(payload, DataType.INT, "t") == 17
+    with pytest.raises(codec.PayloadError, match="key 'missing' not found"):
+        codec.decode(payload, DataType.INT, "missing")
+    broken = b'{"t": 1'
+    for _ in range(2):  # the second subscription of a broken message is refused as the first was
+        with pytest.raises(codec.PayloadError, match="not JSON"):
+            codec.decode(broken, DataType.INT, "t")
+    assert codec.decode(b'{"t": 2}', DataType.INT, "t") == 2  # the next message is its own document

@@ -16,11 +16,12 @@ would leave the thread dead and forget it, and the bridge "running" unconnected.
   go to the owning signal groups as one `UpdateSignals` each (`network.py`), so
   the batch grows with the load (1 message at a trickle, thousands in a flood)
   and no other thread stands between the socket and the signal group. A batch
-  holds at most one value per signal: a signal's next value starts the next
-  batch, so every value is its own change event (an event task triggered by it
-  runs for it, or counts it coalesced) and one message's values stay together.
-  A group already 10,000 batches behind gets no more: that batch is dropped and
-  counted as errors.
+  is split into frames that hold at most one value per signal: a signal's next
+  value starts the next frame, and the group applies and announces each frame as
+  its own change, so every value is its own change event (an event task
+  triggered by it runs for it, in the group's thread) and one message's values
+  stay together. A group already 10,000 batches behind gets no more: that batch
+  is dropped and counted as errors.
 * A payload that cannot be decoded is logged (rate-limited), counted in
   ``petra_driver_errors`` and turns its signal BAD (the last value is kept).
 * Connection lost: every signal the bridge writes turns BAD; each turns GOOD
@@ -76,8 +77,10 @@ _TOPIC_CACHE_MAX = 10_000
 _TOPIC_CACHE_MAX_CHARS = 1_000_000
 """A topic may be 64 KiB long: the cache is bounded in characters too, not only in topics."""
 GROUP_BACKLOG_MAX = 10_000
-"""Batches a signal group may have waiting before the bridge drops the next (a batch holds at most one value
-per signal and at most 4,096 values)."""
+"""Batches a signal group may have waiting before the bridge drops the next (a batch holds at most BATCH_MAX
+values)."""
+BATCH_MAX = 4096
+"""Values in one batch to a group: a flood's network read is split so that no batch grows without bound."""
 
 
 class NetworkThreadDied(RuntimeError):
@@ -326,7 +329,7 @@ class MqttBridgeActor(SupervisedActor):
         command_filter = cfg.command_topic if cfg.writable_signals else None
         targets_of = self._targets
         decode = codec.decode
-        batches: dict[Owner, tuple[list[SignalUpdate], set[str]]] = {}
+        batches: dict[Owner, _Batch] = {}
         for topic, payload in batch:
             try:
                 if command_filter is not None and codec.topic_matches(command_filter, topic):
@@ -350,18 +353,17 @@ class MqttBridgeActor(SupervisedActor):
                     update = SignalUpdate(name, table.values[table.index[name]], Quality.BAD)
                 pending = batches.get(owner)
                 if pending is None:
-                    batches[owner] = ([update], {name})
-                elif name in pending[1]:  # a signal's next value starts a batch: each value is its own change
-                    self._deliver(owner, pending[0])
-                    batches[owner] = ([update], {name})
-                else:
-                    pending[0].append(update)
-                    pending[1].add(name)
-        for owner, (updates, _names) in batches.items():
-            self._deliver(owner, updates)
+                    batches[owner] = pending = _Batch()
+                elif len(pending.updates) >= BATCH_MAX:
+                    self._deliver(owner, pending)
+                    batches[owner] = pending = _Batch()
+                pending.add(update)
+        for owner, pending in batches.items():
+            self._deliver(owner, pending)
 
-    def _deliver(self, owner: Owner, updates: list[SignalUpdate]) -> None:
+    def _deliver(self, owner: Owner, pending: _Batch) -> None:
         """Tell the owning group its batch, unless it is too far behind (then the batch is dropped, counted)."""
+        updates = pending.updates
         ref = self.registry.get(group_path(owner.name))
         lost = ref is None
         if ref is not None:
@@ -372,7 +374,7 @@ class MqttBridgeActor(SupervisedActor):
                                      "message value(s)", self.config.driver_id, owner.name, backlog, len(updates))
                 return
             try:
-                ref.tell(UpdateSignals(tuple(updates), self.config.driver_id))
+                ref.tell(UpdateSignals(tuple(updates), self.config.driver_id, tuple(pending.frames)))
             except pykka.ActorDeadError:
                 lost = True
         if lost:
@@ -545,6 +547,25 @@ class MqttBridgeActor(SupervisedActor):
         self.metrics.buffer_depth.set(len(self.buffer))
         if sent:
             log.info("%s: sent %d buffered message(s)", self.config.driver_id, sent)
+
+
+class _Batch:
+    """One group's share of a network read: its updates, split into frames so that no frame holds two values
+    of one signal (a signal's next value starts the next frame: each value is its own change)."""
+
+    __slots__ = ("_names", "frames", "updates")
+
+    def __init__(self) -> None:
+        self.updates: list[SignalUpdate] = []
+        self.frames: list[int] = []
+        self._names: set[str] = set()
+
+    def add(self, update: SignalUpdate) -> None:
+        if update.name in self._names:
+            self.frames.append(len(self.updates))
+            self._names = set()
+        self._names.add(update.name)
+        self.updates.append(update)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -221,7 +222,7 @@ def _decode(payload: bytes, data_type: DataType, value_path: str | None) -> Valu
         raise PayloadError(f"payload is not UTF-8: {exc}") from None
     raw: object
     if value_path:
-        raw = extract(load_json(text), value_path)
+        raw = extract(_document(payload, text), value_path)
     else:
         raw = text
         if text.lstrip().startswith("{"):
@@ -232,6 +233,32 @@ def _decode(payload: bytes, data_type: DataType, value_path: str | None) -> Valu
             if isinstance(document, dict) and "value" in document:
                 raw = document["value"]
     return to_value(raw, data_type)
+
+
+class _LastDocument(threading.local):
+    """This thread's last payload with a value path and its JSON (or why it is not JSON)."""
+
+    payload: bytes | None = None
+    document: object = None
+    error: str | None = None
+
+
+_last = _LastDocument()
+
+
+def _document(payload: bytes, text: str) -> object:
+    """`load_json(text)`, parsed once for the several subscriptions one message feeds (`bench/in` feeding
+    `temperature.value` and `t`): the same payload object asked again gets the same document."""
+    last = _last
+    if last.payload is not payload:
+        try:
+            last.document, last.error = load_json(text), None
+        except PayloadError as exc:
+            last.document, last.error = None, str(exc)
+        last.payload = payload
+    if last.error is not None:
+        raise PayloadError(last.error)
+    return last.document
 
 
 def to_value(raw: object, data_type: DataType) -> Value:

@@ -19,9 +19,13 @@ message; the wake-up's system call also gives the GIL away, and paho's thread
 usually takes it and writes the packet itself. Inside `writing_here()` the
 packets this thread publishes are queued without that wake-up and written when
 it ends, by this thread; `loop_write` takes the same lock, so the network thread
-and a caller never interleave packets. What the socket does not take at once
-is left to paho's thread (woken then). Over TLS paho's thread writes, as before
-(see `writing_here`).
+and a caller never interleave packets. Consecutive QoS 0 publishes queued there
+become one out-packet (their bytes joined; each one's info is marked published
+when it is written), so a batch of them is one ``send``; inside a
+`petra.deferred.batch` (a signal group applying a network read's frames) that is
+the whole batch's output. What the socket does not take at once is left to
+paho's thread (woken then). Over TLS paho's thread writes, as before (see
+`writing_here`).
 
 All of it leans on paho 2.x internals (``_create_socket``, ``_handle_publish``,
 ``_in_packet``, ``_packet_write``, ``_out_packet``); tests/drivers/test_mqtt_network_thread.py runs them against
@@ -37,6 +41,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+
+from petra import deferred
 
 READ_SIZE = 64 * 1024
 """Bytes asked of the socket at once (a TLS socket gives at most one record, 16 KiB)."""
@@ -140,16 +146,39 @@ class BridgeClient(mqtt.Client):
             yield
             return
         self._here.active = True
+        if deferred.defer(self, self._end_here):  # inside a batch (`petra.deferred`): its end writes
+            yield
+            return
         try:
             yield
         finally:
-            self._here.active = False
-            self._write_here()
+            self._end_here()
+
+    def _end_here(self) -> None:
+        self._here.active = False
+        self._here.merging = None
+        self._write_here()
 
     def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
                       info: mqtt.MQTTMessageInfo | None = None) -> MQTTErrorCode:
-        if not getattr(self._here, "active", False):
+        here = self._here
+        if not getattr(here, "active", False):
             return super()._packet_queue(command, packet, mid, qos, info)
+        if qos == 0 and command & 0xF0 == mqtt.PUBLISH and info is not None:
+            with self._write_lock:  # paho's thread may be writing the packet we would grow
+                merging: tuple[dict[str, Any], _Published] | None = getattr(here, "merging", None)
+                if merging is not None and self._out_packet and self._out_packet[-1] is merging[0] \
+                        and not merging[0]["pos"]:
+                    merging[0]["packet"] += packet  # one send for a run of QoS 0 publishes (the module docstring)
+                    merging[0]["to_process"] += len(packet)
+                    merging[1].add(info)
+                    return MQTTErrorCode.MQTT_ERR_SUCCESS
+                published = _Published(info)
+                out = {"command": command, "mid": mid, "qos": qos, "pos": 0, "to_process": len(packet),
+                       "packet": bytearray(packet), "info": published}
+                here.merging = (out, published)
+                self._out_packet.append(out)  # type: ignore[arg-type]  # paho's _OutPacket, its packet a run
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
         self._out_packet.append({"command": command, "mid": mid, "qos": qos, "pos": 0, "to_process": len(packet),
                                  "packet": packet, "info": info})  # paho's own _OutPacket, without the wake-up
         return MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -164,3 +193,19 @@ class BridgeClient(mqtt.Client):
         if self._out_packet and self._sockpairW is not None:  # the socket is full or gone: paho's turn
             with contextlib.suppress(OSError):
                 self._sockpairW.send(b"0")
+
+
+class _Published:
+    """The `info` of merged QoS 0 publishes: paho marks it published once, each of them is then."""
+
+    __slots__ = ("_infos",)
+
+    def __init__(self, info: mqtt.MQTTMessageInfo) -> None:
+        self._infos = [info]
+
+    def add(self, info: mqtt.MQTTMessageInfo) -> None:
+        self._infos.append(info)
+
+    def _set_as_published(self) -> None:
+        for info in self._infos:
+            info._set_as_published()
