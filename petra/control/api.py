@@ -20,6 +20,10 @@ Routes (all JSON; see docs/control-api.md):
     POST   /v1/reload                      re-read, validate, verify and apply the config
     POST   /v1/actors/restart              {"path": "petra/core/logic/x"}
     POST   /v1/actors/inject               {"path": ..., "kind": "crash|hang|slow|raise-on-next", "arg": N}
+    POST   /v1/login, /v1/logout; GET /v1/session; /v1/users..., /v1/tokens...   see petra.control.login
+
+Who may call each route is `petra.control.access`'s table; `handle` refuses a caller below the route's
+role (403, audited) before the handler runs.
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class Request:
     """Whether it came over TLS (a session cookie set in answer is then `Secure`)."""
     session_token: str | None = None
     """The session cookie's token when `principal` is that session (what a logout ends)."""
+    content_type: str = ""
+    """The body's media type as the client declared it (`application/json`), without parameters."""
 
     @property
     def acting(self) -> Principal:

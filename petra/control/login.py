@@ -12,7 +12,10 @@
     POST   /v1/tokens             {"user", "role"?, "name"?} -> the token, shown this once
     DELETE /v1/tokens/ID          revoke it (ID or its unique name)
 
-The login is the only route open without credentials; a wrong user name and a
+The login is the only route open without credentials, and takes only a JSON
+body (`Content-Type: application/json`, else 415): another site's page can
+post a form here but not JSON, so it cannot log a browser in as its own
+user (login CSRF). A wrong user name and a
 wrong password get the same 401 after the same one Argon2id verify
 (`petra.security.identity`), a locked-out user name or address a 429 with
 Retry-After, and a login while both hashing slots stay busy a 503. The session
@@ -87,6 +90,10 @@ class AccountsApi:
         from petra.control.api import ApiError, Response, json_body
 
         identity = self._identity()
+        if request.content_type != "application/json" and request.principal is not None:
+            # a page of another site can post a form (text/plain, urlencoded) here, never JSON without CORS:
+            # refusing the rest stops it logging a browser in as someone else (login CSRF)
+            raise ApiError(415, "a login is a JSON body: send Content-Type: application/json")
         data = json_body(request)
         user, password = data.get("user"), data.get("password")
         if not isinstance(user, str) or not user or not isinstance(password, str) or not password:
@@ -110,6 +117,8 @@ class AccountsApi:
                         (("Set-Cookie", session_cookie("", 0, secure=request.secure)), NO_STORE))
 
     def session(self, request: Request, _: dict[str, str]) -> Any:
+        from petra.control.api import Response
+
         principal = request.acting
         body: dict[str, Any] = {"name": principal.name, "user": principal.user, "role": principal.role.label,
                                 "via": principal.via}
@@ -119,6 +128,7 @@ class AccountsApi:
             live = identity.session(request.session_token)
             if live is not None:
                 body.update(self._session_body(live, identity))
+            return Response(200, body, (NO_STORE,))
         return body
 
     def _session_body(self, session: Session, identity: Identity) -> dict[str, Any]:

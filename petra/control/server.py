@@ -184,7 +184,7 @@ class ControlApp:
             return _refused(refused)
         session = cookie if principal.via == "session" else None
         return self.api.handle(Request(call.method, call.path, call.query, call.body, principal.audit_actor,
-                                       principal, call.secure, session))
+                                       principal, call.secure, session, call.content_type))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         uid, address = self._peer(request)
@@ -196,7 +196,8 @@ class ControlApp:
         except web.HTTPException as exc:
             return self._refuse(request, address, Response(exc.status, {"error": exc.text or exc.reason}),
                                 close=True)
-        call = Request(request.method, request.path, dict(request.query), body, secure=request.secure)
+        call = Request(request.method, request.path, dict(request.query), body, secure=request.secure,
+                       content_type=request.content_type if body else "")
         response = await loop.run_in_executor(self.executor, self._serve, call, uid, address, request.headers,
                                               request.cookies.get(SESSION_COOKIE))
         return self._refuse(request, address, response) if 400 <= response.status < 500 else _json(response)

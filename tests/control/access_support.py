@@ -63,7 +63,8 @@ class Served:
     def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
              session: str | None = None, csrf: str | None = None, source: str = "127.0.0.1",
              headers: dict[str, str] | None = None) -> Reply:
-        sent = dict(headers or {})
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        sent.update(headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         if session is not None:

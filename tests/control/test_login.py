@@ -70,6 +70,14 @@ def test_a_login_needs_a_user_and_a_password(served):
         assert reply.status == 400 and "user" in reply.body["error"]
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_login_posted_as_a_form_is_refused_so_another_site_cannot_log_a_browser_in(served, content_type):
+    reply = served.call("POST", "/v1/login", {"user": "bob", "password": PASSWORD},
+                        headers={"Content-Type": content_type})
+    assert reply.status == 415 and "Set-Cookie" not in reply.headers
+    assert not served.audit_entries("auth.login")
+
+
 def test_the_cookie_is_not_secure_over_plain_http(tmp_path):
     plant = serve(tmp_path, {"bob": Role.OPERATOR}, tls=False)
     try:
