@@ -82,6 +82,8 @@ class ControlActor(PooledActor):
                 self.tcp_port = bound[-1].sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
             identities = self.identities
+            if identities is not None and tcp:  # read the users file and warm hashing up now, not at the first login
+                identities.current(config.security)
             api = ControlApi(self.runtime, served_by=self.path, routes=self.routes,
                              identity=None if identities is None else lambda: identities.current(self._security()))
             app = server.ControlApp(api, authenticator(config, identities, self._security), limits, rejected)
