@@ -32,10 +32,16 @@ class Conn(http.client.HTTPConnection):
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(sys.argv[1])
-conn = Conn("localhost", timeout=20)
-conn.request(sys.argv[2], sys.argv[3], body=sys.argv[4] or None, headers={"Content-Type": "application/json"})
-response = conn.getresponse()
-print(json.dumps({"status": response.status, "body": json.loads(response.read())}))
+answers = []
+for method, path, body in json.loads(sys.argv[2]):
+    conn = Conn("localhost", timeout=20)
+    conn.request(method, path, body=None if body is None else json.dumps(body),
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    stream = response.getheader("Content-Type", "").startswith("text/event-stream")
+    answers.append({"status": response.status, "body": None if stream else json.loads(response.read())})
+    conn.close()
+print(json.dumps(answers))
 """
 
 needs_root = pytest.mark.skipif(os.getuid() != 0 or not SYSTEM_PYTHON.exists(),
@@ -55,12 +61,15 @@ class Plant:
 
     def as_uid(self, uid: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """A request from a process running as `uid`."""
-        proc = subprocess.run([str(SYSTEM_PYTHON), "-c", CLIENT, str(self.socket), method, path,
-                               "" if body is None else json.dumps(body)],
-                              user=uid, group=NOBODY, capture_output=True, text=True, timeout=30, cwd="/")
-        assert proc.returncode == 0, proc.stderr
-        answer = json.loads(proc.stdout)
+        answer = self.many_as_uid(uid, [(method, path, body)])[0]
         return answer["status"], answer["body"]
+
+    def many_as_uid(self, uid: int, calls: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
+        """Requests (method, path, body) from one process running as `uid`, answered in order."""
+        proc = subprocess.run([str(SYSTEM_PYTHON), "-c", CLIENT, str(self.socket), json.dumps(calls)],
+                              user=uid, group=NOBODY, capture_output=True, text=True, timeout=60, cwd="/")
+        assert proc.returncode == 0, proc.stderr
+        return list(json.loads(proc.stdout))
 
     def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The real petra-ctl, run as this process's uid (root)."""
@@ -137,3 +146,22 @@ def test_an_unknown_role_in_socket_roles_is_a_located_config_error(tmp_path):
         load_config(path)
     assert f"{path}:5:11: control.socket_roles['1000']: expected one of: viewer, operator, engineer, admin" in str(
         caught.value)
+
+
+@needs_root
+@pytest.mark.parametrize("role", [None, "operator", "engineer", "admin"])
+def test_a_uid_may_call_exactly_the_routes_its_mapped_role_allows(start, role):
+    from petra.security.roles import Role
+    from tests.control.test_access_table import BODIES, served_routes
+
+    plant = start({str(NOBODY): role} if role else None)
+    mine = Role[(role or "viewer").upper()]
+    routes = served_routes(plant.running.runtime)
+    calls = [(method, path, None if method == "GET" else BODIES.get((method, path), {}))
+             for method, path, _ in routes]
+    wrong = []
+    for (method, path, needed), answer in zip(routes, plant.many_as_uid(NOBODY, calls), strict=True):
+        allowed = needed is None or mine >= needed
+        if allowed == (answer["status"] in (401, 403)):
+            wrong.append(f"{method} {path}: {answer} as {mine.label}")
+    assert not wrong, "\n".join(wrong)
