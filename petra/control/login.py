@@ -37,6 +37,7 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from petra.control.auth import SESSION_COOKIE
+from petra.control.calls import ApiError, Request, Response, json_body
 from petra.security import passwords
 from petra.security.identity import LoginRefused
 from petra.security.passwords import PasswordRefused
@@ -44,7 +45,6 @@ from petra.security.roles import Role, parse_role
 from petra.security.users import UserError
 
 if TYPE_CHECKING:
-    from petra.control.api import Request
     from petra.security.identity import Identity
     from petra.security.sessions import Session
 
@@ -77,8 +77,6 @@ class AccountsApi:
         ]
 
     def _identity(self) -> Identity:
-        from petra.control.api import ApiError
-
         identity = self.identity()
         if identity is None:
             raise ApiError(503, "there are no users here: the users file cannot be used (the log says why)")
@@ -87,8 +85,6 @@ class AccountsApi:
     # --- the way in ---------------------------------------------------------
 
     def login(self, request: Request, _: dict[str, str]) -> Any:
-        from petra.control.api import ApiError, Response, json_body
-
         identity = self._identity()
         if request.content_type != "application/json" and request.principal is not None:
             # a page of another site can post a form (text/plain, urlencoded) here, never JSON without CORS:
@@ -106,8 +102,6 @@ class AccountsApi:
         return Response(200, self._session_body(result, identity), (("Set-Cookie", cookie), NO_STORE))
 
     def logout(self, request: Request, _: dict[str, str]) -> Any:
-        from petra.control.api import ApiError, Response
-
         principal = request.acting
         if principal.via != "session" or request.session_token is None:
             raise ApiError(400, f"{principal.name} is not a session: only a login's session logs out (revoke a "
@@ -117,8 +111,6 @@ class AccountsApi:
                         (("Set-Cookie", session_cookie("", 0, secure=request.secure)), NO_STORE))
 
     def session(self, request: Request, _: dict[str, str]) -> Any:
-        from petra.control.api import Response
-
         principal = request.acting
         body: dict[str, Any] = {"name": principal.name, "user": principal.user, "role": principal.role.label,
                                 "via": principal.via}
@@ -145,8 +137,6 @@ class AccountsApi:
             {"key": r.key, "retry_after": r.retry_after} for r in identity.locked_out()]}
 
     def add_user(self, request: Request, _: dict[str, str]) -> Any:
-        from petra.control.api import json_body
-
         data = json_body(request)
         name, password = _text(data, "name"), _text(data, "password")
         role = _role(data.get("role"))
@@ -154,8 +144,6 @@ class AccountsApi:
         return user.public()
 
     def change_user(self, request: Request, params: dict[str, str]) -> Any:
-        from petra.control.api import ApiError, json_body
-
         data = json_body(request)
         if "role" not in data and "password" not in data:
             raise ApiError(400, "give a new 'role' or 'password' (or both)")
@@ -186,8 +174,6 @@ class AccountsApi:
         return {"tokens": self._identity().tokens(request.query.get("user") or None)}
 
     def create_token(self, request: Request, _: dict[str, str]) -> Any:
-        from petra.control.api import ApiError, Response, json_body
-
         data = json_body(request)
         user = _text(data, "user")
         role = None if data.get("role") is None else _role(data["role"])
@@ -216,16 +202,12 @@ def session_cookie(token: str, max_age: int, *, secure: bool) -> str:
     return morsel.OutputString()
 
 
-def _api_error(refused: LoginRefused) -> Exception:
-    from petra.control.api import ApiError
-
+def _api_error(refused: LoginRefused) -> ApiError:
     headers = (("Retry-After", str(refused.retry_after)),) if refused.retry_after is not None else ()
     return ApiError(refused.status, refused.reason, headers)
 
 
 def _text(data: dict[str, Any], key: str) -> str:
-    from petra.control.api import ApiError
-
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise ApiError(400, f"'{key}' must be a non-empty string")
@@ -233,8 +215,6 @@ def _text(data: dict[str, Any], key: str) -> str:
 
 
 def _role(value: Any) -> Role:
-    from petra.control.api import ApiError
-
     try:
         return parse_role(value)
     except ValueError as exc:
@@ -243,8 +223,6 @@ def _role(value: Any) -> Role:
 
 def _changing(change: Callable[[], Any]) -> Any:
     """Run an identity change: a refused change is the client's 4xx, never a 500."""
-    from petra.control.api import ApiError
-
     try:
         return change()
     except PasswordRefused as exc:

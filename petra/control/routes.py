@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from petra.security.roles import Role
 
 if TYPE_CHECKING:
-    from petra.control.api import Handler
+    from petra.control.calls import Handler
 
 
 @dataclass(frozen=True)

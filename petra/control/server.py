@@ -36,8 +36,9 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from petra.control import access
-from petra.control.api import ControlApi, Request, Response
+from petra.control.api import ControlApi
 from petra.control.auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Refused, csrf_refusal
+from petra.control.calls import Request, Response
 from petra.control.http_host import Limits, read_body
 from petra.messages import SignalsChanged
 from petra.rate_limited_log import RateLimitedLog, RateLimiter
