@@ -99,8 +99,7 @@ def start(tmp_path: Path, **security: Any) -> tuple[RunningPlant, Server]:
                                                     for role in ROLE_NAMES]}},
                  alarms={"alarms": [ALARM], "contacts": [], "escalation_chains": {},
                          "state_dir": str(tmp_path / "alarms")})
-    if security:
-        plant["security"] = security
+    plant["security"] = {"users_file": str(tmp_path / "users.yaml"), **security}
     config_path = write_config(tmp_path / "plant.yaml", plant)
     running = RunningPlant(load_config(config_path), control_socket=tmp_path / "c.sock", config_path=config_path,
                            audit_log=tmp_path / "audit.log").start()

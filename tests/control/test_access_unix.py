@@ -52,7 +52,8 @@ class Plant:
     def __init__(self, directory: Path, socket_roles: dict[str, str] | None) -> None:
         self.directory = directory
         self.socket = directory / "ctl.sock"
-        plant = dict(PLANT, control={"socket_roles": socket_roles} if socket_roles else {})
+        plant = dict(PLANT, control={"socket_roles": socket_roles} if socket_roles else {},
+                     security={"users_file": str(directory / "users.yaml")})
         config_path = write_config(directory / "plant.yaml", plant)
         self.audit = directory / "audit.log"
         self.running = RunningPlant(load_config(config_path), control_socket=self.socket, config_path=config_path,
