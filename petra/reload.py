@@ -22,6 +22,7 @@ from petra.logic.graph import partition
 from petra.owners import Owner
 from petra.paths import CLOCK, chain_path, group_path, in_core
 from petra.plant import Plant, chain_owners, signal_groups
+from petra.registry import SECTIONS
 from petra.signals import SignalTable
 from petra.tasks.model import MAIN, TaskConfig
 
@@ -42,6 +43,9 @@ class ReloadPlan:
     tasks_changed: list[str] = field(default_factory=list)
     """Tasks added, removed or changed (interval, trigger, priority): the clock restarts to take them."""
     sections_changed: list[str] = field(default_factory=list)
+    sections_rereading: list[str] = field(default_factory=list)
+    """Sections (by name) whose own keys are unchanged but a setting they read (`Section.reads`) changed:
+    their actors restart to take it."""
     unchanged: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -55,6 +59,7 @@ class ReloadPlan:
             "started": [_chain(c) for c in sorted(set(self.chains_to_start) - set(changed_chains))]
             + [_group(g) for g in sorted(set(self.groups_to_start) - set(changed_groups))],
             "sections_changed": self.sections_changed,
+            **({"sections_restarted_for_settings": self.sections_rereading} if self.sections_rereading else {}),
             "tasks_changed": self.tasks_changed,
             "unchanged": len(self.unchanged),
         }
@@ -140,4 +145,21 @@ def plan_reload(plant: Plant, config: PlantConfig) -> ReloadPlan:
     plan.restart_clock = config.scan_time_ms != plant.config.scan_time_ms or old_tasks != new_tasks
     names = set(config.sections) | set(plant.config.sections)
     plan.sections_changed = sorted(n for n in names if config.sections.get(n) != plant.config.sections.get(n))
+    plan.sections_rereading = rereading(plant.config, config, set(plan.sections_changed))
     return plan
+
+
+def rereading(old: PlantConfig, new: PlantConfig, changed: set[str]) -> list[str]:
+    """The sections `new` runs whose own keys did not change but a setting they read (`Section.reads`) did."""
+    return sorted(s.name for s in SECTIONS
+                  if s.reads and s.starts_with(new.sections) and not set(s.keys) & changed
+                  and any(_setting(old, path) != _setting(new, path) for path in s.reads))
+
+
+def _setting(config: PlantConfig, path: str) -> Any:
+    """The value at a dotted `path` of the config's sections (defaults filled in), None when absent."""
+    key, _, rest = path.partition(".")
+    value: Any = config.sections.get(key)
+    for part in rest.split(".") if rest else ():
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

@@ -44,6 +44,11 @@ class Section:
     changes the section; `ctl`, a function ``register(subparsers, common)``
     that adds the section's `petra-ctl` sub-commands (`common`: the parent
     parser with the connection options every command takes).
+
+    `reads` names settings of other sections, as ``"security.require_tls"``,
+    that the section's actors read when they start (a TLS context, a refusal):
+    a reload that changes one restarts those actors, as a change of the
+    section's own keys does, so the running plant obeys the file it accepted.
     """
 
     name: str
@@ -57,6 +62,7 @@ class Section:
     commands: str | None = None
     routes: str | None = None
     ctl: str | None = None
+    reads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.supervisor not in SUPERVISORS:

@@ -92,6 +92,9 @@ def apply_plan(tree: SupervisionTree, plant: Plant, plan: ReloadPlan, wiring: Wi
     """Carry out a reload plan on the running tree (see petra.reload for how it is made)."""
     changed = set(plan.sections_changed)
     affected = [p for p in providers(changed) if p.active and set(p.sections) & changed]
+    rereading = set(plan.sections_rereading)
+    affected += [p for p in providers(plan.config.sections)
+                 if p.active and p.section.name in rereading and p not in affected]
     old_specs = {id(p): p.build(plant, wiring) for p in affected}
     plant.table.apply_layout(plan.config.signals, plan.owners)
     plant.config = plan.config

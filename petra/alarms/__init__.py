@@ -45,4 +45,5 @@ SECTION = Section(
     checks="petra.alarms.checks:check",
     commands="petra.alarms.commands:register",
     ctl="petra.alarms.ctl:register",
+    reads=("security.allowed_cipher_suites", "security.require_tls"),  # SMTP/Twilio TLS, the webhook's refusal
 )

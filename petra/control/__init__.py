@@ -17,4 +17,5 @@ SECTION = Section(
     child_specs="petra.control.children:child_specs",
     model="petra.control.settings:ControlSettings",
     always=True,
+    reads=("security.require_tls", "security.allowed_cipher_suites"),  # the TCP listener's TLS (petra.control.listener)
 )

@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import yaml
 
 from petra.alarms.config import TwilioSettings
 from petra.alarms.notify.base import DeliveryError
@@ -35,6 +36,7 @@ from petra.alarms.notify.twilio_backend import TwilioBackend
 from petra.config.loader import load_config
 from tests.control.conftest import PLANT, start_tls_runtime, write_config
 from tests.harness import RunningPlant, free_port
+from tests.helpers import wait_until
 from tests.peers.certificates import self_signed
 from tests.peers.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -161,6 +163,22 @@ def test_a_tls13_suite_in_the_list_is_said_at_start_since_python_cannot_restrict
         runtime.stop(timeout=10)
     said = [r.getMessage() for r in caplog.records if "cannot be restricted" in r.getMessage()]
     assert said and "TLS_CHACHA20_POLY1305_SHA256" in said[0] and "TLS_AES_128_GCM_SHA256" in said[0]
+
+
+def test_a_reload_that_changes_the_cipher_list_restarts_the_listener_with_it(tmp_path):
+    runtime, port, cert = start_tls_runtime(tmp_path, security={"allowed_cipher_suites": [ALLOWED]})
+    try:
+        assert negotiated(s_client(port, cert, "-tls1_2", "-cipher", ALLOWED_OPENSSL)) is not None
+        config_path = tmp_path / "plant.yaml"
+        data = yaml.safe_load(config_path.read_text())
+        data["security"]["allowed_cipher_suites"] = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
+        write_config(config_path, data)  # only security changed: the control section is as it was
+        result = runtime.reload(caller="test")
+        assert result.accepted and result.changes["sections_restarted_for_settings"] == ["control"]
+        wait_until(lambda: negotiated(s_client(port, cert, "-tls1_2", "-cipher", DISALLOWED_OPENSSL)) is not None)
+        assert refused_by_the_server(s_client(port, cert, "-tls1_2", "-cipher", ALLOWED_OPENSSL))
+    finally:
+        runtime.stop(timeout=10)
 
 
 # --- the Twilio REST client ----------------------------------------------------

@@ -25,4 +25,5 @@ SECTION = Section(
     declares="petra.drivers.mqtt.checks:declare",
     checks="petra.drivers.mqtt.checks:check",
     commands="petra.drivers.mqtt.commands:register",
+    reads=("security.allowed_cipher_suites",),  # the broker connection's TLS context
 )
