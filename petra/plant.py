@@ -6,6 +6,7 @@ actors through their child specs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from petra.bus import ChangeBus
@@ -14,6 +15,7 @@ from petra.clock.source import SYSTEM_TIME, TimeSource
 from petra.config.model import PlantConfig
 from petra.logic.compiler import CompiledChain, compile_chain
 from petra.logic.graph import Chain, partition
+from petra.messages import UpdateSignals
 from petra.metrics import PlantMetrics
 from petra.owners import Owner, OwnerKind
 from petra.signals import SignalTable
@@ -39,6 +41,9 @@ class Plant:
     tasks: dict[str, TaskRun] = field(init=False)
     """Task name -> its board and statistics (`petra.tasks.runtime`), `main` first; main's board is `ticks`."""
     gate: TaskGate = field(init=False)
+    deliver: dict[str, Callable[[UpdateSignals], None]] = field(default_factory=dict)
+    """Group name -> its running actor's `deliver` (`petra.actors.signal_group`): a driver's batch applied in
+    the driver's thread while the group is idle."""
 
     def __post_init__(self) -> None:
         self.ticks = TickBoard(self.stats)

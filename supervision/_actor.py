@@ -247,6 +247,11 @@ class SupervisedActor(pykka.ThreadingActor):
         with contextlib.suppress(pykka.ActorDeadError):
             self.actor_ref.tell(message)
 
+    def fault_armed(self) -> bool:
+        """A "slow" or "raise-on-next" fault waits for this actor's next message: whoever would handle work
+        for it outside its thread must hand the work to it instead (so the fault meets it)."""
+        return bool(self._slow_s or self._raise_next)
+
     def mailbox_depth(self) -> int:
         """Messages waiting in the inbox; safe to read from any thread."""
         return inbox_depth(self.actor_inbox)

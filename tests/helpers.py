@@ -27,3 +27,26 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {predicate}")
         time.sleep(interval)
+
+
+class Announced:
+    """Every value of one signal the plant's bus announces, in order, with the thread that announced it."""
+
+    def __init__(self, plant: Any, name: str) -> None:
+        import threading
+
+        self._thread_name = lambda: threading.current_thread().name
+        self.slot = plant.table.slot(name)
+        self.seen: list[tuple[Any, str]] = []
+        plant.bus.subscribe(self)
+
+    def __call__(self, event: Any) -> None:
+        for slot, value in zip(event.slots, event.values, strict=True):
+            if slot == self.slot:
+                self.seen.append((value, self._thread_name()))
+
+    def values(self) -> list[Any]:
+        return [value for value, _thread in self.seen]
+
+    def threads(self) -> set[str]:
+        return {thread for _value, thread in self.seen}

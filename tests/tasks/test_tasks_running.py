@@ -8,7 +8,7 @@ from typing import Any
 from petra.clock.source import ManualTime
 from petra.messages import SignalsChanged, SignalUpdate, UpdateSignals
 from tests.harness import RunningPlant
-from tests.helpers import plant_config, wait_until
+from tests.helpers import Announced, plant_config, wait_until
 
 STEP_S = 0.005 + 1e-9
 """A ManualTime step a hair over the fast task's interval, so float sums never land just short of a deadline."""
@@ -100,20 +100,6 @@ def test_a_burst_of_changes_gives_each_change_a_run_or_a_count_and_the_last_valu
         assert petra.metric("petra_task_coalesced_total", task="on_cmd") == run.coalesced
 
 
-class Outputs:
-    """Every value of one signal the bus announces, in order, and the thread that announced it."""
-
-    def __init__(self, petra: RunningPlant, name: str) -> None:
-        self.slot = petra.plant.table.slot(name)
-        self.seen: list[tuple[Any, str]] = []
-        petra.plant.bus.subscribe(self)
-
-    def __call__(self, event: SignalsChanged) -> None:
-        for slot, value in zip(event.slots, event.values, strict=True):
-            if slot == self.slot:
-                self.seen.append((value, threading.current_thread().name))
-
-
 def test_each_frame_of_a_batch_gets_its_own_run_in_the_group_thread_with_that_frame_values():
     """A network read's messages (one batch, one frame each) each run the event task, none coalesced: the run
     happens in the signal group's thread right after its frame is applied, so it reads that frame's value.
@@ -122,13 +108,13 @@ def test_each_frame_of_a_batch_gets_its_own_run_in_the_group_thread_with_that_fr
     config["blocks"] = [block for block in config["blocks"] if block.get("task") == "on_cmd"]
     with RunningPlant(plant_config(config)) as petra:
         run = petra.plant.tasks["on_cmd"]
-        copied = Outputs(petra, "copied")
+        copied = Announced(petra.plant, "copied")
         group = petra.lookup("petra/core/signals/default")
         updates = tuple(SignalUpdate("cmd", value) for value in range(1, 501))
         group.ask(UpdateSignals(updates, "test", frames=tuple(range(1, 500))), timeout=5)
         wait_until(lambda: run.board.idle() and run.stats.completed_scans == 500)
-        assert [value for value, _thread in copied.seen] == list(range(1, 501))
-        assert {thread for _value, thread in copied.seen} == {"petra/core/signals/default"}
+        assert copied.values() == list(range(1, 501))
+        assert copied.threads() == {"petra/core/signals/default"}
         assert run.coalesced == 0
 
 

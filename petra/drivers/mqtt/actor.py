@@ -56,6 +56,7 @@ import paho.mqtt.client as mqtt
 import pykka
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from petra import deferred
 from petra.drivers.mqtt import codec
 from petra.drivers.mqtt.buffer import OutboundBuffer, Outgoing
 from petra.drivers.mqtt.config import Group, MqttConfig, Subscription
@@ -265,7 +266,8 @@ class MqttBridgeActor(SupervisedActor):
     def _on_read_done(self) -> None:
         if self._received:
             batch, self._received = self._received, []
-            self._route(batch)
+            with deferred.batch():  # what the read's changes publish (in this thread) leaves in one write
+                self._route(batch)
 
     def _ticker(self) -> None:
         while not self._stop_ticker.wait(self.plant.scan_time_s):
@@ -362,11 +364,13 @@ class MqttBridgeActor(SupervisedActor):
             self._deliver(owner, pending)
 
     def _deliver(self, owner: Owner, pending: _Batch) -> None:
-        """Tell the owning group its batch, unless it is too far behind (then the batch is dropped, counted)."""
+        """Deliver the owning group its batch (applied in this thread while the group is idle), unless it is too
+        far behind (then the batch is dropped, counted)."""
         updates = pending.updates
         ref = self.registry.get(group_path(owner.name))
-        lost = ref is None
-        if ref is not None:
+        deliver = self.plant.deliver.get(owner.name)
+        lost = ref is None or deliver is None
+        if ref is not None and deliver is not None:
             backlog = ref.actor_inbox.qsize()  # type: ignore[attr-defined]  # pykka's is a queue.Queue
             if backlog >= GROUP_BACKLOG_MAX:
                 self.metrics.errors.inc(len(updates))
@@ -374,7 +378,7 @@ class MqttBridgeActor(SupervisedActor):
                                      "message value(s)", self.config.driver_id, owner.name, backlog, len(updates))
                 return
             try:
-                ref.tell(UpdateSignals(tuple(updates), self.config.driver_id, tuple(pending.frames)))
+                deliver(UpdateSignals(tuple(updates), self.config.driver_id, tuple(pending.frames)))
             except pykka.ActorDeadError:
                 lost = True
         if lost:
