@@ -62,3 +62,10 @@ def test_origin_and_referer_neither_replace_nor_break_the_csrf_check(served):
     foreign = {"Origin": "https://evil.example", "Referer": "https://evil.example/"}
     reply = served.call("PUT", "/v1/signals/setpoint", {"value": 16}, session=cookie, csrf=csrf, headers=foreign)
     assert reply.status == 200  # the token decides, not the headers a client chooses
+
+
+def test_a_request_with_a_bearer_token_and_a_cookie_acts_as_the_token_and_needs_no_csrf(served):
+    cookie, _ = served.session("eve")
+    reply = served.call("PUT", "/v1/signals/setpoint", {"value": 17}, token=TOKEN, session=cookie)
+    assert reply.status == 200
+    assert served.audit_entries("signal.set")[-1]["actor"] == "token:ops"

@@ -153,3 +153,22 @@ def test_the_response_of_a_login_is_never_cached_with_the_cookie(served):
     reply = served.login("bob")
     assert isinstance(reply.headers, http.client.HTTPMessage)
     assert reply.headers.get("Cache-Control") == "no-store"
+
+
+def test_a_reload_that_turns_anonymous_viewer_off_applies_at_the_next_request(tmp_path):
+    import yaml
+
+    engineer = "engineer-token-0123456789abcdef"
+    plant = serve(tmp_path, {"bob": Role.OPERATOR}, security={"anonymous_viewer": True},
+                  tokens=[{"name": "eng", "token": engineer, "role": "engineer"}])
+    try:
+        assert plant.call("GET", "/v1/status").status == 200
+        config_path = tmp_path / "plant.yaml"
+        data = yaml.safe_load(config_path.read_text())
+        data["security"]["anonymous_viewer"] = False
+        config_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        reloaded = plant.call("POST", "/v1/reload", token=engineer)
+        assert reloaded.status == 200 and reloaded.body["accepted"] is True
+        assert plant.call("GET", "/v1/status").status == 401
+    finally:
+        plant.stop()
