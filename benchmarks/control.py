@@ -14,10 +14,13 @@ certificate PETRA makes), a config token (operator) and one user in a users file
    the client process): for each count in --sse-levels, the tick lateness and scan work while they are
    open, against benchmarks/scan.py's targets (lateness p99 within 0.5 ms and max within 2 ms of a bare
    sleep loop measured in its own process in the same run, scan work p99 < 10 ms), and one stream past
-   the server's cap to show it is refused (503).
+   the server's cap to show it is refused (503);
+5. brute force from loopback: --brute-force wrong-password logins from 8 threads at once (one address),
+   with the answers they got, how many passwords were hashed, the CPU PETRA's process spent and the scan's
+   lateness and work meanwhile (last: it leaves 127.0.0.1 locked out).
 
     python benchmarks/control.py [--requests 500] [--logins 30] [--sse-levels 0,1,4,16,64]
-                                 [--sse-seconds 10] [--sse-pattern 'c0_*']
+                                 [--sse-seconds 10] [--sse-pattern 'c0_*'] [--brute-force 300]
 """
 
 from __future__ import annotations
@@ -172,6 +175,40 @@ def client_streams(port: int, cafile: str, pattern: str, levels: list[int], cont
     asyncio.run(run())
 
 
+def client_brute_force(port: int, cafile: str, attempts: int, threads: int, queue: mp.Queue) -> None:
+    """Runs in its own process: `attempts` wrong-password logins from `threads` threads; the answers."""
+    import threading
+    from collections import Counter
+
+    context = ssl.create_default_context(cafile=cafile)
+    answers: Counter[int] = Counter()
+    lock = threading.Lock()
+    left = [attempts]
+
+    def guess() -> None:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=60)
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    break
+                left[0] -= 1
+                n = left[0]
+            user = USER if n % 2 else f"nobody{n}"
+            _, status, _, _ = timed(conn, "POST", "/v1/login", {"user": user, "password": f"guess-{n}"},
+                                    {"Content-Type": "application/json"})
+            with lock:
+                answers[status] += 1
+        conn.close()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=guess) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put({"answers": dict(answers), "seconds": time.perf_counter() - started})
+
+
 # --- the benchmark ---------------------------------------------------------------
 
 
@@ -197,6 +234,7 @@ def main() -> int:
     parser.add_argument("--sse-seconds", type=float, default=10.0)
     parser.add_argument("--sse-pattern", default="c0_*", help="the streams' pattern (c0_*: one chain's 100 "
                                                                 "signals, all changing every scan)")
+    parser.add_argument("--brute-force", type=int, default=300, help="wrong-password logins (0: none)")
     args = parser.parse_args()
     levels = [int(x) for x in args.sse_levels.split(",")]
 
@@ -270,6 +308,27 @@ def main() -> int:
             windows.append((level, measured, received))
         _, extra_level, extra = ours.recv()
         streams.join(30)
+
+        brute: dict[str, Any] = {}
+        if args.brute_force:
+            from petra.security import passwords
+
+            real_verify, hashed = passwords.argon2id.verify, [0]
+
+            def counting(stored: bytes, password: bytes) -> bool:
+                hashed[0] += 1
+                return real_verify(stored, password)
+
+            passwords.argon2id.verify = counting  # counts the Argon2id verifies PETRA runs
+            late_from, work_from = len(stats.lateness_samples()), len(stats.work_samples())
+            cpu = time.process_time()
+            client = ctx.Process(target=client_brute_force, args=(port, cafile, args.brute_force, 8, queue))
+            client.start()
+            brute = queue.get()
+            client.join()
+            brute.update(cpu_s=time.process_time() - cpu, hashed=hashed[0],
+                         late=stats.lateness_samples()[late_from:], work=stats.work_samples()[work_from:])
+            passwords.argon2id.verify = real_verify
         runtime.stop(timeout=20)
 
     print(f"PETRA control benchmark: {len(config.signals)} signals, {len(config.blocks)} blocks, "
@@ -307,6 +366,12 @@ def main() -> int:
     print(f"    stream {extra_level}: {answers}")
     print(f"  scan targets held with up to {held} streams of those tried" if held is not None
           else "  scan targets held at no level tried")
+    if brute:
+        late, work = brute["late"], brute["work"]
+        print(f"  brute force: {args.brute_force} wrong logins from 8 threads on 127.0.0.1 in {brute['seconds']:.1f} s,"
+              f" answers {dict(sorted(brute['answers'].items()))}, Argon2id verifies {brute['hashed']},"
+              f" PETRA's CPU {brute['cpu_s']:.2f} s; meanwhile lateness p99 {pct(late, 0.99):.3f} ms,"
+              f" scan work p99 {pct(work, 0.99):.2f} ms")
     return 0
 
 

@@ -18,10 +18,7 @@ memory. Limits (body size, timeouts, backlog) are `petra.control.http_host`'s.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
-import fnmatch
-import json
 import logging
 import os
 import socket
@@ -39,8 +36,8 @@ from petra.control import access
 from petra.control.api import ControlApi
 from petra.control.auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Refused, csrf_refusal
 from petra.control.calls import Request, Response
+from petra.control.event_filter import EventFanout
 from petra.control.http_host import Limits, read_body
-from petra.messages import SignalsChanged
 from petra.rate_limited_log import RateLimitedLog, RateLimiter
 from petra.security.roles import Principal, Role
 from petra.security.tls import apply_cipher_suites
@@ -57,8 +54,8 @@ SSE_MAX_STREAMS = 64
 API_THREADS = 8
 UNAUTHENTICATED_AUDIT_S = 60.0
 
-_STREAMS: web.AppKey[set[asyncio.Queue[dict[str, Any] | None]]] = web.AppKey("streams", set)
-"""The queue of every open event stream."""
+_STREAMS: web.AppKey[set[asyncio.Queue[tuple[str, str] | None]]] = web.AppKey("streams", set)
+"""The queue of every open event stream: (owner, its changes as JSON), None to end it."""
 
 
 def bind_unix(path: Path, limits: Limits) -> socket.socket:
@@ -132,6 +129,8 @@ class ControlApp:
         """Requests without credentials are audited once per address and interval (a scanner would flood it)."""
         self._admit_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(API_THREADS, thread_name_prefix="petra-control-api")
+        self._fanout: EventFanout | None = None
+        """The event streams' bus listeners, made with the first stream (it needs the running loop)."""
         self.app = web.Application(client_max_size=limits.max_body_bytes)
         self.app[_STREAMS] = set()
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -226,32 +225,22 @@ class ControlApp:
         return _json(response, close)
 
     async def _stream_events(self, request: web.Request, pattern: str) -> web.StreamResponse:
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SSE_QUEUE)
+        events: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue(SSE_QUEUE)
         dropped = 0
 
-        def enqueue(item: dict[str, Any]) -> None:
+        def enqueue(owner: str, encoded: str) -> None:  # on the loop, from the pattern's one bus listener
             nonlocal dropped
             try:
-                events.put_nowait(item)
+                events.put_nowait((owner, encoded))
             except asyncio.QueueFull:
                 dropped += 1
 
-        def listener(event: SignalsChanged) -> None:  # runs in the signal owner's thread
-            changes = [
-                {"name": c.name, "value": c.value, "quality": c.quality.name.lower(), "timestamp": c.timestamp}
-                for c in event.changes
-                if pattern in ("", "*") or fnmatch.fnmatchcase(c.name, pattern)
-            ]
-            if changes:
-                with contextlib.suppress(RuntimeError):  # the loop closed before the stream could unsubscribe
-                    loop.call_soon_threadsafe(enqueue, {"owner": str(event.owner), "changes": changes})
-
+        if self._fanout is None:
+            self._fanout = EventFanout(self.api.plant.bus, self.api.plant.table, asyncio.get_running_loop())
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         response.force_close()  # one stream per connection: it ends with the stream
-        bus = self.api.plant.bus
         streams = self.app[_STREAMS]
-        bus.subscribe(listener)
+        close = self._fanout.open(pattern, enqueue)
         streams.add(events)
         try:
             await response.prepare(request)
@@ -264,13 +253,13 @@ class ControlApp:
                     continue
                 if item is None:
                     break  # the server is stopping
-                data = json.dumps({**item, "dropped": dropped}, default=str)
+                data = EventFanout.data(*item, dropped)
                 await response.write(f"event: changes\ndata: {data}\n\n".encode())
             await response.write_eof()
         except ConnectionError:
             pass  # the client left
         finally:
-            bus.unsubscribe(listener)
+            close()
             streams.discard(events)
         return response
 
