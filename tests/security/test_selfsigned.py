@@ -63,6 +63,12 @@ def os_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
+def test_no_two_installations_share_a_key_there_is_no_built_in_one(tmp_path):
+    one = ensure_self_signed(tmp_path / "one", "127.0.0.1", now=lambda: T0)
+    two = ensure_self_signed(tmp_path / "two", "127.0.0.1", now=lambda: T0)
+    assert one.key_file.read_bytes() != two.key_file.read_bytes() and one.fingerprint != two.fingerprint
+
+
 def test_later_starts_reuse_the_pair_so_the_fingerprint_clients_pinned_stays(tmp_path):
     first = ensure_self_signed(tmp_path, "10.0.0.7", now=lambda: T0)
     again = ensure_self_signed(tmp_path, "10.0.0.7", now=lambda: T0 + dt.timedelta(days=100))
