@@ -74,3 +74,65 @@ def test_the_end_of_the_stream_reads_empty_and_other_calls_go_to_the_socket(
     assert sock.getsockname() == right.getsockname()
     left.close()
     assert sock.recv(1) == b""
+
+
+def long_publish(topic: bytes, payload: bytes, command: int = 0x30) -> bytes:
+    """A PUBLISH of any size: the remaining length as MQTT's variable-length integer."""
+    body = len(topic).to_bytes(2, "big") + topic + payload
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return bytes([command]) + bytes(encoded) + body
+
+
+def test_qos_0_publishes_are_taken_straight_off_the_buffer_up_to_the_first_other_packet(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    left, right = pair
+    qos0 = [long_publish(b"t/a", b"1"), long_publish(b"t/b", b"x" * 300), long_publish(b"t/c", b"3", 0x31)]
+    qos1 = long_publish(b"t/q1", b"\x00\x07" + b"9", 0x32)  # QoS 1: paho's, with its packet id and PUBACK
+    left.sendall(b"".join(qos0) + qos1 + long_publish(b"t/d", b"4"))
+    sock = ReadAhead(right)
+    got: list[tuple[str, bytes]] = []
+    assert sock.fill()
+    assert sock.publishes(lambda topic, payload: got.append((topic, payload)), limit=100) == 3
+    assert got == [("t/a", b"1"), ("t/b", b"x" * 300), ("t/c", b"3")]  # a retained one too (0x31)
+    assert read_packet(sock) == qos1  # paho reads the QoS 1 packet from where it starts
+    assert sock.publishes(lambda topic, payload: got.append((topic, payload)), limit=100) == 1
+    assert got[-1] == ("t/d", b"4") and sock.buffered() == 0
+
+
+def test_a_publish_not_complete_yet_or_with_a_bad_topic_is_left_for_paho(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    left, right = pair
+    packet = long_publish(b"t/split", b"y" * 200)
+    left.sendall(packet[:50])
+    sock = ReadAhead(right)
+    assert sock.fill()
+    assert sock.publishes(lambda *_: None, limit=100) == 0
+    assert sock.buffered() == 50  # untouched: paho's reader takes it from the start
+    bad = long_publish(b"t/\xff", b"1")
+    left2, right2 = socket.socketpair()
+    try:
+        left2.sendall(bad)
+        other = ReadAhead(right2)
+        assert other.fill() and other.publishes(lambda *_: None, limit=100) == 0 and other.buffered() == len(bad)
+    finally:
+        left2.close()
+        right2.close()
+
+
+def test_a_limit_stops_the_batch_and_fill_says_when_nothing_came(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    sock = ReadAhead(right)
+    assert not sock.fill()  # nothing on the socket: paho's own recv says so
+    left.sendall(b"".join(long_publish(b"t", b"%d" % i) for i in range(10)))
+    assert sock.fill()
+    got: list[bytes] = []
+    assert sock.publishes(lambda _topic, payload: got.append(payload), limit=4) == 4
+    assert sock.publishes(lambda _topic, payload: got.append(payload), limit=100) == 6
+    assert got == [b"%d" % i for i in range(10)]

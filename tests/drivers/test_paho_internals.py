@@ -13,7 +13,8 @@ import paho.mqtt.client as mqtt
 
 OVERRIDDEN = ("_handle_publish", "_create_socket", "_packet_queue", "loop_read", "loop_write")
 CALLED = ("_packet_write",)
-READ = ("_in_packet", "_out_packet", "_protocol", "_sock", "_ssl", "_sockpairW")
+READ = ("_in_packet", "_out_packet", "_protocol", "_sock", "_ssl", "_sockpairW", "_msgtime_mutex",
+        "_last_bytes_received")
 
 
 def test_the_methods_the_bridge_client_overrides_or_calls_exist() -> None:
@@ -27,6 +28,7 @@ def test_the_attributes_it_reads_exist_with_the_packet_shapes_it_builds() -> Non
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     assert [name for name in READ if not hasattr(client, name)] == []
     assert {"command", "packet"} <= set(client._in_packet)
+    assert callable(mqtt.time_func)  # the clock BridgeClient stamps _last_bytes_received with, as paho does
     # BridgeClient._packet_queue appends paho's own out-packet dict: the same keys paho builds.
     source = inspect.getsource(mqtt.Client._packet_queue)
     built = set(re.findall(r'"(\w+)":', source.split("self._out_packet.append")[0]))

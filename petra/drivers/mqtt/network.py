@@ -5,6 +5,10 @@ each byte of the remaining length, then the rest) and, for QoS 0, handles one
 packet per pass of its loop (a ``select`` each). `ReadAhead` wraps the socket:
 one ``recv`` of up to 64 KiB feeds paho's small reads from memory, and its
 ``pending()`` (which paho already asks of a TLS socket) says more is waiting.
+The complete QoS 0 PUBLISH packets at the head of that buffer are parsed
+straight off it (`ReadAhead.publishes`: the fixed header, the topic, the
+payload) without paho's per-packet state; anything else, or a packet not
+complete yet, is left where it starts for paho's own reader.
 `BridgeClient.loop_read` handles every complete packet of that read before it
 returns and then calls `on_read_done` once, so the bridge hands a network
 read's messages to the signal groups as one batch: one message at a trickle,
@@ -75,6 +79,54 @@ class ReadAhead:
         """Bytes read from the socket that paho has not taken yet."""
         return max(0, len(self._buffer) - self._position)
 
+    def fill(self) -> bool:
+        """One ``recv`` into an empty buffer; False when nothing came (would block, the end, an error: paho's
+        own next ``recv`` meets the same and handles it)."""
+        if self.buffered():
+            return True
+        try:
+            data: bytes = self._sock.recv(self._size)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return False  # the socket is broken: paho's recv will say so
+        if not data:
+            return False  # the end of the stream: paho's recv gets b"" too
+        self._buffer, self._position = data, 0
+        return True
+
+    def publishes(self, deliver: Callable[[str, bytes], None], limit: int) -> int:
+        """Hand each complete QoS 0 PUBLISH at the head of the buffer to `deliver(topic, payload)`, at most
+        `limit`; stops at anything else (another packet, one not complete yet, a topic that is not UTF-8),
+        which paho then reads from where this left off. Returns how many were delivered."""
+        buffer, position, end = self._buffer, self._position, len(self._buffer)
+        count = 0
+        while count < limit and position + 4 <= end and buffer[position] & 0xF6 == 0x30:  # PUBLISH, QoS 0
+            length, index, shift = 0, position + 1, 0
+            while index < end and shift <= 21:
+                byte = buffer[index]
+                index += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+            else:
+                break  # incomplete or malformed length: paho's turn
+            stop = index + length
+            if stop > end or length < 2:
+                break
+            topic_end = index + 2 + int.from_bytes(buffer[index:index + 2], "big")
+            if topic_end > stop:
+                break
+            try:
+                topic = buffer[index + 2:topic_end].decode("utf-8")
+            except UnicodeDecodeError:
+                break  # paho's path logs it
+            self._position = position = stop
+            count += 1
+            deliver(topic, buffer[topic_end:stop])
+        return count
+
     def pending(self) -> int:
         """What paho's loop asks before it waits in ``select``: ours, and a TLS socket's own."""
         inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
@@ -120,10 +172,25 @@ class BridgeClient(mqtt.Client):
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         sock = self._sock
-        rc = super().loop_read(max_packets)
-        handled = 1
+        fast = self.on_fast_message
+        handled = 0
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        reader = sock if isinstance(sock, ReadAhead) and self._protocol != mqtt.MQTTv5 else None
+        if fast is not None and reader is not None and not self._in_packet["command"] and reader.fill():
+            handled = reader.publishes(fast, MAX_PACKETS_PER_PASS)  # the QoS 0 messages straight off the buffer
+            if handled:
+                with self._msgtime_mutex:
+                    self._last_bytes_received = mqtt.time_func()  # what paho's keep-alive reads
+        if not handled or (reader is not None and reader.buffered()):
+            rc = super().loop_read(max_packets)
+            handled += 1
         while (rc == MQTTErrorCode.MQTT_ERR_SUCCESS and sock is self._sock and isinstance(sock, ReadAhead)
                and sock.buffered() and handled < MAX_PACKETS_PER_PASS):
+            if fast is not None and not self._in_packet["command"]:
+                count = sock.publishes(fast, MAX_PACKETS_PER_PASS - handled)
+                handled += count
+                if count and not sock.buffered():
+                    break
             rc = super().loop_read(max_packets)
             handled += 1
         done = self.on_read_done
