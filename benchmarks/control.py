@@ -11,13 +11,14 @@ certificate PETRA makes), a config token (operator) and one user in a users file
    latency (`POST /v1/login`), then the same two requests over the Unix socket, over TLS with the bearer
    token and over TLS with the session cookie and its CSRF header, each on one keep-alive connection;
 4. concurrent event streams (`GET /v1/events?pattern=...` over TLS with the token, read and discarded by
-   the client process): for each count in --sse-levels, the tick lateness and scan work while they are
-   open, against benchmarks/scan.py's targets (lateness p99 within 0.5 ms and max within 2 ms of a bare
-   sleep loop measured in its own process in the same run, scan work p99 < 10 ms), and one stream past
-   the server's cap to show it is refused (503);
-5. brute force from loopback: --brute-force wrong-password logins from 8 threads at once (one address),
-   with the answers they got, how many passwords were hashed, the CPU PETRA's process spent and the scan's
-   lateness and work meanwhile (last: it leaves 127.0.0.1 locked out).
+   the client process) to a PETRA started afresh in its own process, as benchmarks/scan.py runs it: for
+   each count in --sse-levels, the tick lateness and scan work while they are open, against scan.py's
+   targets (lateness p99 within 0.5 ms and max within 2 ms of a bare sleep loop measured in its own
+   process in the same run, scan work p99 < 10 ms), and one stream past the server's cap to show it is
+   refused (503);
+5. brute force from loopback against that same fresh PETRA: --brute-force wrong-password logins from 8
+   threads at once (one address), with the answers they got, how many passwords were hashed, the CPU
+   PETRA's process spent and the scan's lateness and work meanwhile.
 
     python benchmarks/control.py [--requests 500] [--logins 30] [--sse-levels 0,1,4,16,64]
                                  [--sse-seconds 10] [--sse-pattern 'c0_*'] [--brute-force 300]
@@ -209,6 +210,51 @@ def client_brute_force(port: int, cafile: str, attempts: int, threads: int, queu
     queue.put({"answers": dict(answers), "seconds": time.perf_counter() - started})
 
 
+def petra_process(config_path: str, control: Any) -> None:
+    """PETRA alone in a fresh process (as benchmarks/scan.py runs it), measuring on request:
+    ("window", seconds) -> the scan's samples over that time; ("mark",) then ("since",) -> the samples,
+    CPU time and Argon2id verifies between the two; ("stop",)."""
+    import logging
+
+    from petra.commands.common import load_or_report
+    from petra.runtime import Runtime, RuntimeOptions
+    from petra.security import passwords
+
+    logging.basicConfig(level=logging.WARNING)
+    hashed = [0]
+    real_verify = passwords.argon2id.verify
+
+    def counting(stored: bytes, password: bytes) -> bool:
+        hashed[0] += 1
+        return real_verify(stored, password)
+
+    passwords.argon2id.verify = counting  # counts the Argon2id verifies PETRA runs
+    loaded = load_or_report(config_path, [])
+    assert loaded is not None
+    runtime = Runtime.from_config(loaded[0], RuntimeOptions(metrics_port=None))
+    runtime.start()
+    time.sleep(2.0)  # warm-up, as scan.py
+    stats = runtime.plant.stats
+    control.send("up")
+    marks: dict[str, Any] = {}
+    while True:
+        command = control.recv()
+        if command[0] == "window":
+            control.send(window(stats, command[1]))
+        elif command[0] == "mark":
+            marks = {"late": len(stats.lateness_samples()), "work": len(stats.work_samples()),
+                     "cpu": time.process_time(), "hashed": hashed[0]}
+            control.send("marked")
+        elif command[0] == "since":
+            control.send({"late": stats.lateness_samples()[marks["late"]:],
+                          "work": stats.work_samples()[marks["work"]:],
+                          "cpu_s": time.process_time() - marks["cpu"], "hashed": hashed[0] - marks["hashed"]})
+        else:
+            break
+    runtime.stop(timeout=20)
+    control.send("stopped")
+
+
 # --- the benchmark ---------------------------------------------------------------
 
 
@@ -290,11 +336,20 @@ def main() -> int:
             print(latency["error"], file=sys.stderr)
             return 1
 
+        runtime.stop(timeout=20)
+
+        # streams and brute force: PETRA alone in a fresh process (no reload, no client in it), as scan.py
+        plant["control"]["socket"] = str(tmp_path / "ctl2.sock")
+        path.write_text(yaml.safe_dump(plant, sort_keys=False))
         floor_queue: mp.Queue = ctx.Queue()
         floor_proc = ctx.Process(target=bare_loop, args=(period, args.sse_seconds, floor_queue))
         floor_proc.start()
         floor = floor_queue.get()
         floor_proc.join()
+        petra, petra_end = ctx.Pipe()
+        server = ctx.Process(target=petra_process, args=(str(path), petra_end))
+        server.start()
+        assert petra.recv() == "up"
 
         ours, theirs = ctx.Pipe()
         streams = ctx.Process(target=client_streams, args=(port, cafile, args.sse_pattern, levels, theirs))
@@ -302,7 +357,8 @@ def main() -> int:
         windows = []
         for _ in levels:
             _, level, _counts = ours.recv()
-            measured = window(stats, args.sse_seconds)
+            petra.send(("window", args.sse_seconds))
+            measured = petra.recv()
             ours.send("next")
             _, _, received = ours.recv()
             windows.append((level, measured, received))
@@ -311,25 +367,17 @@ def main() -> int:
 
         brute: dict[str, Any] = {}
         if args.brute_force:
-            from petra.security import passwords
-
-            real_verify, hashed = passwords.argon2id.verify, [0]
-
-            def counting(stored: bytes, password: bytes) -> bool:
-                hashed[0] += 1
-                return real_verify(stored, password)
-
-            passwords.argon2id.verify = counting  # counts the Argon2id verifies PETRA runs
-            late_from, work_from = len(stats.lateness_samples()), len(stats.work_samples())
-            cpu = time.process_time()
+            petra.send(("mark",))
+            petra.recv()
             client = ctx.Process(target=client_brute_force, args=(port, cafile, args.brute_force, 8, queue))
             client.start()
             brute = queue.get()
             client.join()
-            brute.update(cpu_s=time.process_time() - cpu, hashed=hashed[0],
-                         late=stats.lateness_samples()[late_from:], work=stats.work_samples()[work_from:])
-            passwords.argon2id.verify = real_verify
-        runtime.stop(timeout=20)
+            petra.send(("since",))
+            brute.update(petra.recv())
+        petra.send(("stop",))
+        petra.recv()
+        server.join(30)
 
     print(f"PETRA control benchmark: {len(config.signals)} signals, {len(config.blocks)} blocks, "
           f"{len(runtime.plant.chains)} chains, scan {config.scan_time_ms} ms; load average "
@@ -349,8 +397,8 @@ def main() -> int:
         print(f"  {what:32} GET /v1/tree p50 {pct(found['tree'], 0.5):.2f} / p99 {pct(found['tree'], 0.99):.2f} ms,"
               f"  PUT p50 {pct(found['put'], 0.5):.2f} / p99 {pct(found['put'], 0.99):.2f} ms")
     fl50, fl99, flmax = pct(floor, 0.5), pct(floor, 0.99), max(floor) * 1e3
-    print(f"  event streams (pattern {args.sse_pattern!r}, TLS, token), {args.sse_seconds:.0f} s each; "
-          f"bare loop floor p50 {fl50:.3f} / p99 {fl99:.3f} / max {flmax:.3f} ms")
+    print(f"  event streams (pattern {args.sse_pattern!r}, TLS, token) to PETRA alone in a fresh process, "
+          f"{args.sse_seconds:.0f} s each; bare loop floor p50 {fl50:.3f} / p99 {fl99:.3f} / max {flmax:.3f} ms")
     held = None
     for level, measured, received in windows:
         late, work = measured["late"], measured["work"]
