@@ -11,17 +11,13 @@ A driver whose thread reads the values (the MQTT bridge's network thread) can
 the driver's still queued, no message being handled) the batch is applied in
 the driver's thread at once, so the read, the change and whatever it triggers
 (an event task's run, a publish) happen without a thread hand-off; otherwise it
-is told, as any message. A lock keeps one batch at a time either way, and a
-count of the delivered batches still queued keeps them in order.
+is told, as any message, and handled in turn (`SupervisedActor.call_here`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from petra import deferred
 from petra.messages import ForceSignal, SignalsChanged, SignalUpdate, UpdateSignals
@@ -51,11 +47,7 @@ class SignalGroupActor(SupervisedActor):
         self._errors = plant.metrics.signal_errors.labels(group)
         self._refusals = RateLimitedLog(log)  # a device repeating a bad value must not flood the log
         self._suppressed = plant.metrics.forced_suppressed.labels(group)
-        self._lock = threading.RLock()  # its own thread takes it again inside a message (a stop's on_stop)
-        self._queued_lock = threading.Lock()
-        self._queued = 0
-        """Delivered batches told to this actor and not yet applied."""
-        self._gone = False
+        self.allow_calls_here()
 
     def on_start(self) -> None:
         self.plant.deliver[self.group] = self.deliver
@@ -67,41 +59,15 @@ class SignalGroupActor(SupervisedActor):
         self._leave()
 
     def _leave(self) -> None:
-        with self._lock:
-            self._gone = True
         if self.plant.deliver.get(self.group) == self.deliver:
             del self.plant.deliver[self.group]
 
     def deliver(self, message: UpdateSignals) -> None:
-        """From a driver's thread: apply `message` here if the group is idle, else tell it (module docstring)."""
-        if self._lock.acquire(blocking=False):
-            try:
-                if not self._queued and not self._gone and not self.fault_armed():
-                    try:
-                        self._update(message)
-                    except Exception as exc:  # a bug: fail the group for its supervisor, as in its own thread
-                        self._gone = True
-                        self.fail(exc)
-                    return
-            finally:
-                self._lock.release()
-        with self._queued_lock:
-            self._queued += 1
-        self.actor_ref.tell(_Delivered(message))
-
-    def _handle_receive(self, message: Any) -> Any:
-        """Every message, the supervision's own (a probe, an injected hang) too: the group is busy while it
-        handles it, so a delivery meanwhile is told, and waits its turn."""
-        with self._lock:
-            return super()._handle_receive(message)
+        """From a driver's thread: apply `message` there if the group is idle, else tell it (module docstring,
+        `SupervisedActor.call_here`)."""
+        self.call_here(lambda: self._update(message), message)
 
     def on_receive(self, message: object) -> object:
-        if isinstance(message, _Delivered):
-            try:
-                return self._update(message.message)
-            finally:
-                with self._queued_lock:
-                    self._queued -= 1
         if isinstance(message, UpdateSignals):
             return self._update(message)
         if isinstance(message, ForceSignal):
@@ -195,13 +161,6 @@ class SignalGroupActor(SupervisedActor):
                 bus.publish(SignalsChanged(self.owner, slots=tuple(slots), values=tuple(new_values),
                                            qualities=tuple(new_qualities), timestamp=now, names=table.names))
         return errors
-
-
-@dataclass(frozen=True, slots=True)
-class _Delivered:
-    """A batch `deliver` had to tell: counted until it is applied, so later ones wait their turn."""
-
-    message: UpdateSignals
 
 
 _GOOD = Quality.GOOD
