@@ -82,6 +82,7 @@ class AlarmActor(PooledActor):
         """Delays, shelving and chatter are timed on the plant's clock; latency stamps stay on the real one."""
 
     def on_start(self) -> None:
+        self.allow_calls_here()
         self.service.gates.pop(self.spec.id, None)  # a gate of a previous instance says nothing now
         self.service.attach(self.registry, self.path)
         self._started = True
@@ -95,19 +96,28 @@ class AlarmActor(PooledActor):
             # After a restart, a signal still at its configured initial value says nothing about the
             # process: the restored state stands until the signal's first real update.
             self._evaluate(now, None)
+        self.service.evaluators[self.spec.id] = self.evaluate
+
+    def on_stop(self) -> None:
+        self._leave()
+
+    def on_failure(self, *_exc_info: object) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        if self.service.evaluators.get(self.spec.id) == self.evaluate:
+            del self.service.evaluators[self.spec.id]
+
+    def evaluate(self, message: Evaluate) -> None:
+        """From the thread of a driver's change (the router): evaluate there if this alarm is idle, else tell
+        (`SupervisedActor.call_here`): no pool hand-off between a change and its durable transition."""
+        self.call_here(lambda: self._on_evaluate(message), message)
 
     # -- messages ---------------------------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Evaluate):
-            batch = message.batch
-            self._defer = batch is not None
-            try:
-                self._evaluate(self.clock.time(), message.stamp)
-            finally:
-                self._defer = False
-                if batch is not None and batch.handled():
-                    self.service.store.commit_queued()  # the last of the batch to finish: commit what all queued
+            self._on_evaluate(message)
             return None
         if isinstance(message, Wake):
             now = self.clock.time()
@@ -120,6 +130,16 @@ class AlarmActor(PooledActor):
             self._after([], self.clock.time(), None, announce=True, reply_to=message.reply_to)
             return None
         return super().on_receive(message)
+
+    def _on_evaluate(self, message: Evaluate) -> None:
+        batch = message.batch
+        self._defer = batch is not None
+        try:
+            self._evaluate(self.clock.time(), message.stamp)
+        finally:
+            self._defer = False
+            if batch is not None and batch.handled():
+                self.service.store.commit_queued()  # the last of the batch to finish: commit what all queued
 
     def _inputs(self) -> tuple[Any, float | None, bool, bool]:
         table = self.service.plant.table

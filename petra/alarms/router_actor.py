@@ -2,9 +2,13 @@
 
 Its callback runs in the publisher's thread, so it only looks the changed signal
 up in a precomputed signal -> alarm ids index, drops changes a `Gate` says
-cannot move the alarm, and tells the rest `Evaluate`, each carrying the batch's
-`ChangeBatch`, so that the transitions one change batch causes are committed in
-one transaction by the alarm that finishes the batch's last Evaluate.
+cannot move the alarm, and hands the rest an `Evaluate`, each carrying the
+batch's `ChangeBatch`, so that the transitions one change batch causes are
+committed in one transaction by the alarm that finishes the batch's last
+Evaluate. A change of a signal group (a driver's value) is evaluated in the
+publisher's thread by each alarm that is idle (`AlarmActor.evaluate`): no pool
+hand-off between the change and its durable transition. A change a chain
+publishes (the scan) is told, so the scan never waits for alarms.
 """
 
 from __future__ import annotations
@@ -130,9 +134,14 @@ class AlarmRouter(SupervisedActor):
         if not tells:
             return
         batch = ChangeBatch(len(tells))
+        here = self.service.evaluators if not event.owner.is_chain else {}  # a scan's change never waits here
         for alarm_id, ref, stamp in tells:
             try:
-                ref.tell(Evaluate(stamp, batch))
+                evaluate = here.get(alarm_id)
+                if evaluate is not None:
+                    evaluate(Evaluate(stamp, batch))
+                else:
+                    ref.tell(Evaluate(stamp, batch))
             except pykka.ActorDeadError:
                 self._refs.pop(alarm_id, None)
                 if batch.handled():

@@ -18,7 +18,7 @@ from typing import Any
 import pykka
 
 from petra.alarms.config import AlarmsConfig
-from petra.alarms.messages import AlarmChanged, AlarmsChanged, Command, Deliver
+from petra.alarms.messages import AlarmChanged, AlarmsChanged, Command, Deliver, Evaluate
 from petra.alarms.metrics import AlarmMetrics
 from petra.alarms.scheduler import Scheduler
 from petra.alarms.states import CommandRefused, Transition
@@ -60,6 +60,9 @@ class AlarmService:
         self.views: dict[str, dict[str, Any]] = {}
         # alarm id -> alarm_actor.Gate: lets the router drop changes that cannot move an alarm
         self.gates: dict[str, Any] = {}
+        self.evaluators: dict[str, Callable[[Evaluate], None]] = {}
+        """alarm id -> its running actor's `evaluate` (`AlarmActor.evaluate`): a driver's change evaluated in
+        the driver's thread while the alarm is idle."""
         self.flood_active = False
         self.metrics = AlarmMetrics(plant.metrics.registry, lambda: self.views, lambda: self.flood_active)
         self.registry: Registry | None = None
