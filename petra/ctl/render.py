@@ -181,6 +181,10 @@ def render_status(status: dict[str, Any]) -> RenderableType:
                                 f"{plural(actors.get('restarts', 0), 'restart')}, {actors.get('hung', 0)} hung",
                                 style="green" if healthy else "yellow"))
     parts: list[RenderableType] = [info, render_scan(status)]
+    if len(status.get("tasks") or {}) > 1:  # main alone is the scan above
+        tasks = render_tasks(status)
+        tasks.title, tasks.title_justify = "tasks", "left"
+        parts.append(tasks)
     subsystems = status.get("subsystems") or {}
     if subsystems:
         table = Table(title="drivers and storage", title_justify="left", header_style="bold")
@@ -195,6 +199,29 @@ def render_status(status: dict[str, Any]) -> RenderableType:
     if isinstance(process, dict):
         parts.append(render_process(process))
     return Group(*parts)
+
+
+def _when(task: dict[str, Any]) -> str:
+    if task.get("kind") == "event":
+        return "on " + ", ".join(str(t) for t in task.get("trigger") or [])
+    return f"every {task.get('interval_ms')} ms"
+
+
+def render_tasks(status: dict[str, Any]) -> Table:
+    """A line per task (status' `tasks`): when it runs, its priority, and its runs, overruns and timing."""
+    table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
+    table.add_column("task", style="cyan", no_wrap=True)
+    table.add_column("when", overflow="fold")
+    for column in ("prio", "chains", "runs", "overruns", "coalesced", "late p99 ms", "work p50 ms", "work p99 ms"):
+        table.add_column(column, justify="right")
+    for name, task in (status.get("tasks") or {}).items():
+        overruns = int(task.get("overruns") or 0)
+        table.add_row(name, _when(task), str(task.get("priority")), str(task.get("chains")), str(task.get("runs")),
+                      Text(str(overruns), style="yellow" if overruns else ""),
+                      str(task.get("coalesced") or 0) if task.get("kind") == "event" else "",
+                      f"{float(task.get('lateness_p99_ms') or 0):.3f}", f"{float(task.get('work_p50_ms') or 0):.3f}",
+                      f"{float(task.get('work_p99_ms') or 0):.3f}")
+    return table
 
 
 def render_process(process: dict[str, Any]) -> Table:

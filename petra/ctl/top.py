@@ -22,7 +22,7 @@ from rich.text import Text
 
 from petra.ctl.client import ControlClient, CtlError
 from petra.ctl.keys import Keys
-from petra.ctl.render import fmt_duration, fmt_value, node_style, render_scan, walk
+from petra.ctl.render import fmt_duration, fmt_value, node_style, render_scan, render_tasks, walk
 from petra.wording import plural
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
@@ -112,29 +112,6 @@ def _chains(status: dict[str, Any], limit: int) -> Table:
     return table
 
 
-def _when(task: dict[str, Any]) -> str:
-    if task.get("kind") == "event":
-        return "on " + ", ".join(str(t) for t in task.get("trigger") or [])
-    return f"every {task.get('interval_ms')} ms"
-
-
-def _tasks(status: dict[str, Any]) -> Table:
-    """A line per task (status' `tasks`): when it runs, its priority, and its runs, overruns and timing."""
-    table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
-    table.add_column("task", style="cyan", no_wrap=True)
-    table.add_column("when", overflow="fold")
-    for column in ("prio", "chains", "runs", "overruns", "coalesced", "late p99 ms", "work p50 ms", "work p99 ms"):
-        table.add_column(column, justify="right")
-    for name, task in (status.get("tasks") or {}).items():
-        overruns = int(task.get("overruns") or 0)
-        table.add_row(name, _when(task), str(task.get("priority")), str(task.get("chains")), str(task.get("runs")),
-                      Text(str(overruns), style="yellow" if overruns else ""),
-                      str(task.get("coalesced") or 0) if task.get("kind") == "event" else "",
-                      f"{float(task.get('lateness_p99_ms') or 0):.3f}", f"{float(task.get('work_p50_ms') or 0):.3f}",
-                      f"{float(task.get('work_p99_ms') or 0):.3f}")
-    return table
-
-
 def _restarts(tree: dict[str, Any], limit: int) -> Table:
     table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
     table.add_column("actor", style="cyan", overflow="fold")
@@ -181,7 +158,7 @@ def render_top(status: dict[str, Any], tree: dict[str, Any], model: TopModel, ro
                   Panel(_chains(status, rows), title="busiest chains", title_align="left"))
     parts: list[RenderableType] = [_header(status), upper]
     if len(status.get("tasks") or {}) > 1:  # main alone is the scan timing panel
-        parts.append(Panel(_tasks(status), title="tasks", title_align="left"))
+        parts.append(Panel(render_tasks(status), title="tasks", title_align="left"))
     parts += [
         Panel(_restarts(tree, rows), title="recent restarts", title_align="left"),
         Panel(_signals(model, rows * 2), title="changing signals", title_align="left"),

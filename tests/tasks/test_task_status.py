@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from petra.ctl.client import ControlClient, Target
+from petra.ctl.render import render_status
 from petra.ctl.top import TopModel, render_top
 from petra.messages import SignalUpdate, UpdateSignals
 from tests.harness import RunningPlant
@@ -44,3 +45,8 @@ def test_status_lists_every_task_and_top_shows_a_line_for_each(tmp_path):
         assert any("main" in line and "every 20 ms" in line for line in lines)
         assert any("fast" in line and "every 5 ms" in line for line in lines)
         assert any("on_cmd" in line and "on cmd" in line for line in lines)
+        console = Console(record=True, width=160)
+        console.print(render_status(status))  # petra-ctl status: the same line per task
+        status_lines = console.export_text().splitlines()
+        assert any("fast" in line and "every 5 ms" in line for line in status_lines)
+        assert any("on_cmd" in line and "on cmd" in line for line in status_lines)
