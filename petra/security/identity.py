@@ -25,7 +25,10 @@ The control API holds one `Identity` and asks it:
 What Identity audits itself (``audit(event, actor, **details)``, the
 runtime's `Wiring.audit`), every entry with ``address``: ``auth.login``,
 ``auth.login_failed`` (user as typed, reason), ``auth.login_refused`` (a
-locked-out attempt: key, retry_after), ``auth.locked_out`` (the failure that
+locked-out attempt: key, retry_after; at most one entry per lock and address
+a minute, the next one counting the attempts in between as ``held_back``, so
+a flood from a locked address cannot grow the trail at its own rate),
+``auth.locked_out`` (the failure that
 started a lock), ``auth.token_failed``, ``auth.session_expired`` (reason
 idle/max_age), ``auth.logout``, ``auth.sessions_revoked`` (on a password or
 role change, a lock or a removal; count), ``auth.unlock_address``, ``user.unlock`` and the other
@@ -58,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from petra.config.sections import SecuritySettings
+from petra.rate_limited_log import RateLimiter
 from petra.security import passwords, user_changes
 from petra.security.lockout import Lockout, Refusal
 from petra.security.roles import Principal, Role
@@ -71,6 +75,10 @@ BAD_CREDENTIALS = "wrong user name or password"
 _ACTOR_SAFE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 Audit = Callable[..., None]
+
+
+REFUSAL_AUDIT_S = 60.0
+"""A locked-out attempt is audited once a minute per lock and address (the rest counted as held_back)."""
 
 
 def _no_audit(event: str, actor: str, **details: Any) -> None:
@@ -120,6 +128,7 @@ class Identity:
         self._stat = _stat(self.path)
         self._bad_stat: tuple[int, int, int] | None = None
         self._written_use: dict[str, float] = {}
+        self._refusals_audited = RateLimiter(REFUSAL_AUDIT_S, 4096, now)
         passwords.warm_up()
 
     # --- the file ----------------------------------------------------------
@@ -183,9 +192,11 @@ class Identity:
             self._refresh()
             refusal = self.lockout.refusal(user, address)
             current = self._file
+            held = None if refusal is None else self._refusals_audited.admit(f"{refusal.key}|{address}")
         if refusal is not None:
-            self.audit("auth.login_refused", actor, user=user[:64], address=address, key=refusal.key,
-                       retry_after=refusal.retry_after)
+            if held is not None:
+                self.audit("auth.login_refused", actor, user=user[:64], address=address, key=refusal.key,
+                           retry_after=refusal.retry_after, held_back=held)
             return _locked(refusal)
         try:
             found = current.verify_password(user, password)
@@ -248,10 +259,12 @@ class Identity:
         """A 429 when `address` is locked out (check before matching any token), else None."""
         with self._lock:
             refusal = self.lockout.refusal(None, address)
+            held = None if refusal is None else self._refusals_audited.admit(f"{refusal.key}|{address}")
         if refusal is None:
             return None
-        self.audit("auth.login_refused", _actor_for("", address), address=address, key=refusal.key,
-                   retry_after=refusal.retry_after, via="token")
+        if held is not None:
+            self.audit("auth.login_refused", _actor_for("", address), address=address, key=refusal.key,
+                       retry_after=refusal.retry_after, via="token", held_back=held)
         return _locked(refusal)
 
     def check_user_token(self, token: str) -> UserToken | None:

@@ -266,3 +266,20 @@ def test_a_flood_of_wrong_passwords_from_one_address_hashes_only_until_the_lock_
         "too many failed logins from this address")
     assert identity.unlock_address("127.0.0.1", "session:root") is True
     assert isinstance(identity.login("alice", PASSWORD, "127.0.0.1"), Session)
+
+
+def test_a_flood_from_a_locked_address_is_audited_once_a_minute_with_what_was_held_back(setup) -> None:
+    """Every refusal is recorded, but a locked address cannot grow the audit trail at its own request rate."""
+    identity, clock, trail, _path = setup
+    for i in range(3):
+        identity.login(f"user{i}", "guess", "10.9.9.9")  # three failures lock the address
+    assert "auth.locked_out" in trail.events()
+    before = trail.events().count("auth.login_refused")
+    for _ in range(500):
+        refused = identity.login("anyone", "guess", "10.9.9.9")
+        assert isinstance(refused, LoginRefused) and refused.status == 429
+    assert trail.events().count("auth.login_refused") == before + 1
+    clock.t += 61
+    identity.login("anyone", "guess", "10.9.9.9")
+    refusals = [d for e, _a, d in trail.entries if e == "auth.login_refused"]
+    assert refusals[-1]["held_back"] == 499  # the 499 attempts after the first of the minute, counted
