@@ -79,12 +79,13 @@ def tcp_tls(config: PlantConfig, tcp: TcpSettings) -> ListenerTls:
     return ListenerTls(None)
 
 
-def describe(pair: SelfSigned) -> str:
-    """One log line about a self-signed pair: made or reused, where, its names and fingerprint."""
+def describe(pair: SelfSigned, listener: str = "control API", section: str = "control.tcp") -> str:
+    """One log line about a self-signed pair: made or reused, where, its names and fingerprint (`listener`
+    and `section` name whose it is, for another listener that takes its TLS from `tcp_tls`)."""
     what = f"made a self-signed certificate ({pair.reason})" if pair.created else "using the self-signed certificate"
-    return (f"control API TLS: {what} {pair.cert_file} for {', '.join(pair.names)}, valid until "
+    return (f"{listener} TLS: {what} {pair.cert_file} for {', '.join(pair.names)}, valid until "
             f"{pair.not_after:%Y-%m-%d}, SHA-256 fingerprint {pair.fingerprint}; clients must pin it "
-            "(or install a real certificate: control.tcp.cert_file and key_file)")
+            f"(or install a real certificate: {section}.cert_file and key_file)")
 
 
 def users_file_entries(config: PlantConfig) -> int:

@@ -14,7 +14,9 @@ Each file is written to a temporary name, fsynced and renamed (`petra.security.a
 leaves each file old or new, never a part; a pair that does not match is made anew at the next start.
 A later start reuses the pair when the key matches the certificate, the names cover the listener, the key
 type suits the cipher list and it is valid for at least `RENEW_BEFORE_DAYS` more; otherwise it
-makes a new pair and says why. Either way the caller logs the SHA-256 fingerprint, which is what a client
+makes a new pair and says why. A new pair keeps the names the old one had, so two listeners that share the
+directory (the control API and the web HMI, on different hosts) converge on one certificate instead of
+replacing each other's at every start. Either way the caller logs the SHA-256 fingerprint, which is what a client
 pins (`openssl x509 -in control.crt -noout -fingerprint -sha256` prints the same).
 
 The key is RSA 2048 unless the allowed cipher suites are all ECDSA suites (then ECDSA P-256): an RSA
@@ -109,8 +111,17 @@ def ensure_self_signed(directory: Path, host: str, *, key_type: str = "rsa", ste
     if reason is None:
         cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
         return SelfSigned(cert_file, key_file, fingerprint(cert), _sans(cert), cert.not_valid_after_utc, False)
+    names = tuple(dict.fromkeys((*names, *_names_on_disk(cert_file))))  # listeners sharing the directory converge
     cert = _make(directory, cert_file, key_file, names, key_type, clock())
     return SelfSigned(cert_file, key_file, fingerprint(cert), names, cert.not_valid_after_utc, True, reason)
+
+
+def _names_on_disk(cert_file: Path) -> tuple[str, ...]:
+    """The names of the certificate at `cert_file`, () when there is none that loads."""
+    try:
+        return _sans(x509.load_pem_x509_certificate(cert_file.read_bytes()))
+    except (OSError, ValueError):
+        return ()
 
 
 def _unusable(cert_file: Path, key_file: Path, names: tuple[str, ...], key_type: str,

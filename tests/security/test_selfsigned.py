@@ -88,6 +88,15 @@ def test_a_pair_that_no_longer_fits_is_made_anew_and_says_why(tmp_path, change, 
     assert renewed.created and renewed.reason == reason and renewed.fingerprint != first.fingerprint
 
 
+def test_two_listeners_on_different_hosts_sharing_the_directory_converge_on_one_certificate(tmp_path):
+    ensure_self_signed(tmp_path, "127.0.0.1", now=lambda: T0)
+    both = ensure_self_signed(tmp_path, "10.0.0.7", now=lambda: T0)  # the other listener: its name added
+    assert both.created and both.names == ("10.0.0.7", "localhost", "127.0.0.1", "::1")
+    for host in ("127.0.0.1", "10.0.0.7", "127.0.0.1"):  # later starts of either reuse it
+        again = ensure_self_signed(tmp_path, host, now=lambda: T0)
+        assert not again.created and again.fingerprint == both.fingerprint
+
+
 def test_a_renewal_just_before_the_margin_is_not_due_yet(tmp_path):
     first = ensure_self_signed(tmp_path, "10.0.0.7", now=lambda: T0)
     later = T0 + dt.timedelta(days=VALID_DAYS - RENEW_BEFORE_DAYS - 1)
