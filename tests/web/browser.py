@@ -23,7 +23,8 @@ Use it from a test module (the fixtures are re-exported so pytest finds them)::
 a `web:` section on a free loopback port (plain HTTP: loopback needs no TLS), a
 users file with one user of each role (`USERS`, password `PASSWORD`, hashed at
 Argon2id's minimum costs so a login takes milliseconds), an alarm on `temperature`
-and a data generator whose `count` changes every scan. `hmi.restart()` stops that
+and a data generator whose `count` changes every scan. `hmi.advance(s)` moves the
+sessions' clock (an expired session is a real one). `hmi.restart()` stops that
 PETRA and starts a new one on the same port (sessions are in memory: a restart ends
 them, as it does in production).
 
@@ -40,20 +41,22 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
+import nacl.pwhash.argon2id as argon2id
 import pytest
 import yaml
 
 from petra.config.loader import load_config
-from petra.security import user_changes
+from petra.control.auth import Identities
+from petra.security import passwords, user_changes
 from petra.security.roles import Role
 from tests.harness import RunningPlant, free_port
-from tests.security.cheap_hashes import cheap_hashes as cheap_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -118,6 +121,7 @@ class Hmi:
     audit: Path
     running: RunningPlant | None = None
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    clock_offset: list[float] = field(default_factory=lambda: [0.0])
 
     @property
     def base_url(self) -> str:
@@ -131,9 +135,17 @@ class Hmi:
     # --- PETRA's lifecycle ------------------------------------------------
 
     def start(self) -> Hmi:
-        self.running = RunningPlant(load_config(self.config_path), control_socket=self.directory / "c.sock",
-                                    config_path=self.config_path, audit_log=self.audit).start()
+        """Start PETRA, its sessions and lock-out on `clock` (`advance` moves it: a session expires for real)."""
+        running = RunningPlant(load_config(self.config_path), control_socket=self.directory / "c.sock",
+                               config_path=self.config_path, audit_log=self.audit)
+        identities = Identities(running.runtime.audit, now=lambda: time.time() + self.clock_offset[0])
+        running.runtime.wiring.section_state("control")["identities"] = identities
+        self.running = running.start()
         return self
+
+    def advance(self, seconds: float) -> None:
+        """Move the sessions' clock on (past `security.session_timeout_minutes`: every session has expired)."""
+        self.clock_offset[0] += seconds
 
     def stop(self) -> None:
         if self.running is not None:
@@ -176,7 +188,9 @@ class Hmi:
         """Save the page as tests/artifacts/<name>.png (and docs/screenshots/ with PETRA_UPDATE_SCREENSHOTS=1)."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path))
+        # the bytes, written here: Playwright writes a `path=` in its loop's executor thread, which would
+        # outlive the test (the browser is the session's) and fail conftest's leak check
+        path.write_bytes(page.screenshot())
         if os.environ.get("PETRA_UPDATE_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
@@ -258,8 +272,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def hmi(cheap_hashes: None) -> Iterator[Hmi]:
-    """A started PETRA with the web HMI, users of every role and an alarm; stopped after the test."""
+def hmi(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hmi]:
+    """A started PETRA with the web HMI, users of every role and an alarm; stopped after the test.
+
+    The users' hashes are made at Argon2id's minimum costs (as tests/security/cheap_hashes.py does), so each
+    login the tests make verifies in about a millisecond."""
+    monkeypatch.setattr(passwords, "OPSLIMIT", argon2id.OPSLIMIT_MIN)
+    monkeypatch.setattr(passwords, "MEMLIMIT", argon2id.MEMLIMIT_MIN)
+    passwords._dummy_hash.cache_clear()
     directory = Path(tempfile.mkdtemp(prefix="petra-hmi-"))
     served = make_hmi(directory).start()
     try:
@@ -267,3 +287,4 @@ def hmi(cheap_hashes: None) -> Iterator[Hmi]:
     finally:
         served.stop()
         shutil.rmtree(directory, ignore_errors=True)
+        passwords._dummy_hash.cache_clear()
