@@ -51,8 +51,11 @@ export class AlarmStore {
   /** Every alarm, sorted by priority then time. */
   sorted() { return [...this.alarms.values()].sort(byPriority); }
 
-  /** The alarms an operator must look at: active or not yet acknowledged. */
-  standing() { return this.sorted().filter((a) => a.active || a.acked === false && a.state !== 'normal'); }
+  /** The alarms an operator must look at: active, unacknowledged, latched, shelved or out of service. */
+  standing() {
+    return this.sorted().filter((a) => a.active || a.acked === false && a.state !== 'normal' || a.state === 'shelved'
+      || a.out_of_service || a.latched);
+  }
 
   /** The newest active alarm not yet acknowledged (the banner). */
   newestUnacked() {

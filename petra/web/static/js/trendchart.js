@@ -1,0 +1,213 @@
+// One trend chart (uPlot, vendored at /static/vendor/uplot/): the history of
+// its signals from GET /v1/history, downsampled by the server to the chart's
+// width in pixels, then live points appended from the stream. Used by the
+// Trends page, the signal pop-up and the screens' trend widget.
+//
+// Zoom: drag across the plot (x); wheel zooms around the cursor; Shift+wheel
+// or the ◀ ▶ buttons pan; double-click returns to the whole range. A zoom or
+// pan stops following live; follow() starts again. The legend shows the
+// values under the cursor. exportCsv() and exportPng() download what is shown.
+import uPlot from '../vendor/uplot/uPlot.esm.js';
+import { api, ApiError, enc } from './api.js';
+
+/** Pens for trends: distinct, dark, none of the alarm priority colours. */
+export const PENS = ['#1f1f1f', '#1f4e8c', '#2e6b3a', '#7a4a22', '#5b3a8c', '#2f7f7f', '#8c3a6b', '#5a5a5a'];
+const MAX_ROWS = 200000;
+
+/** A history row's value: a bucket's mean, else the raw sample's. */
+export function rowValue(row) {
+  if (row.mean !== undefined) return row.mean;
+  if (row.value_float !== null && row.value_float !== undefined) return row.value_float;
+  if (row.value_int !== null && row.value_int !== undefined) return row.value_int;
+  if (row.value_bool !== null && row.value_bool !== undefined) return row.value_bool ? 1 : 0;
+  return null;
+}
+
+const numeric = (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : null);
+
+export class TrendChart {
+  /** signals: [{name, unit}]; minutes: the range shown; height in px. */
+  constructor(el, { signals, minutes = 10, height = 360, onZoom = null }) {
+    this.el = el;
+    this.signals = signals;
+    this.minutes = minutes;
+    this.following = true;
+    this.onZoom = onZoom;
+    this.index = new Map(signals.map((s, i) => [s.name, i + 1]));
+    this.data = [[], ...signals.map(() => [])];
+    this.note = '';
+    const width = Math.max(300, el.clientWidth || 800);
+    this.plot = new uPlot({
+      width, height,
+      scales: { x: { time: true } },
+      fmtDate: (tpl) => uPlot.fmtDate(tpl.replace(/\{h\}/g, '{HH}').replace(/\{aa\}/g, '')), // 24-hour clock
+      cursor: { drag: { x: true, y: false } },
+      series: [{ label: 'time' }, ...signals.map((s, i) => ({
+        label: s.unit ? `${s.name} (${s.unit})` : s.name, stroke: PENS[i % PENS.length], width: 1.5, spanGaps: true,
+        value: (u, v) => (v === null || v === undefined ? '—' : `${+v.toFixed(3)}${s.unit ? ` ${s.unit}` : ''}`),
+      }))],
+      axes: [{ stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }, { stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }],
+      hooks: { setSelect: [(u) => { if (u.select.width > 0) this.stopFollowing(); }] },
+    }, this.data, el);
+    this.plot.over.addEventListener('wheel', (event) => this.wheel(event), { passive: false });
+    this.plot.over.addEventListener('dblclick', () => this.follow());
+    this.resize = new ResizeObserver(() => this.fit());
+    this.resize.observe(el);
+  }
+
+  fit() {
+    const width = Math.max(300, this.el.clientWidth);
+    if (Math.abs(width - this.plot.width) > 2) this.plot.setSize({ width, height: this.plot.height });
+  }
+
+  /** The range shown now, epoch seconds. */
+  range() {
+    const now = Date.now() / 1000;
+    return { since: now - this.minutes * 60, until: now };
+  }
+
+  /** Load each signal's history for the range (the server downsamples to the pixel width). */
+  async load() {
+    const { since, until } = this.range();
+    const points = Math.max(100, Math.round(this.plot.width));
+    this.note = '';
+    const tables = await Promise.all(this.signals.map(async (s) => {
+      try {
+        const body = await api.get(`/v1/history?signal=${enc(s.name)}&since=${since}&until=${until}&max_points=${points}`);
+        const rows = body.rows || [];
+        return [rows.map((r) => r.ts), rows.map(rowValue)];
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) { this.note = error.message; return [[], []]; }
+        throw error;
+      }
+    }));
+    this.data = tables.length === 1 ? [tables[0][0], tables[0][1]] : uPlot.join(tables);
+    for (let i = 1; i < this.data.length; i++) this.data[i] = Array.from(this.data[i], (v) => (v === undefined ? null : v));
+    this.data[0] = Array.from(this.data[0]);
+    this.redraw();
+    this.showNote();
+    return this.data[0].length;
+  }
+
+  showNote() {
+    this.noteEl?.remove();
+    this.noteEl = null;
+    if (!this.note) return;
+    this.noteEl = document.createElement('p');
+    this.noteEl.className = 'muted trend-note';
+    this.noteEl.dataset.test = 'trend-note';
+    this.noteEl.textContent = `${this.note}: live points only.`;
+    this.el.append(this.noteEl);
+  }
+
+  /** Append live changes (from the stream) of this chart's signals. */
+  append(changes) {
+    let added = 0;
+    for (const c of changes) {
+      const column = this.index.get(c.name);
+      const value = numeric(c.value);
+      if (column === undefined || value === null) continue;
+      const x = this.data[0];
+      const last = x.length ? x[x.length - 1] : -Infinity;
+      if (c.timestamp < last) continue; // older than what is drawn: the history has it
+      if (c.timestamp === last && this.data[column][x.length - 1] === null) {
+        this.data[column][x.length - 1] = value;
+      } else {
+        x.push(c.timestamp);
+        for (let i = 1; i < this.data.length; i++) this.data[i].push(i === column ? value : null);
+      }
+      added += 1;
+    }
+    if (!added) return;
+    if (this.data[0].length > MAX_ROWS) for (const column of this.data) column.splice(0, column.length - MAX_ROWS / 2);
+    this.redraw();
+  }
+
+  redraw() {
+    if (this.following) {
+      const { since, until } = this.range();
+      this.plot.batch(() => {
+        this.plot.setData(this.data, false);
+        this.plot.setScale('x', { min: since, max: until });
+      });
+    } else {
+      this.plot.setData(this.data, false);
+    }
+  }
+
+  stopFollowing() {
+    if (!this.following) return;
+    this.following = false;
+    this.onZoom?.(false);
+  }
+
+  /** Follow the live end again (after a zoom or pan). */
+  follow() {
+    this.following = true;
+    this.onZoom?.(true);
+    this.redraw();
+  }
+
+  /** Pan by a fraction of the range shown (negative: back in time). */
+  pan(fraction) {
+    const { min, max } = this.plot.scales.x;
+    const shift = (max - min) * fraction;
+    this.stopFollowing();
+    this.plot.setScale('x', { min: min + shift, max: max + shift });
+  }
+
+  wheel(event) {
+    event.preventDefault();
+    if (event.shiftKey) { this.pan(event.deltaY > 0 ? 0.1 : -0.1); return; }
+    const { min, max } = this.plot.scales.x;
+    const rect = this.plot.over.getBoundingClientRect();
+    const at = this.plot.posToVal(event.clientX - rect.left, 'x');
+    const factor = event.deltaY > 0 ? 1.25 : 0.8;
+    this.stopFollowing();
+    this.plot.setScale('x', { min: at - (at - min) * factor, max: at + (max - at) * factor });
+  }
+
+  /** The rows shown (within the x range) as CSV: time (ISO 8601, UTC), then one column per signal. */
+  csv() {
+    const { min, max } = this.plot.scales.x;
+    const lines = [['time', ...this.signals.map((s) => (s.unit ? `${s.name} [${s.unit}]` : s.name))].join(',')];
+    const x = this.data[0];
+    for (let r = 0; r < x.length; r++) {
+      if (x[r] < min || x[r] > max) continue;
+      lines.push([new Date(x[r] * 1000).toISOString(), ...this.data.slice(1).map((col) => col[r] ?? '')].join(','));
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  exportCsv(name = 'trend') {
+    download(new Blob([this.csv()], { type: 'text/csv' }), `${name}.csv`);
+  }
+
+  exportPng(name = 'trend') {
+    const source = this.plot.ctx.canvas;
+    const canvas = document.createElement('canvas');
+    canvas.width = source.width;
+    canvas.height = source.height;
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#f4f4f4';
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.drawImage(source, 0, 0);
+    canvas.toBlob((blob) => download(blob, `${name}.png`), 'image/png');
+  }
+
+  destroy() {
+    this.resize.disconnect();
+    this.plot.destroy();
+  }
+}
+
+function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
