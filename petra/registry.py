@@ -8,7 +8,7 @@ in this order. Importing this module loads only the declarations (see
 
 from __future__ import annotations
 
-from petra import alarms, control, opcua, storage
+from petra import alarms, control, opcua, storage, web
 from petra.drivers import modbus, mqtt, s7
 from petra.section import Section
 
@@ -20,6 +20,7 @@ SECTIONS: tuple[Section, ...] = (
     alarms.SECTION,
     control.SECTION,
     opcua.SECTION,
+    web.SECTION,
 )
 
 

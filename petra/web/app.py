@@ -1,0 +1,230 @@
+"""The web listener's aiohttp application: the control API's `ControlApp` plus the page, its files and its stream.
+
+One application, so `/v1/...` is exactly the control API (the same routes, authentication, roles, CSRF and
+audit: `petra.control.server.ControlApp`), with a middleware in front that serves what only a browser needs:
+
+- `GET /` -> `static/index.html` (the app; it shows its login form when `GET /v1/session` answers 401);
+- `GET /static/PATH` -> a file under `petra/web/static/` and nothing outside it (no `..`, no symbolic link
+  out, no dot-files), `Cache-Control: no-cache` with an ETag (a reload revalidates, an unchanged file costs
+  a 304), `.js` as `text/javascript` (browsers refuse ES modules served otherwise);
+- `GET /v1/stream` -> the tab's one event stream (`petra.web.stream`), authenticated like every API call.
+
+The page and its files need no credentials (the login page must load); every `/v1` call does. Pages are
+served with a Content-Security-Policy of `'self'` (no inline script, no third-party origin) and
+`frame-ancestors 'none'`: a control screen must not be framed by another site.
+
+No way in: with no user in the users file (and no `control.tcp.tokens`), nobody could log in. The listener
+still serves the page, and every `/v1` call answers with why and how to add a user (GET /v1/session 401,
+so the page shows its login form with that message; the rest 503). The users file is looked at again at
+most every `WAY_IN_RECHECK_S`, so after `petra user add` the next login works without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from petra.control.auth import SESSION_COOKIE, Refused
+from petra.control.calls import ApiError, Request
+from petra.control.server import ControlApp
+from petra.security.roles import Principal
+from petra.web.stream import BATCH_S, KEEPALIVE_S, STATUS_S, StatusCache, Stream, StreamHub
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STREAM_PATHS = ("/v1/stream", "/v1/stream/")
+WAY_IN_RECHECK_S = 2.0
+REAUTH_S = 30.0
+"""How often an open stream checks that its caller is still who it was (a session that ended ends it)."""
+TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html",
+         ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
+         ".woff2": "font/woff2", ".txt": "text/plain", ".map": "application/json"}
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+}
+
+
+def static_file(root: Path, relative: str) -> Path | None:
+    """The regular file `relative` names under `root`, or None for anything else (outside it, hidden, absent)."""
+    parts = [part for part in relative.split("/") if part]
+    if not parts or any(part.startswith(".") or "\\" in part or "\0" in part for part in parts):
+        return None
+    base = root.resolve()
+    try:
+        target = base.joinpath(*parts).resolve()
+    except (OSError, ValueError):
+        return None
+    return target if target.is_relative_to(base) and target.is_file() else None
+
+
+def content_type(path: Path) -> str:
+    kind = TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind == "application/json" else kind
+
+
+class WebApp:
+    """The control API's application with the page, the static files and the stream in front (one app)."""
+
+    def __init__(self, control: ControlApp, hub: StreamHub, way_in: Callable[[], str | None],
+                 static_dir: Path = STATIC_DIR) -> None:
+        self.control = control
+        self.hub = hub
+        self.static_dir = static_dir
+        self.way_in = way_in
+        """Why nobody could log in now (None: someone can); looked at again every WAY_IN_RECHECK_S."""
+        self._nobody: str | None = way_in()
+        self._checked_at = time.monotonic()
+        self.status = StatusCache(self._status)
+        self.app = control.app
+        self.app.middlewares.append(self._middleware)
+        self.app.on_shutdown.insert(0, self._end_streams)
+        self._open: set[Stream] = set()
+
+    @property
+    def nobody(self) -> str | None:
+        return self._nobody
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        if request.method in ("GET", "HEAD"):
+            if path == "/" or path == "/index.html":
+                return self._file(static_file(self.static_dir, "index.html"), "index.html")
+            if path.startswith("/static/"):
+                relative = path[len("/static/"):]
+                return self._file(static_file(self.static_dir, relative), relative)
+        if path.startswith("/v1/") and self._nobody is not None:
+            if time.monotonic() - self._checked_at >= WAY_IN_RECHECK_S:
+                self._nobody = await asyncio.get_running_loop().run_in_executor(self.control.executor, self.way_in)
+                self._checked_at = time.monotonic()
+            if self._nobody is not None:
+                status = 401 if path.rstrip("/") == "/v1/session" else 503
+                return _json(status, {"error": self._nobody, "reason": "no_users"})
+        if request.method == "GET" and path in STREAM_PATHS:
+            return await self._stream(request)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def _file(self, path: Path | None, asked: str) -> web.StreamResponse:
+        if path is None:
+            return _json(404, {"error": f"no such file: {asked[:200]}"})
+        return web.FileResponse(path, headers={**PAGE_HEADERS, "Content-Type": content_type(path)})
+
+    def _status(self) -> Any:
+        response = self.control.api.handle(Request("GET", "/v1/status", caller="system"))
+        return response.body if response.status == 200 else None
+
+    async def _identify(self, request: web.Request) -> Principal:
+        loop = asyncio.get_running_loop()
+        address = request.remote or "unknown"
+        principal: Principal = await loop.run_in_executor(
+            self.control.executor, self.control.identify, "GET", request.path, None, address, request.headers,
+            request.cookies.get(SESSION_COOKIE))
+        return principal
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        try:
+            principal = await self._identify(request)
+            stream = self.hub.open(principal.name, asyncio.get_running_loop())
+        except Refused as refused:
+            headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else {}
+            return _json(refused.status, {"error": refused.message}, headers)
+        except ApiError as exc:
+            return _json(exc.status, {"error": exc.message})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                               "X-Accel-Buffering": "no"})
+        response.force_close()  # one stream per connection: it ends with the stream
+        self._open.add(stream)
+        try:
+            await response.prepare(request)
+            await _event(response, "hello", json.dumps({"id": stream.id}))
+            await self._pump(request, response, stream, principal)
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the client left, or the server is stopping
+        finally:
+            self._open.discard(stream)
+            self.hub.close(stream)
+        return response
+
+    async def _pump(self, request: web.Request, response: web.StreamResponse, stream: Stream,
+                    principal: Principal) -> None:
+        """Send the stream's batches until it is closed or its caller no longer may read."""
+        loop = asyncio.get_running_loop()
+        clock = time.monotonic
+        last_batch = last_status = -1e9
+        last_write = checked = clock()
+        while not stream.closed:
+            now = clock()
+            deadline = last_write + KEEPALIVE_S
+            if stream.subscription.status:
+                deadline = min(deadline, last_status + STATUS_S)
+            if not stream.has_news():
+                stream.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stream.wake.wait(), max(0.0, deadline - now))
+            if stream.closed:
+                break
+            now = clock()
+            if stream.has_news() and now - last_batch < BATCH_S:
+                await asyncio.sleep(BATCH_S - (now - last_batch))
+            changes, alarms, dropped = stream.take()
+            if changes:
+                items = [{"name": n, "value": v, "quality": q, "timestamp": t} for n, v, q, t in changes]
+                await _event(response, "changes", json.dumps({"changes": items, "dropped": dropped}, default=str))
+                last_batch = last_write = clock()
+            for alarm_id in alarms:
+                view = await loop.run_in_executor(self.control.executor, self._alarm, alarm_id, principal)
+                if view is not None:
+                    await _event(response, "alarms", json.dumps(view, default=str))
+                    last_write = clock()
+            if stream.subscription.status and clock() - last_status >= STATUS_S:
+                body = await loop.run_in_executor(self.control.executor, self.status.get)
+                if body is not None:
+                    await _event(response, "status", json.dumps(body, default=str))
+                last_status = last_write = clock()
+            if clock() - last_write >= KEEPALIVE_S:
+                await response.write(b": keep-alive\n\n")
+                last_write = clock()
+            if clock() - checked >= REAUTH_S and principal.via == "session":
+                checked = clock()
+                try:
+                    await self._identify(request)
+                except Refused as refused:
+                    await _event(response, "ended", json.dumps({"error": refused.message, "status": refused.status}))
+                    return
+
+    def _alarm(self, alarm_id: str, principal: Principal) -> Any:
+        response = self.control.api.handle(Request("GET", f"/v1/alarms/{alarm_id}", caller=principal.audit_actor,
+                                                   principal=principal))
+        return response.body if response.status == 200 else None
+
+    async def _end_streams(self, _app: web.Application) -> None:
+        """End every open stream first, so a stop never waits on one."""
+        for stream in list(self._open):
+            stream.close()
+
+
+async def _event(response: web.StreamResponse, kind: str, data: str) -> None:
+    await response.write(f"event: {kind}\ndata: {data}\n\n".encode())
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+    reply = web.Response(status=status, body=(json.dumps(body) + "\n").encode(), content_type="application/json")
+    for name, value in (headers or {}).items():
+        reply.headers[name] = value
+    return reply

@@ -1,0 +1,279 @@
+"""One event stream per browser tab, multiplexed: what it carries is set and changed by `PUT /v1/stream/ID`.
+
+Browsers open at most six HTTP/1.1 connections per host, so a tab opens one `GET /v1/stream` (server-sent
+events) and says what it wants on it, as often as its pages change, without reconnecting::
+
+    event: hello     data: {"id": "<stream id>"}                          first, always
+    event: changes   data: {"changes": [{"name", "value", "quality", "timestamp"}...], "dropped": N}
+    event: alarms    data: <the alarm's view, as GET /v1/alarms/ID gives it>   each alarm state change
+    event: status    data: <GET /v1/status without "process">           once a second
+    : keep-alive                                                          after 5 s without an event
+
+A subscription (`Subscription.parse`) replaces the previous one whole: `signals` is a list of names and
+shell patterns or "*", `alarms` and `status` booleans. The first `changes` after it carries the current
+value of every signal it added (a page shows values at once, not at their next change).
+
+Changes are batched: at most one `changes` event per `BATCH_S` per stream. Each stream queues at most
+`MAX_PENDING` changes; past that (a slow tab, a slow network) it counts them in `dropped` (the total so
+far) instead of holding memory. At most `MAX_STREAMS` streams are open (503 past it).
+
+Threads: `StreamHub.listener` runs in the publishing owner's thread (one bus listener for every stream,
+subscribed while a stream is open): per event it tests each stream's slots (`SignalsChanged.only`, one set
+test when none of them changed) and appends under the stream's lock; the stream's coroutine on the HTTP loop
+is woken at most once per batch. A `PUT` runs in the API's thread pool and swaps the subscription whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from petra.control.calls import ApiError
+from petra.messages import SignalsChanged
+from petra.plant import Plant
+from petra.values import Quality
+
+BATCH_S = 0.1
+STATUS_S = 1.0
+KEEPALIVE_S = 5.0
+MAX_PENDING = 20_000
+MAX_STREAMS = 64
+MAX_NAMES = 100_000
+ALARM_FIELDS = ("state", "acked", "active")
+"""An alarm's state signals (`alarm.<id>.<field>`): a change of one is a change of the alarm's state."""
+GLOB = frozenset("*?[")
+
+Change = tuple[str, Any, str, float]
+"""(name, value, quality, timestamp) as the stream sends it."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one stream carries: the slots of its signals (None: all), alarm changes, status."""
+
+    signals: frozenset[int] | None = frozenset()
+    alarms: bool = False
+    status: bool = False
+    asked: tuple[str, ...] | str = ()
+    """The signals as the client asked for them (echoed by PUT)."""
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], index: dict[str, int]) -> Subscription:
+        """The subscription a PUT body asks for; ApiError 400 with what was expected otherwise."""
+        unknown = sorted(set(data) - {"signals", "alarms", "status"})
+        if unknown:
+            raise ApiError(400, f"unknown key {unknown[0]!r}: a subscription has signals, alarms and status")
+        for key in ("alarms", "status"):
+            if not isinstance(data.get(key, False), bool):
+                raise ApiError(400, f"{key} must be true or false")
+        asked = data.get("signals", [])
+        if asked == "*":
+            return cls(None, data.get("alarms", False), data.get("status", False), "*")
+        if not isinstance(asked, list) or not all(isinstance(n, str) and n for n in asked):
+            raise ApiError(400, 'signals must be "*" or a list of signal names and shell patterns')
+        if len(asked) > MAX_NAMES:
+            raise ApiError(400, f"at most {MAX_NAMES} signal names in one subscription")
+        slots: set[int] = set()
+        missing = []
+        names = list(index.items())
+        for name in asked:
+            if GLOB & set(name):
+                slots.update(slot for known, slot in names if fnmatch.fnmatchcase(known, name))
+            elif name in index:
+                slots.add(index[name])
+            else:
+                missing.append(name)
+        if missing:
+            shown = ", ".join(repr(n) for n in missing[:10])
+            raise ApiError(400, f"unknown signal{'s' if len(missing) > 1 else ''} {shown}"
+                                f"{' ...' if len(missing) > 10 else ''}")
+        return cls(frozenset(slots), data.get("alarms", False), data.get("status", False), tuple(asked))
+
+    def describe(self, stream_id: str) -> dict[str, Any]:
+        return {"id": stream_id, "signals": "*" if self.signals is None else list(self.asked),
+                "matched": None if self.signals is None else len(self.signals), "alarms": self.alarms,
+                "status": self.status}
+
+
+class Stream:
+    """One tab's stream: its subscription, the changes waiting for the next batch, the alarms that moved."""
+
+    def __init__(self, stream_id: str, owner: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.id = stream_id
+        self.owner = owner
+        """The principal's name that opened it: only it may change the subscription."""
+        self.loop = loop
+        self.wake = asyncio.Event()
+        self.subscription = Subscription()
+        self.closed = False
+        self._lock = threading.Lock()
+        self._pending: list[Change] = []
+        self._alarms: set[str] = set()
+        self.dropped = 0
+
+    def offer(self, changes: list[Change]) -> None:
+        """Queue changes for the next batch (any thread); past MAX_PENDING they are counted, not kept."""
+        with self._lock:
+            room = MAX_PENDING - len(self._pending)
+            if room < len(changes):
+                self.dropped += len(changes) - max(room, 0)
+                changes = changes[:max(room, 0)]
+            first = not self._pending and not self._alarms
+            self._pending.extend(changes)
+        if first:
+            self._poke()
+
+    def alarm_moved(self, alarm_id: str) -> None:
+        with self._lock:
+            first = not self._pending and not self._alarms
+            self._alarms.add(alarm_id)
+        if first:
+            self._poke()
+
+    def take(self) -> tuple[list[Change], list[str], int]:
+        """What the next batch sends: the changes, the alarms that moved, the dropped count so far."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            alarms, self._alarms = sorted(self._alarms), set()
+            return pending, alarms, self.dropped
+
+    def has_news(self) -> bool:
+        with self._lock:
+            return bool(self._pending or self._alarms)
+
+    def close(self) -> None:
+        self.closed = True
+        self._poke()
+
+    def _poke(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the stream is gone anyway
+            self.loop.call_soon_threadsafe(self.wake.set)
+
+
+class StreamHub:
+    """The open streams of the web listener and their one bus listener; kept across restarts of the web actor."""
+
+    def __init__(self, plant: Plant, max_streams: int = MAX_STREAMS) -> None:
+        self.plant = plant
+        self.max_streams = max_streams
+        self._lock = threading.Lock()
+        self._streams: dict[str, Stream] = {}
+        self._alarm_layout = -1
+        self._alarm_slots: dict[int, str] = {}
+
+    def open(self, owner: str, loop: asyncio.AbstractEventLoop) -> Stream:
+        """A new stream for `owner`; ApiError 503 past `max_streams`."""
+        with self._lock:
+            if len(self._streams) >= self.max_streams:
+                raise ApiError(503, f"{self.max_streams} streams are open already; close a tab or try again later")
+            stream = Stream(secrets.token_urlsafe(12), owner, loop)
+            self._streams[stream.id] = stream
+            if len(self._streams) == 1:
+                self.plant.bus.subscribe(self.listener)
+        return stream
+
+    def close(self, stream: Stream) -> None:
+        stream.close()
+        with self._lock:
+            if self._streams.pop(stream.id, None) is not None and not self._streams:
+                self.plant.bus.unsubscribe(self.listener)
+
+    def close_all(self) -> None:
+        for stream in self.streams():
+            self.close(stream)
+
+    def streams(self) -> list[Stream]:
+        with self._lock:
+            return list(self._streams.values())
+
+    def subscribe(self, stream_id: str, owner: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Give the stream a new subscription (a PUT); 404 for a stream unknown, closed or someone else's."""
+        with self._lock:
+            stream = self._streams.get(stream_id)
+        if stream is None or stream.closed or stream.owner != owner:
+            raise ApiError(404, f"no open stream '{stream_id[:64]}' of yours: open GET /v1/stream again")
+        table = self.plant.table
+        new = Subscription.parse(data, table.index)
+        old = stream.subscription
+        stream.subscription = new
+        added = _added(new.signals, old.signals, len(table.names))
+        if added:
+            stream.offer([(table.names[slot], table.values[slot], _quality(table.quality[slot]),
+                           table.timestamps[slot]) for slot in sorted(added) if slot < len(table.names)])
+        return new.describe(stream.id)
+
+    def listener(self, event: SignalsChanged) -> None:
+        """The bus listener (in the publisher's thread): hand each stream its changes, and note alarm moves."""
+        streams = self.streams()
+        every: list[Change] | None = None
+        for stream in streams:
+            wanted = stream.subscription.signals
+            if wanted is None:
+                if every is None:
+                    every = [(c.name, c.value, c.quality.name.lower(), c.timestamp) for c in event.changes]
+                if every:
+                    stream.offer(every)
+            elif wanted:
+                found = event.only(wanted)
+                if found:
+                    stream.offer([(c.name, c.value, c.quality.name.lower(), c.timestamp) for c in found])
+        if any(s.subscription.alarms for s in streams):
+            alarm_slots = self._alarm_state_slots()
+            if alarm_slots:
+                moved = {alarm_slots[c.slot] for c in event.only(alarm_slots.keys())}
+                for stream in streams:
+                    if stream.subscription.alarms:
+                        for alarm_id in moved:
+                            stream.alarm_moved(alarm_id)
+
+    def _alarm_state_slots(self) -> dict[int, str]:
+        """Slot -> alarm id of every `alarm.<id>.state|acked|active` signal (again after a reload)."""
+        names = self.plant.table.names
+        if len(names) != self._alarm_layout:
+            found = {}
+            for slot, name in enumerate(list(names)):
+                head, _, field = name.rpartition(".")
+                if name.startswith("alarm.") and field in ALARM_FIELDS and head != "alarm":
+                    found[slot] = head[len("alarm."):]
+            self._alarm_slots, self._alarm_layout = found, len(names)
+        return self._alarm_slots
+
+
+def _added(new: frozenset[int] | None, old: frozenset[int] | None, size: int) -> set[int]:
+    """The slots `new` carries that `old` did not (None: every slot)."""
+    new_slots = set(range(size)) if new is None else set(new)
+    if old is None:
+        return set()
+    return new_slots - old
+
+
+def _quality(value: int) -> str:
+    return Quality(value).name.lower()
+
+
+class StatusCache:
+    """`GET /v1/status` without `process`, computed at most once per `STATUS_S` for every stream together."""
+
+    def __init__(self, compute: Callable[[], Any], clock: Callable[[], float] = time.monotonic) -> None:
+        self.compute = compute
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._at = -1e9
+        self._body: Any = None
+
+    def get(self) -> Any:
+        with self._lock:
+            now = self.clock()
+            if now - self._at >= STATUS_S * 0.9:
+                body = self.compute()
+                if isinstance(body, dict):
+                    body = {k: v for k, v in body.items() if k != "process"}
+                self._body, self._at = body, now
+            return self._body
