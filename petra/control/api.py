@@ -70,6 +70,18 @@ DRIVERS = section_group("drivers")
 
 
 
+def history_query(request: Request) -> tuple[str, float | None, float | None, int]:
+    """`GET /v1/history`'s query: signal, since, until (epoch seconds), max_points; ApiError 400 otherwise."""
+    signal = request.query.get("signal")
+    if not signal:
+        raise ApiError(400, "history needs ?signal=NAME (and optionally since, until as epoch seconds, "
+                            "max_points)")
+    since = query_number(request, "since", maximum=EPOCH_MAX_S)
+    until = query_number(request, "until", maximum=EPOCH_MAX_S)
+    max_points = int(query_number(request, "max_points", 1000, minimum=1, maximum=MAX_POINTS, integer=True))
+    return signal, since, until, max_points
+
+
 @dataclass(frozen=True)
 class ApiRoute:
     """A route as the API serves it: method, path regex, handler, and the least role (None: open)."""
@@ -324,14 +336,11 @@ class ControlApi:
     def _history(self, request: Request, _: dict[str, str]) -> Any:
         """A signal's recorded trend from the Parquet history, downsampled to max_points buckets."""
         if "storage" not in self.plant.config.sections:
+            for route in self.extra_routes.routes():  # a section that keeps recent values (web's trend ring)
+                if route.method == "GET" and route.pattern == r"/v1/history":
+                    return route.handler(request, _)
             raise ApiError(404, "this plant records no history (no storage section)")
-        signal = request.query.get("signal")
-        if not signal:
-            raise ApiError(400, "history needs ?signal=NAME (and optionally since, until as epoch seconds, "
-                                "max_points)")
-        since = query_number(request, "since", maximum=EPOCH_MAX_S)
-        until = query_number(request, "until", maximum=EPOCH_MAX_S)
-        max_points = int(query_number(request, "max_points", 1000, minimum=1, maximum=MAX_POINTS, integer=True))
+        signal, since, until, max_points = history_query(request)
         from petra.storage.query import plant_history
 
         table = plant_history(self.plant, signal, since, until, max_points)
