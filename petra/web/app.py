@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STREAM_PATHS = ("/v1/stream", "/v1/stream/")
 WAY_IN_RECHECK_S = 2.0
+GONE_CHECK_S = 1.0
+"""How soon a stream notices that its tab went away while it has nothing to send."""
 REAUTH_S = 30.0
 """How often an open stream checks that its caller is still who it was (a session that ended ends it)."""
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html",
@@ -176,9 +178,10 @@ class WebApp:
             if not stream.has_news():
                 stream.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stream.wake.wait(), max(0.0, deadline - now))
-            if stream.closed:
-                break
+                    await asyncio.wait_for(stream.wake.wait(), min(GONE_CHECK_S, max(0.0, deadline - now)))
+            transport = request.transport
+            if stream.closed or transport is None or transport.is_closing():
+                break  # ended, or the tab left (aiohttp does not cancel a handler whose client went away)
             now = clock()
             if stream.has_news() and now - last_batch < BATCH_S:
                 await asyncio.sleep(BATCH_S - (now - last_batch))

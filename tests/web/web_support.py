@@ -115,15 +115,18 @@ def add_users(users_file: Path, users: dict[str, Role]) -> None:
 
 
 @contextmanager
-def serving(tmp_path: Path, users: dict[str, Role] | None = USERS, **extra: Any) -> Iterator[Web]:
-    """PETRA with `plant_data` (and `extra` top-level keys) and `users` in its users file."""
+def serving(tmp_path: Path, users: dict[str, Role] | None = USERS, web: dict[str, Any] | None = None,
+            **extra: Any) -> Iterator[Web]:
+    """PETRA with `plant_data` (`web` keys over its web section, `extra` top-level keys) and `users` in its
+    users file."""
     users_file = tmp_path / "users.yaml"
     if users:
         add_users(users_file, users)
     port = free_port()
     config_path = tmp_path / "plant.yaml"
-    config_path.write_text(yaml.safe_dump(plant_data(port, users_file, **extra), sort_keys=False,
-                                          allow_unicode=True))
+    data = plant_data(port, users_file, **extra)
+    data["web"].update(web or {})
+    config_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     audit = tmp_path / "audit.log"
     with RunningPlant(load_config(config_path), control_socket=tmp_path / "c.sock", config_path=config_path,
                       audit_log=audit) as running:

@@ -1,0 +1,167 @@
+"""GET /v1/stream against a real PETRA: one stream per tab, its subscription changed by PUT without
+reconnecting, batched changes, alarm and status events, the limits."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import itertools
+import socket
+
+import pytest
+
+from petra.control.calls import ApiError
+from petra.web.stream import BATCH_S, MAX_PENDING, Stream
+from tests.helpers import wait_until
+from tests.security.cheap_hashes import cheap_hashes as cheap_hashes
+from tests.web.sse import EventStream
+from tests.web.web_support import serving
+
+
+def alarms(tmp_path):
+    return {"alarms": [{"id": "vessel_hot", "name": "Vessel hot", "signal": "temperature", "condition": "above",
+                        "setpoint": 80.0, "severity": "critical"}],
+            "contacts": [], "escalation_chains": {}, "state_dir": str(tmp_path / "alarms")}
+
+
+def test_a_stream_says_hello_then_carries_what_its_subscription_asks_and_changes_without_reconnecting(tmp_path):
+    with serving(tmp_path) as web:
+        otto = web.login("otto")
+        stream = EventStream(web.port, otto.headers())
+        try:
+            assert stream.status == 200
+            stream_id = stream.next().data["id"]
+            status, body = otto.send("PUT", f"/v1/stream/{stream_id}", {"signals": ["count", "set*"]})
+            assert status == 200 and body == {"id": stream_id, "signals": ["count", "set*"], "matched": 2,
+                                              "alarms": False, "status": False}
+            first = stream.next("changes")
+            assert {c["name"] for c in first.data["changes"]} == {"count", "setpoint"}  # current values at once
+            assert first.data["dropped"] == 0
+            arrivals, counts = [], []
+            while len(arrivals) < 5:
+                event = stream.next("changes")
+                arrivals.append(event.received)
+                counts.extend(c["value"] for c in event.data["changes"] if c["name"] == "count")
+                assert {c["name"] for c in event.data["changes"]} <= {"count", "setpoint"}
+            assert counts == sorted(counts) and len(set(counts)) > 5  # every scan's change, in order
+            gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+            assert min(gaps) >= BATCH_S * 0.9, gaps  # batched: a 20 ms scan, at most one event per 100 ms
+            assert otto.send("PUT", f"/v1/stream/{stream_id}", {"signals": ["setpoint"]})[0] == 200
+            assert otto.send("PUT", "/v1/signals/setpoint", {"value": 77})[0] == 200
+            while True:  # what was queued before the PUT may still come; then only setpoint
+                changes = stream.next("changes").data["changes"]
+                if any(c["name"] == "setpoint" and c["value"] == 77.0 for c in changes):
+                    break
+            assert otto.send("PUT", "/v1/signals/setpoint", {"value": 78})[0] == 200
+            assert stream.next("changes").data["changes"] == [
+                {"name": "setpoint", "value": 78.0, "quality": "good",
+                 "timestamp": web.running.plant.table.timestamps[web.running.plant.table.index["setpoint"]]}]
+        finally:
+            stream.close()
+
+
+def test_a_put_needs_an_open_stream_of_the_caller_and_a_valid_body(tmp_path):
+    with serving(tmp_path) as web:
+        otto, vera = web.login("otto"), web.login("vera")
+        assert EventStream(web.port, {}).status == 401
+        stream = EventStream(web.port, otto.headers())
+        try:
+            stream_id = stream.next("hello").data["id"]
+            assert vera.send("PUT", f"/v1/stream/{stream_id}", {"signals": "*"})[0] == 404  # not hers
+            assert otto.send("PUT", "/v1/stream/nope", {"signals": "*"})[0] == 404
+            for body, words in [({"signals": ["temprature"]}, "unknown signal 'temprature'"),
+                                ({"signals": "all"}, 'signals must be "*" or a list'),
+                                ({"alarms": "yes"}, "alarms must be true or false"),
+                                ({"signal": ["count"]}, "unknown key 'signal'")]:
+                status, reply = otto.send("PUT", f"/v1/stream/{stream_id}", body)
+                assert status == 400 and words in reply["error"], reply
+            status, reply, _ = web.call("PUT", f"/v1/stream/{stream_id}", raw=b"{nope",
+                                        headers=otto.headers(write=True))
+            assert status == 400 and "not valid JSON" in reply["error"]
+        finally:
+            stream.close()
+        # once the tab is gone its id is unknown
+        hub = web.running.runtime.wiring.section_state("web")["hub"]
+        wait_until(lambda: not hub.streams())
+        assert otto.send("PUT", f"/v1/stream/{stream_id}", {"signals": "*"})[0] == 404
+
+
+def test_alarm_changes_and_status_come_on_the_same_stream(tmp_path):
+    with serving(tmp_path, alarms=alarms(tmp_path)) as web:
+        otto = web.login("otto")
+        stream = EventStream(web.port, otto.headers())
+        try:
+            stream_id = stream.next("hello").data["id"]
+            assert otto.send("PUT", f"/v1/stream/{stream_id}", {"alarms": True, "status": True})[0] == 200
+            first = stream.next("status")
+            status = first.data
+            assert "process" not in status and status["node_id"] == "web-test" and "scan" in status
+            second = stream.next("status")
+            assert second.received - first.received >= 0.85  # once a second, not on every change
+            assert otto.send("PUT", "/v1/signals/temperature", {"value": 95})[0] == 200
+            alarm = stream.next("alarms").data
+            assert alarm["id"] == "vessel_hot" and alarm["active"] is True
+            assert alarm == otto.get("/v1/alarms/vessel_hot")[1] | {"value": alarm["value"]}
+        finally:
+            stream.close()
+
+
+def test_past_64_streams_the_next_gets_503_and_a_closed_one_frees_its_place(tmp_path):
+    with serving(tmp_path) as web:
+        vera = web.login("vera")
+        streams = [EventStream(web.port, vera.headers()) for _ in range(64)]
+        try:
+            assert all(s.status == 200 for s in streams)
+            extra = EventStream(web.port, vera.headers())
+            assert extra.status == 503 and b"64 streams" in extra.response.read()
+            streams.pop().close()
+            hub = web.running.runtime.wiring.section_state("web")["hub"]
+            wait_until(lambda: len(hub.streams()) == 63)
+            again = EventStream(web.port, vera.headers())
+            assert again.status == 200
+            streams.append(again)
+        finally:
+            for s in streams:
+                s.close()
+
+
+def test_on_the_control_listener_the_stream_route_says_where_it_is_served(tmp_path):
+    with serving(tmp_path):
+        connection = UnixConnection(str(tmp_path / "c.sock"))
+        connection.request("GET", "/v1/stream")
+        reply = connection.getresponse()
+        assert reply.status == 404 and b"web HMI's listener (127.0.0.1:" in reply.read()
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=10)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def test_a_slow_tab_loses_changes_counted_in_dropped_never_memory():
+    loop = asyncio.new_event_loop()
+    try:
+        stream = Stream("s", "otto", loop)
+        stream.offer([("a", i, "good", 0.0) for i in range(MAX_PENDING - 10)])
+        stream.offer([("a", i, "good", 0.0) for i in range(25)])
+        changes, _, dropped = stream.take()
+        assert len(changes) == MAX_PENDING and dropped == 15
+        stream.offer([("a", 1, "good", 0.0)])
+        assert stream.take()[2] == 15  # the total so far
+    finally:
+        loop.close()
+
+
+def test_parse_refuses_what_a_subscription_is_not():
+    from petra.web.stream import Subscription
+
+    index = {"a": 0, "b1": 1, "b2": 2}
+    assert Subscription.parse({"signals": ["b*"]}, index).signals == frozenset({1, 2})
+    assert Subscription.parse({"signals": "*", "status": True}, index).signals is None
+    with pytest.raises(ApiError, match="unknown signals 'x', 'y'"):
+        Subscription.parse({"signals": ["a", "x", "y"]}, index)
