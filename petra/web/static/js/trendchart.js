@@ -7,8 +7,26 @@
 // or the ◀ ▶ buttons pan; double-click returns to the whole range. A zoom or
 // pan stops following live; follow() starts again. The legend shows the
 // values under the cursor. exportCsv() and exportPng() download what is shown.
-import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { api, ApiError, enc } from './api.js';
+
+const UPLOT = '../vendor/uplot/uPlot.esm.js';
+let uPlot = null;
+
+/**
+ * A TrendChart once uPlot is loaded. uPlot is imported on first use, so a
+ * page without a chart never loads it and a missing vendor file breaks only
+ * the chart (with a message), not the page.
+ */
+export async function createTrend(el, options) {
+  if (!uPlot) {
+    try {
+      uPlot = (await import(UPLOT)).default;
+    } catch (error) {
+      throw new Error(`the chart library did not load (${UPLOT}: ${error.message})`);
+    }
+  }
+  return new TrendChart(el, options);
+}
 
 /** Pens for trends: distinct, dark, none of the alarm priority colours. */
 export const PENS = ['#1f1f1f', '#1f4e8c', '#2e6b3a', '#7a4a22', '#5b3a8c', '#2f7f7f', '#8c3a6b', '#5a5a5a'];
@@ -26,7 +44,7 @@ export function rowValue(row) {
 const numeric = (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : null);
 
 export class TrendChart {
-  /** signals: [{name, unit}]; minutes: the range shown; height in px. */
+  /** Use createTrend. signals: [{name, unit}]; minutes: the range shown; height in px. */
   constructor(el, { signals, minutes = 10, height = 360, onZoom = null }) {
     this.el = el;
     this.signals = signals;
@@ -75,9 +93,17 @@ export class TrendChart {
       try {
         const body = await api.get(`/v1/history?signal=${enc(s.name)}&since=${since}&until=${until}&max_points=${points}`);
         const rows = body.rows || [];
-        return [rows.map((r) => r.ts), rows.map(rowValue)];
+        if (rows.length) {
+          // history records changes: the last value holds until now (so a steady signal still draws a line)
+          const x = rows.map((r) => r.ts);
+          const y = rows.map(rowValue);
+          const last = rows[rows.length - 1];
+          if (x[x.length - 1] < until) { x.push(until); y.push(last.last !== undefined ? last.last : y[y.length - 1]); }
+          return [x, y];
+        }
+        return await this.held(s, since, until);
       } catch (error) {
-        if (error instanceof ApiError && error.status === 404) { this.note = error.message; return [[], []]; }
+        if (error instanceof ApiError && error.status === 404) { this.note = error.message; return await this.held(s, since, until); }
         throw error;
       }
     }));
@@ -98,6 +124,15 @@ export class TrendChart {
     this.noteEl.dataset.test = 'trend-note';
     this.noteEl.textContent = `${this.note}: live points only.`;
     this.el.append(this.noteEl);
+  }
+
+  /** No recorded point in the range: a signal's value, unchanged since its timestamp, held as a flat line. */
+  async held(signal, since, until) {
+    if (signal.value === undefined) signal = await api.get(`/v1/signals/${enc(signal.name)}`).catch(() => signal);
+    const value = numeric(signal.value);
+    if (value === null || !signal.timestamp) return [[], []];
+    const from = Math.max(signal.timestamp, since);
+    return from < until ? [[from, until], [value, value]] : [[until], [value]];
   }
 
   /** Append live changes (from the stream) of this chart's signals. */

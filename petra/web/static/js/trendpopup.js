@@ -3,7 +3,7 @@
 // data-test: trend-popup, trend-popup-chart, trend-popup-open, trend-popup-close.
 import { h } from './dom.js';
 import { href } from './router.js';
-import { TrendChart } from './trendchart.js';
+import { createTrend } from './trendchart.js';
 
 export function trendPopup(ctx, signal) {
   const chartEl = h('div', { class: 'trend-chart', 'data-test': 'trend-popup-chart' });
@@ -18,9 +18,12 @@ export function trendPopup(ctx, signal) {
       h('button', { type: 'button', class: 'btn primary', 'data-test': 'trend-popup-close', onclick: close }, 'Close')));
   document.body.append(dialog);
   dialog.showModal();
-  const chart = new TrendChart(chartEl, { signals: [signal], minutes: 10, height: 300 });
-  const listener = { signals: [signal.name], onChanges: (changes) => chart.append(changes) };
+  let chart = null;
+  let closed = false;
+  const listener = { signals: [signal.name], onChanges: (changes) => chart?.append(changes) };
   const unsubscribe = ctx.hub.subscribe(listener);
-  chart.load().catch((error) => chartEl.prepend(h('p', { class: 'error' }, error.message)));
-  dialog.addEventListener('close', () => { unsubscribe(); chart.destroy(); dialog.remove(); });
+  createTrend(chartEl, { signals: [signal], minutes: 10, height: 300 })
+    .then((made) => { if (closed) { made.destroy(); return null; } chart = made; return made.load(); })
+    .catch((error) => chartEl.prepend(h('p', { class: 'error' }, error.message)));
+  dialog.addEventListener('close', () => { closed = true; unsubscribe(); chart?.destroy(); dialog.remove(); });
 }
