@@ -166,7 +166,7 @@ def run_plant(name: str, idle_s: float, show_threads: bool) -> dict[str, object]
             notify.bind(str(notify_path))
             env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "PETRA_LOG": "warning"}
             command = [str(petra), "run", *([str(config)] if config else []), "--control-socket", str(control),
-                       "--metrics-port", str(free_port())]
+                       "--metrics-port", str(free_port()), "--web-port", str(free_port())]
             proc, result = measure(command, env, notify, tmp / "petra.log", idle_s)
         try:
             census = thread_census(control) if show_threads else None

@@ -15,6 +15,8 @@ class RuntimeOptions:
     scan_time_ms: int | None = None
     metrics_host: str = MetricsSettings.host
     metrics_port: int | None = MetricsSettings.port
+    web_port: int | None = None
+    """`petra run --web-port`: the web HMI's port instead of `web.port`; 0 turns the web HMI off."""
     gc_freeze: bool = True
     switch_interval_s: float | None = 0.0005
     config_path: Path | None = None

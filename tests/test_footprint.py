@@ -35,7 +35,8 @@ class Running:
             path = tmp / "plant.yaml"
             path.write_text(yaml.safe_dump(config, sort_keys=False))
             args.append(str(path))
-        args += ["--control-socket", str(self.control), "--metrics-port", str(free_port())]
+        args += ["--control-socket", str(self.control), "--metrics-port", str(free_port()),
+                 "--web-port", str(free_port())]
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(str(tmp / "notify.sock"))
         self.notify.settimeout(READY_TIMEOUT_S)

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--log-format", choices=("logfmt", "json"), default="logfmt")
     run.add_argument("--metrics-port", type=int, metavar="PORT",
                      help="Prometheus port (default: config metrics.port or 9090; 0 disables)")
+    run.add_argument("--web-port", type=int, metavar="PORT",
+                     help="web HMI port, when the config has web: (default: web.port; 0 turns it off)")
     run.add_argument("--metrics-host", metavar="ADDR", help="metrics bind address (default 127.0.0.1)")
     run.add_argument("--control-socket", type=Path, metavar="PATH", help="control API socket (overrides config)")
     run.add_argument("--audit-log", type=Path, metavar="FILE", help="append the audit trail to FILE")
@@ -105,11 +107,16 @@ def _run(args: argparse.Namespace, config, raw: bytes | None) -> int:
     if args.require_signed and anchor is None:
         print(f"petra: --require-signed: {NO_TRUSTED_KEYS}", file=sys.stderr)
         return 2
+    if args.web_port is not None and not 0 <= args.web_port <= 65535:
+        print(f"petra: --web-port {args.web_port}: expected a port from 1 to 65535, or 0 to turn the web HMI off",
+              file=sys.stderr)
+        return 2
     port = args.metrics_port if args.metrics_port is not None else config.metrics.port
     options = RuntimeOptions(
         scan_time_ms=args.scan_time,
         metrics_host=args.metrics_host or config.metrics.host,
         metrics_port=None if port == 0 else port,
+        web_port=args.web_port,
         gc_freeze=not args.no_gc_freeze,
         config_path=Path(args.config) if args.config else None,
         control_socket=args.control_socket,

@@ -59,7 +59,7 @@ class WebActor(PooledActor):
     def on_start(self) -> None:
         config = self.plant.config
         web = config.settings("web", WebSettings)
-        tcp = listener_settings(web)
+        tcp = listener_settings(web)  # the TLS decision does not depend on the port
         tls = listener.tcp_tls(config, tcp)  # before binding: a refusal (require_tls) binds nothing
         if tls.self_signed is not None:
             pair = tls.self_signed
@@ -71,7 +71,8 @@ class WebActor(PooledActor):
                                    fingerprint_sha256=pair.fingerprint, names=list(pair.names), reason=pair.reason)
         self._start_ring(web)
         limits = server.LIMITS
-        sock = server.bind_tcp(web.host, web.port, limits, what="web HMI")
+        port = self.runtime.options.web_port or web.port  # petra run --web-port moves it
+        sock = server.bind_tcp(web.host, port, limits, what="web HMI")
         bound = [BoundSocket(sock, tls.context)]
         try:
             self.port = sock.getsockname()[1]

@@ -10,8 +10,8 @@ from supervision import ChildSpec
 def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     """One `web` actor when the config has `web:`. It shares the control API's `Identities` (the users file,
     lock-out and sessions), so a login on either listener is one session and one lock-out count."""
-    if wiring.control is None or "web" not in plant.config.sections:
-        return []
+    if wiring.control is None or "web" not in plant.config.sections or wiring.control.options.web_port == 0:
+        return []  # no runtime, no web: section, or petra run --web-port 0
     from petra.control.auth import Identities
     from petra.web.actor import WebActor
 
