@@ -9,9 +9,9 @@ come with it. A CDP client of our own over aiohttp's websocket client would need
 new dependency but would be all that code again, and the waiting is where browser
 tests go flaky.
 
-Use it from a test module (the fixtures are re-exported so pytest finds them)::
+Use it from a test module under tests/web/ (its conftest.py defines the fixtures once)::
 
-    from tests.web.browser import Hmi, browser as browser, hmi as hmi
+    from tests.web.browser import Hmi
 
     def test_something(hmi: Hmi, browser):
         page = hmi.page(browser)
