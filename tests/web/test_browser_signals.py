@@ -1,0 +1,64 @@
+"""The Signals page in a real Chromium: live values without a reload, write controls by role, refusals shown."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.web.browser import Hmi
+
+
+def row(page, name: str):
+    return page.locator(f'[data-test="signal-row"][data-name="{name}"]')
+
+
+def test_a_value_the_plant_changes_shows_on_the_signals_page_without_a_reload(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "vera", path="/#/signals?q=temp")
+    value = row(page, "temperature").get_by_test_id("signal-value")
+    expect(value).to_have_text(re.compile(r"^20(\.0+)?\s*°C$"))
+    page.evaluate("window.__same_document = true")  # gone if the page reloads
+    hmi.write("process", temperature=42.5)
+    expect(value).to_have_text(re.compile(r"^42\.50*\s*°C$"))
+    expect(row(page, "temperature").get_by_test_id("signal-quality")).to_have_text("good")
+    assert page.evaluate("window.__same_document") is True
+    expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "live")
+    page.get_by_test_id("signals-filter").fill("")
+    expect(row(page, "count")).to_be_visible()
+    hmi.screenshot(page, "signals")
+
+
+def test_a_viewer_sees_no_write_controls_and_the_api_refuses_the_write_the_page_would_not_offer(hmi: Hmi, browser):
+    operator = hmi.page(browser)
+    hmi.login(operator, "otto", path="/#/signals?q=setpoint")
+    expect(row(operator, "setpoint").get_by_test_id("signal-write")).to_be_visible()  # the control exists
+    viewer = hmi.page(browser)
+    hmi.login(viewer, "vera", path="/#/signals?q=setpoint")
+    expect(row(viewer, "setpoint").get_by_test_id("signal-value")).to_have_text(re.compile(r"^50"))
+    expect(viewer.get_by_test_id("signal-write")).to_have_count(0)
+    expect(viewer.get_by_test_id("signal-force")).to_have_count(0)
+    crafted = viewer.evaluate("""async () => {
+        const session = await (await fetch('/v1/session')).json();
+        const answer = await fetch('/v1/signals/setpoint', {method: 'PUT',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf},
+            body: JSON.stringify({value: 99})});
+        return {status: answer.status, body: await answer.json()};
+    }""")
+    assert crafted["status"] == 403 and "operator" in crafted["body"]["error"], crafted
+    assert hmi.value("setpoint") == 50.0
+    denied = hmi.audit_entries("access.denied")
+    assert [e["actor"] for e in denied] == ["session:vera"]
+
+
+def test_a_write_the_server_refuses_shows_its_message_in_the_dialog(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "otto", path="/#/signals?q=locked")
+    row(page, "locked").get_by_test_id("signal-write").click()
+    page.get_by_test_id("dialog-field-value").fill("5")
+    page.get_by_test_id("dialog-submit").click()
+    refusal = hmi.call("PUT", "/v1/signals/locked", {"value": 5}, user="otto")
+    assert refusal.status == 403, refusal.body
+    expect(page.get_by_test_id("dialog-error")).to_have_text(refusal.body["error"])
+    assert hmi.value("locked") == 1.0
+    hmi.screenshot(page, "signals-write-refused")
