@@ -189,7 +189,8 @@ function alarmTable(w, ctx) {
     if (!list.length) { fill(body, h('p', { class: 'muted' }, 'No standing alarms.')); return; }
     fill(body, h('table', { class: 'grid' }, h('tbody', {}, list.map((a) => h('tr', { 'data-test': 'alarm-row', 'data-id': a.id, 'data-state': a.state },
       h('td', {}, h('span', { class: `prio prio-${a.severity}${a.acked === false ? ' unacked' : ''}` }, a.severity)),
-      h('td', { title: `raised ${formatTime(a.raised_at)}` }, a.name), h('td', {}, stateLabel(a.state)),
+      h('td', { title: `raised ${formatTime(a.raised_at)}` }, h('div', {}, a.name),
+        h('small', { class: 'muted', 'data-test': 'alarm-state' }, stateLabel(a.state))),
       h('td', {}, ctx.may('operator') && a.acked === false && a.state !== 'normal'
         ? h('button', { type: 'button', class: 'btn small', 'data-test': 'alarm-ack', onclick: () => ackDialog(ctx, a) }, 'Acknowledge')
         : ''))))));
