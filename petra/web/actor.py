@@ -11,7 +11,7 @@ from petra.control.actor import bearer_tokens
 from petra.control.api import ControlApi
 from petra.control.auth import Identities, authenticator
 from petra.control.handle import RuntimeHandle
-from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, http_rejections
+from petra.control.http_host import SERVICES_POOL, BoundSocket, HttpHost, PlaintextRefused, http_rejections
 from petra.control.routes import RouteTable
 from petra.control.settings import ControlSettings, TcpSettings
 from petra.plant import Plant
@@ -60,7 +60,12 @@ class WebActor(PooledActor):
         config = self.plant.config
         web = config.settings("web", WebSettings)
         tcp = listener_settings(web)  # the TLS decision does not depend on the port
-        tls = listener.tcp_tls(config, tcp)  # before binding: a refusal (require_tls) binds nothing
+        try:
+            tls = listener.tcp_tls(config, tcp)  # before binding: a refusal (require_tls) binds nothing
+        except PlaintextRefused:
+            raise PlaintextRefused("security.require_tls is set but web.self_signed is false and there is no "
+                                   "web.cert_file and key_file: refusing to serve the web HMI over plain "
+                                   "HTTP") from None
         if tls.self_signed is not None:
             pair = tls.self_signed
             log.log(logging.WARNING if pair.created else logging.INFO, "web HMI: %s",

@@ -45,8 +45,9 @@ STREAM_PATHS = ("/v1/stream", "/v1/stream/")
 WAY_IN_RECHECK_S = 2.0
 GONE_CHECK_S = 1.0
 """How soon a stream notices that its tab went away while it has nothing to send."""
-REAUTH_S = 30.0
-"""How often an open stream checks that its caller is still who it was (a session that ended ends it)."""
+REAUTH_S = 5.0
+"""How often an open stream checks that its caller is still who it was: a session that ended (logout, expiry,
+a password or role change, a lock) ends the stream within this long (a session lookup: no hashing)."""
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html",
          ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
          ".woff2": "font/woff2", ".txt": "text/plain", ".map": "application/json"}

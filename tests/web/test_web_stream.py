@@ -165,3 +165,18 @@ def test_parse_refuses_what_a_subscription_is_not():
     assert Subscription.parse({"signals": "*", "status": True}, index).signals is None
     with pytest.raises(ApiError, match="unknown signals 'x', 'y'"):
         Subscription.parse({"signals": ["a", "x", "y"]}, index)
+
+
+def test_a_stream_whose_session_ends_says_so_and_closes(tmp_path):
+    with serving(tmp_path) as web:
+        otto = web.login("otto")
+        stream = EventStream(web.port, otto.headers())
+        try:
+            stream.next("hello")
+            assert otto.send("POST", "/v1/logout")[0] == 200
+            ended = stream.next("ended", timeout=15)
+            assert ended.data["status"] == 401
+            with pytest.raises(ConnectionError):
+                stream.next(timeout=5)
+        finally:
+            stream.close()
