@@ -6,7 +6,7 @@
 // page changes what it watches without a reconnect.
 //
 // Signal changes are collected and handed out once per animation frame
-// (a hidden tab: once a second, `document.visibilityState`). A stream that
+// (a hidden tab, `document.visibilityState`, has no frames: once a second). A stream that
 // ends, fails or is silent for 12 s (the server sends a keep-alive every 5 s)
 // is reopened with exponential back-off (0.5 s doubling to 15 s, with jitter)
 // and the subscription PUT again; meanwhile the state is "stale" and the
@@ -30,6 +30,8 @@ export class StreamHub {
     this.dropped = 0;
     this.flushScheduled = false;
     this.putScheduled = false;
+    this.putting = false;
+    this.putAgain = false;
     this.attempt = 0;
     this.controller = null;
     this.lastEvent = 0;
@@ -97,16 +99,23 @@ export class StreamHub {
     queueMicrotask(() => { this.putScheduled = false; this.put(); });
   }
 
+  /** PUT the union subscription; one at a time: changes meanwhile are sent when it returns. */
   async put() {
     const id = this.id;
     if (!id) return;
+    if (this.putting) { this.putAgain = true; return; }
+    this.putting = true;
     try {
       await api.put(`/v1/stream/${enc(id)}`, this.subscription());
     } catch (error) {
-      if (id !== this.id) return;
-      if (error instanceof ApiError && error.status === 404) this.reconnect();
-      else if (!(error instanceof ApiError && error.status === 401)) console.warn('stream subscription:', error.message);
+      if (id === this.id) {
+        if (error instanceof ApiError && error.status === 404) this.reconnect();
+        else if (!(error instanceof ApiError && error.status === 401)) console.warn('stream subscription:', error.message);
+      }
+    } finally {
+      this.putting = false;
     }
+    if (this.putAgain) { this.putAgain = false; this.put(); }
   }
 
   async connect() {
@@ -208,9 +217,18 @@ export class StreamHub {
   scheduleFlush() {
     if (this.flushScheduled || !this.pending.length) return;
     this.flushScheduled = true;
-    const run = () => { this.flushScheduled = false; this.flush(); };
-    if (document.visibilityState === 'hidden') setTimeout(run, HIDDEN_FLUSH_MS);
-    else requestAnimationFrame(run);
+    // the next frame; a hidden tab has none, so at most HIDDEN_FLUSH_MS later whatever happens
+    let frame = 0;
+    let timer = 0;
+    const run = () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+      if (!this.flushScheduled) return;
+      this.flushScheduled = false;
+      this.flush();
+    };
+    timer = setTimeout(run, HIDDEN_FLUSH_MS);
+    if (document.visibilityState !== 'hidden') frame = requestAnimationFrame(run);
   }
 
   flush() {

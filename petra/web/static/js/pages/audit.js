@@ -33,7 +33,7 @@ export async function mount(el, ctx) {
     fill(table, h('table', { class: 'grid' },
       h('thead', {}, h('tr', {}, ['#', 'time (UTC)', 'event', 'who', 'details'].map((c) => h('th', {}, c)))),
       h('tbody', {}, shown.map((e) => h('tr', { 'data-test': 'audit-row', 'data-seq': e.seq, 'data-event': e.event },
-        h('td', { class: 'num' }, String(e.seq)), h('td', {}, String(e.ts || '').replace('T', ' ').replace(/\.\d+Z$/, 'Z')),
+        h('td', { class: 'num' }, String(e.seq)), h('td', { style: { whiteSpace: 'nowrap' } }, String(e.ts || '').replace('T', ' ').replace(/\.\d+Z$/, 'Z')),
         h('td', {}, e.event), h('td', {}, e.actor),
         h('td', { class: 'muted' }, Object.entries(e.details || {}).map(([k, v]) =>
           `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')))))));
