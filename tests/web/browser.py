@@ -272,8 +272,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def hmi(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hmi]:
+def hmi(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hmi]:
     """A started PETRA with the web HMI, users of every role and an alarm; stopped after the test.
+    A test module's `HMI_WEB` (a dict) is merged into its `web:` section (e.g. its `screens`).
 
     The users' hashes are made at Argon2id's minimum costs (as tests/security/cheap_hashes.py does), so each
     login the tests make verifies in about a millisecond."""
@@ -281,7 +282,7 @@ def hmi(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hmi]:
     monkeypatch.setattr(passwords, "MEMLIMIT", argon2id.MEMLIMIT_MIN)
     passwords._dummy_hash.cache_clear()
     directory = Path(tempfile.mkdtemp(prefix="petra-hmi-"))
-    served = make_hmi(directory).start()
+    served = make_hmi(directory, web=getattr(request.module, "HMI_WEB", None)).start()
     try:
         yield served
     finally:
