@@ -43,7 +43,8 @@ async function boot() {
       document.querySelector('[data-test="page"]').hidden = false;
       return;
     }
-    session = await loginLoop('');
+    // nobody can log in yet (no user in the users file): the server says how to add one
+    session = await loginLoop(error.body?.reason === 'no_users' ? error.message : '');
   }
   await started(session);
   document.querySelector('[data-test="logout"]').addEventListener('click', logout);
