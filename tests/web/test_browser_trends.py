@@ -1,0 +1,45 @@
+"""The Trends page in a real Chromium: the history first (here the in-memory ring), then the live points."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import time
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.helpers import wait_until
+from tests.web.browser import Hmi
+
+POINTS = "(n) => parseInt(document.querySelector('[data-test=\"trend-points\"]').textContent) >= n"
+
+
+def test_a_trend_shows_the_history_and_then_appends_live_points(hmi: Hmi, browser):
+    def history() -> list[dict]:
+        reply = hmi.call("GET", "/v1/history?signal=wave&max_points=1000", user="vera")
+        assert reply.status == 200 and reply.body["source"] == "ring", reply.body
+        return reply.body["rows"]
+
+    held = wait_until(lambda: (rows := history()) and len(rows) >= 3 and rows, timeout=15)  # a point a second
+    opened = time.time()
+    page = hmi.page(browser)
+    hmi.login(page, "vera", path="/#/trends?signals=wave&minutes=5")
+    points = page.get_by_test_id("trend-points")
+    expect(points).to_have_text(re.compile(r"^\d+ points$"))
+    loaded = int(points.inner_text().split()[0])
+    assert loaded >= len(held)
+    page.wait_for_function(POINTS, arg=loaded + 5)  # the stream's changes of wave, appended live
+    expect(page.get_by_test_id("trend-error")).to_have_count(0)
+    expect(page.get_by_test_id("trend-note")).to_have_count(0)
+    hmi.screenshot(page, "trends")
+    with page.expect_download() as download:
+        page.get_by_test_id("trend-csv").click()
+    with open(Path(download.value.path()), newline="") as handle:
+        shown = list(csv.DictReader(handle))
+    times = [dt.datetime.fromisoformat(row["time"].replace("Z", "+00:00")).timestamp() for row in shown]
+    values = [float(row["wave"]) for row in shown if row["wave"]]
+    assert min(times) <= held[0]["ts"] + 0.001 and min(times) < opened  # the history is drawn...
+    assert max(times) > opened + 0.2  # ...and what came after the page opened
+    assert len(set(values)) > 3  # a moving sine, not a held line
