@@ -72,6 +72,11 @@ async function started(session) {
   document.querySelector('[data-test="page"]').hidden = false;
   document.querySelector('[data-test="logout"]').hidden = session.via !== undefined && session.via !== 'session';
   hub.start();
+  api.get('/v1/status').then((status) => {
+    ctx.node = status.node_id || '';
+    document.querySelector('[data-test="node-id"]').textContent = ctx.node;
+    setTitle(currentRoute());
+  }).catch(() => {});
   try {
     ctx.screens = (await api.get('/v1/screens')).screens || [];
   } catch {
@@ -119,6 +124,13 @@ function markNav(r) {
   }
 }
 
+function setTitle(r) {
+  const page = PAGES.find((p) => p.id === r.page);
+  const screen = r.page === 'screen' ? ctx.screens.find((s) => s.name === r.arg) : null;
+  const name = screen ? screen.title || screen.name : page ? page.title : '';
+  document.title = ['PETRA', ctx.node, name].filter(Boolean).join(' · ');
+}
+
 function unmount() {
   if (mounted) {
     try { mounted(); } catch (error) { console.error(error); }
@@ -132,6 +144,7 @@ async function route(r) {
   const seq = ++mountSeq;
   unmount();
   markNav(r);
+  setTitle(r);
   if (!page) { location.hash = href('overview'); return; }
   el.dataset.page = page.id;
   if (!ctx.may(page.need)) {

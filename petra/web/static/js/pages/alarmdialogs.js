@@ -27,10 +27,11 @@ export function shelveDialog(ctx, alarm) {
     title: `Shelve ${alarm.name}`, submit: 'Shelve',
     text: 'A shelved alarm is not annunciated until the time runs out or someone unshelves it.',
     fields: [
-      { name: 'minutes', label: 'For (minutes)', type: 'number', value: 60, min: 1, max: 10080, required: true },
+      { name: 'minutes', label: 'For (minutes; empty: until it next clears)', type: 'number', value: 60, min: 1,
+        max: 10080 },
       { name: 'reason', label: 'Reason', type: 'text', required: true },
     ],
-    action: ({ minutes, reason }) => command(ctx, alarm, 'shelve', { for_s: minutes * 60, reason }),
+    action: ({ minutes, reason }) => command(ctx, alarm, 'shelve', minutes ? { for_s: minutes * 60, reason } : { reason }),
   });
 }
 
