@@ -53,6 +53,7 @@ class WebActor(PooledActor):
         self.state = state
         self._host: HttpHost | None = None
         self._ring: TrendRing | None = None
+        self._web: WebApp | None = None
         self.port: int | None = None
         self.scheme = "http"
 
@@ -88,7 +89,7 @@ class WebActor(PooledActor):
                              identity=lambda: identities.current(self._security()))
             control = server.ControlApp(api, authenticator(config, identities, self._security), limits, rejected)
             hub = self.state.setdefault("hub", StreamHub(self.plant))
-            WebApp(control, hub, self._nobody_can_log_in)
+            self._web = WebApp(control, hub, self._nobody_can_log_in)
             self._host = HttpHost(control.app, bound, limits, SERVER_NAME, rejected)
             self._host.start()
         except BaseException:
@@ -136,6 +137,8 @@ class WebActor(PooledActor):
 
     def release(self) -> None:
         host, self._host = self._host, None
+        if self._web is not None:
+            self._web.answer_reloads()  # a reload asked here that replaces this listener: answered first
         if host is not None:
             host.stop()
             for item in host.sockets:

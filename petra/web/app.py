@@ -96,6 +96,8 @@ class WebApp:
         self.app.middlewares.append(self._middleware)
         self.app.on_shutdown.insert(0, self._end_streams)
         self._open: set[Stream] = set()
+        self._reloads: set[asyncio.Future[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def nobody(self) -> str | None:
@@ -119,8 +121,45 @@ class WebApp:
                 return _json(status, {"error": self._nobody, "reason": "no_users"})
         if request.method == "GET" and path in STREAM_PATHS:
             return await self._stream(request)
+        if request.method == "POST" and path.rstrip("/") == "/v1/reload":
+            return await self._reload(request, handler)
         response: web.StreamResponse = await handler(request)
         return response
+
+    async def _reload(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A reload asked on this listener: answered by the API, unless the reload replaces this very listener
+        (it changed `web:`): then `answer_reloads` answers 202 before the listener stops, and the reload goes on
+        (its outcome is in the log and the audit trail). Waiting for it would have the listener's stop wait on
+        the request and the request on the stop."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        stopping: asyncio.Future[None] = loop.create_future()
+        self._reloads.add(stopping)
+        task = asyncio.ensure_future(handler(request))
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._reloads.discard(stopping)
+        if task.done():
+            response: web.StreamResponse = task.result()
+            return response
+        return _json(202, {"accepted": True, "reason": "applying: the new config changes web:, so the web HMI "
+                                                       "restarts with it; reconnect in a moment"})
+
+    def answer_reloads(self, timeout: float = 2.0) -> None:
+        """Called (from any thread but the loop's) before the listener stops: answer the reloads in flight."""
+        loop = self._loop
+        if loop is None or not self._reloads:
+            return
+
+        async def release() -> None:
+            for stopping in list(self._reloads):
+                if not stopping.done():
+                    stopping.set_result(None)
+            await asyncio.sleep(0.05)  # let the handlers write their answers
+
+        with contextlib.suppress(Exception):  # the loop stopped: nothing left to answer
+            asyncio.run_coroutine_threadsafe(release(), loop).result(timeout)
 
     def _file(self, path: Path | None, asked: str) -> web.StreamResponse:
         if path is None:

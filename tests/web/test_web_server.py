@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers import wait_until
 from tests.security.cheap_hashes import cheap_hashes as cheap_hashes
 from tests.web.web_support import serving
 
@@ -104,3 +105,41 @@ def test_with_no_users_the_page_loads_and_every_call_says_how_to_add_one(tmp_pat
         assert "petra user add NAME" in body["error"] and str(tmp_path / "users.yaml") in body["error"]
         status, body, _ = web.call("POST", "/v1/login", {"user": "x", "password": "y"})
         assert status == 503 and "petra user add" in body["error"]
+
+
+def test_a_reload_that_changes_the_screens_serves_them_and_one_naming_a_missing_signal_is_refused(tmp_path):
+    import yaml
+
+    with serving(tmp_path) as web:
+        ada = web.login("ada")
+        config_path = tmp_path / "plant.yaml"
+        data = yaml.safe_load(config_path.read_text())
+        data["web"]["screens"][0]["title"] = "Vessel 2"
+        config_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        tree = web.running.runtime.tree
+        before = tree.lookup("petra/services/web")
+        status, body = ada.send("POST", "/v1/reload")
+        # it replaces the listener that serves it: answered before that listener stops, then applied
+        assert status == 202 and body["accepted"] is True and "restarts" in body["reason"], body
+        wait_until(lambda: tree.lookup("petra/services/web") not in (None, before))  # the new listener
+        assert _title(ada) == "Vessel 2"  # the same session on it
+        assert web.running.runtime.tree.lookup("petra/services/control") is not None
+        data["web"]["screens"][0]["widgets"][0]["signal"] = "temprature"
+        config_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        status, body = ada.send("POST", "/v1/reload")
+        assert status == 422 and "unknown signal 'temprature' (did you mean 'temperature'?)" in json_text(body)
+        assert ada.get("/v1/screens")[1]["screens"][0]["widgets"][0]["signal"] == "temperature"
+
+
+def _title(session: object) -> str | None:
+    try:
+        status, body = session.get("/v1/screens")  # type: ignore[attr-defined]
+    except OSError:
+        return None  # the new listener is not up yet
+    return body["screens"][0]["title"] if status == 200 else None
+
+
+def json_text(body: object) -> str:
+    import json
+
+    return json.dumps(body)
