@@ -7,6 +7,8 @@
 // or the ◀ ▶ buttons pan; double-click returns to the whole range. A zoom or
 // pan stops following live; follow() starts again. The legend shows the
 // values under the cursor. exportCsv() and exportPng() download what is shown.
+// The chart's element carries data-history (rows loaded from the history)
+// and data-points (rows drawn now, live ones included) for tests.
 import { api, ApiError, enc } from './api.js';
 
 const UPLOT = '../vendor/uplot/uPlot.esm.js';
@@ -41,6 +43,14 @@ export function rowValue(row) {
   return null;
 }
 
+/** The value a series holds at row `index`: its own, else the last one before (the rows of other signals are gaps). */
+function heldAt(column, index, value) {
+  if (value !== null && value !== undefined) return value;
+  if (index === null || index === undefined || !column) return value;
+  for (let i = index; i >= 0; i--) if (column[i] !== null && column[i] !== undefined) return column[i];
+  return null;
+}
+
 const numeric = (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : null);
 
 export class TrendChart {
@@ -55,15 +65,20 @@ export class TrendChart {
     this.data = [[], ...signals.map(() => [])];
     this.note = '';
     const width = Math.max(300, el.clientWidth || 800);
+    const stamp = uPlot.fmtDate('{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}');
     this.plot = new uPlot({
       width, height,
       scales: { x: { time: true } },
       fmtDate: (tpl) => uPlot.fmtDate(tpl.replace(/\{h\}/g, '{HH}').replace(/\{aa\}/g, '')), // 24-hour clock
       cursor: { drag: { x: true, y: false } },
-      series: [{ label: 'time' }, ...signals.map((s, i) => ({
-        label: s.unit ? `${s.name} (${s.unit})` : s.name, stroke: PENS[i % PENS.length], width: 1.5, spanGaps: true,
-        value: (u, v) => (v === null || v === undefined ? '—' : `${+v.toFixed(3)}${s.unit ? ` ${s.unit}` : ''}`),
-      }))],
+      series: [{ label: 'time', value: (u, ts) => (ts === null || ts === undefined ? '—' : stamp(new Date(ts * 1000))) },
+        ...signals.map((s, i) => ({
+          label: s.unit ? `${s.name} (${s.unit})` : s.name, stroke: PENS[i % PENS.length], width: 1.5, spanGaps: true,
+          value: (u, v, si, di) => {
+            v = heldAt(u.data[si], di, v);
+            return v === null || v === undefined ? '—' : `${+v.toFixed(3)}${s.unit ? ` ${s.unit}` : ''}`;
+          },
+        }))],
       axes: [{ stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }, { stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }],
       hooks: { setSelect: [(u) => { if (u.select.width > 0) this.stopFollowing(); }] },
     }, this.data, el);
@@ -112,6 +127,7 @@ export class TrendChart {
     this.data[0] = Array.from(this.data[0]);
     this.redraw();
     this.showNote();
+    this.el.dataset.history = String(this.data[0].length);
     return this.data[0].length;
   }
 
@@ -159,6 +175,7 @@ export class TrendChart {
   }
 
   redraw() {
+    this.el.dataset.points = String(this.data[0].length);
     if (this.following) {
       const { since, until } = this.range();
       this.plot.batch(() => {
