@@ -42,3 +42,9 @@ export function formatDuration(seconds) {
 
 /** Milliseconds with two decimals and the unit. */
 export const ms = (value) => (typeof value === 'number' ? `${value.toFixed(2)} ms` : '—');
+
+/** A shell-style pattern (* and ?) as a RegExp over the whole string (case-insensitive unless told). */
+export function globRegExp(pattern, { ignoreCase = true } = {}) {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  return new RegExp(`^${body}$`, ignoreCase ? 'i' : '');
+}

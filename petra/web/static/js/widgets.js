@@ -8,7 +8,7 @@
 // widget-button, widget-switch-on, widget-switch-off, widget-setpoint-input,
 // widget-setpoint-set, widget-readonly, widget-trend, widget-alarms.
 import { h, fill, toast } from './dom.js';
-import { formatValue, formatTime } from './format.js';
+import { formatValue, formatTime, globRegExp } from './format.js';
 import { api, enc } from './api.js';
 import { createTrend } from './trendchart.js';
 import { trendPopup } from './trendpopup.js';
@@ -182,7 +182,7 @@ function trend(w, ctx) {
 function alarmTable(w, ctx) {
   const body = h('div', { 'data-test': 'widget-alarms', style: { overflow: 'auto' } });
   const el = frame(w, body);
-  const pattern = w.filter ? new RegExp(`^${w.filter.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`) : null;
+  const pattern = w.filter ? globRegExp(w.filter, { ignoreCase: false }) : null; // as the config's alarm ids
   const render = () => {
     const list = ctx.alarms.standing().filter((a) => !pattern || pattern.test(a.id)).sort(byPriority);
     if (ctx.alarms.available === false) { fill(body, h('p', { class: 'muted' }, 'No alarms configured.')); return; }

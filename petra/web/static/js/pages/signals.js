@@ -8,7 +8,7 @@
 // signals-list, signal-row (data-name=<signal>), signal-value, signal-quality,
 // signal-age, signal-write, signal-force, signal-unforce.
 import { h, fill } from '../dom.js';
-import { formatValue, formatAge } from '../format.js';
+import { formatValue, formatAge, globRegExp } from '../format.js';
 import { latest } from '../stream.js';
 import { replaceQuery } from '../router.js';
 import { trendPopup } from '../trendpopup.js';
@@ -22,8 +22,8 @@ export function matcher(text) {
   const t = text.trim().toLowerCase();
   if (!t) return () => true;
   if (/[*?]/.test(t)) {
-    const re = new RegExp(`^${t.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
-    return (s) => re.test(s.name.toLowerCase());
+    const re = globRegExp(t);
+    return (s) => re.test(s.name);
   }
   return (s) => s.name.toLowerCase().includes(t) || (s.description || '').toLowerCase().includes(t);
 }
