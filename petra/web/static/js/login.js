@@ -1,5 +1,5 @@
-// The login form (index.html's #login): POST /v1/login, then the app goes on
-// where it was. data-test: login-form, login-user, login-password,
+// The login form (index.html's #login, a modal dialog): POST /v1/login, then
+// the app goes on where it was. data-test: login-form, login-user, login-password,
 // login-submit, login-error, login-why, login-help.
 import { api } from './api.js';
 
@@ -15,9 +15,13 @@ export function showLogin(why = '') {
   const form = section.querySelector('form');
   const error = form.querySelector('[data-test="login-error"]');
   form.querySelector('[data-test="login-why"]').textContent = why;
-  section.hidden = false;
+  if (!section.open) section.showModal(); // above a dialog the expired session interrupted (it stays, to retry)
   document.body.classList.add('logged-out');
   if (pending) return pending;
+  if (!section.dataset.wired) { // Escape does not dismiss the login
+    section.addEventListener('cancel', (event) => event.preventDefault());
+    section.dataset.wired = 'true';
+  }
   error.hidden = true;
   form.password.value = '';
   (form.user.value ? form.password : form.user).focus();
@@ -30,7 +34,7 @@ export function showLogin(why = '') {
       try {
         const session = await api.post('/v1/login', { user: form.user.value, password: form.password.value });
         form.password.value = '';
-        section.hidden = true;
+        section.close();
         document.body.classList.remove('logged-out');
         form.onsubmit = null;
         pending = null;
