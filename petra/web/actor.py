@@ -84,7 +84,9 @@ class WebActor(PooledActor):
             self.port = sock.getsockname()[1]
             rejected = http_rejections(self.plant.metrics.registry)
             identities = self.identities
-            identities.current(config.security)  # read the users file and warm hashing up now, not at the first login
+            nobody = self._nobody_can_log_in()
+            if nobody is None:  # read the users file and warm hashing up (Argon2id: 32 MiB) now, not at a login
+                identities.current(config.security)
             api = ControlApi(self.runtime, served_by=self.path, routes=self.routes,
                              identity=lambda: identities.current(self._security()))
             control = server.ControlApp(api, authenticator(config, identities, self._security), limits, rejected)
@@ -97,8 +99,8 @@ class WebActor(PooledActor):
             self._stop_ring()
             raise
         self.scheme = "https" if tls.context is not None else "http"
-        if (why := self._nobody_can_log_in()) is not None:
-            log.error("%s", why)
+        if nobody is not None:
+            log.error("web HMI: %s", nobody)
         log.info("web HMI on %s://%s:%d/", self.scheme, web.host, self.port)
 
     def _nobody_can_log_in(self) -> str | None:
