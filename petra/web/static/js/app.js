@@ -3,8 +3,9 @@
 // hash names. A 401 anywhere shows the login form over the page; after the
 // login the same page (the same hash) is mounted again.
 //
-// data-test: app-header, nav, nav-<page>, user-name, user-role, stream-state,
-// logout, alarm-banner, banner-ack, page (data-page=<page>).
+// data-test: app-header, nav, nav-<page>, nav-screen-<name>, user-name, user-role,
+// stream-state, logout ("Log in" for an anonymous viewer), alarm-banner,
+// banner-ack, page (data-page=<page>), page-forbidden, page-error.
 import { api, ApiError, setCsrf, onUnauthorized } from './api.js';
 import { showLogin } from './login.js';
 import { startRouter, currentRoute, href } from './router.js';
@@ -70,7 +71,12 @@ async function started(session) {
   document.body.dataset.role = session.role;
   document.querySelector('[data-test="app-header"]').hidden = false;
   document.querySelector('[data-test="page"]').hidden = false;
-  document.querySelector('[data-test="logout"]').hidden = session.via !== undefined && session.via !== 'session';
+  // a login session logs out; an anonymous viewer (security.anonymous_viewer) may log in for more;
+  // a token or socket caller has nothing to end
+  const logoutButton = document.querySelector('[data-test="logout"]');
+  ctx.anonymous = session.via === 'anonymous';
+  logoutButton.textContent = ctx.anonymous ? 'Log in' : 'Log out';
+  logoutButton.hidden = !ctx.anonymous && session.via !== undefined && session.via !== 'session';
   hub.start();
   api.get('/v1/status').then((status) => {
     ctx.node = status.node_id || '';
@@ -95,7 +101,9 @@ async function relogin(why) {
 }
 
 async function logout() {
-  try { await api.post('/v1/logout'); } catch (error) { if (error.status !== 401) toast(error.message, { error: true }); }
+  if (!ctx.anonymous) {
+    try { await api.post('/v1/logout'); } catch (error) { if (error.status !== 401) toast(error.message, { error: true }); }
+  }
   setCsrf(null);
   unmount();
   hub.stop();
@@ -169,6 +177,7 @@ async function route(r) {
 hub.onState((state) => {
   const el = document.querySelector('[data-test="stream-state"]');
   el.dataset.state = state;
+  el.title = state === 'live' ? 'updates arrive live' : hub.lastError ? `no live updates: ${hub.lastError}` : '';
   el.textContent = state === 'live' ? 'live' : state === 'stale' ? 'stale: reconnecting…' : 'connecting…';
   document.body.classList.toggle('stale', state !== 'live');
 });

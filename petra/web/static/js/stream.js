@@ -134,11 +134,17 @@ export class StreamHub {
         await api.get('/v1/session').catch(() => {}); // lets api.js's 401 handler show the login
         throw new Error('401');
       }
-      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      if (!response.ok || !response.body) {
+        const text = await response.text().catch(() => '');
+        let message = `HTTP ${response.status}`;
+        try { message = JSON.parse(text).error || message; } catch { /* not JSON */ }
+        throw new Error(message);
+      }
       await this.read(response.body, controller);
       throw new Error('the stream ended');
     } catch (error) {
       if (controller !== this.controller || this.stopped) return;
+      this.lastError = error.name === 'TypeError' ? 'PETRA cannot be reached' : error.message;
       this.setState('stale');
       this.retry();
     }
