@@ -4,8 +4,10 @@
 // Trends page, the signal pop-up and the screens' trend widget.
 //
 // Zoom: drag across the plot (x); wheel zooms around the cursor; Shift+wheel
-// or the ◀ ▶ buttons pan; double-click returns to the whole range. A zoom or
-// pan stops following live; follow() starts again. The legend shows the
+// or the ◀ ▶ buttons pan; double-click returns to the live range. A zoom or
+// pan stops following live and freezes the view (no live points are added;
+// the history of the range shown is loaded, at the chart's resolution);
+// follow() loads the live range again and follows it. The legend shows the
 // values under the cursor. exportCsv() and exportPng() download what is shown.
 // The chart's element carries data-history (rows loaded from the history)
 // and data-points (rows drawn now, live ones included) for tests.
@@ -80,7 +82,10 @@ export class TrendChart {
           },
         }))],
       axes: [{ stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }, { stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }],
-      hooks: { setSelect: [(u) => { if (u.select.width > 0) this.stopFollowing(); }] },
+      hooks: {
+        setSelect: [(u) => { if (u.select.width > 0) this.stopFollowing(); }],
+        setScale: [(u, key) => { if (key === 'x' && !this.following && !this.quiet) this.scheduleReload(); }],
+      },
     }, this.data, el);
     this.plot.over.addEventListener('wheel', (event) => this.wheel(event), { passive: false });
     this.plot.over.addEventListener('dblclick', () => this.follow());
@@ -99,9 +104,15 @@ export class TrendChart {
     return { since: now - this.minutes * 60, until: now };
   }
 
-  /** Load each signal's history for the range (the server downsamples to the pixel width). */
-  async load() {
-    const { since, until } = this.range();
+  /**
+   * Load each signal's history for a range (the server downsamples to the pixel width): by default the
+   * live range (the last `minutes`), else the range a zoom or pan shows (loaded again for that range, so
+   * zooming into a day of buckets brings the finer points).
+   */
+  async load(since = null, until = null) {
+    const live = since === null;
+    if (live) ({ since, until } = this.range());
+    const seq = (this.loads = (this.loads || 0) + 1);
     const points = Math.max(100, Math.round(this.plot.width));
     this.note = '';
     const tables = await Promise.all(this.signals.map(async (s) => {
@@ -116,16 +127,21 @@ export class TrendChart {
           if (x[x.length - 1] < until) { x.push(until); y.push(last.last !== undefined ? last.last : y[y.length - 1]); }
           return [x, y];
         }
-        return await this.held(s, since, until);
+        return live ? await this.held(s, since, until) : [[], []];
       } catch (error) {
-        if (error instanceof ApiError && error.status === 404) { this.note = error.message; return await this.held(s, since, until); }
+        if (error instanceof ApiError && error.status === 404) {
+          this.note = error.message;
+          return live ? await this.held(s, since, until) : [[], []];
+        }
         throw error;
       }
     }));
+    if (seq !== this.loads || this.destroyed) return this.data[0].length; // a newer load is on its way
     this.data = tables.length === 1 ? [tables[0][0], tables[0][1]] : uPlot.join(tables);
     for (let i = 1; i < this.data.length; i++) this.data[i] = Array.from(this.data[i], (v) => (v === undefined ? null : v));
     this.data[0] = Array.from(this.data[0]);
-    this.redraw();
+    if (live && !this.following) this.show(since, until); // live mode off: the range as loaded, frozen
+    else this.redraw();
     this.showNote();
     this.el.dataset.history = String(this.data[0].length);
     return this.data[0].length;
@@ -151,8 +167,19 @@ export class TrendChart {
     return from < until ? [[from, until], [value, value]] : [[until], [value]];
   }
 
-  /** Append live changes (from the stream) of this chart's signals. */
+  scheduleReload() {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => {
+      const { min, max } = this.plot.scales.x;
+      if (!this.following && Number.isFinite(min) && Number.isFinite(max) && max > min) {
+        this.load(min, max).catch((error) => console.warn('trend:', error.message));
+      }
+    }, 350);
+  }
+
+  /** Append live changes (from the stream) of this chart's signals; a zoomed or panned view stays as it is. */
   append(changes) {
+    if (!this.following) return;
     let added = 0;
     for (const c of changes) {
       const column = this.index.get(c.name);
@@ -183,8 +210,21 @@ export class TrendChart {
         this.plot.setScale('x', { min: since, max: until });
       });
     } else {
-      this.plot.setData(this.data, false);
+      this.quiet = true;
+      try { this.plot.setData(this.data, false); } finally { this.quiet = false; }
     }
+  }
+
+  /** Draw the data over [since, until] without following. */
+  show(since, until) {
+    this.el.dataset.points = String(this.data[0].length);
+    this.quiet = true;
+    try {
+      this.plot.batch(() => {
+        this.plot.setData(this.data, false);
+        this.plot.setScale('x', { min: since, max: until });
+      });
+    } finally { this.quiet = false; }
   }
 
   stopFollowing() {
@@ -193,11 +233,13 @@ export class TrendChart {
     this.onZoom?.(false);
   }
 
-  /** Follow the live end again (after a zoom or pan). */
+  /** Follow the live end again (after a zoom or pan): the live range is loaded afresh. */
   follow() {
+    clearTimeout(this.reloadTimer);
     this.following = true;
     this.onZoom?.(true);
     this.redraw();
+    this.load().catch((error) => console.warn('trend:', error.message));
   }
 
   /** Pan by a fraction of the range shown (negative: back in time). */
@@ -248,6 +290,8 @@ export class TrendChart {
   }
 
   destroy() {
+    this.destroyed = true;
+    clearTimeout(this.reloadTimer);
     this.resize.disconnect();
     this.plot.destroy();
   }
