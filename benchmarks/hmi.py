@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.scan import TARGET_WORK_P99_MS, generate  # noqa: E402
+from tests.web.browser import write_history  # noqa: E402
 
 CHROMIUM = os.environ.get("PETRA_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "benchmark password 1"
@@ -163,18 +164,11 @@ def browser_plant(root: Path, port: int) -> dict[str, Any]:
     }
 
 
-def write_history(data_dir: Path, now: float) -> None:
-    """t0..t7: one point a second for the last 24 h, as Parquet parts PETRA's history reads."""
-    from petra.storage.parquet_store import ParquetStore
-    from petra.storage.rows import decode_block, encode_block, to_rows
-    from petra.storage.settings import LocalSettings
-
+def history_series(now: float) -> dict[str, list[tuple[float, float]]]:
+    """t0..t7: one point a second for the last 24 h."""
     start = now - HISTORY_S
-    samples = [(start + i, f"t{k}", 20.0 + 5.0 * math.sin(i / 900.0 + k), 0)
-               for k in range(HISTORY_SIGNALS) for i in range(HISTORY_S)]
-    # seq range 0-0: at or below the fresh WAL's cursor, so PETRA's recovery keeps the part
-    ParquetStore(LocalSettings(data_dir=data_dir)).write(to_rows(decode_block(encode_block(samples, "hmi-bench")), 0),
-                                                         0, 0)
+    return {f"t{k}": [(start + i, 20.0 + 5.0 * math.sin(i / 900.0 + k)) for i in range(HISTORY_S)]
+            for k in range(HISTORY_SIGNALS)}
 
 
 FRAMES_JS = """(ms) => new Promise((done) => {
@@ -242,7 +236,7 @@ def bench_browser(seconds: float) -> None:
     config = root / "plant.yaml"
     config.write_text(yaml.safe_dump(browser_plant(root, port), sort_keys=False, allow_unicode=True))
     t = time.perf_counter()
-    write_history(root / "parquet", time.time())
+    write_history(root / "parquet", history_series(time.time()), "hmi-bench")
     print(f"  (history written: {HISTORY_SIGNALS} x {HISTORY_S:,} points in {time.perf_counter() - t:.1f} s)")
     log = open(root / "petra.log", "wb")  # noqa: SIM115
     petra = subprocess.Popen([sys.executable, "-m", "petra.cli", "run", str(config), "--metrics-port", "0"], stdout=log,

@@ -42,7 +42,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -272,20 +272,51 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def hmi(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hmi]:
-    """A started PETRA with the web HMI, users of every role and an alarm; stopped after the test.
-    A test module's `HMI_WEB` (a dict) is merged into its `web:` section (e.g. its `screens`).
+def hmi_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Hmi]]:
+    """`start(web=None, extra=None, users=None, before_start=None)`: a started PETRA of `make_hmi` in a fresh
+    directory, stopped after the test. `extra` (top-level keys) may be a function of the directory (paths of a
+    storage section); `before_start(directory)` writes what must be there before PETRA starts.
 
     The users' hashes are made at Argon2id's minimum costs (as tests/security/cheap_hashes.py does), so each
     login the tests make verifies in about a millisecond."""
     monkeypatch.setattr(passwords, "OPSLIMIT", argon2id.OPSLIMIT_MIN)
     monkeypatch.setattr(passwords, "MEMLIMIT", argon2id.MEMLIMIT_MIN)
     passwords._dummy_hash.cache_clear()
-    directory = Path(tempfile.mkdtemp(prefix="petra-hmi-"))
-    served = make_hmi(directory, web=getattr(request.module, "HMI_WEB", None)).start()
+    started: list[Hmi] = []
+
+    def start(web: dict[str, Any] | None = None, extra: Any = None, users: dict[str, Role] | None = None,
+              before_start: Callable[[Path], None] | None = None) -> Hmi:
+        directory = Path(tempfile.mkdtemp(prefix="petra-hmi-"))
+        served = make_hmi(directory, web=web, extra=extra(directory) if callable(extra) else extra, users=users)
+        started.append(served)
+        if before_start is not None:
+            before_start(directory)
+        return served.start()
+
     try:
-        yield served
+        yield start
     finally:
-        served.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+        for served in started:
+            served.stop()
+            shutil.rmtree(served.directory, ignore_errors=True)
         passwords._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def hmi(request: pytest.FixtureRequest, hmi_factory: Callable[..., Hmi]) -> Hmi:
+    """A started PETRA with the web HMI, users of every role and an alarm; stopped after the test.
+    A test module's `HMI_WEB` (a dict) is merged into its `web:` section (e.g. its `screens`)."""
+    return hmi_factory(web=getattr(request.module, "HMI_WEB", None))
+
+
+def write_history(data_dir: Path, series: dict[str, list[tuple[float, float]]], node_id: str = "hmi-test") -> None:
+    """Parquet history PETRA's `GET /v1/history` reads: each signal's (epoch seconds, value) points, written as
+    the storage's own parts before PETRA starts (WAL range 0-0: at or below a fresh WAL's cursor, so the
+    storage's recovery keeps them)."""
+    from petra.storage.parquet_store import ParquetStore
+    from petra.storage.rows import decode_block, encode_block, to_rows
+    from petra.storage.settings import LocalSettings
+
+    samples = [(ts, name, value, 0) for name, points in series.items() for ts, value in points]
+    table = to_rows(decode_block(encode_block(samples, node_id)), 0)
+    ParquetStore(LocalSettings(data_dir=data_dir)).write(table, 0, 0)

@@ -4,6 +4,6 @@ A session-scoped fixture imported into each test module would be one fixture per
 Playwright cannot start while the first runs in the same thread ("Sync API inside the asyncio loop").
 """
 
-from tests.web.browser import browser, hmi
+from tests.web.browser import browser, hmi, hmi_factory
 
-__all__ = ["browser", "hmi"]
+__all__ = ["browser", "hmi", "hmi_factory"]

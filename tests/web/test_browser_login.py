@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
+from petra.security import user_changes
+from petra.security.roles import Role
+from petra.web.app import WAY_IN_RECHECK_S
 from tests.web.browser import PASSWORD, Hmi
 
 
@@ -54,3 +58,24 @@ def test_an_expired_session_shows_the_login_form_and_after_it_the_page_the_user_
     expect(page.get_by_test_id("page")).to_have_attribute("data-page", "alarms")
     assert page.url.endswith("#/alarms")
     expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "live")
+
+
+def test_with_no_user_in_the_users_file_the_page_says_how_to_add_one_and_then_that_user_logs_in(hmi_factory,
+                                                                                                  browser):
+    hmi = hmi_factory(users={})
+    page = hmi.page(browser)
+    page.goto(hmi.base_url + "/")
+    expect(page.get_by_test_id("login-form")).to_be_visible()
+    expect(page.get_by_test_id("login-why")).to_contain_text("petra user add")
+    hmi.screenshot(page, "login-no-users")
+    user_changes.add_user(hmi.users_file, "otto", Role.OPERATOR, PASSWORD, lambda *a, **k: None, "uid:0")
+    page.get_by_test_id("login-user").fill("otto")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    # no restart: PETRA looks at the users file again within WAY_IN_RECHECK_S; a login before that is refused
+    # with the same message, so the user tries again as they would
+    deadline = time.monotonic() + 2 * WAY_IN_RECHECK_S + 5
+    while page.get_by_test_id("login-form").is_visible() and time.monotonic() < deadline:
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        page.wait_for_function("() => !document.querySelector('[data-test=\"login-submit\"]').disabled")
+    expect(page.get_by_test_id("user-name")).to_have_text(re.compile(r"\botto\b"))

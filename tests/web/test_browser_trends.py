@@ -1,4 +1,4 @@
-"""The Trends page in a real Chromium: the history first (here the in-memory ring), then the live points."""
+"""The Trends page in a real Chromium: the history first (the in-memory ring, or Parquet), then the live points."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.helpers import wait_until
-from tests.web.browser import Hmi
+from tests.web.browser import Hmi, write_history
 
 POINTS = "(n) => parseInt(document.querySelector('[data-test=\"trend-points\"]').textContent) >= n"
 
@@ -43,3 +43,33 @@ def test_a_trend_shows_the_history_and_then_appends_live_points(hmi: Hmi, browse
     assert min(times) <= held[0]["ts"] + 0.001 and min(times) < opened  # the history is drawn...
     assert max(times) > opened + 0.2  # ...and what came after the page opened
     assert len(set(values)) > 3  # a moving sine, not a held line
+
+
+def storage(directory: Path) -> dict:
+    return {"storage": {"wal": {"wal_dir": str(directory / "wal")}, "local": {"data_dir": str(directory / "parquet")}}}
+
+
+def test_a_trend_over_the_parquet_history_comes_downsampled_to_the_charts_width_then_goes_live(hmi_factory, browser):
+    now = time.time()
+    hours = [(now - 7200 + i, 20.0 + (i % 600) / 60.0) for i in range(7200)]  # 2 h at 1 s, a saw tooth 20..30
+    hmi = hmi_factory(extra=storage, before_start=lambda d: write_history(d / "parquet", {"temperature": hours}))
+    reply = hmi.call("GET", f"/v1/history?signal=temperature&since={now - 7200}&until={now}&max_points=500",
+                     user="vera")
+    assert reply.status == 200 and len(reply.body["rows"]) == 500 and "source" not in reply.body, reply.body
+    page = hmi.page(browser)
+    hmi.login(page, "vera", path="/#/trends?signals=temperature&minutes=480")
+    points = page.get_by_test_id("trend-points")
+    expect(points).to_have_text(re.compile(r"^\d+ points$"))
+    loaded = int(points.inner_text().split()[0])
+    width = page.locator('[data-test="trend-chart"] canvas').first.evaluate("c => c.clientWidth")
+    assert 100 <= loaded <= width + 2 < len(hours)  # buckets at most one a pixel, not the 7,200 raw points
+    expect(page.get_by_test_id("trend-note")).to_have_count(0)
+    hmi.write("process", temperature=55.5)
+    page.wait_for_function(POINTS, arg=loaded + 1)
+    with page.expect_download() as download:
+        page.get_by_test_id("trend-csv").click()
+    with open(Path(download.value.path()), newline="") as handle:
+        shown = list(csv.DictReader(handle))
+    values = [float(row["temperature [°C]"]) for row in shown if row["temperature [°C]"]]
+    assert 20.0 <= min(values) < 21.0 and 29.0 < max(v for v in values if v != 55.5) <= 30.0
+    assert 55.5 in values
