@@ -91,12 +91,11 @@ class WebActor(PooledActor):
                              identity=lambda: identities.current(self._security()))
             control = server.ControlApp(api, authenticator(config, identities, self._security), limits, rejected)
             hub = self.state.setdefault("hub", StreamHub(self.plant))
-            self._web = WebApp(control, hub, self._nobody_can_log_in)
+            self._web = WebApp(control, hub, self._nobody_can_log_in, ring=self._ring)
             self._host = HttpHost(control.app, bound, limits, SERVER_NAME, rejected)
-            self._host.start()
+            self._host.start()  # the app samples the trend ring on the loop once a second (WebApp)
         except BaseException:
             sock.close()
-            self._stop_ring()
             raise
         self.scheme = "https" if tls.context is not None else "http"
         if nobody is not None:
@@ -114,6 +113,7 @@ class WebActor(PooledActor):
 
     def _start_ring(self, web: WebSettings) -> None:
         """Without storage, keep the last points of each numeric and bool signal (kept across restarts)."""
+        self._ring = None
         if "storage" in self.plant.config.sections or not web.trend_ring_points:
             self.state.pop("ring", None)
             return
@@ -121,14 +121,7 @@ class WebActor(PooledActor):
         table = self.plant.table
         if not isinstance(ring, TrendRing) or ring.points != web.trend_ring_points or ring.table is not table:
             ring = self.state["ring"] = TrendRing(self.plant.table, web.trend_ring_points)
-            ring.seed(_now())
         self._ring = ring
-        self.plant.bus.subscribe(ring.record)
-
-    def _stop_ring(self) -> None:
-        ring, self._ring = self._ring, None
-        if ring is not None:
-            self.plant.bus.unsubscribe(ring.record)
 
     def _security(self) -> SecuritySettings:
         return self.plant.config.security
@@ -145,13 +138,7 @@ class WebActor(PooledActor):
             host.stop()
             for item in host.sockets:
                 item.sock.close()
-        self._stop_ring()
+        self._ring = None
 
     def endpoints(self) -> dict[str, Any]:
         return {"web_port": self.port, "scheme": self.scheme}
-
-
-def _now() -> float:
-    import time
-
-    return time.time()

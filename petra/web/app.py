@@ -36,6 +36,7 @@ from petra.control.auth import SESSION_COOKIE, Refused
 from petra.control.calls import ApiError, Request
 from petra.control.server import ControlApp
 from petra.security.roles import Principal
+from petra.web.ring import TrendRing
 from petra.web.stream import BATCH_S, KEEPALIVE_S, STATUS_S, StatusCache, Stream, StreamHub
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STREAM_PATHS = ("/v1/stream", "/v1/stream/")
 WAY_IN_RECHECK_S = 2.0
+RING_SAMPLE_S = 1.0
 GONE_CHECK_S = 1.0
 """How soon a stream notices that its tab went away while it has nothing to send."""
 REAUTH_S = 5.0
@@ -83,7 +85,7 @@ class WebApp:
     """The control API's application with the page, the static files and the stream in front (one app)."""
 
     def __init__(self, control: ControlApp, hub: StreamHub, way_in: Callable[[], str | None],
-                 static_dir: Path = STATIC_DIR) -> None:
+                 static_dir: Path = STATIC_DIR, ring: TrendRing | None = None) -> None:
         self.control = control
         self.hub = hub
         self.static_dir = static_dir
@@ -95,6 +97,11 @@ class WebApp:
         self.app = control.app
         self.app.middlewares.append(self._middleware)
         self.app.on_shutdown.insert(0, self._end_streams)
+        self.ring = ring
+        self._sampler: asyncio.Task[None] | None = None
+        if ring is not None:
+            self.app.on_startup.append(self._start_sampling)
+            self.app.on_cleanup.append(self._stop_sampling)
         self._open: set[Stream] = set()
         self._reloads: set[asyncio.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -160,6 +167,23 @@ class WebApp:
 
         with contextlib.suppress(Exception):  # the loop stopped: nothing left to answer
             asyncio.run_coroutine_threadsafe(release(), loop).result(timeout)
+
+    async def _start_sampling(self, _app: web.Application) -> None:
+        self._sampler = asyncio.ensure_future(self._sample())
+
+    async def _stop_sampling(self, _app: web.Application) -> None:
+        if self._sampler is not None:
+            self._sampler.cancel()
+
+    async def _sample(self) -> None:
+        """The trend ring's once-a-second sample, on the loop (petra.web.ring: off the scan's path)."""
+        assert self.ring is not None
+        while True:
+            try:
+                self.ring.sample()
+            except Exception:  # a sample that fails must not end the sampling (a reload mid-sample)
+                log.exception("web HMI: the trend ring's sample failed")
+            await asyncio.sleep(RING_SAMPLE_S)
 
     def _file(self, path: Path | None, asked: str) -> web.StreamResponse:
         if path is None:

@@ -6,8 +6,6 @@ import subprocess
 import sys
 
 from petra.config.model import SignalConfig
-from petra.messages import SignalsChanged
-from petra.owners import Owner
 from petra.signals import SignalTable
 from petra.values import DataType
 from petra.web.ring import TrendRing
@@ -21,17 +19,22 @@ def table() -> SignalTable:
                         SignalConfig("s", DataType.STRING, "")])
 
 
-def changed(ts: float, **values: object) -> SignalsChanged:
-    names = ["t", "b", "s"]
-    slots = tuple(names.index(n) for n in values)
-    return SignalsChanged(Owner.group("default"), slots=slots, values=tuple(values.values()),
-                          qualities=(0,) * len(slots), timestamp=ts, names=names)
+def change(signals: SignalTable, ts: float, **values: object) -> None:
+    """What an owner does: the value and its timestamp in the table."""
+    for name, value in values.items():
+        slot = signals.index[name]
+        signals.values[slot], signals.timestamps[slot] = value, ts  # type: ignore[assignment]
 
 
 def test_one_point_per_second_the_last_value_kept_and_only_the_newest_points():
-    ring = TrendRing(table(), 3)
+    signals = table()
+    ring = TrendRing(signals, 3)
+    assert ring.sample() == 0  # the first sample notes the timestamps: nothing held yet
+    assert [r["value_float"] for r in ring.history("t", None, None, 10)["rows"]] == [0.0]  # the table's value
+    assert ring.sample() == 0  # nothing changed since
     for ts, value in [(100.1, 1.0), (100.9, 2.0), (101.5, 3.0), (102.0, 4.0), (103.2, 5.0)]:
-        ring.record(changed(ts, t=value, s="x"))
+        change(signals, ts, t=value, s="x")
+        ring.sample()
     body = ring.history("t", None, None, 1000)
     assert [(r["ts"], r["value_float"]) for r in body["rows"]] == [(101.5, 3.0), (102.0, 4.0), (103.2, 5.0)]
     assert body["source"] == "ring" and body["rows"][0]["value_type"] == "float"
@@ -39,9 +42,12 @@ def test_one_point_per_second_the_last_value_kept_and_only_the_newest_points():
 
 
 def test_more_points_than_asked_come_as_buckets_with_min_max_mean_last_count():
-    ring = TrendRing(table(), 100)
+    signals = table()
+    ring = TrendRing(signals, 100)
+    ring.sample()
     for i in range(10):
-        ring.record(changed(1000.0 + i, t=float(i), b=i % 2 == 0))
+        change(signals, 1000.0 + i, t=float(i), b=i % 2 == 0)
+        ring.sample()
     rows = ring.history("t", 1000.0, 1010.0, 2)["rows"]
     assert rows == [{"ts": 1000.0, "min": 0.0, "max": 4.0, "mean": 2.0, "last": 4.0, "count": 5},
                     {"ts": 1005.0, "min": 5.0, "max": 9.0, "mean": 7.0, "last": 9.0, "count": 5}]
