@@ -37,11 +37,16 @@ function valueWidget(w, ctx) {
   return { el, update: (s) => { el.current = s; paintValue(el, value, w, s); } };
 }
 
+/** Write only what changed: at 10 Hz per widget every DOM write counts. */
 function paintValue(el, valueEl, w, s) {
-  valueEl.textContent = formatValue(s.value, w.unit, w.signal_type);
+  const text = formatValue(s.value, w.unit, w.signal_type);
+  if (valueEl.textContent !== text) valueEl.textContent = text;
+  const out = typeof s.value === 'number' && ((w.min !== undefined && s.value < w.min) || (w.max !== undefined && s.value > w.max));
+  const look = `${s.quality}|${out}`;
+  if (el.look === look) return;
+  el.look = look;
   el.classList.toggle('bad', s.quality !== 'good');
   el.title = s.quality !== 'good' ? `quality ${s.quality}` : '';
-  const out = typeof s.value === 'number' && ((w.min !== undefined && s.value < w.min) || (w.max !== undefined && s.value > w.max));
   el.classList.toggle('out-of-range', Boolean(out));
 }
 

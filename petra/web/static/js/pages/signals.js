@@ -98,10 +98,15 @@ export async function mount(el, ctx, route) {
   }
 
   function paint(row, s) {
-    row.value.textContent = formatValue(s.value, s.unit, s.type);
-    row.q.textContent = s.quality;
-    row.q.className = s.quality === 'good' ? '' : `quality-${s.quality}`;
-    row.age.textContent = formatAge(s.timestamp);
+    const text = formatValue(s.value, s.unit, s.type);
+    if (row.value.textContent !== text) row.value.textContent = text;
+    if (row.quality !== s.quality) {
+      row.quality = s.quality;
+      row.q.textContent = s.quality;
+      row.q.className = s.quality === 'good' ? '' : `quality-${s.quality}`;
+    }
+    const age = formatAge(s.timestamp);
+    if (row.age.textContent !== age) row.age.textContent = age;
   }
 
   function applyFilter() {
@@ -145,7 +150,10 @@ export async function mount(el, ctx, route) {
   const resize = new ResizeObserver(() => render());
   resize.observe(list);
   const ticker = setInterval(() => {
-    for (const [name, row] of rows) row.age.textContent = formatAge(byName.get(name).timestamp);
+    for (const [name, row] of rows) {
+      const age = formatAge(byName.get(name).timestamp);
+      if (row.age.textContent !== age) row.age.textContent = age;
+    }
   }, 1000);
   applyFilter();
   return () => { unsubscribe(); clearInterval(ticker); resize.disconnect(); };
