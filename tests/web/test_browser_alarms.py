@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 from playwright.sync_api import expect
 
@@ -56,3 +57,24 @@ def test_a_viewer_sees_the_alarm_but_no_acknowledge_and_the_api_refuses_one(hmi:
     refused = hmi.call("POST", "/v1/alarms/vessel_hot/ack", {"comment": "crafted"}, user="vera")
     assert refused.status == 403 and "operator" in refused.body["error"], refused.body
     assert petra_ctl_alarms(hmi)["vessel_hot"]["state"] == "active_unacked"
+
+
+def test_an_operator_shelves_an_alarm_for_a_time_with_a_reason_and_petra_ctl_shows_it(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "otto", path="/#/alarms")
+    hmi.write("process", temperature=95.0)
+    alarm = page.locator('[data-test="alarm-row"][data-id="vessel_hot"]')
+    expect(alarm).to_have_attribute("data-state", "active_unacked")
+    alarm.get_by_test_id("alarm-shelve").click()
+    page.get_by_test_id("dialog-field-minutes").fill("30")
+    page.get_by_test_id("dialog-field-reason").fill("sensor being replaced")
+    page.get_by_test_id("dialog-submit").click()
+    expect(alarm).to_have_attribute("data-state", "shelved")
+    expect(alarm.get_by_test_id("alarm-unshelve")).to_be_visible()
+    expect(page.get_by_test_id("alarm-banner")).to_be_hidden()
+    shelve = petra_ctl_alarms(hmi)["vessel_hot"]["shelve"]
+    assert shelve["by"] == "session:otto" and shelve["reason"] == "sensor being replaced"
+    assert 29 * 60 < shelve["until"] - time.time() <= 30 * 60
+    alarm.get_by_test_id("alarm-unshelve").click()
+    expect(alarm).not_to_have_attribute("data-state", "shelved")
+    assert petra_ctl_alarms(hmi)["vessel_hot"]["shelve"] is None

@@ -73,3 +73,14 @@ def test_on_a_tablet_the_pages_fit_the_width_and_the_touch_targets_are_large(hmi
         "els => els.map(e => e.getBoundingClientRect().height)")
     assert heights and min(heights) >= 40, heights  # touch targets (ISA-101 HMIs: large)
     hmi.screenshot(page, "tablet-tree")
+
+
+def test_an_engineer_restarts_an_actor_from_the_tree(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "erin", path="/#/tree")
+    gen = page.locator('[data-test="tree-node"][data-path="petra/core/logic/gen"]')
+    expect(gen.get_by_test_id("node-restarts").first).to_have_text("restarts 0")
+    gen.get_by_test_id("node-restart").first.click()
+    page.get_by_test_id("dialog-submit").click()
+    expect(gen.get_by_test_id("node-restarts").first).to_have_text("restarts 1")
+    assert [e["details"]["path"] for e in hmi.audit_entries("actor.restart")] == ["petra/core/logic/gen"]

@@ -62,3 +62,37 @@ def test_a_write_the_server_refuses_shows_its_message_in_the_dialog(hmi: Hmi, br
     expect(page.get_by_test_id("dialog-error")).to_have_text(refusal.body["error"])
     assert hmi.value("locked") == 1.0
     hmi.screenshot(page, "signals-write-refused")
+
+
+def test_an_engineer_forces_a_signal_with_a_reason_and_releases_it(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "erin", path="/#/signals?q=count")
+    count = row(page, "count")
+    expect(count.get_by_test_id("signal-write")).to_have_count(0)  # computed by logic: force, not write
+    count.get_by_test_id("signal-force").click()
+    page.get_by_test_id("dialog-field-value").fill("7")
+    page.get_by_test_id("dialog-field-reason").fill("loop test, J. Doe")
+    page.get_by_test_id("dialog-submit").click()
+    expect(count.get_by_test_id("signal-value")).to_have_text(re.compile(r"^7\b"))
+    expect(count.get_by_test_id("signal-unforce")).to_be_visible()
+    assert hmi.value("count") == 7
+    forced = hmi.audit_entries("signal.force")
+    assert [(e["actor"], e["details"]["reason"]) for e in forced] == [("session:erin", "loop test, J. Doe")]
+    count.get_by_test_id("signal-unforce").click()
+    page.get_by_test_id("dialog-submit").click()
+    expect(count.get_by_test_id("signal-force")).to_be_visible()
+    expect(count.get_by_test_id("signal-value")).not_to_have_text(re.compile(r"^7\b"))  # the generator again
+    assert [e["actor"] for e in hmi.audit_entries("signal.unforce")] == ["session:erin"]
+
+
+def test_clicking_a_signal_opens_its_trend(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "vera", path="/#/signals?q=wave")
+    row(page, "wave").click()
+    popup = page.get_by_test_id("trend-popup")
+    expect(popup).to_be_visible()
+    expect(popup.get_by_test_id("trend-popup-chart").locator("canvas").first).to_be_visible()
+    expect(popup.get_by_test_id("trend-popup-open")).to_have_attribute("href", re.compile(r"#/trends\?signals=wave"))
+    hmi.screenshot(page, "signal-trend-popup")
+    popup.get_by_test_id("trend-popup-close").click()
+    expect(popup).to_be_hidden()
