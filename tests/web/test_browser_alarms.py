@@ -22,13 +22,19 @@ def petra_ctl_alarms(hmi: Hmi) -> dict[str, dict]:
     return {a["id"]: a for a in json.loads(done.stdout)["alarms"]}
 
 
-def test_an_operator_acknowledges_an_alarm_and_the_list_and_petra_ctl_agree(hmi: Hmi, browser):
+def raised(hmi: Hmi, browser, user: str):
+    """A page of `user` on the alarm list, and the row of vessel_hot once the plant has raised it."""
     page = hmi.page(browser)
-    hmi.login(page, "otto", path="/#/alarms")
+    hmi.login(page, user, path="/#/alarms")
     expect(page.get_by_test_id("alarms-none")).to_be_visible()
     hmi.write("process", temperature=95.0)
     alarm = page.locator('[data-test="alarm-row"][data-id="vessel_hot"]')
     expect(alarm).to_have_attribute("data-state", "active_unacked")
+    return page, alarm
+
+
+def test_an_operator_acknowledges_an_alarm_and_the_list_and_petra_ctl_agree(hmi: Hmi, browser):
+    page, alarm = raised(hmi, browser, "otto")
     expect(page.get_by_test_id("alarm-banner")).to_be_visible()
     expect(page.get_by_test_id("banner-text")).to_contain_text("Vessel hot")
     hmi.screenshot(page, "alarms")
@@ -47,11 +53,9 @@ def test_an_operator_acknowledges_an_alarm_and_the_list_and_petra_ctl_agree(hmi:
 
 
 def test_a_viewer_sees_the_alarm_but_no_acknowledge_and_the_api_refuses_one(hmi: Hmi, browser):
-    page = hmi.page(browser)
-    hmi.login(page, "vera", path="/#/alarms")
-    hmi.write("process", temperature=95.0)
-    alarm = page.locator('[data-test="alarm-row"][data-id="vessel_hot"]')
-    expect(alarm).to_have_attribute("data-state", "active_unacked")
+    page, alarm = raised(hmi, browser, "vera")
+    expect(alarm.get_by_test_id("alarm-ack")).to_have_count(0)
+    expect(alarm.get_by_test_id("alarm-shelve")).to_have_count(0)
     expect(page.get_by_test_id("alarm-ack")).to_have_count(0)
     expect(page.get_by_test_id("banner-ack")).to_have_count(0)
     refused = hmi.call("POST", "/v1/alarms/vessel_hot/ack", {"comment": "crafted"}, user="vera")
@@ -60,11 +64,7 @@ def test_a_viewer_sees_the_alarm_but_no_acknowledge_and_the_api_refuses_one(hmi:
 
 
 def test_an_operator_shelves_an_alarm_for_a_time_with_a_reason_and_petra_ctl_shows_it(hmi: Hmi, browser):
-    page = hmi.page(browser)
-    hmi.login(page, "otto", path="/#/alarms")
-    hmi.write("process", temperature=95.0)
-    alarm = page.locator('[data-test="alarm-row"][data-id="vessel_hot"]')
-    expect(alarm).to_have_attribute("data-state", "active_unacked")
+    page, alarm = raised(hmi, browser, "otto")
     alarm.get_by_test_id("alarm-shelve").click()
     page.get_by_test_id("dialog-field-minutes").fill("30")
     page.get_by_test_id("dialog-field-reason").fill("sensor being replaced")
