@@ -22,7 +22,8 @@ function frame(w, ...children) {
   return h('div', { class: `widget widget-${w.type}`, 'data-test': 'widget', 'data-type': w.type,
     'data-signal': w.signal || (w.signals || []).join(','),
     style: { gridColumn: `${w.x + 1} / span ${w.w || 1}`, gridRow: `${w.y + 1} / span ${w.h || 1}` } },
-    h('div', { class: 'label', 'data-test': 'widget-label', title: w.description || '' }, w.label || w.signal || w.type),
+    h('div', { class: 'label', 'data-test': 'widget-label', title: w.description || '' },
+      w.label || w.signal || (w.signals || []).join(', ') || (w.type === 'alarms' ? `Alarms${w.filter ? ` (${w.filter})` : ''}` : w.type)),
     ...children);
 }
 
