@@ -272,14 +272,23 @@ class ControlApi:
 
     def _signals(self, request: Request, _: dict[str, str]) -> Any:
         pattern = request.query.get("pattern", "*")
-        return {"signals": [s.to_dict() for s in self.plant.table.match(pattern) if s.name in self.plant.table.index]}
+        index = self.plant.table.index
+        return {"signals": [{**s.to_dict(), "writable": self._writable(index[s.name], request.acting.role)}
+                            for s in self.plant.table.match(pattern) if s.name in index]}
 
     def _get_signal(self, request: Request, params: dict[str, str]) -> Any:
-        sample = self.plant.table.sample(self._slot(params["name"])).to_dict()
-        forced = self.plant.table.forced.get(self._slot(params["name"]))
+        slot = self._slot(params["name"])
+        sample = self.plant.table.sample(slot).to_dict()
+        sample["writable"] = self._writable(slot, request.acting.role)
+        forced = self.plant.table.forced.get(slot)
         if forced is not None:
             sample["force_reason"] = forced[1]
         return sample
+
+    def _writable(self, slot: int, role: Role) -> bool:
+        """Whether `PUT /v1/signals/NAME` would accept this caller's write (the page shows Write only then)."""
+        table = self.plant.table
+        return not table.owners[slot].is_chain and access.write_refusal(table.specs[slot], role) is None
 
     def _value(self, name: str, data: dict[str, Any]) -> Any:
         if "value" not in data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import yaml
 from playwright.sync_api import expect
 
 from tests.web.browser import Hmi
@@ -53,14 +54,25 @@ def test_a_viewer_sees_no_write_controls_and_the_api_refuses_the_write_the_page_
 
 def test_a_write_the_server_refuses_shows_its_message_in_the_dialog(hmi: Hmi, browser):
     page = hmi.page(browser)
-    hmi.login(page, "otto", path="/#/signals?q=locked")
-    row(page, "locked").get_by_test_id("signal-write").click()
-    page.get_by_test_id("dialog-field-value").fill("5")
+    hmi.login(page, "otto", path="/#/signals?q=*")
+    expect(row(page, "setpoint").get_by_test_id("signal-write")).to_be_visible()
+    expect(row(page, "locked").get_by_test_id("signal-write")).to_have_count(0)  # writable: false: no control
+    expect(row(page, "wave").get_by_test_id("signal-write")).to_have_count(0)  # computed by logic: none either
+    row(page, "setpoint").get_by_test_id("signal-write").click()
+    page.get_by_test_id("dialog-field-value").fill("55")
+    # while the dialog is open, an engineer's reload takes the operator's right away
+    plant = yaml.safe_load(hmi.config_path.read_text())
+    for signal in plant["signals"]:
+        if signal["name"] == "setpoint":
+            signal["writable_by"] = "engineer"
+    hmi.config_path.write_text(yaml.safe_dump(plant, sort_keys=False, allow_unicode=True))
+    reload = hmi.call("POST", "/v1/reload", user="erin")
+    assert reload.status == 200, reload.body
     page.get_by_test_id("dialog-submit").click()
-    refusal = hmi.call("PUT", "/v1/signals/locked", {"value": 5}, user="otto")
+    refusal = hmi.call("PUT", "/v1/signals/setpoint", {"value": 55}, user="otto")
     assert refusal.status == 403, refusal.body
     expect(page.get_by_test_id("dialog-error")).to_have_text(refusal.body["error"])
-    assert hmi.value("locked") == 1.0
+    assert hmi.value("setpoint") == 50.0
     hmi.screenshot(page, "signals-write-refused")
 
 

@@ -59,11 +59,10 @@ export function unforceDialog(signal, done = () => {}) {
 }
 
 /**
- * Whether the page offers Write. GET /v1/signals does not say who may write a
- * signal, so: operators and above, for a signal that neither a block
- * (`logic/<chain>`) nor the alarm runtime (`alarms`) writes; the API decides
- * the rest (writable_by, driver-written) and its refusal is shown. A signal
- * that carries `writable` (as the screens' widgets do) is taken at its word.
+ * Whether the page offers Write: GET /v1/signals says per caller (`writable`: the caller's role,
+ * the signal's writable_by, nothing in the plant writing it), the rule PUT enforces. An answer
+ * without it (an older PETRA) falls back to: operators and above, for a signal no block
+ * (`logic/<chain>`) or alarm runtime writes; the API's refusal is shown either way.
  */
 export function offersWrite(ctx, signal) {
   if (signal.writable !== undefined) return Boolean(signal.writable);
