@@ -28,13 +28,24 @@ export async function mount(el, ctx, route) {
     bySignal.get(view.signal).push(widget);
   }
   const names = [...bySignal.keys()];
-  if (names.length) {
-    const { signals } = await ctx.api.get('/v1/signals?pattern=*');
-    for (const s of signals) for (const widget of bySignal.get(s.name) || []) widget.update(s);
-  }
-  const listener = { signals: names, onChanges: (changes) => {
-    for (const [name, c] of latest(changes)) for (const widget of bySignal.get(name) || []) widget.update(c);
-  } };
+  const shownAt = new Map(); // name -> timestamp shown: an older value (one in flight, the first GET) is not drawn
+  const show = (c) => {
+    if (c.timestamp < (shownAt.get(c.name) ?? -Infinity)) return;
+    shownAt.set(c.name, c.timestamp);
+    for (const widget of bySignal.get(c.name) || []) widget.update(c);
+  };
+  // subscribe first, then read the values: nothing that changes in between is missed
+  const listener = { signals: names, onChanges: (changes) => { for (const c of latest(changes).values()) show(c); } };
   const unsubscribe = ctx.hub.subscribe(listener);
-  return () => { unsubscribe(); for (const { widget } of widgets) widget.destroy?.(); };
+  const cleanup = () => { unsubscribe(); for (const { widget } of widgets) widget.destroy?.(); };
+  if (names.length) {
+    try {
+      const { signals } = await ctx.api.get('/v1/signals?pattern=*');
+      for (const s of signals) if (bySignal.has(s.name)) show(s);
+    } catch (error) {
+      cleanup();
+      throw error;
+    }
+  }
+  return cleanup;
 }

@@ -55,7 +55,7 @@ export async function mount(el, ctx, route) {
   const listener = { signals: [], onChanges: (changes) => {
     for (const [name, c] of latest(changes)) {
       const s = byName.get(name);
-      if (!s) continue;
+      if (!s || c.timestamp < s.timestamp) continue; // older than what a write's answer already showed
       Object.assign(s, { value: c.value, quality: c.quality, timestamp: c.timestamp });
       const row = rows.get(name);
       if (row) paint(row, s);
