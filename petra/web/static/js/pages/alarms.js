@@ -2,11 +2,13 @@
 // the stream's `alarms` events), highest priority first, then the newest;
 // acknowledge with a comment, shelve with a duration and reason, unshelve,
 // reset (operators); out of service and back (engineers); the event history
-// with who did what (GET /v1/alarms/history, reloaded after changes).
+// with who did what (GET /v1/alarms/history, of every alarm or one, reloaded
+// after changes).
 // "Standing only" (default) hides alarms that are normal and acknowledged.
 // data-test: alarms-table, alarm-row (data-id=<id>, data-state=<state>),
 // alarm-state, alarm-ack, alarm-shelve, alarm-unshelve, alarm-reset,
-// alarm-disable, alarm-enable, alarms-all, alarms-history, alarm-event, alarms-none.
+// alarm-disable, alarm-enable, alarms-all, alarms-history, alarms-history-alarm (the
+// history's alarm picker), alarm-event (data-alarm, data-event), alarms-none.
 import { h, fill } from '../dom.js';
 import { formatValue, formatTime, formatDuration } from '../format.js';
 import { stateLabel } from '../alarmstore.js';
@@ -21,12 +23,15 @@ export async function mount(el, ctx, route) {
     style: { width: '22px', height: '22px', minHeight: 0 } });
   const table = h('div', { 'data-test': 'alarms-table' });
   const history = h('div', { 'data-test': 'alarms-history' });
+  const which = h('select', { 'data-test': 'alarms-history-alarm', 'aria-label': 'Events of' },
+    h('option', { value: '' }, 'every alarm'),
+    ctx.alarms.sorted().map((a) => h('option', { value: a.id, selected: route.query.get('alarm') === a.id }, a.name)));
   el.append(h('h1', {}, 'Alarms'),
     h('div', { class: 'toolbar' }, h('label', { style: { display: 'flex', gap: '0.4rem', alignItems: 'center' } }, all,
       'show normal alarms too'), h('span', { class: 'grow' }),
       h('a', { class: 'btn', href: '#/alarms', onclick: (e) => { e.preventDefault(); loadHistory(); },
         style: { display: 'inline-flex', alignItems: 'center', textDecoration: 'none' } }, 'Refresh history')),
-    table, h('h2', {}, 'Event history'), history);
+    table, h('div', { class: 'toolbar' }, h('h2', {}, 'Event history'), which), history);
 
   const operator = ctx.may('operator');
   const engineer = ctx.may('engineer');
@@ -71,7 +76,8 @@ export async function mount(el, ctx, route) {
   };
 
   async function loadHistory() {
-    const body = await api.get('/v1/alarms/history?limit=100').catch((error) => ({ error }));
+    const one = which.value ? `&id=${enc(which.value)}` : '';
+    const body = await api.get(`/v1/alarms/history?limit=100${one}`).catch((error) => ({ error }));
     if (body.error) { fill(history, h('p', { class: 'muted' }, body.error.message)); return; }
     fill(history, h('table', { class: 'grid' },
       h('thead', {}, h('tr', {}, ['time', 'alarm', 'event', 'state', 'value', 'who', 'note'].map((c) => h('th', {}, c)))),
@@ -87,7 +93,9 @@ export async function mount(el, ctx, route) {
     clearTimeout(historyTimer);
     historyTimer = setTimeout(loadHistory, 1000);
   };
-  all.addEventListener('change', () => { replaceQuery(all.checked ? { all: '1' } : {}); render(); });
+  const remember = () => replaceQuery({ ...(all.checked ? { all: '1' } : {}), ...(which.value ? { alarm: which.value } : {}) });
+  all.addEventListener('change', () => { remember(); render(); });
+  which.addEventListener('change', () => { remember(); loadHistory(); });
   const off = ctx.alarms.onChange(changed);
   render();
   if (ctx.alarms.available !== false) await loadHistory();
