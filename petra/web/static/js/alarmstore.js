@@ -20,14 +20,19 @@ export class AlarmStore {
     this.flood = false;
     this.available = null; // false: the plant has no alarms section
     this.listeners = new Set();
+    this.events = 0; // alarm views applied so far (events and command answers)
+    this.eventAt = new Map(); // id -> the count when its view was applied last
     this.listener = { alarms: true, onAlarm: (view) => this.apply(view) };
   }
 
   async load() {
     if (!this.unsubscribe) this.unsubscribe = this.hub.subscribe(this.listener);
+    const before = this.events;
     try {
       const body = await api.get('/v1/alarms');
-      this.alarms = new Map(body.alarms.map((a) => [a.id, a]));
+      // an alarm whose event arrived while the list was on its way keeps the event's (newer) view
+      const newer = new Map([...this.alarms].filter(([id]) => (this.eventAt.get(id) ?? -1) > before));
+      this.alarms = new Map(body.alarms.map((a) => [a.id, newer.get(a.id) || a]));
       this.flood = Boolean(body.flood);
       this.available = true;
     } catch (error) {
@@ -39,6 +44,8 @@ export class AlarmStore {
 
   apply(view) {
     if (!view || !view.id) return;
+    this.events += 1;
+    this.eventAt.set(view.id, this.events);
     this.alarms.set(view.id, view);
     this.available = true;
     this.notify();
