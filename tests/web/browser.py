@@ -122,6 +122,7 @@ class Hmi:
     running: RunningPlant | None = None
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
     clock_offset: list[float] = field(default_factory=lambda: [0.0])
+    contexts: list[Any] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -147,15 +148,22 @@ class Hmi:
         """Move the sessions' clock on (past `security.session_timeout_minutes`: every session has expired)."""
         self.clock_offset[0] += seconds
 
-    def stop(self) -> None:
+    def stop(self, close_pages: bool = True) -> None:
+        """Stop PETRA; with `close_pages` first close the browser contexts `page` opened (a page left open
+        would go on reconnecting, to whatever PETRA a later test starts on this port)."""
+        if close_pages:
+            for context in self.contexts:
+                context.close()
+            self.contexts.clear()
         if self.running is not None:
             self.running.stop()
             self.running = None
         self.sessions.clear()
 
     def restart(self) -> None:
-        """Stop PETRA and start it again on the same port (every session ends, as in a real restart)."""
-        self.stop()
+        """Stop PETRA and start it again on the same port (every session ends, as in a real restart); the
+        pages stay open."""
+        self.stop(close_pages=False)
         self.start()
 
     def write(self, group: str, **values: Any) -> None:
@@ -172,6 +180,7 @@ class Hmi:
     def page(self, browser: Any, viewport: dict[str, int] | None = None) -> Any:
         """A new page in a fresh browser context (no cookies: a new user at a new browser)."""
         context = browser.new_context(viewport=viewport or PANEL, base_url=self.base_url)
+        self.contexts.append(context)
         return context.new_page()
 
     def login(self, page: Any, user: str, password: str = PASSWORD, path: str = "/") -> None:
