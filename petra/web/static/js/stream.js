@@ -27,7 +27,9 @@ export class StreamHub {
     this.state = 'connecting';
     this.stateListeners = new Set();
     this.pending = [];
-    this.dropped = 0;
+    this.dropped = 0;  // changes this tab never applied: the server's count for each stream, plus its own
+    this.droppedBefore = 0;  // of the streams before this one (the server counts per stream)
+    this.droppedHere = 0;
     this.flushScheduled = false;
     this.putScheduled = false;
     this.putting = false;
@@ -201,17 +203,19 @@ export class StreamHub {
     let payload;
     try { payload = JSON.parse(data.join('\n')); } catch { return; }
     if (event === 'hello') {
+      this.droppedBefore = this.dropped - this.droppedHere;
       this.id = payload.id;
       this.attempt = 0;
       this.setState('live');
       this.put();
     } else if (event === 'changes') {
-      this.dropped += payload.dropped || 0;
       for (const change of payload.changes || []) this.pending.push(change);
       if (this.pending.length > MAX_PENDING) {
-        this.dropped += this.pending.length - MAX_PENDING;
+        this.droppedHere += this.pending.length - MAX_PENDING;
         this.pending.splice(0, this.pending.length - MAX_PENDING);
       }
+      // the server's `dropped` is its running total for this stream, not this event's
+      this.dropped = this.droppedBefore + (payload.dropped || 0) + this.droppedHere;
       this.scheduleFlush();
     } else if (event === 'alarms') {
       for (const l of this.listeners) if (l.alarms && l.onAlarm) l.onAlarm(payload);
