@@ -60,3 +60,32 @@ def test_after_petra_restarts_the_page_asks_for_a_login_and_then_streams_on_the_
     hmi.write("process", temperature=41.5)
     expect(temperature(page)).to_have_text(re.compile(r"^41\.5"))
     assert page.evaluate("window.__same_document") is True
+
+
+COUNT_PAINTS = """(ms) => new Promise((done) => {
+    const value = document.querySelector('[data-test="signal-row"][data-name="count"] [data-test="signal-value"]');
+    let paints = 0;
+    const observer = new MutationObserver(() => { paints += 1; });
+    observer.observe(value, {subtree: true, childList: true, characterData: true});
+    setTimeout(() => { observer.disconnect(); done(paints); }, ms);
+})"""
+"""How often, in `ms`, the page repaints `count` (which the plant changes every 50 ms scan)."""
+
+HIDE = """() => {
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+"""What the browser does when the tab goes to the background (a headless page is never hidden by itself)."""
+
+
+def test_a_tab_in_the_background_applies_the_streams_changes_at_most_once_a_second(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "vera", path="/#/signals?q=count")
+    expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "live")
+    expect(page.locator('[data-test="signal-row"][data-name="count"]').get_by_test_id("signal-value")).to_be_visible()
+    visible = page.evaluate(COUNT_PAINTS, 1000)
+    page.evaluate(HIDE)
+    hidden = page.evaluate(COUNT_PAINTS, 2500)
+    assert visible >= 5, visible  # the server batches every 100 ms: ~10 a second, frame by frame (measured 10)
+    assert 1 <= hidden <= 3, hidden  # once a second in the background, and still live (measured 2)
