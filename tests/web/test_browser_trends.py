@@ -41,6 +41,13 @@ def test_a_trend_shows_the_history_and_then_appends_live_points(hmi: Hmi, browse
     assert min(times) <= held[0]["ts"] + 0.001 and min(times) < opened  # the history is drawn...
     assert max(times) > opened + 0.2  # ...and what came after the page opened
     assert len(set(values)) > 3  # a moving sine, not a held line
+    page.get_by_test_id("trend-pan-back").click()  # panning leaves live mode until asked back
+    expect(page.get_by_test_id("trend-follow")).to_be_visible()
+    page.get_by_test_id("trend-follow").click()
+    expect(page.get_by_test_id("trend-follow")).to_be_hidden()
+    with page.expect_download() as picture:
+        page.get_by_test_id("trend-png").click()
+    assert Path(picture.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def storage(directory: Path) -> dict:
