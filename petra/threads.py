@@ -75,7 +75,7 @@ ROLES: tuple[ThreadRole, ...] = (
 """Every helper thread's role, first match wins (so a specific pattern comes before a general one)."""
 
 LIBRARIES = ("pyarrow", "numpy", "pandas", "asyncua", "clickhouse_driver", "twilio", "snap7", "pymodbus", "paho",
-             "lmdb", "boto3", "botocore")
+             "lmdb", "boto3", "botocore", "cryptography")
 """The optional libraries of the sections: each is loaded only when the config uses what needs it."""
 
 

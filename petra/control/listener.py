@@ -29,6 +29,7 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from petra.config.errors import ConfigError
 from petra.config.model import PlantConfig
@@ -36,9 +37,11 @@ from petra.config.yaml_source import parse_yaml
 from petra.control import server
 from petra.control.http_host import PlaintextRefused, is_loopback
 from petra.control.settings import TcpSettings
-from petra.security.selfsigned import SelfSigned, ensure_self_signed, key_type_for
 from petra.security.tls import cipher_policy, configured_suites
 from petra.security.users import UsersFile, UsersFileError
+
+if TYPE_CHECKING:
+    from petra.security.selfsigned import SelfSigned
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ def tcp_tls(config: PlantConfig, tcp: TcpSettings) -> ListenerTls:
         assert tcp.key_file is not None  # the schema requires key_file with cert_file
         return ListenerTls(server.tls_context(tcp.cert_file, tcp.key_file, suites))
     if wants_self_signed(config, tcp):
+        from petra.security.selfsigned import ensure_self_signed, key_type_for  # cryptography: ~14 MB, only here
+
         pair = ensure_self_signed(Path(tcp.self_signed_dir), tcp.host,
                                   key_type=key_type_for(cipher_policy(suites).openssl))
         return ListenerTls(server.tls_context(str(pair.cert_file), str(pair.key_file), suites), pair)
