@@ -16,7 +16,8 @@ served with a Content-Security-Policy of `'self'` (no inline script, no third-pa
 No way in: with no user in the users file (and no `control.tcp.tokens`), nobody could log in. The listener
 still serves the page, and every `/v1` call answers with why and how to add a user (GET /v1/session 401,
 so the page shows its login form with that message; the rest 503). The users file is looked at again at
-most every `WAY_IN_RECHECK_S`, so after `petra user add` the next login works without a restart.
+most every `WAY_IN_RECHECK_S`, and at every login attempt, so after `petra user add` the next login works
+without a restart.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class WebApp:
                 relative = path[len("/static/"):]
                 return self._file(static_file(self.static_dir, relative), relative)
         if path.startswith("/v1/") and self._nobody is not None:
-            if time.monotonic() - self._checked_at >= WAY_IN_RECHECK_S:
+            logging_in = request.method == "POST" and path.rstrip("/") == "/v1/login"  # just after `petra user add`
+            if logging_in or time.monotonic() - self._checked_at >= WAY_IN_RECHECK_S:
                 self._nobody = await asyncio.get_running_loop().run_in_executor(self.control.executor, self.way_in)
                 self._checked_at = time.monotonic()
             if self._nobody is not None:
