@@ -281,9 +281,10 @@ class SupervisedActor(pykka.ThreadingActor):
     def call_here(self, work: Callable[[], object], message: object) -> bool:
         """From another thread: run `work` there and then if this actor is idle, else tell it `message`.
 
-        Idle: handling no message (every message is handled under the lock `work` runs under), none of the
-        messages `call_here` told it still waiting (so they keep their order), no fault armed (a fault meets
-        the actor's next message, not a call beside it), not stopped. A thread hand-off saved where it costs
+        Idle: handling no message (every message is handled under the lock `work` runs under), no message
+        waiting in its inbox (so `work` never overtakes one, from any sender; and a counter covers the ones
+        `call_here` told between its check and its tell), no fault armed (a fault meets the actor's next
+        message, not a call beside it), not stopped. A thread hand-off saved where it costs
         most: a driver's network thread applying its values, a signal change evaluating an alarm. What
         `work` raises fails the actor for its supervisor, as a message's error would. True when it ran here.
         """
@@ -293,7 +294,7 @@ class SupervisedActor(pykka.ThreadingActor):
         if direct.lock.acquire(blocking=False):
             try:
                 if not direct.queued and not direct.closed and not self.fault_armed() \
-                        and not self.actor_stopped.is_set():
+                        and not self.actor_stopped.is_set() and not inbox_depth(self.actor_inbox):
                     try:
                         work()
                     except Exception as exc:

@@ -19,13 +19,24 @@ def batch(value: int) -> UpdateSignals:
     return UpdateSignals((SignalUpdate("level", value),), "test")
 
 
+def delivered_here(petra: RunningPlant, seen: Announced, first: int) -> int:
+    """Deliver values from `first` until one is applied before deliver returns, in this thread; that value.
+    (A supervision probe may sit in the group's inbox at that moment: then the delivery waits behind it.)"""
+    deliver = petra.plant.deliver["process"]
+    here = threading.current_thread().name
+    for value in range(first, first + 20):
+        deliver(batch(value))
+        if (value, here) in seen.seen:
+            return value
+        wait_until(lambda value=value: petra.value("level") == value)
+    raise AssertionError("20 deliveries to an idle group, none applied in the caller's thread")
+
+
 def test_an_idle_group_applies_a_delivery_in_the_callers_thread_before_deliver_returns():
     with plant() as petra:
         seen = Announced(petra.plant, "level")
-        deliver = petra.plant.deliver["process"]
-        deliver(batch(7))
-        assert petra.value("level") == 7  # no wait: it was applied in this thread
-        assert seen.seen == [(7, threading.current_thread().name)]
+        value = delivered_here(petra, seen, 7)
+        assert seen.seen[-1] == (value, threading.current_thread().name)
 
 
 def test_a_busy_group_gets_deliveries_told_and_applies_them_in_order_after_the_ones_already_waiting():
@@ -41,8 +52,8 @@ def test_a_busy_group_gets_deliveries_told_and_applies_them_in_order_after_the_o
         wait_until(lambda: petra.value("level") == 100)
         assert seen.values() == list(range(1, 101))
         assert seen.threads() == {"petra/core/signals/process"}
-        deliver(batch(101))  # idle again: in this thread
-        assert seen.seen[-1] == (101, threading.current_thread().name)
+        value = delivered_here(petra, seen, 101)  # idle again: in this thread
+        assert seen.seen[-1] == (value, threading.current_thread().name)
 
 
 def test_a_fault_armed_on_the_group_meets_the_next_delivery_in_its_thread():
@@ -54,4 +65,4 @@ def test_a_fault_armed_on_the_group_meets_the_next_delivery_in_its_thread():
         wait_until(lambda: petra.node("petra/core/signals/process").restarts == 1)
         wait_until(lambda: "process" in petra.plant.deliver and petra.lookup("petra/core/signals/process") != group)
         petra.plant.deliver["process"](batch(6))
-        assert petra.value("level") == 6
+        wait_until(lambda: petra.value("level") == 6)

@@ -86,4 +86,21 @@ def test_work_that_raises_fails_the_actor_for_its_supervisor(start) -> None:
         counter.offer(3)
     assert counter.seen == []
     fresh = wait_until(lambda: [a for a in journal.live_instances("counter") if a is not counter], what="successor")
-    assert fresh[-1].offer(4) is True
+    fresh[-1].offer(4)  # here, or told if something of its start still waits in its inbox
+    wait_until(lambda: [value for value, _ in fresh[-1].seen] == [4], what="the successor takes work")
+
+
+def test_a_message_already_waiting_from_any_sender_is_never_overtaken(start) -> None:
+    """The actor's lock is free but its (pooled) worker is busy elsewhere: a message told by someone else
+    waits in its inbox, so a call must wait behind it rather than run first."""
+    journal = Journal()
+    start(sup_spec(ChildSpec("counter", PooledCounter, args=(journal,)),
+                   ChildSpec("other", PooledCounter, args=(journal,))))
+    counter = instance(journal)
+    other = wait_until(lambda: journal.live_instances("other"), what="the other pooled actor")[-1]
+    other.actor_ref.tell(Inject("hang", 1.0))  # the pool's only worker is busy with it for a second
+    wait_until(lambda: other.mailbox_depth() == 0, what="the hang taken")
+    counter.actor_ref.tell(("take", "told first"))
+    assert counter.offer("called second") is False
+    wait_until(lambda: len(counter.seen) == 2, what="both handled")
+    assert [value for value, _ in counter.seen] == ["told first", "called second"]
