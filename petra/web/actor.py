@@ -99,7 +99,7 @@ class WebActor(PooledActor):
             raise
         self.scheme = "https" if tls.context is not None else "http"
         if nobody is not None:
-            log.error("web HMI: %s", nobody)
+            log.warning("web HMI: %s", nobody)  # the page loads and says so; not a fault of the plant
         log.info("web HMI on %s://%s:%d/", self.scheme, web.host, self.port)
 
     def _nobody_can_log_in(self) -> str | None:
