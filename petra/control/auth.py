@@ -19,7 +19,6 @@ X-Forwarded-* are never read: they are the client's to forge.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import os
@@ -35,7 +34,7 @@ from petra.config.settings import declared_default
 from petra.control.settings import ControlSettings, TcpSettings, Token
 from petra.security.identity import Identity, LoginRefused
 from petra.security.roles import Principal, Role, parse_role
-from petra.security.users import UsersFileError
+from petra.security.users import UsersFileError, token_digest
 from petra.wiring import Audit
 
 if TYPE_CHECKING:
@@ -88,7 +87,8 @@ def config_tokens(tcp: TcpSettings | None) -> tuple[ConfigToken, ...]:
 
 
 def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    """The SHA-256 of a token, as the users file keeps its tokens' (`petra.security.users.token_digest`)."""
+    return bytes.fromhex(token_digest(token))
 
 
 @dataclass(frozen=True)
