@@ -22,6 +22,11 @@ class Token:
                                                     "engineer or admin (enforced on every request).")
 
 
+SELF_SIGNED_DOC = ("Without cert_file: serve TLS with a self-signed certificate made at first start (true) or "
+                   "plain HTTP (false). Unset: self-signed when security.require_tls is set or host is not loopback.")
+"""The meaning of `self_signed` on every TCP listener (control.tcp, web), whose TLS petra.control.listener decides."""
+
+
 @dataclass(frozen=True)
 class TcpSettings:
     """The control API over TCP: TLS with `cert_file` and `key_file`, else (when TLS is required, asked for or
@@ -32,8 +37,7 @@ class TcpSettings:
     cert_file: str | None = None
     key_file: str | None = None
     self_signed: bool | None = setting(
-        None, doc="Without cert_file: serve TLS with a self-signed certificate made at first start (true) or plain "
-                  "HTTP (false). Unset: self-signed when security.require_tls is set or host is not loopback.")
+        None, doc=SELF_SIGNED_DOC)
     self_signed_dir: str = setting("./data/tls", doc="Where the self-signed certificate and its key (0600) are "
                                                      "kept and reused.")
     tokens: tuple[Token | str, ...] = setting(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from petra.config.settings import setting
+from petra.control.settings import SELF_SIGNED_DOC
 
 WidgetType = Literal["value", "gauge", "lamp", "trend", "bar", "button", "switch", "setpoint", "alarms"]
 WIDGET_TYPES: tuple[str, ...] = ("value", "gauge", "lamp", "trend", "bar", "button", "switch", "setpoint", "alarms")
@@ -66,8 +67,7 @@ class WebSettings:
     cert_file: str | None = setting(None, doc="A real certificate (PEM, with intermediates); needs key_file.")
     key_file: str | None = None
     self_signed: bool | None = setting(
-        None, doc="Without cert_file: serve TLS with a self-signed certificate made at first start (true) or plain "
-                  "HTTP (false). Unset: self-signed when security.require_tls is set or host is not loopback.")
+        None, doc=SELF_SIGNED_DOC)
     self_signed_dir: str = setting("./data/tls/web", doc="Where the web listener's self-signed certificate and its "
                                                          "key (0600) are kept and reused.")
     trend_ring_points: int = setting(
