@@ -24,6 +24,7 @@ from petra.config.tasks import check_tasks, read_tasks
 from petra.config.validation import schema_problems
 from petra.config.yaml_limits import MAX_DOCUMENT_BYTES, check_size
 from petra.config.yaml_source import Document, parse_yaml, release_gradually
+from petra.extras import check_extras
 
 
 def load_config(
@@ -150,6 +151,7 @@ def _check(doc: Document, registry: BlockRegistry, source: Path | None, sha256: 
     tasks = read_tasks(ctx)
     blocks = BlockChecker(ctx, registry).run()
     check_sections(ctx)
+    check_extras(ctx)  # a section whose library is not installed: the pip extra to add
     check_tasks(ctx, tasks, blocks)
     signals = resolve_signals(ctx)
     problems.extend(ctx.errors)
