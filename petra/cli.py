@@ -71,7 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except ModuleNotFoundError as exc:  # a command that needs an extra this install does not have
+        from petra.extras import missing_extra_message
+
+        message = missing_extra_message(exc, f"petra {args.command}")
+        if message is None:
+            raise
+        print(f"petra: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
