@@ -15,4 +15,5 @@ SECTION = Section(
     name="opcua",
     supervisor="services",
     schemas=(("opcua", "petra.opcua.schema:opcua_schema"),),
+    commands="petra.opcua.tool:register",
 )
