@@ -74,9 +74,9 @@ def _group(name: str) -> str:
 
 
 def _comparable(spec: SignalConfig) -> SignalConfig:
-    """A spec without its initial value and write rights: changing either must not restart a running writer
+    """A spec without its initial value, write rights and write range: changing any must not restart a running writer
     (the control API reads `writable_by` from the table's specs, which a reload replaces)."""
-    return replace(spec, initial=spec.type.default, writable_by=None)
+    return replace(spec, initial=spec.type.default, writable_by=None, minimum=None, maximum=None)
 
 
 def _tasks(config: PlantConfig) -> dict[str, TaskConfig]:

@@ -89,7 +89,12 @@ def check_signals(ctx: CheckContext) -> None:
             writable=bool(item.get("writable", True)),
             history=item.get("history"),
             writable_by=_writable_by(ctx, item, path),
+            minimum=_limit(ctx, item, path, dtype, "min"),
+            maximum=_limit(ctx, item, path, dtype, "max"),
         )
+        low, high = ctx.declared[name].minimum, ctx.declared[name].maximum
+        if low is not None and high is not None and low > high:
+            ctx.error((*path, "max"), f"max {_show(high)} is below min {_show(low)}")
 
 
 def _writable_by(ctx: CheckContext, item: dict[str, Any], path: Path_) -> Role | None:
@@ -102,6 +107,17 @@ def _writable_by(ctx: CheckContext, item: dict[str, Any], path: Path_) -> Role |
     except ValueError as exc:
         ctx.error((*path, "writable_by"), str(exc))
         return None
+
+
+def _limit(ctx: CheckContext, item: dict[str, Any], path: Path_, dtype: DataType, key: str) -> float | None:
+    """The signal's `min` or `max` (None when absent); a limit on a bool or string signal is a located error."""
+    raw = item.get(key)
+    if raw is None or isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None  # absent, or not a number (the schema reports that)
+    if dtype not in (DataType.INT, DataType.FLOAT):
+        ctx.error((*path, key), f"'{key}' limits a number; signal '{item.get('name')}' is {dtype.value}")
+        return None
+    return float(raw)
 
 
 def _show(value: Any) -> str:

@@ -48,6 +48,11 @@ class SignalConfig:
     (signals only people write: setpoints, enables). Forcing is another right (engineer), not this one."""
     written_by: str | None = None
     """What in the plant writes it (`block 'pid'`, `s7 mapping ...`, `the alarm runtime`); None: nothing does."""
+    minimum: float | None = None
+    """`min` in the file: the lowest value a remote write (API, web, OPC-UA, Sparkplug) may set; None: no limit."""
+    maximum: float | None = None
+    """`max` in the file: the highest value a remote write may set; None: no limit. The plant's own writers
+    (blocks, drivers) are not held to the range: it guards what people and other systems send."""
 
 
 @dataclass(frozen=True)

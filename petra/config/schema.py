@@ -30,6 +30,7 @@ from petra.config.schema_builders import (
     boolean,
     enum,
     integer,
+    number,
     obj,
     string,
 )
@@ -120,6 +121,9 @@ def _signal_schema() -> Schema:
             "writable_by": string("The lowest role that may write it through the control API: viewer, operator, "
                                   "engineer or admin (default: operator for a signal nothing in the plant writes; "
                                   "a signal a driver writes may be opened with it, one a block computes may not)."),
+            "min": number("Lowest value a remote write (API, web HMI, OPC-UA, Sparkplug) may set (int and "
+                          "float signals)."),
+            "max": number("Highest value a remote write may set (int and float signals)."),
             "history": {
                 "description": "How this signal is recorded (overrides storage.history); false: not recorded.",
                 "anyOf": [{"type": "boolean"}, overrides_schema_of(HistoryPolicy)],

@@ -44,8 +44,9 @@ from petra.control import access
 from petra.control.calls import ApiError, Handler, Request, Response, json_body, query_number
 from petra.control.handle import RuntimeHandle
 from petra.control.login import AccountsApi
+from petra.control.remote_write import HTTP_STATUS, WriteRefused, write_signal
 from petra.control.routes import RouteTable
-from petra.messages import ForceSignal, SignalUpdate, UpdateSignals
+from petra.messages import ForceSignal
 from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
 from petra.security.roles import Role
 from petra.tasks.runtime import task_status
@@ -273,17 +274,24 @@ class ControlApi:
     def _signals(self, request: Request, _: dict[str, str]) -> Any:
         pattern = request.query.get("pattern", "*")
         index = self.plant.table.index
-        return {"signals": [{**s.to_dict(), "writable": self._writable(index[s.name], request.acting.role)}
+        return {"signals": [{**s.to_dict(), "writable": self._writable(index[s.name], request.acting.role),
+                             **self._range(index[s.name])}
                             for s in self.plant.table.match(pattern) if s.name in index]}
 
     def _get_signal(self, request: Request, params: dict[str, str]) -> Any:
         slot = self._slot(params["name"])
         sample = self.plant.table.sample(slot).to_dict()
         sample["writable"] = self._writable(slot, request.acting.role)
+        sample.update(self._range(slot))
         forced = self.plant.table.forced.get(slot)
         if forced is not None:
             sample["force_reason"] = forced[1]
         return sample
+
+    def _range(self, slot: int) -> dict[str, float]:
+        """The signal's `min`/`max` write limits, where it declares them (the page's setpoint bounds)."""
+        spec = self.plant.table.specs[slot]
+        return {key: limit for key, limit in (("min", spec.minimum), ("max", spec.maximum)) if limit is not None}
 
     def _writable(self, slot: int, role: Role) -> bool:
         """Whether `PUT /v1/signals/NAME` would accept this caller's write (the page shows Write only then)."""
@@ -299,23 +307,15 @@ class ControlApi:
             raise ApiError(422, f"{name}: {exc}") from None
 
     def _set_signal(self, request: Request, params: dict[str, str]) -> Any:
-        name = params["name"]
+        """`petra.control.remote_write`: the one path every remote write takes (web, OPC-UA, Sparkplug too)."""
         data = self._json(request)
-        value = self._value(name, data)
-        owner = self.plant.table.owners[self._slot(name)]
-        if owner.is_chain:
-            raise ApiError(409, f"'{name}' is computed by {owner} every scan; use force to hold it")
-        refusal = access.write_refusal(self.plant.table.specs[self._slot(name)], request.acting.role)
-        if refusal is not None:
-            self.runtime.audit("access.denied", request.caller, method=request.method, path=request.path[:200],
-                               signal=name, role=request.acting.role.label, address=request.acting.address,
-                               user=request.acting.user, reason=refusal)
-            raise ApiError(403, refusal)
-        errors = self._ask_owner(name, UpdateSignals((SignalUpdate(name, value),), f"control:{request.caller}"))
-        if errors:
-            raise ApiError(422, "; ".join(errors))
-        self._audit("signal.set", request, signal=name, value=value)
-        return self.plant.table.read(name).to_dict()
+        if "value" not in data:
+            raise ApiError(400, "body needs a 'value'")
+        try:
+            return write_signal(self.runtime, params["name"], data["value"], request.acting, "control",
+                                method=request.method, path=request.path[:200])
+        except WriteRefused as exc:
+            raise ApiError(HTTP_STATUS[exc.kind], str(exc)) from None
 
     def _force(self, request: Request, params: dict[str, str]) -> Any:
         name = params["name"]
