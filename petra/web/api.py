@@ -6,6 +6,9 @@
     GET /v1/audit?limit=&before_seq=    the newest audit entries, newest first (admin)
     GET /v1/history?signal=...          without a storage section: answered from the trend ring
                                         (`petra.web.ring`; the built-in route hands over to this one)
+    GET /v1/trend?signals=a,b&since=&until=&points=
+                                        a chart's signals in one request, columnar, M4-downsampled to its
+                                        pixel width (`petra.web.trend`), from Parquet or the trend ring
 
 Every route is for viewers but the audit trail, which is the admin's: it names users, addresses and what
 each did. The stream's own `GET` is declared here for its role; on the control listener it answers 404
@@ -26,6 +29,8 @@ from petra.web.ring import TrendRing
 from petra.web.screens import screens_view
 from petra.web.settings import WebSettings
 from petra.web.stream import StreamHub
+from petra.web.trend import body as trend_body
+from petra.web.trend import parquet_trend, ring_trend, trend_query
 from petra.wiring import Wiring
 
 MAX_AUDIT = 10_000
@@ -46,6 +51,7 @@ class WebApi:
             Route("GET", r"/v1/screens", self.screens, Role.VIEWER),
             Route("GET", r"/v1/audit", self.audit, Role.ADMIN),
             Route("GET", r"/v1/history", self.history, Role.VIEWER),
+            Route("GET", r"/v1/trend", self.trend, Role.VIEWER),
         ]
 
     def stream_elsewhere(self, request: Request, _: dict[str, str]) -> Any:
@@ -72,6 +78,31 @@ class WebApi:
             return ring.history(signal, since, until, max_points)
         except KeyError:
             raise ApiError(404, f"unknown signal '{signal}'") from None
+
+    def trend(self, request: Request, _: dict[str, str]) -> Any:
+        """`GET /v1/trend`: every signal of a chart over one range, from the Parquet history when the plant has
+        a storage section, else from the trend ring."""
+        names, since, until, points = trend_query(request, self.plant.table.index)
+        storage = self.plant.config.sections.get("storage")
+        if storage is not None:
+            from petra.config.settings import parse
+            from petra.storage.settings import LocalSettings
+
+            data_dir = parse(LocalSettings, storage.get("local") or {}).data_dir
+            return trend_body(names, since, until, points, "parquet",
+                              parquet_trend(data_dir, names, since, until, points))
+        ring = self.state.get("ring")
+        if not isinstance(ring, TrendRing):
+            raise ApiError(404, "this plant records no history (no storage section, and web.trend_ring_points "
+                                "is 0 or the web HMI is not running)")
+        series = {}
+        for name in names:
+            try:
+                _dtype, held = ring.held(name)
+            except KeyError:  # removed by a reload since the query was checked
+                raise ApiError(404, f"unknown signal '{name}'") from None
+            series[name] = ring_trend(held, since, until, points)
+        return trend_body(names, since, until, points, "ring", series)
 
     def audit(self, request: Request, _: dict[str, str]) -> Any:
         limit = int(query_number(request, "limit", 100, minimum=1, maximum=MAX_AUDIT, integer=True))

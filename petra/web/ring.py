@@ -117,9 +117,9 @@ class TrendRing:
                 taken += 1
         return taken
 
-    def history(self, signal: str, since: float | None, until: float | None, max_points: int) -> dict[str, Any]:
-        """The body `GET /v1/history` gives: raw rows when they fit in `max_points`, else equal time buckets
-        with min, max, mean, last and count (as `petra.storage.query.query_history`), plus `"source": "ring"`."""
+    def held(self, signal: str) -> tuple[DataType, list[tuple[float, float, int]]]:
+        """A signal's type and the points held for it, oldest first (KeyError: no such signal): a recorded
+        signal unchanged since the start has its value at its timestamp; a string signal has none."""
         slot = self.table.index.get(signal)
         if slot is None:
             raise KeyError(signal)
@@ -130,6 +130,12 @@ class TrendRing:
             held = ring.points() if ring else []
         if ring is None and dtype in RECORDED:  # unchanged since the start: its value is the history
             held = [(table.timestamps[slot], float(table.values[slot]), table.quality[slot])]
+        return dtype, held
+
+    def history(self, signal: str, since: float | None, until: float | None, max_points: int) -> dict[str, Any]:
+        """The body `GET /v1/history` gives: raw rows when they fit in `max_points`, else equal time buckets
+        with min, max, mean, last and count (as `petra.storage.query.query_history`), plus `"source": "ring"`."""
+        dtype, held = self.held(signal)
         found = [p for p in held
                  if (since is None or p[0] >= since) and (until is None or p[0] < until)]
         if len(found) <= max_points:

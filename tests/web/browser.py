@@ -326,6 +326,7 @@ def write_history(data_dir: Path, series: dict[str, list[tuple[float, float]]], 
     from petra.storage.rows import decode_block, encode_block, to_rows
     from petra.storage.settings import LocalSettings
 
-    samples = [(ts, name, value, 0) for name, points in series.items() for ts, value in points]
+    samples = sorted((ts, name, value, 0) for name, points in series.items() for ts, value in points)  # in time
+    # order, as PETRA's storage writes the scans' changes
     table = to_rows(decode_block(encode_block(samples, node_id)), 0)
     ParquetStore(LocalSettings(data_dir=data_dir)).write(table, 0, 0)

@@ -115,31 +115,27 @@ export class TrendChart {
     const seq = (this.loads = (this.loads || 0) + 1);
     const points = Math.max(100, Math.round(this.plot.width));
     this.note = '';
+    let series = null;
+    try {
+      const names = this.signals.map((s) => enc(s.name)).join(',');
+      series = (await api.get(`/v1/trend?signals=${names}&since=${since}&until=${until}&points=${points}`)).signals;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      this.note = error.message; // no history here (or a signal gone since the page listed it): live points only
+    }
     const tables = await Promise.all(this.signals.map(async (s) => {
-      try {
-        const body = await api.get(`/v1/history?signal=${enc(s.name)}&since=${since}&until=${until}&max_points=${points}`);
-        const rows = body.rows || [];
-        if (rows.length) {
-          // history records changes: the last value holds until now (so a steady signal still draws a line)
-          const x = rows.map((r) => r.ts);
-          const y = rows.map(rowValue);
-          const last = rows[rows.length - 1];
-          if (x[x.length - 1] < until) { x.push(until); y.push(last.last !== undefined ? last.last : y[y.length - 1]); }
-          return [x, y];
-        }
-        return live ? await this.held(s, since, until) : [[], []];
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) {
-          this.note = error.message;
-          return live ? await this.held(s, since, until) : [[], []];
-        }
-        throw error;
+      const column = series?.[s.name];
+      if (column && column.t.length) {
+        // history records changes: the last value holds until now (so a steady signal still draws a line)
+        const x = column.t;
+        const y = column.v;
+        if (x[x.length - 1] < until) { x.push(until); y.push(y[y.length - 1]); }
+        return [x, y];
       }
+      return live ? this.held(s, since, until) : [[], []];
     }));
     if (seq !== this.loads || this.destroyed) return this.data[0].length; // a newer load is on its way
-    this.data = tables.length === 1 ? [tables[0][0], tables[0][1]] : uPlot.join(tables);
-    for (let i = 1; i < this.data.length; i++) this.data[i] = Array.from(this.data[i], (v) => (v === undefined ? null : v));
-    this.data[0] = Array.from(this.data[0]);
+    this.data = join(tables);
     if (live && !this.following) this.show(since, until); // live mode off: the range as loaded, frozen
     else this.redraw();
     this.showNote();
@@ -295,6 +291,39 @@ export class TrendChart {
     this.resize.disconnect();
     this.plot.destroy();
   }
+}
+
+/**
+ * One table of [x, y1, y2, ...] (plain arrays: live points are pushed) from each signal's [x, y], in time
+ * order, null where a signal has no point at a time: one merge pass over the sorted columns.
+ */
+export function join(tables) {
+  if (tables.length === 1) return [Array.from(tables[0][0]), Array.from(tables[0][1])];
+  const n = tables.length;
+  const at = new Array(n).fill(0);
+  let total = 0;
+  for (const [x] of tables) total += x.length;
+  const xs = new Array(total);
+  const ys = tables.map(() => new Array(total));
+  let row = 0;
+  for (;;) {
+    let next = Infinity;
+    for (let k = 0; k < n; k++) {
+      const x = tables[k][0];
+      if (at[k] < x.length && x[at[k]] < next) next = x[at[k]];
+    }
+    if (next === Infinity) break;
+    xs[row] = next;
+    for (let k = 0; k < n; k++) {
+      const [x, y] = tables[k];
+      // equal times within one signal (M4's min and max): one row each
+      if (at[k] < x.length && x[at[k]] === next) { ys[k][row] = y[at[k]]; at[k] += 1; } else ys[k][row] = null;
+    }
+    row += 1;
+  }
+  xs.length = row;
+  for (const y of ys) y.length = row;
+  return [xs, ...ys];
 }
 
 function download(blob, filename) {
