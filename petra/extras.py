@@ -106,8 +106,10 @@ def installed(library: Library) -> bool:
         return False
 
 
-def check_extras(ctx: CheckContext, present: Callable[[Library], bool] = installed) -> None:
-    """Refuse, at its key, every part of the config whose library is not installed, naming the extra."""
+def check_extras(ctx: CheckContext, present: Callable[[Library], bool] | None = None) -> None:
+    """Refuse, at its key, every part of the config whose library is not installed (`present`, default
+    `installed`), naming the extra."""
+    present = present or installed
     data = ctx.data
     if not isinstance(data, dict):
         return
