@@ -1,0 +1,548 @@
+// The Designer page (#/designer): palette, canvas, property panel, live YAML,
+// continuous check and deploy. Everything it knows about PETRA's config comes
+// from the server (palette from the generated schema, graph <-> YAML, check,
+// plan, deploy: petra/designer/api.py); a new block type appears here without
+// a change to this code.
+//
+// data-test: designer, designer-palette, palette-search, palette-item (data-kind, data-type), designer-new,
+// designer-examples, designer-import, designer-export-yaml, designer-export-layout, designer-save,
+// designer-undo, designer-redo, designer-delete, designer-fit, designer-zoom-in, designer-zoom-out,
+// designer-search, designer-help-button, designer-check (data-state checking|ok|errors|failed),
+// designer-deploy (engineers only), designer-yaml, designer-yaml-error, designer-problems, problem (data-node,
+// data-field), designer-status, designer-draft; the canvas's and the property panel's in canvas.js, form.js.
+import { h, fill, toast } from '../dom.js';
+import { Store, freshName, nameKey, nodeName } from './store.js';
+import { Canvas, NODE_W } from './canvas.js';
+import { Sync } from './sync.js';
+import { schemaFields } from './form.js';
+import { deployDialog, download } from './deploy.js';
+import { SHORTCUTS, actionOf } from './keys.js';
+
+const NEW_PLANT = '# A new PETRA plant, drawn in the designer.\nnode_id: new-plant\nscan_time_ms: 100\n';
+const DRAFT_KEY = 'petra.designer.draft';
+
+function ensureStyles() {
+  if (document.querySelector('link[data-designer-css]')) return;
+  document.head.append(h('link', { rel: 'stylesheet', href: '/static/designer.css', 'data-designer-css': 'true' }));
+}
+
+/** The palette's entries: every block type, then every other node kind the server names. */
+export function paletteItems(palette) {
+  const items = (palette.blocks || []).map((b) => ({ kind: 'block', type: b.type, title: b.type, description: b.description || '' }));
+  for (const [key, spec] of Object.entries(palette.kinds || {})) {
+    if (key === 'block') continue;
+    const [kind, type = ''] = key.split(':');
+    items.push({ kind, type, key, title: type ? `${kind} · ${type}` : kind, description: spec.description || spec.schema?.description || '',
+      section: spec.section });
+  }
+  return items;
+}
+
+/** A new node of a palette item (its ports from the palette for a block; the server completes the rest). */
+export function newNode(item, palette, taken) {
+  if (item.kind === 'block') {
+    const spec = (palette.blocks || []).find((b) => b.type === item.type) || { inputs: [], outputs: [] };
+    const name = freshName(item.type.toLowerCase(), taken);
+    return { id: `block:${name}`, kind: 'block', type: item.type, label: name, path: null,
+      ports: { inputs: spec.inputs.map((p) => ({ name: p.name, type: p.type })), outputs: spec.outputs.map((p) => ({ name: p.name, type: p.type })) },
+      props: { name, type: item.type, inputs: {}, outputs: {} } };
+  }
+  const spec = palette.kinds?.[item.key || item.kind] || {};
+  const key = nameKey(spec.schema);
+  const name = freshName(item.type || item.kind, taken);
+  const props = { [key]: name };
+  if (item.type && spec.schema?.properties?.type) props.type = item.type;
+  return { id: `${item.kind}:${name}`, kind: item.kind, type: item.type || '', label: name, path: null,
+    ports: spec.ports || { inputs: [], outputs: [] }, props };
+}
+
+function edgeKind(a, b) {
+  for (const kind of ['alarm', 'escalation', 'mapping']) if (a.kind === kind || b.kind === kind) return kind;
+  return 'wire';
+}
+
+export async function mount(el, ctx) {
+  ensureStyles();
+  const api = ctx.api;
+  const engineer = ctx.may('engineer');
+  const store = new Store();
+  const palette = await api.get('/v1/designer/palette');
+  let examples = [];
+  try { examples = (await api.get('/v1/designer/examples')).examples || []; } catch { examples = []; }
+  let clipboard = null;
+  let requireSigned = false;
+  let errorsByNode = new Map();
+  let typing = false;
+
+  // --- layout ---------------------------------------------------------------
+  const check = h('span', { class: 'designer-check', 'data-test': 'designer-check', 'data-state': 'checking' }, 'checking…');
+  const status = h('span', { class: 'muted designer-status', 'data-test': 'designer-status' });
+  const search = h('input', { type: 'search', placeholder: 'Search nodes', 'data-test': 'designer-search', class: 'designer-search' });
+  const fileInput = h('input', { type: 'file', accept: '.yaml,.yml,.json', hidden: true, 'data-test': 'designer-import-file' });
+  const exampleSelect = h('select', { 'data-test': 'designer-examples', title: 'Start from an example in configs/' },
+    h('option', { value: '' }, 'Examples…'),
+    examples.map((x) => h('option', { value: x.name, title: x.description || x.file || '' }, x.name)));
+  const button = (test, label, onclick, title) => h('button', { type: 'button', class: 'btn small', 'data-test': test, onclick, title }, label);
+  const deployButton = engineer ? h('button', { type: 'button', class: 'btn primary', 'data-test': 'designer-deploy',
+    disabled: true, onclick: () => deploy() }, 'Deploy…') : null;
+  const toolbar = h('div', { class: 'toolbar designer-toolbar' },
+    button('designer-new', 'New', () => newPlant(), 'An empty canvas (this plant\'s other settings kept)'),
+    exampleSelect,
+    button('designer-import', 'Import…', () => fileInput.click(), 'A YAML config or its .layout.json'), fileInput,
+    button('designer-export-yaml', 'Export YAML', () => download(store.file.split('/').pop(), store.yaml)),
+    button('designer-export-layout', 'Export layout', () => download(`${store.file.split('/').pop()}.layout.json`,
+      `${JSON.stringify(store.layoutFile(), null, 2)}\n`, 'application/json')),
+    button('designer-save', 'Save', () => saveDraft(), 'Keep the draft and its layout in this browser (Ctrl+S)'),
+    h('span', { class: 'sep' }),
+    button('designer-undo', 'Undo', () => act('undo'), 'Ctrl+Z'),
+    button('designer-redo', 'Redo', () => act('redo'), 'Ctrl+Shift+Z'),
+    button('designer-delete', 'Delete', () => act('delete'), 'Delete'),
+    h('span', { class: 'sep' }),
+    button('designer-zoom-out', '−', () => act('zoomOut'), 'Zoom out (-)'),
+    button('designer-zoom-in', '+', () => act('zoomIn'), 'Zoom in (+)'),
+    button('designer-fit', 'Fit', () => act('fit'), 'Fit (0)'),
+    search,
+    button('designer-help-button', '?', () => toggleHelp(), 'Keyboard shortcuts (?)'),
+    h('span', { class: 'grow' }),
+    status, check, deployButton);
+
+  const paletteSearch = h('input', { type: 'search', placeholder: 'Filter', 'data-test': 'palette-search' });
+  const paletteList = h('div', { class: 'palette-list' });
+  const items = paletteItems(palette);
+  const renderPalette = () => {
+    const needle = paletteSearch.value.trim().toLowerCase();
+    const groups = new Map();
+    for (const item of items) {
+      if (needle && !`${item.title} ${item.description}`.toLowerCase().includes(needle)) continue;
+      const group = item.kind === 'block' ? 'Blocks' : 'Plant';
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group).push(item);
+    }
+    fill(paletteList, [...groups].map(([group, list]) => h('section', {},
+      h('h3', {}, `${group} (${list.length})`),
+      list.map((item) => {
+        const entry = h('div', { class: `palette-item kind-${item.kind}`, draggable: 'true', tabindex: 0, 'data-test': 'palette-item',
+          'data-kind': item.kind, 'data-type': item.type, title: item.description },
+        h('strong', {}, item.title), item.description ? h('small', { class: 'muted' }, item.description) : null);
+        entry.addEventListener('dragstart', (e) => {
+          e.dataTransfer.setData('application/x-petra-node', JSON.stringify(item));
+          e.dataTransfer.effectAllowed = 'copy';
+        });
+        const place = () => { const c = canvas.center(); addFromPalette(item, c.x, c.y); };
+        entry.addEventListener('dblclick', place);
+        entry.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); place(); } });
+        return entry;
+      }))));
+  };
+  paletteSearch.addEventListener('input', renderPalette);
+
+  const props = h('div', { class: 'designer-props', 'data-test': 'props' });
+  const yamlArea = h('textarea', { class: 'designer-yaml', 'data-test': 'designer-yaml', spellcheck: false, wrap: 'off',
+    'aria-label': 'YAML' });
+  const yamlError = h('p', { class: 'error', 'data-test': 'designer-yaml-error', hidden: true });
+  const problems = h('ul', { class: 'designer-problems', 'data-test': 'designer-problems' });
+  const help = h('div', { class: 'designer-help', 'data-test': 'designer-help', hidden: true },
+    h('h2', {}, 'Keyboard shortcuts'),
+    h('table', { class: 'grid' }, h('tbody', {}, SHORTCUTS.map((s) => h('tr', { 'data-test': 'shortcut', 'data-action': s.action },
+      h('td', {}, s.keys.map((k) => h('kbd', {}, k))), h('td', {}, s.what))))),
+    h('p', { class: 'muted' }, 'Mouse: drag a palette entry onto the canvas (or double-click it); drag from an output port to an input port to wire; '
+      + 'drag the background to pan, the wheel zooms; Shift-drag selects many; a double-click opens a node\'s properties.'),
+    button('designer-help-close', 'Close', () => toggleHelp(false)));
+  const draft = h('div', { class: 'notice designer-draft', 'data-test': 'designer-draft', hidden: true });
+  const center = h('div', { class: 'designer-center' });
+  const root = h('div', { class: 'designer', 'data-test': 'designer' },
+    toolbar, draft,
+    h('div', { class: 'designer-main' },
+      h('aside', { class: 'designer-palette', 'data-test': 'designer-palette' }, paletteSearch, paletteList),
+      center,
+      h('aside', { class: 'designer-side' },
+        h('h2', {}, 'Properties'), props,
+        h('h2', {}, 'YAML ', h('small', { class: 'muted', 'data-test': 'designer-file' })), yamlArea, yamlError,
+        h('h2', {}, 'Problems'), problems)),
+    help);
+  el.append(root);
+
+  const sync = new Sync(api, store, {
+    yaml: (text) => { if (!typing) yamlArea.value = text; },
+    checked: (result) => showCheck(result),
+    failed: (error, stage) => {
+      if (stage === 'text') { yamlError.textContent = error.message; yamlError.hidden = false; }
+      check.dataset.state = 'failed';
+      check.textContent = stage === 'text' ? 'not YAML' : `${stage} failed`;
+      check.title = error.message;
+      if (stage !== 'text') toast(error.message, { error: true });
+      updateDeploy();
+    },
+    busy: (flag) => { if (flag) { check.dataset.state = 'checking'; check.textContent = 'checking…'; updateDeploy(); } },
+  });
+
+  const canvas = new Canvas(center, store, {
+    connect: async (from, to) => {
+      await sync.flush();
+      const answer = await api.post('/v1/designer/connect', { yaml: store.yaml, from, to });
+      if (answer.ok) {
+        const a = store.node(from.node);
+        const b = store.node(to.node);
+        store.addEdge({ id: `${from.node}.${from.port}->${to.node}.${to.port}`, from, to, kind: edgeKind(a, b) });
+        sync.graphChanged();
+      }
+      return answer;
+    },
+    drop: (item, x, y) => addFromPalette(item, x - NODE_W / 2, y - 20),
+    select: () => renderProps(),
+    open: (id) => { store.selection = new Set([id]); renderProps(); props.querySelector('input, select, textarea')?.focus(); },
+    moved: (positions, before) => store.moveNodes(positions, before),
+  });
+
+  store.onChange((why) => {
+    if (why === 'graph' || why === 'props') sync.graphChanged();
+    if (why === 'history') { yamlArea.value = store.yaml; sync.graphChanged(); }
+    if (why !== 'layout') renderProps();
+    status.textContent = `${store.graph.nodes.length} nodes · ${store.graph.edges.length} wires`;
+  });
+
+  // --- actions --------------------------------------------------------------
+  function addFromPalette(item, x, y) {
+    const node = newNode(item, palette, store.names());
+    store.addNode(node, x, y);
+    canvas.el.focus({ preventScroll: true });
+  }
+
+  async function loadDoc(doc, { record = true, why = 'load' } = {}) {
+    yamlError.hidden = true;
+    const answer = await api.post('/v1/designer/graph', { yaml: doc.yaml, layout: doc.layout || null, file: doc.file || store.file });
+    store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: doc.yaml, file: doc.file }, { record, why });
+    yamlArea.value = doc.yaml;
+    fill(root.querySelector('[data-test="designer-file"]'), store.file);
+    canvas.setView(1, 40, 40);
+    sync.checkNow();
+  }
+
+  async function newPlant() {
+    // the plant's other settings (web, security, storage ...) stay: only the nodes go
+    store.remember();
+    store.load({ graph: { nodes: [], edges: [] }, layout: {} }, { why: 'graph' });
+  }
+
+  function saveDraft() {
+    try {
+      localStorage.setItem(DRAFT_KEY, JSON.stringify({ yaml: store.yaml, layout: store.layoutFile(), file: store.file, at: Date.now() }));
+      toast('Draft and layout kept in this browser (Deploy puts them on the plant)');
+    } catch (error) {
+      toast(`cannot keep the draft: ${error.message}`, { error: true });
+    }
+  }
+
+  function offerDraft() {
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(DRAFT_KEY) || 'null'); } catch { saved = null; }
+    if (!saved || saved.yaml === store.yaml) return;
+    fill(draft, `A draft saved ${new Date(saved.at).toLocaleString()} is kept in this browser. `,
+      button('designer-draft-restore', 'Open it', async () => { draft.hidden = true; await loadDoc(saved); }),
+      ' ', button('designer-draft-discard', 'Discard', () => { localStorage.removeItem(DRAFT_KEY); draft.hidden = true; }));
+    draft.hidden = false;
+  }
+
+  async function deploy() {
+    if (!engineer) return;
+    await sync.flush();
+    if (!sync.deployable()) { toast('Not deployable: the check has errors', { error: true }); return; }
+    const answer = await deployDialog(api, { yaml: store.yaml, layout: store.layoutFile(), file: store.file });
+    if (answer?.applied) {
+      toast('Deployed: the running PETRA reloaded');
+      status.dataset.deployed = 'true';
+      status.textContent = `deployed ${new Date().toLocaleTimeString(undefined, { hour12: false })}`;
+      const done = h('span', { 'data-test': 'deploy-done', hidden: true }, 'applied');
+      status.append(done);
+    }
+  }
+
+  function toggleHelp(show) {
+    help.hidden = show === undefined ? !help.hidden : !show;
+  }
+
+  function nudge(dx, dy) {
+    if (!store.selection.size) return;
+    const before = structuredClone(store.layout);
+    const positions = {};
+    for (const id of store.selection) {
+      const p = store.layout[id] || { x: 0, y: 0 };
+      positions[id] = { x: p.x + dx, y: p.y + dy };
+    }
+    store.moveNodes(positions, before);
+  }
+
+  function act(action) {
+    const step = 80;
+    switch (action) {
+      case 'undo': if (!store.undo()) toast('Nothing to undo'); break;
+      case 'redo': if (!store.redo()) toast('Nothing to redo'); break;
+      case 'copy': clipboard = store.copy(); if (clipboard) toast(`${clipboard.nodes.length} copied`); break;
+      case 'cut': clipboard = store.copy(); store.deleteSelected(); break;
+      case 'paste': store.paste(clipboard, 40, keyOf); break;
+      case 'duplicate': store.paste(store.copy(), 40, keyOf); break;
+      case 'selectAll': store.selection = new Set(store.graph.nodes.map((n) => n.id)); canvas.schedule(); renderProps(); break;
+      case 'delete': {
+        const edges = [...canvas.selectedEdges];
+        canvas.selectedEdges = new Set();
+        store.deleteSelected(edges);
+        break;
+      }
+      case 'save': saveDraft(); break;
+      case 'search': search.focus(); search.select(); break;
+      case 'zoomIn': canvas.zoomBy(1.25); break;
+      case 'zoomOut': canvas.zoomBy(0.8); break;
+      case 'fit': canvas.fit(); break;
+      case 'panLeft': canvas.setView(canvas.k, canvas.tx + step, canvas.ty); break;
+      case 'panRight': canvas.setView(canvas.k, canvas.tx - step, canvas.ty); break;
+      case 'panUp': canvas.setView(canvas.k, canvas.tx, canvas.ty + step); break;
+      case 'panDown': canvas.setView(canvas.k, canvas.tx, canvas.ty - step); break;
+      case 'nudgeLeft': nudge(-20, 0); break;
+      case 'nudgeRight': nudge(20, 0); break;
+      case 'nudgeUp': nudge(0, -20); break;
+      case 'nudgeDown': nudge(0, 20); break;
+      case 'escape': store.selection = new Set(); canvas.selectedEdges = new Set(); toggleHelp(false); canvas.schedule(); renderProps(); break;
+      case 'deploy': deploy(); break;
+      case 'help': toggleHelp(); break;
+      default: return false;
+    }
+    return true;
+  }
+
+  function keyOf(kind) {
+    if (kind === 'block') return 'name';
+    return nameKey(palette.kinds?.[kind]?.schema);
+  }
+
+  const onKey = (event) => {
+    if (document.querySelector('dialog[open]')) return;
+    const target = event.target;
+    const editing = target instanceof HTMLElement && (target.closest('input, textarea, select, [contenteditable]'));
+    if (editing) {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's') { event.preventDefault(); saveDraft(); }
+      if (event.key === 'Escape' && target === search) { search.value = ''; canvas.setHighlight([]); canvas.el.focus(); }
+      return;
+    }
+    const action = actionOf(event);
+    if (action && act(action)) event.preventDefault();
+  };
+  document.addEventListener('keydown', onKey);
+
+  search.addEventListener('input', () => {
+    const found = store.search(search.value);
+    canvas.setHighlight(found);
+    search.dataset.found = String(found.length);
+  });
+  search.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const found = store.search(search.value);
+    if (!found.length) { toast(`No node matches "${search.value}"`); return; }
+    const i = (Number(search.dataset.at || -1) + 1) % found.length;
+    search.dataset.at = String(i);
+    store.selection = new Set([found[i]]);
+    canvas.focus(found[i]);
+    renderProps();
+  });
+
+  yamlArea.addEventListener('input', () => {
+    typing = true;
+    yamlError.hidden = true;
+    sync.textChanged(yamlArea.value);
+  });
+  yamlArea.addEventListener('blur', () => { typing = false; });
+
+  exampleSelect.addEventListener('change', async () => {
+    const name = exampleSelect.value;
+    exampleSelect.value = '';
+    if (!name) return;
+    try {
+      const doc = await api.get(`/v1/designer/examples/${encodeURIComponent(name)}`);
+      const file = examples.find((x) => x.name === name)?.file?.split('/').pop() || `${name}.yaml`;
+      await loadDoc({ yaml: doc.yaml, layout: doc.layout, file });
+      toast(`Example ${name} opened`);
+    } catch (error) {
+      toast(error.message, { error: true });
+    }
+  });
+
+  fileInput.addEventListener('change', async () => {
+    const chosen = fileInput.files?.[0];
+    fileInput.value = '';
+    if (!chosen) return;
+    const text = await chosen.text();
+    try {
+      if (chosen.name.endsWith('.json')) {
+        const layout = JSON.parse(text);
+        store.remember();
+        store.layout = { ...store.layout, ...(layout.nodes || layout) };
+        store.emit('load');
+        toast(`Layout ${chosen.name} applied`);
+      } else {
+        await loadDoc({ yaml: text, file: chosen.name });
+        toast(`${chosen.name} imported`);
+      }
+    } catch (error) {
+      toast(`${chosen.name}: ${error.message}`, { error: true });
+    }
+  });
+
+  // --- check results ----------------------------------------------------------
+  function showCheck(result) {
+    yamlError.hidden = true;
+    const errors = result.errors || [];
+    const warnings = result.warnings || [];
+    errorsByNode = new Map();
+    for (const e of errors) {
+      if (!e.node) continue;
+      if (!errorsByNode.has(e.node)) errorsByNode.set(e.node, []);
+      errorsByNode.get(e.node).push(e);
+    }
+    canvas.setErrors(errorsByNode);
+    check.dataset.state = result.ok ? 'ok' : 'errors';
+    check.textContent = result.ok ? (warnings.length ? `valid · ${warnings.length} warnings` : 'valid')
+      : `${errors.length} error${errors.length === 1 ? '' : 's'}`;
+    check.title = result.ok ? 'petra check finds nothing wrong' : errors.map((e) => `${e.location}: ${e.message}`).join('\n');
+    const line = (e, level) => h('li', { class: `problem ${level}`, 'data-test': 'problem', 'data-level': level,
+      'data-node': e.node || '', 'data-field': e.field || '', tabindex: 0, onclick: () => gotoProblem(e) },
+    h('code', {}, e.location || ''), ' ', e.path?.length ? h('span', { class: 'muted' }, `${formatPath(e.path)}: `) : null, e.message);
+    fill(problems, errors.map((e) => line(e, 'error')), warnings.map((e) => line(e, 'warning')),
+      errors.length || warnings.length ? null : h('li', { class: 'muted', 'data-test': 'problems-none' }, 'none'));
+    renderProps();
+    updateDeploy();
+  }
+
+  function formatPath(path) {
+    return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
+  }
+
+  function gotoProblem(e) {
+    if (e.node && store.node(e.node)) {
+      store.selection = new Set([e.node]);
+      canvas.focus(e.node);
+      renderProps();
+      if (e.field) props.querySelector(`[data-test="prop-${CSS.escape(e.field)}"]`)?.focus();
+    }
+    if (e.line) {
+      const lines = yamlArea.value.split('\n');
+      const start = lines.slice(0, e.line - 1).reduce((n, l) => n + l.length + 1, 0);
+      yamlArea.setSelectionRange(start, start + (lines[e.line - 1] || '').length);
+      yamlArea.scrollTop = Math.max(0, (e.line - 5) * 17);
+    }
+  }
+
+  function updateDeploy() {
+    if (!deployButton) return;
+    const ok = sync.deployable();
+    deployButton.disabled = !ok;
+    deployButton.title = ok ? (requireSigned ? 'Plan first; this PETRA requires a signature' : 'Plan first, then apply')
+      : 'Fix the problems first: the check must pass';
+  }
+
+  // --- property panel ---------------------------------------------------------
+  function renderProps() {
+    const ids = [...store.selection];
+    if (ids.length !== 1) {
+      delete props.dataset.node;
+      fill(props, h('p', { class: 'muted', 'data-test': 'props-none' },
+        ids.length ? `${ids.length} nodes selected` : 'Select a node to see its properties.'));
+      return;
+    }
+    const node = store.node(ids[0]);
+    if (!node) return;
+    if (props.dataset.node === node.id && props.contains(document.activeElement)) {
+      props.__stale = true; // not under the engineer's cursor: drawn again when the focus leaves the panel
+      return;
+    }
+    props.__stale = false;
+    props.dataset.node = node.id;
+    const fieldErrors = new Map();
+    for (const e of errorsByNode.get(node.id) || []) {
+      const key = e.field || '';
+      if (!fieldErrors.has(key)) fieldErrors.set(key, []);
+      fieldErrors.get(key).push(e.message);
+    }
+    const general = fieldErrors.get('') || [];
+    const set = (path) => (key, value) => {
+      if (key === keyOf(node.kind) && path.length === 0 && value) return rename(node, value);
+      store.setProp(node.id, [...path, key], value);
+      return undefined;
+    };
+    const parts = [h('p', { class: 'props-title' }, h('strong', {}, node.label || node.id), ' ',
+      h('span', { class: 'muted' }, `${node.kind}${node.type ? ` · ${node.type}` : ''}`))];
+    if (general.length) parts.push(h('p', { class: 'error', 'data-test': 'props-error' }, general.join('; ')));
+    if (node.kind === 'block') {
+      const spec = (palette.blocks || []).find((b) => b.type === node.type);
+      parts.push(...schemaFields({ properties: { name: { type: 'string', description: 'Unique block name.' } }, required: ['name'] },
+        node.props, set([]), fieldErrors));
+      if (spec?.description) parts.push(h('p', { class: 'muted' }, spec.description));
+      const wired = new Set(store.graph.edges.filter((e) => e.to.node === node.id).map((e) => e.to.port));
+      const open = (spec?.inputs || []).filter((p) => !wired.has(p.name));
+      if (open.length) {
+        parts.push(h('h3', {}, 'Unwired inputs (a constant, or empty)'));
+        parts.push(...schemaFields({ properties: Object.fromEntries(open.map((p) => [p.name,
+          { type: p.type === 'bool' ? 'boolean' : p.type === 'int' ? 'integer' : p.type === 'string' ? 'string' : 'number',
+            description: `${p.type || ''}${p.required ? ', required' : ''}${p.description ? `: ${p.description}` : ''}`,
+            default: p.default ?? undefined }])), required: open.filter((p) => p.required).map((p) => p.name) },
+        node.props?.inputs || {}, set(['inputs']), fieldErrors, { prefix: 'prop-input' }));
+      }
+      if (spec?.params && Object.keys(spec.params.properties || {}).length) {
+        parts.push(h('h3', {}, 'Parameters'));
+        parts.push(...schemaFields(spec.params, node.props?.params || {}, set(['params']), fieldErrors));
+      }
+    } else {
+      const spec = palette.kinds?.[node.type ? `${node.kind}:${node.type}` : node.kind] || palette.kinds?.[node.kind];
+      if (spec?.schema) parts.push(...schemaFields(spec.schema, node.props || {}, set([]), fieldErrors));
+      else parts.push(h('pre', { class: 'props-raw' }, JSON.stringify(node.props || {}, null, 2)));
+    }
+    fill(props, parts);
+  }
+
+  function rename(node, name) {
+    const taken = store.names();
+    taken.delete(nodeName(node.id));
+    if (taken.has(name)) { toast(`${name} is taken`, { error: true }); renderProps(); return; }
+    store.remember();
+    const old = node.id;
+    const id = `${node.kind}:${name}`;
+    node.id = id;
+    node.label = name;
+    node.props = { ...node.props, [keyOf(node.kind)]: name };
+    for (const e of store.graph.edges) {
+      if (e.from.node === old) e.from = { ...e.from, node: id };
+      if (e.to.node === old) e.to = { ...e.to, node: id };
+    }
+    store.layout[id] = store.layout[old];
+    delete store.layout[old];
+    store.reindex();
+    store.selection = new Set([id]);
+    store.emit('props');
+  }
+
+  props.addEventListener('focusout', (event) => {
+    if (props.__stale && !props.contains(event.relatedTarget)) setTimeout(renderProps, 0);
+  });
+
+  // --- start ------------------------------------------------------------------
+  renderPalette();
+  let first = { yaml: NEW_PLANT, layout: null, file: 'plant.yaml' };
+  if (engineer) {
+    try {
+      const current = await api.get('/v1/designer/current');
+      requireSigned = !!current.require_signed_config;
+      first = { yaml: current.yaml, layout: current.layout, file: current.file || 'plant.yaml' };
+    } catch (error) {
+      toast(`the running config: ${error.message}`, { error: true });
+    }
+  }
+  await loadDoc(first, { record: false });
+  offerDraft();
+
+  // for benchmarks/designer.py and the tests: the page's parts, read-only use
+  window.__designer = { store, canvas, sync };
+  return () => {
+    document.removeEventListener('keydown', onKey);
+    canvas.destroy();
+    clearTimeout(sync.timer);
+    delete window.__designer;
+  };
+}

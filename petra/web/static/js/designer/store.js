@@ -1,0 +1,213 @@
+// The designer's document, without the DOM: the graph (nodes, edges as the
+// server's POST /v1/designer/graph gives them), the layout (node id -> {x, y}),
+// the YAML text they came from, the selection, undo/redo and the clipboard.
+// Every edit is a new snapshot (structuredClone of the graph and layout, ~1 ms
+// for 2,000 nodes) so undo is exact and the server stays the only one that
+// turns a graph into YAML.
+
+const HISTORY = 100;
+
+/** A node's name (the part of its id after "kind:"). */
+export function nodeName(id) {
+  const at = id.indexOf(':');
+  return at < 0 ? id : id.slice(at + 1);
+}
+
+/** A name like `base` not yet used among `taken` (a Set of names): gt, gt_2, gt_3, ... */
+export function freshName(base, taken) {
+  const clean = String(base || 'node').toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^([^a-z_])/, '_$1');
+  if (!taken.has(clean)) return clean;
+  const stem = clean.replace(/_\d+$/, '');
+  for (let i = 2; ; i += 1) {
+    const name = `${stem}_${i}`;
+    if (!taken.has(name)) return name;
+  }
+}
+
+/** The key a kind's item is named by in its config (an alarm's and a contact's `id`, most others' `name`). */
+export function nameKey(schema) {
+  const props = (schema && schema.properties) || {};
+  if ('name' in props && !('id' in props)) return 'name';
+  if ('id' in props) return 'id';
+  return 'name';
+}
+
+export class Store {
+  constructor() {
+    this.graph = { nodes: [], edges: [] };
+    this.layout = {};
+    this.yaml = '';
+    this.file = 'plant.yaml';
+    this.selection = new Set();
+    this.undoStack = [];
+    this.redoStack = [];
+    this.listeners = new Set();
+    this.index = new Map();
+  }
+
+  onChange(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+
+  emit(why) { for (const fn of this.listeners) fn(why); }
+
+  /** Replace the whole document (a load, an example, an import, or the server's answer to a YAML edit). */
+  load({ graph, layout, yaml, file }, { record = false, why = 'load' } = {}) {
+    if (record) this.remember();
+    this.graph = { nodes: graph?.nodes || [], edges: graph?.edges || [] };
+    this.layout = { ...(layout || {}) };
+    if (yaml !== undefined) this.yaml = yaml;
+    if (file) this.file = file;
+    this.reindex();
+    for (const id of [...this.selection]) if (!this.index.has(id)) this.selection.delete(id);
+    this.emit(why);
+  }
+
+  reindex() {
+    this.index = new Map(this.graph.nodes.map((n) => [n.id, n]));
+  }
+
+  node(id) { return this.index.get(id); }
+
+  names() { return new Set(this.graph.nodes.map((n) => nodeName(n.id))); }
+
+  snapshot() {
+    return { graph: structuredClone(this.graph), layout: structuredClone(this.layout), yaml: this.yaml };
+  }
+
+  /** Keep the current state for undo (before an edit). */
+  remember() {
+    this.undoStack.push(this.snapshot());
+    if (this.undoStack.length > HISTORY) this.undoStack.shift();
+    this.redoStack.length = 0;
+  }
+
+  undo() { return this.step(this.undoStack, this.redoStack); }
+
+  redo() { return this.step(this.redoStack, this.undoStack); }
+
+  step(from, to) {
+    if (!from.length) return false;
+    to.push(this.snapshot());
+    const state = from.pop();
+    this.graph = state.graph;
+    this.layout = state.layout;
+    this.yaml = state.yaml;
+    this.reindex();
+    for (const id of [...this.selection]) if (!this.index.has(id)) this.selection.delete(id);
+    this.emit('history');
+    return true;
+  }
+
+  /** Add a node at (x, y); returns it. */
+  addNode(node, x, y) {
+    this.remember();
+    this.graph.nodes.push(node);
+    this.index.set(node.id, node);
+    this.layout[node.id] = { x: Math.round(x), y: Math.round(y) };
+    this.selection = new Set([node.id]);
+    this.emit('graph');
+    return node;
+  }
+
+  addEdge(edge) {
+    this.remember();
+    this.graph.edges.push(edge);
+    this.emit('graph');
+  }
+
+  /** Remove the selected nodes (and their edges) and the given edge ids. */
+  deleteSelected(edgeIds = []) {
+    const ids = this.selection;
+    const dropEdges = new Set(edgeIds);
+    if (!ids.size && !dropEdges.size) return false;
+    this.remember();
+    this.graph.nodes = this.graph.nodes.filter((n) => !ids.has(n.id));
+    this.graph.edges = this.graph.edges.filter((e) =>
+      !dropEdges.has(e.id) && !ids.has(e.from.node) && !ids.has(e.to.node));
+    for (const id of ids) delete this.layout[id];
+    this.selection = new Set();
+    this.reindex();
+    this.emit('graph');
+    return true;
+  }
+
+  /** Set one of a node's props (`path` a key list, e.g. ['params', 'frequency']); undefined removes it. */
+  setProp(id, path, value) {
+    const node = this.node(id);
+    if (!node) return;
+    this.remember();
+    node.props = node.props || {};
+    let at = node.props;
+    for (const key of path.slice(0, -1)) {
+      if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
+      at = at[key];
+    }
+    const last = path[path.length - 1];
+    if (value === undefined) delete at[last]; else at[last] = value;
+    this.emit('props');
+  }
+
+  /** Move nodes (a drag ended): positions, one undo step for the whole drag. */
+  moveNodes(positions, before) {
+    this.undoStack.push({ graph: structuredClone(this.graph), layout: before, yaml: this.yaml });
+    this.redoStack.length = 0;
+    for (const [id, p] of Object.entries(positions)) this.layout[id] = { x: Math.round(p.x), y: Math.round(p.y) };
+    this.emit('layout');
+  }
+
+  /** The selected nodes and the edges between them, for the clipboard. */
+  copy() {
+    const ids = this.selection;
+    if (!ids.size) return null;
+    return {
+      nodes: this.graph.nodes.filter((n) => ids.has(n.id)).map((n) => structuredClone(n)),
+      edges: this.graph.edges.filter((e) => ids.has(e.from.node) && ids.has(e.to.node)).map((e) => structuredClone(e)),
+      layout: Object.fromEntries([...ids].map((id) => [id, this.layout[id] || { x: 0, y: 0 }])),
+    };
+  }
+
+  /** Paste a clipboard: fresh names (and ids) for its nodes, moved by `offset`; the pasted nodes are selected. */
+  paste(clip, offset = 40, keyOf = () => 'name') {
+    if (!clip || !clip.nodes.length) return [];
+    this.remember();
+    const taken = this.names();
+    const renamed = new Map();
+    const added = [];
+    for (const original of clip.nodes) {
+      const node = structuredClone(original);
+      const kind = node.kind;
+      const name = freshName(nodeName(original.id), taken);
+      taken.add(name);
+      node.id = `${kind}:${name}`;
+      node.label = name;
+      node.path = null;
+      node.props = node.props || {};
+      node.props[keyOf(kind)] = name;
+      renamed.set(original.id, node.id);
+      const at = clip.layout[original.id] || { x: 0, y: 0 };
+      this.layout[node.id] = { x: at.x + offset, y: at.y + offset };
+      this.graph.nodes.push(node);
+      added.push(node.id);
+    }
+    for (const edge of clip.edges) {
+      this.graph.edges.push({ ...structuredClone(edge), id: `${renamed.get(edge.from.node)}.${edge.from.port}->${renamed.get(edge.to.node)}.${edge.to.port}`,
+        from: { ...edge.from, node: renamed.get(edge.from.node) }, to: { ...edge.to, node: renamed.get(edge.to.node) } });
+    }
+    this.reindex();
+    this.selection = new Set(added);
+    this.emit('graph');
+    return added;
+  }
+
+  /** Nodes whose id, label, type or props' text contains `text` (case-insensitive). */
+  search(text) {
+    const needle = text.trim().toLowerCase();
+    if (!needle) return [];
+    return this.graph.nodes.filter((n) =>
+      `${n.id} ${n.label || ''} ${n.type || ''} ${n.props?.description || ''}`.toLowerCase().includes(needle)).map((n) => n.id);
+  }
+
+  /** The layout side file's content. */
+  layoutFile() {
+    return { version: 1, nodes: this.layout };
+  }
+}
