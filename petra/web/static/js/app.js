@@ -22,6 +22,7 @@ const PAGES = [
   { id: 'trends', title: 'Trends', need: 'viewer', load: () => import('./pages/trends.js') },
   { id: 'alarms', title: 'Alarms', need: 'viewer', load: () => import('./pages/alarms.js') },
   { id: 'tree', title: 'Tree', need: 'viewer', load: () => import('./pages/tree.js') },
+  { id: 'designer', title: 'Designer', need: 'viewer', load: () => import('./designer/page.js') },
   { id: 'audit', title: 'Audit', need: 'admin', load: () => import('./pages/audit.js') },
   { id: 'screen', title: 'Screens', need: 'viewer', load: () => import('./pages/screens.js'), hidden: true },
 ];
