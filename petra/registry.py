@@ -9,7 +9,7 @@ in this order. Importing this module loads only the declarations (see
 from __future__ import annotations
 
 from petra import alarms, control, opcua, storage, web
-from petra.drivers import modbus, mqtt, s7
+from petra.drivers import modbus, mqtt, s7, sparkplug
 from petra.section import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -21,6 +21,7 @@ SECTIONS: tuple[Section, ...] = (
     control.SECTION,
     opcua.SECTION,
     web.SECTION,
+    sparkplug.SECTION,
 )
 
 
