@@ -1,0 +1,47 @@
+"""The answers of the designer's routes that need no running plant: plain functions of the posted text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petra.config.errors import ConfigError
+from petra.designer.checks import check_text, locate, node_paths, report
+from petra.designer.graph import Graph, build_graph
+from petra.designer.layout import LayoutError, complete, parse_layout
+
+
+def _graph_or_problems(text: str, filename: str, types: dict[str, str]) -> tuple[Graph | None, list[Any]]:
+    try:
+        return build_graph(text, filename, types), []
+    except ConfigError as exc:
+        return None, list(exc.problems)
+
+
+def graph_answer(text: str, filename: str, layout: Any = None) -> dict[str, Any]:
+    """`POST /v1/designer/graph`: the graph, every node placed, and the check's errors and warnings."""
+    from petra.control.calls import ApiError
+
+    try:
+        given = parse_layout(layout)
+    except LayoutError as exc:
+        raise ApiError(400, str(exc)) from None
+    result = check_text(text, filename)
+    graph, problems = _graph_or_problems(text, filename, result.signal_types())
+    if graph is None:
+        return {"graph": {"nodes": [], "edges": []}, "layout": {"version": 1, "nodes": {}},
+                "errors": [locate(p, {}) for p in problems], "warnings": []}
+    checked = report(result, graph)
+    return {"graph": graph.to_json(), "layout": {"version": 1, "nodes": complete(graph, given)},
+            "errors": checked["errors"], "warnings": checked["warnings"], "ok": checked["ok"]}
+
+
+def check_answer(text: str, filename: str) -> dict[str, Any]:
+    """`POST /v1/designer/check`."""
+    result = check_text(text, filename)
+    graph, _ = _graph_or_problems(text, filename, result.signal_types())
+    return report(result, graph)
+
+
+def paths_of(text: str, filename: str) -> dict[Any, str]:
+    graph, _ = _graph_or_problems(text, filename, {})
+    return node_paths(graph) if graph is not None else {}
