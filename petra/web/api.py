@@ -23,6 +23,7 @@ from typing import Any
 from petra.audit import AuditError, parse_entry
 from petra.control.api import ApiError, Request, history_query, json_body, query_number
 from petra.control.routes import Route
+from petra.designer.api import routes as designer_routes
 from petra.plant import Plant
 from petra.security.roles import Role
 from petra.web.ring import TrendRing
@@ -170,4 +171,4 @@ def routes(plant: Plant, wiring: Wiring) -> list[Route]:
         return []
     hub = wiring.section_state("web").setdefault("hub", StreamHub(plant))
     assert isinstance(hub, StreamHub)
-    return WebApi(plant, wiring, hub).routes()
+    return WebApi(plant, wiring, hub).routes() + designer_routes(plant, wiring)
