@@ -54,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
     except ToolError as exc:
         print(f"petra opcua: {exc}", file=sys.stderr)
         return exc.status
+    except ua.UaStatusCodeError as exc:
+        print(f"petra opcua: {args.endpoint} refused the request: {_status(exc.code)}", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError, ua.UaError) as exc:
+        print(f"petra opcua: {args.endpoint}: {_reason(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
 
@@ -106,7 +112,7 @@ def _cert_uri(cert_path: str) -> str | None:
 
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
-    except Exception:  # noqa: BLE001 - a certificate without SAN: keep asyncua's default URI
+    except Exception:
         return None
     return str(uris[0]) if uris else None
 
@@ -159,7 +165,7 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[Client]:
     probe = Client(url, timeout=args.timeout)
     try:
         endpoints = await probe.connect_and_get_server_endpoints()
-    except (OSError, asyncio.TimeoutError, TimeoutError) as exc:
+    except (OSError, TimeoutError) as exc:
         raise ToolError(f"cannot reach {url}: {_reason(exc)}") from None
     except ua.UaStatusCodeError as exc:
         raise ToolError(f"{url} refused to list its endpoints: {_status(exc.code)}") from None
@@ -203,7 +209,7 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[Client]:
             await client.disconnect()
         who = f"user {args.user!r}" if args.user else "an anonymous client"
         raise ToolError(f"{url} refused {who}: {_status(exc.code)}") from None
-    except (OSError, asyncio.TimeoutError, TimeoutError, ua.UaError) as exc:
+    except (OSError, TimeoutError, ua.UaError) as exc:
         with contextlib.suppress(Exception):
             await client.disconnect()
         hint = " (is the client certificate trusted by the server?)" if policy != "None" else ""
@@ -218,13 +224,17 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[Client]:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timed out"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()  # asyncio's "Connect call failed (...)" hides the reason
     return str(exc) or type(exc).__name__
 
 
+def _code(dv: ua.DataValue) -> ua.StatusCode:
+    return dv.StatusCode if dv.StatusCode is not None else ua.StatusCode()
+
+
 def _status(code: int | ua.StatusCode) -> str:
-    status = code if isinstance(code, ua.StatusCode) else ua.StatusCode(code)
+    status = code if isinstance(code, ua.StatusCode) else ua.StatusCode(ua.UInt32(code))
     return status.name if status.is_good() else f"{status.name} ({status.doc.rstrip('.')})"
 
 
@@ -249,7 +259,7 @@ def parse_node(text: str, ns: int | None) -> ua.NodeId:
             raise ToolError(f"not a NodeId: {text!r} ({exc})", 2) from None
     if ns is None:
         raise ToolError(f"not a NodeId: {text!r} (give ns=<index>;s=<name>, or --ns with a plain name)", 2)
-    return ua.NodeId(text, ns)
+    return ua.NodeId(ua.String(text), ua.Int16(ns))
 
 
 def _emit(args: argparse.Namespace, record: dict[str, Any], text: str) -> None:
@@ -292,8 +302,8 @@ async def _browse(args: argparse.Namespace, client: Client, node: Node, depth: i
         variables = [i for i, r in enumerate(shown) if r.NodeClass == ua.NodeClass.Variable]
         if variables:
             read = await client.read_attributes([client.get_node(shown[i].NodeId) for i in variables])
-            for i, dv in zip(variables, read, strict=True):
-                values[i] = dv
+            for i, read_value in zip(variables, read, strict=True):
+                values[i] = read_value
     indent = "  " * depth
     for ref, dv in zip(shown, values, strict=True):
         nodeid = ref.NodeId.to_string()
@@ -301,8 +311,8 @@ async def _browse(args: argparse.Namespace, client: Client, node: Node, depth: i
                                   "class": ref.NodeClass.name, "depth": depth}
         text = f"{indent}{ref.BrowseName.to_string()}  [{nodeid}] {ref.NodeClass.name}"
         if dv is not None:
-            record.update(value=_plain(dv.Value.Value if dv.Value else None), status=_status(dv.StatusCode_))
-            text += f" = {_shown(dv.Value.Value if dv.Value else None)} ({dv.StatusCode_.name})"
+            record.update(value=_plain(dv.Value.Value if dv.Value else None), status=_status(_code(dv)))
+            text += f" = {_shown(dv.Value.Value if dv.Value else None)} ({_code(dv).name})"
         _emit(args, record, text)
         if ref.NodeClass in (ua.NodeClass.Object, ua.NodeClass.Variable):
             await _browse(args, client, client.get_node(ref.NodeId), depth + 1)
@@ -332,8 +342,8 @@ async def read(args: argparse.Namespace) -> int:
         failed = 0
         for text, node, dv, dtype in zip(args.nodes, nodes, values, types, strict=True):
             nodeid = node.nodeid.to_string()
-            status = dv.StatusCode_
-            if not status.is_good() and dv.Value is None:
+            status = _code(dv)
+            if not status.is_good() and (dv.Value is None or dv.Value.Value is None):
                 failed += 1
                 _emit(args, {"node": nodeid, "status": status.name}, f"{text}: {_status(status)}")
                 continue
@@ -427,11 +437,12 @@ async def write(args: argparse.Namespace) -> int:
             for (node_text, _), dv in zip(pairs, await client.read_attributes(nodes, ua.AttributeIds.DataType),
                                           strict=True):
                 datatype = dv.Value.Value if dv.Value is not None else None
-                if not dv.StatusCode_.is_good() or datatype is None:
-                    raise ToolError(f"{node_text}: {_status(dv.StatusCode_)}")
+                if not _code(dv).is_good() or datatype is None:
+                    raise ToolError(f"{node_text}: {_status(_code(dv))}")
                 if datatype.NamespaceIndex != 0 or not isinstance(datatype.Identifier, int) or not (
                         1 <= datatype.Identifier <= 25):
-                    raise ToolError(f"{node_text}: data type {_type_name(datatype)} is not a built-in type; give --type")
+                    raise ToolError(f"{node_text}: data type {_type_name(datatype)} is not a built-in type; "
+                                    "give --type")
                 vtypes.append(ua.VariantType(datatype.Identifier))
         datavalues = [ua.DataValue(ua.Variant(coerce(text, vt), vt)) for (_, text), vt in zip(pairs, vtypes,
                                                                                              strict=True)]
@@ -477,7 +488,7 @@ class _DataHandler:
             return
         dv = data.monitored_item.Value
         nodeid = node.nodeid.to_string()
-        status = dv.StatusCode_.name if dv is not None else "Good"
+        status = _code(dv).name if dv is not None else "Good"
         source = dv.SourceTimestamp if dv is not None else None
         _emit(self.args, {"node": nodeid, "value": _plain(val), "status": status, "source_timestamp": source},
               f"{_time(source)}  {self.names.get(nodeid, nodeid)} = {_shown(val)}  {status}")
@@ -553,6 +564,8 @@ async def events(args: argparse.Namespace) -> int:
         except ua.UaStatusCodeError as exc:
             raise ToolError(f"{args.node}: events refused: {_status(exc.code)}") from None
         if args.refresh:
+            if sub.subscription_id is None:
+                raise ToolError("the server created no subscription")
             await condition_refresh(client, sub.subscription_id)
         await until.wait(args.seconds)
         with contextlib.suppress(Exception):
@@ -564,7 +577,8 @@ async def condition_refresh(client: Client, subscription_id: int) -> None:
     """ConditionRefresh (Part 9): the server replays its retained conditions between RefreshStart and End."""
     try:
         await client.get_node(ua.ObjectIds.ConditionType).call_method(
-            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh), ua.Variant(subscription_id, ua.VariantType.UInt32))
+            ua.NodeId(ua.Int32(ua.ObjectIds.ConditionType_ConditionRefresh)),
+            ua.Variant(subscription_id, ua.VariantType.UInt32))
     except ua.UaStatusCodeError as exc:
         raise ToolError(f"ConditionRefresh refused: {_status(exc.code)}") from None
 
