@@ -72,3 +72,117 @@ def test_births_carry_every_metric_and_data_follows_by_exception(
     assert all(not m.HasField("name") for d in data for m in d.payload.metrics)  # aliases only after the birth
     seqs = sorted(d.payload.seq for d in data)
     assert seqs == list(range(2, 2 + len(data)))
+
+
+def _bdseq(message: Any) -> int:
+    return next(m.long_value for m in message.payload.metrics if m.name == "bdSeq")
+
+
+def test_ndeath_is_the_will_with_the_births_bdseq_and_a_lost_session_starts_the_next(
+        mosquitto: Mosquitto, host: SparkplugHost, plants: list[RunningPlant], tmp_path: Path) -> None:
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path)})
+    wait_until(lambda: host.received("NBIRTH", "line1"))
+    first = host.received("NBIRTH", "line1")[0]
+    node = plant.lookup("petra/services/sparkplug:line1").proxy()
+    client = node.client.get()
+    client.socket().close()  # the connection dies without a DISCONNECT: the broker publishes the will
+    wait_until(lambda: host.received("NDEATH", "line1") and len(host.received("NBIRTH", "line1")) >= 2)
+    death = host.received("NDEATH", "line1")[0]
+    assert (death.qos, death.retain) == (1, False)
+    assert _bdseq(death) == _bdseq(first) == 0
+    assert not death.payload.HasField("seq")
+    second = host.received("NBIRTH", "line1")[1]
+    assert _bdseq(second) == 1 and second.payload.seq == 0
+
+    plant.stop()  # graceful: the NDEATH of the current session goes out before the disconnect
+    wait_until(lambda: len(host.received("NDEATH", "line1")) >= 2)
+    last = host.received("NDEATH", "line1")[-1]
+    assert _bdseq(last) == 1 and last.qos == 1
+
+    again = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path)})
+    wait_until(lambda: len(host.received("NBIRTH", "line1")) >= 3)
+    assert _bdseq(host.received("NBIRTH", "line1")[2]) == 2  # bdSeq survives the restart
+    again.stop()
+
+
+def test_seq_wraps_from_255_to_0(mosquitto: Mosquitto, host: SparkplugHost, plants: list[RunningPlant],
+                                  tmp_path: Path) -> None:
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path)})
+    wait_until(lambda: host.received("NBIRTH", "line1"))
+    for i in range(300):
+        plant.write("default", count=i)
+    wait_until(lambda: len(host.received("NDATA", "line1")) >= 300)
+    seqs = [m.payload.seq for m in host.received("NDATA", "line1")]
+    assert seqs == [(1 + i) % 256 for i in range(300)]
+    assert [v for v, _, _ in host.values("line1")["count"]] == list(range(300))
+
+
+def test_rebirth_on_node_control_keeps_bdseq(mosquitto: Mosquitto, host: SparkplugHost,
+                                             plants: list[RunningPlant], tmp_path: Path) -> None:
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path)})
+    wait_until(lambda: host.received("NBIRTH", "line1"))
+    plant.write("default", temperature=30.0)
+    wait_until(lambda: host.received("NDATA", "line1"))
+    host.command("plant", "line1", [{"name": "Node Control/Rebirth", "datatype": sp.BOOLEAN,
+                                     "boolean_value": True}])
+    wait_until(lambda: len(host.received("NBIRTH", "line1")) == 2)
+    reborn = host.received("NBIRTH", "line1")[1]
+    assert _bdseq(reborn) == 0 and reborn.payload.seq == 0
+    assert {m.name: metric_value(m) for m in reborn.payload.metrics}["temperature"] == 30.0
+    assert not host.received("NDEATH", "line1")
+    assert node_metric(plant, "petra_sparkplug_births_total") == 2
+
+
+def test_commands_write_through_the_host_identity_and_bad_ones_are_refused_and_counted(
+        mosquitto: Mosquitto, host: SparkplugHost, plants: list[RunningPlant], tmp_path: Path) -> None:
+    signals = [*SIGNALS, {"name": "setpoint", "type": "float", "min": 0, "max": 100},
+               {"name": "locked", "type": "float", "writable_by": "engineer"}]
+    plant = start(plants, {"node_id": "line1", "signals": signals,
+                           "sparkplug": section(mosquitto, tmp_path, host_role="operator",
+                                                devices=[{"name": "pumps", "groups": ["pumps"]}])})
+    wait_until(lambda: host.received("DBIRTH", "line1"))
+    alias = {m.name: m.alias for m in host.received("NBIRTH", "line1")[0].payload.metrics}
+    host.command("plant", "line1", [{"name": "setpoint", "datatype": sp.DOUBLE, "double_value": 42.5}])
+    host.command("plant", "line1", [{"alias": alias["count"], "long_value": (-7) % (1 << 64)}])
+    host.command("plant", "line1", [], device="pumps", raw=_payload(
+        [{"name": "pump_speed", "datatype": sp.DOUBLE, "double_value": 900.0}]))
+    wait_until(lambda: plant.value("setpoint") == 42.5 and plant.value("count") == -7
+               and plant.value("pump_speed") == 900.0)
+
+    refused = "petra_sparkplug_commands_refused_total"
+    host.command("plant", "line1", [{"name": "no_such", "datatype": sp.DOUBLE, "double_value": 1.0}])
+    host.command("plant", "line1", [{"name": "setpoint", "datatype": sp.STRING, "string_value": "hot"}])
+    host.command("plant", "line1", [{"name": "setpoint", "datatype": sp.DOUBLE, "boolean_value": True}])
+    host.command("plant", "line1", [{"name": "bdSeq", "datatype": sp.INT64, "long_value": 9},
+                                    {"name": "setpoint", "datatype": sp.DOUBLE, "double_value": 1.0}])
+    host.command("plant", "line1", [], raw=b"\xff\xff\x01not a protobuf")
+    host.command("plant", "line1", [{"name": "setpoint", "datatype": sp.DOUBLE, "double_value": 500.0}])
+    host.command("plant", "line1", [{"name": "locked", "datatype": sp.DOUBLE, "double_value": 1.0}])
+    host.command("plant", "line1", [], device="pumps", raw=_payload(
+        [{"name": "temperature", "datatype": sp.DOUBLE, "double_value": 1.0}]))  # not a metric of that device
+    wait_until(lambda: plant.metric(refused, {"node": "plant/line1", "reason": "denied"}) == 1, timeout=10)
+    counts = {reason: node_metric(plant, refused, reason=reason)
+              for reason in ("unknown", "type", "stale_bdseq", "malformed", "range", "denied")}
+    assert counts == {"unknown": 2, "type": 2, "stale_bdseq": 1, "malformed": 1, "range": 1, "denied": 1}
+    assert plant.value("setpoint") == 42.5 and plant.value("temperature") == 0.0
+    assert node_metric(plant, "petra_sparkplug_commands_written_total") == 3
+    plant.write("default", temperature=99.0)  # the node keeps running and reporting
+    wait_until(lambda: [v for v, _, _ in host.values("line1").get("temperature", [])][-1:] == [99.0])
+
+
+def test_the_default_host_role_writes_nothing(mosquitto: Mosquitto, host: SparkplugHost,
+                                              plants: list[RunningPlant], tmp_path: Path) -> None:
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path)})
+    wait_until(lambda: host.received("NBIRTH", "line1"))
+    host.command("plant", "line1", [{"name": "temperature", "datatype": sp.DOUBLE, "double_value": 5.0}])
+    wait_until(lambda: node_metric(plant, "petra_sparkplug_commands_refused_total", reason="denied") == 1)
+    assert plant.value("temperature") == 0.0
+
+
+def _payload(metrics: list[dict[str, Any]]) -> bytes:
+    out = sp.Payload(timestamp=1)
+    for spec in metrics:
+        m = out.metrics.add()
+        for key, value in spec.items():
+            setattr(m, key, value)
+    return bytes(out.SerializeToString())
