@@ -186,3 +186,65 @@ def _payload(metrics: list[dict[str, Any]]) -> bytes:
         for key, value in spec.items():
             setattr(m, key, value)
     return bytes(out.SerializeToString())
+
+
+def storage(tmp_path: Path) -> dict[str, Any]:
+    return {"wal": {"wal_dir": str(tmp_path / "wal"), "sync_on_write": False},
+            "local": {"data_dir": str(tmp_path / "local")}}
+
+
+def test_primary_host_state_gates_births_and_the_offline_period_is_sent_historical_in_order_once(
+        mosquitto: Mosquitto, host: SparkplugHost, plants: list[RunningPlant], tmp_path: Path) -> None:
+    host.state(False)
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "storage": storage(tmp_path),
+                           "sparkplug": section(mosquitto, tmp_path / "sp", primary_host_id="scada",
+                                                devices=[{"name": "pumps", "groups": ["pumps"]}])})
+    wait_until(lambda: node_metric(plant, "petra_sparkplug_connected") == 1)
+    plant.write("default", count=1)
+    assert not host.received("NBIRTH", "line1")  # no birth while the host is offline
+    host.state(True)
+    wait_until(lambda: host.received("NBIRTH", "line1") and host.received("DBIRTH", "line1"))
+    plant.write("default", count=2)
+    wait_until(lambda: host.values("line1").get("count"))
+
+    host.state(False)  # the node answers with its NDEATH and waits in a new session
+    wait_until(lambda: host.received("NDEATH", "line1"))
+    assert _bdseq(host.received("NDEATH", "line1")[0]) == 0
+    wait_until(lambda: node_metric(plant, "petra_sparkplug_backfill_pending") == 1)
+    offline = list(range(3, 40))
+    for i in offline:
+        plant.write("default", count=i)
+        plant.write("pumps", pump_speed=float(i))
+    host.state(True)
+    wait_until(lambda: len(host.received("NBIRTH", "line1")) == 2)
+    reborn = host.received("NBIRTH", "line1")[1]
+    assert _bdseq(reborn) == 1
+    plant.write("default", count=1000)  # live after the birth
+    wait_until(lambda: node_metric(plant, "petra_sparkplug_backfill_pending") == 0, timeout=15)
+    wait_until(lambda: [v for v, _, h in host.values("line1")["count"] if not h][-1:] == [1000])
+    seen = host.values("line1")
+    historical = [v for v, _, h in seen["count"] if h]
+    assert historical == offline  # every change of the offline period, in order, once
+    assert [v for v, _, h in seen["pump_speed"] if h] == [float(i) for i in offline]
+    live = [v for v, _, h in seen["count"] if not h]
+    assert live == [2, 1000]
+    stamps = [t for _, t, h in seen["count"] if h]
+    assert stamps == sorted(stamps)
+    assert node_metric(plant, "petra_sparkplug_historical_sent_total") == 2 * len(offline)
+    assert node_metric(plant, "petra_sparkplug_historical_lost_total") == 0
+    ddata = [m for m in host.received("DDATA", "line1") if m.payload.metrics[0].is_historical]
+    assert ddata and all(m.device == "pumps" for m in ddata)
+
+
+def test_a_stale_or_malformed_state_changes_nothing(mosquitto: Mosquitto, host: SparkplugHost,
+                                                    plants: list[RunningPlant], tmp_path: Path) -> None:
+    host.state(True)
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS,
+                           "sparkplug": section(mosquitto, tmp_path, primary_host_id="scada")})
+    wait_until(lambda: host.received("NBIRTH", "line1"))
+    host.client.publish("spBv1.0/STATE/scada", b'{"online": false, "timestamp": 5}', qos=1).wait_for_publish(5)
+    host.client.publish("spBv1.0/STATE/scada", b"{not json", qos=1).wait_for_publish(5)
+    wait_until(lambda: node_metric(plant, "petra_sparkplug_errors_total") == 1)
+    plant.write("default", count=3)
+    wait_until(lambda: host.values("line1").get("count"))
+    assert not host.received("NDEATH", "line1")
