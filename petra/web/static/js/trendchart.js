@@ -1,6 +1,7 @@
 // One trend chart (uPlot, vendored at /static/vendor/uplot/): the history of
-// its signals from GET /v1/history, downsampled by the server to the chart's
-// width in pixels, then live points appended from the stream. Used by the
+// its signals from one GET /v1/trend, downsampled by the server to the chart's
+// width in pixels (each pixel's first, min, max and last), then live points
+// appended from the stream. Used by the
 // Trends page, the signal pop-up and the screens' trend widget.
 //
 // Zoom: drag across the plot (x); wheel zooms around the cursor; Shift+wheel
@@ -116,18 +117,21 @@ export class TrendChart {
     const points = Math.max(100, Math.round(this.plot.width));
     this.note = '';
     let series = null;
+    let from = since;
     try {
       const names = this.signals.map((s) => enc(s.name)).join(',');
-      series = (await api.get(`/v1/trend?signals=${names}&since=${since}&until=${until}&points=${points}`)).signals;
+      const body = await api.get(`/v1/trend?signals=${names}&since=${since}&until=${until}&points=${points}`);
+      ({ signals: series, since: from } = body);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
       this.note = error.message; // no history here (or a signal gone since the page listed it): live points only
     }
     const tables = await Promise.all(this.signals.map(async (s) => {
       const column = series?.[s.name];
-      if (column && column.t.length) {
+      if (column && column.t_us.length) {
         // history records changes: the last value holds until now (so a steady signal still draws a line)
-        const x = column.t;
+        const x = column.t_us;
+        for (let i = 0; i < x.length; i++) x[i] = from + x[i] / 1e6;
         const y = column.v;
         if (x[x.length - 1] < until) { x.push(until); y.push(y[y.length - 1]); }
         return [x, y];
