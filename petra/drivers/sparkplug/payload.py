@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
 from petra.drivers.sparkplug import sparkplug_b_pb2 as pb
 from petra.values import DataType, Quality
@@ -26,7 +26,7 @@ DATATYPES: dict[DataType, int] = {DataType.BOOL: BOOLEAN, DataType.INT: INT64, D
 QUALITY_CODES: dict[int, int] = {Quality.GOOD: 192, Quality.UNCERTAIN: 64, Quality.BAD: 0}
 _U64 = 1 << 64
 
-Payload = pb.Payload
+Payload: Any = pb.Payload  # type: ignore[attr-defined]  # generated: no static attributes
 MetricMessage = Any
 """A `Payload.Metric` (protobuf's generated classes have no static types)."""
 
@@ -36,7 +36,7 @@ class PayloadError(ValueError):
 
 
 def now_ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 def set_value(metric: MetricMessage, datatype: int, value: Any) -> None:
@@ -122,7 +122,7 @@ def quality_of(metric: MetricMessage) -> Quality:
 
 def decode(data: bytes) -> Any:
     """A received payload; PayloadError when it is not a Sparkplug B protobuf."""
-    payload = pb.Payload()
+    payload = Payload()
     try:
         payload.ParseFromString(data)
     except (DecodeError, RuntimeWarning, ValueError) as exc:
