@@ -17,6 +17,7 @@ import { Sync } from './sync.js';
 import { schemaFields } from './form.js';
 import { deployDialog, download } from './deploy.js';
 import { SHORTCUTS, actionOf } from './keys.js';
+import { planWire, signalNode, unwire } from './wires.js';
 
 const NEW_PLANT = '# A new PETRA plant, drawn in the designer.\nnode_id: new-plant\nscan_time_ms: 100\n';
 const DRAFT_KEY = 'petra.designer.draft';
@@ -26,20 +27,37 @@ function ensureStyles() {
   document.head.append(h('link', { rel: 'stylesheet', href: '/static/designer.css', 'data-designer-css': 'true' }));
 }
 
-/** The palette's entries: every block type, then every other node kind the server names. */
+/** The palette's entries: every block type, then every type of every other node kind the server names. */
 export function paletteItems(palette) {
   const items = (palette.blocks || []).map((b) => ({ kind: 'block', type: b.type, title: b.type, description: b.description || '' }));
-  for (const [key, spec] of Object.entries(palette.kinds || {})) {
-    if (key === 'block') continue;
-    const [kind, type = ''] = key.split(':');
-    items.push({ kind, type, key, title: type ? `${kind} · ${type}` : kind, description: spec.description || spec.schema?.description || '',
-      section: spec.section });
+  for (const [kind, spec] of Object.entries(palette.kinds || {})) {
+    if (kind === 'block' || kind === 'mapping') continue; // a mapping belongs to a connection: drawn from its signal
+    const types = spec.types ? Object.entries(spec.types) : [['', spec]];
+    for (const [type, sub] of types) {
+      if (kind === 'section' && type === 'plant') continue; // always there
+      items.push({ kind, type, title: type ? `${kind} · ${type}` : kind,
+        description: sub.schema?.description || spec.schema?.description || '', section: sub.section });
+    }
   }
   return items;
 }
 
-/** A new node of a palette item (its ports from the palette for a block; the server completes the rest). */
-export function newNode(item, palette, taken) {
+/** The schema of one item of a node kind (and type). */
+export function kindSchema(palette, kind, type) {
+  const spec = palette.kinds?.[kind];
+  return spec?.types?.[type]?.schema || spec?.schema || null;
+}
+
+/** The key a kind's item is named by (null: the kind's id is its type, e.g. tier:local, notifier:email). */
+export function keyFor(kind, palette) {
+  if (kind === 'block') return 'name';
+  if (kind === 'escalation') return 'alarm';
+  if (kind === 'notifier' || kind === 'tier' || kind === 'section') return null;
+  return nameKey(palette.kinds?.[kind]?.schema);
+}
+
+/** A new node of a palette item (a block's ports from the palette; the server completes the rest). */
+export function newNode(item, palette, taken, existing = new Set()) {
   if (item.kind === 'block') {
     const spec = (palette.blocks || []).find((b) => b.type === item.type) || { inputs: [], outputs: [] };
     const name = freshName(item.type.toLowerCase(), taken);
@@ -47,18 +65,17 @@ export function newNode(item, palette, taken) {
       ports: { inputs: spec.inputs.map((p) => ({ name: p.name, type: p.type })), outputs: spec.outputs.map((p) => ({ name: p.name, type: p.type })) },
       props: { name, type: item.type, inputs: {}, outputs: {} } };
   }
-  const spec = palette.kinds?.[item.key || item.kind] || {};
-  const key = nameKey(spec.schema);
-  const name = freshName(item.type || item.kind, taken);
-  const props = { [key]: name };
-  if (item.type && spec.schema?.properties?.type) props.type = item.type;
-  return { id: `${item.kind}:${name}`, kind: item.kind, type: item.type || '', label: name, path: null,
-    ports: spec.ports || { inputs: [], outputs: [] }, props };
-}
-
-function edgeKind(a, b) {
-  for (const kind of ['alarm', 'escalation', 'mapping']) if (a.kind === kind || b.kind === kind) return kind;
-  return 'wire';
+  const key = keyFor(item.kind, palette);
+  const fixed = key === null || (item.kind === 'connection' && item.type === 'mqtt');
+  const name = fixed ? item.type : freshName(item.type || item.kind, taken);
+  const id = item.kind === 'connection' && !fixed ? `connection:${item.type}/${name}` : `${item.kind}:${name}`;
+  if (existing.has(id)) return null;
+  const props = key && !fixed ? { [key]: name } : {};
+  if (item.kind === 'connection' && !fixed) props.name = name;
+  if (item.kind === 'tier' && item.type === 'remote') props.type = 'clickhouse';
+  if (item.kind === 'escalation') props.contacts = [];
+  if (item.kind === 'signal') return { ...signalNode(name, ''), implicit: false, props: { name, type: 'float' }, type: 'float' };
+  return { id, kind: item.kind, type: item.type || '', label: name, path: null, ports: { inputs: [], outputs: [] }, props };
 }
 
 export async function mount(el, ctx) {
@@ -180,12 +197,7 @@ export async function mount(el, ctx) {
     connect: async (from, to) => {
       await sync.flush();
       const answer = await api.post('/v1/designer/connect', { yaml: store.yaml, from, to });
-      if (answer.ok) {
-        const a = store.node(from.node);
-        const b = store.node(to.node);
-        store.addEdge({ id: `${from.node}.${from.port}->${to.node}.${to.port}`, from, to, kind: edgeKind(a, b) });
-        sync.graphChanged();
-      }
+      if (answer.ok) store.applyWire(planWire(store.graph, store.index, from, to, store.names()));
       return answer;
     },
     drop: (item, x, y) => addFromPalette(item, x - NODE_W / 2, y - 20),
@@ -203,7 +215,13 @@ export async function mount(el, ctx) {
 
   // --- actions --------------------------------------------------------------
   function addFromPalette(item, x, y) {
-    const node = newNode(item, palette, store.names());
+    const node = newNode(item, palette, store.names(), new Set(store.index.keys()));
+    if (!node) {
+      const id = `${item.kind}:${item.type}`;
+      toast(`${id} is there already: one per plant`);
+      if (store.node(id)) { store.selection = new Set([id]); canvas.focus(id); renderProps(); }
+      return;
+    }
     store.addNode(node, x, y);
     canvas.el.focus({ preventScroll: true });
   }
@@ -219,9 +237,12 @@ export async function mount(el, ctx) {
   }
 
   async function newPlant() {
-    // the plant's other settings (web, security, storage ...) stay: only the nodes go
+    // the plant's settings (section nodes: plant, web, security, ...) stay: everything drawn goes
     store.remember();
-    store.load({ graph: { nodes: [], edges: [] }, layout: {} }, { why: 'graph' });
+    const kept = store.graph.nodes.filter((n) => n.kind === 'section');
+    const ids = new Set(kept.map((n) => n.id));
+    store.load({ graph: { nodes: kept, edges: [] },
+      layout: Object.fromEntries(Object.entries(store.layout).filter(([id]) => ids.has(id))) }, { why: 'graph' });
   }
 
   function saveDraft() {
@@ -278,14 +299,14 @@ export async function mount(el, ctx) {
       case 'undo': if (!store.undo()) toast('Nothing to undo'); break;
       case 'redo': if (!store.redo()) toast('Nothing to redo'); break;
       case 'copy': clipboard = store.copy(); if (clipboard) toast(`${clipboard.nodes.length} copied`); break;
-      case 'cut': clipboard = store.copy(); store.deleteSelected(); break;
+      case 'cut': clipboard = store.copy(); store.deleteSelected([], unwiring); break;
       case 'paste': store.paste(clipboard, 40, keyOf); break;
       case 'duplicate': store.paste(store.copy(), 40, keyOf); break;
       case 'selectAll': store.selection = new Set(store.graph.nodes.map((n) => n.id)); canvas.schedule(); renderProps(); break;
       case 'delete': {
         const edges = [...canvas.selectedEdges];
         canvas.selectedEdges = new Set();
-        store.deleteSelected(edges);
+        store.deleteSelected(edges, unwiring);
         break;
       }
       case 'save': saveDraft(); break;
@@ -309,9 +330,10 @@ export async function mount(el, ctx) {
     return true;
   }
 
+  function unwiring(edge) { return unwire(edge, store.index); }
+
   function keyOf(kind) {
-    if (kind === 'block') return 'name';
-    return nameKey(palette.kinds?.[kind]?.schema);
+    return keyFor(kind, palette) || 'name';
   }
 
   const onKey = (event) => {
@@ -463,7 +485,7 @@ export async function mount(el, ctx) {
     }
     const general = fieldErrors.get('') || [];
     const set = (path) => (key, value) => {
-      if (key === keyOf(node.kind) && path.length === 0 && value) return rename(node, value);
+      if (key === keyFor(node.kind, palette) && path.length === 0 && value && node.kind !== 'escalation') return rename(node, value);
       store.setProp(node.id, [...path, key], value);
       return undefined;
     };
@@ -490,8 +512,8 @@ export async function mount(el, ctx) {
         parts.push(...schemaFields(spec.params, node.props?.params || {}, set(['params']), fieldErrors));
       }
     } else {
-      const spec = palette.kinds?.[node.type ? `${node.kind}:${node.type}` : node.kind] || palette.kinds?.[node.kind];
-      if (spec?.schema) parts.push(...schemaFields(spec.schema, node.props || {}, set([]), fieldErrors));
+      const schema = kindSchema(palette, node.kind, node.type);
+      if (schema) parts.push(...schemaFields(schema, node.props || {}, set([]), fieldErrors));
       else parts.push(h('pre', { class: 'props-raw' }, JSON.stringify(node.props || {}, null, 2)));
     }
     fill(props, parts);
@@ -503,7 +525,7 @@ export async function mount(el, ctx) {
     if (taken.has(name)) { toast(`${name} is taken`, { error: true }); renderProps(); return; }
     store.remember();
     const old = node.id;
-    const id = `${node.kind}:${name}`;
+    const id = node.kind === 'connection' ? `connection:${node.type}/${name}` : `${node.kind}:${name}`;
     node.id = id;
     node.label = name;
     node.props = { ...node.props, [keyOf(node.kind)]: name };

@@ -114,12 +114,20 @@ export class Store {
     this.emit('graph');
   }
 
-  /** Remove the selected nodes (and their edges) and the given edge ids. */
-  deleteSelected(edgeIds = []) {
+  /**
+   * Remove the selected nodes (and their edges) and the given edge ids; `unwire(edge)` names the prop edit
+   * that takes a removed edge out of the config (its holder's field), applied where the holder stays.
+   */
+  deleteSelected(edgeIds = [], unwire = () => null) {
     const ids = this.selection;
     const dropEdges = new Set(edgeIds);
     if (!ids.size && !dropEdges.size) return false;
     this.remember();
+    for (const e of this.graph.edges) {
+      if (!dropEdges.has(e.id) && !ids.has(e.from.node) && !ids.has(e.to.node)) continue;
+      const change = unwire(e);
+      if (change && !ids.has(change.node)) this.change(change);
+    }
     this.graph.nodes = this.graph.nodes.filter((n) => !ids.has(n.id));
     this.graph.edges = this.graph.edges.filter((e) =>
       !dropEdges.has(e.id) && !ids.has(e.from.node) && !ids.has(e.to.node));
@@ -128,6 +136,52 @@ export class Store {
     this.reindex();
     this.emit('graph');
     return true;
+  }
+
+  /**
+   * One prop edit without its own undo step: {node, path, value} sets (undefined removes), `append` adds
+   * `value` to the list at `path`, `removeAt` / `removeValue` take an item out of it.
+   */
+  change({ node: id, path, value, append = false, removeAt, removeValue }) {
+    const node = this.node(id);
+    if (!node) return;
+    node.props = node.props || {};
+    let at = node.props;
+    for (const key of path.slice(0, -1)) {
+      if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
+      at = at[key];
+    }
+    const last = path[path.length - 1];
+    if (append) {
+      const list = Array.isArray(at[last]) ? at[last] : at[last] === undefined || at[last] === null ? [] : [at[last]];
+      if (!list.includes(value)) list.push(value);
+      at[last] = list;
+    } else if (removeAt !== undefined || removeValue !== undefined) {
+      if (Array.isArray(at[last])) {
+        at[last] = at[last].filter((item, i) => (removeAt !== undefined ? i !== removeAt : item !== removeValue));
+      }
+    } else if (value === undefined) {
+      delete at[last];
+    } else {
+      at[last] = value;
+    }
+  }
+
+  /** A wire's plan (wires.js planWire): its new nodes placed between the two ends, its edits, its edges. */
+  applyWire(plan) {
+    this.remember();
+    const a = this.layout[plan.ask.from.node] || { x: 0, y: 0 };
+    const b = this.layout[plan.ask.to.node] || { x: 0, y: 0 };
+    plan.nodes.forEach((node, i) => {
+      if (this.index.has(node.id)) return;
+      this.graph.nodes.push(node);
+      this.index.set(node.id, node);
+      this.layout[node.id] = { x: Math.round((a.x + b.x) / 2), y: Math.round((a.y + b.y) / 2 + 60 + i * 70) };
+    });
+    for (const change of plan.props) this.change(change);
+    const have = new Set(this.graph.edges.map((e) => e.id));
+    for (const edge of plan.edges) if (!have.has(edge.id)) this.graph.edges.push(edge);
+    this.emit('graph');
   }
 
   /** Set one of a node's props (`path` a key list, e.g. ['params', 'frequency']); undefined removes it. */
