@@ -133,7 +133,9 @@ EDIT_JS = """(id) => new Promise((done) => {
     let sawBusy = false;
     const seen = () => {
         if (check.dataset.state === 'checking') sawBusy = true;
-        if (sawBusy && check.dataset.state !== 'checking') return done({ms: performance.now() - t, state: check.dataset.state});
+        if (sawBusy && check.dataset.state !== 'checking') {
+            return done({ms: performance.now() - t, state: check.dataset.state});
+        }
         requestAnimationFrame(seen);
     };
     d.store.setProp(id, ['params', 'frequency'], 0.75);
@@ -144,12 +146,20 @@ FRAMES_JS = """() => {
     window.__frames = [];
     window.__framesOn = true;
     let last = performance.now();
-    const frame = (now) => { window.__frames.push(now - last); last = now; if (window.__framesOn) requestAnimationFrame(frame); };
+    const frame = (now) => {
+        window.__frames.push(now - last);
+        last = now;
+        if (window.__framesOn) requestAnimationFrame(frame);
+    };
     requestAnimationFrame(frame);
     const canvas = window.__designer.canvas;
     const original = canvas.dragFrame.bind(canvas);
     window.__work = [];
-    canvas.dragFrame = (ids) => { const t = performance.now(); original(ids); window.__work.push(performance.now() - t); };
+    canvas.dragFrame = (ids) => {
+        const t = performance.now();
+        original(ids);
+        window.__work.push(performance.now() - t);
+    };
 }"""
 
 
@@ -164,7 +174,8 @@ def drag(page: Any, node_id: str, steps: int) -> dict[str, Any]:
         page.mouse.move(x + 2 * i, y + (i % 40))
     page.mouse.up()
     page.wait_for_timeout(100)
-    result = page.evaluate("() => { window.__framesOn = false; return {frames: window.__frames, work: window.__work}; }")
+    stop = "() => { window.__framesOn = false; return {frames: window.__frames, work: window.__work}; }"
+    result: dict[str, Any] = page.evaluate(stop)
     return result
 
 
@@ -217,8 +228,8 @@ def main() -> int:
             times = checks["times"]
             line(f"validation round trip: POST /check of {checks['bytes'] / 1e3:.0f} kB, p50 / p99",
                  f"{pct(times, 0.5):.0f} / {pct(times, 0.99):.0f} ms", f"target < {TARGET_CHECK_MS:.0f} ms")
-            first_block = page.evaluate(
-                "() => window.__designer.store.graph.nodes.find((n) => n.kind === 'block' && n.type === 'DATA_GENERATOR').id")
+            first_block = page.evaluate("() => window.__designer.store.graph.nodes"
+                                        ".find((n) => n.kind === 'block' && n.type === 'DATA_GENERATOR').id")
             edits = [page.evaluate(EDIT_JS, first_block) for _ in range(5)]
             line("an edit to its verdict shown (200 ms debounce, /yaml, /graph, /check)",
                  f"{pct([e['ms'] for e in edits], 0.5):.0f} ms", f"(max {max(e['ms'] for e in edits):.0f} ms)")
