@@ -64,32 +64,41 @@ def body(names: Sequence[str], since: float, until: float, points: int, source: 
                         for name in names}}
 
 
-def m4(first_t: Sequence[int], last_t: Sequence[int], first: Sequence[float | None],
-       low: Sequence[float | None], high: Sequence[float | None], last: Sequence[float | None],
-       count: Sequence[int]) -> tuple[list[int], list[float | None]]:
-    """The points a chart draws for buckets (one entry each, in time order, times as integers): first, min,
-    max, last."""
+def m4(first_t: Sequence[int], last_t: Sequence[int], first: Sequence[float], low: Sequence[float],
+       high: Sequence[float], last: Sequence[float], count: Sequence[int]) -> tuple[list[int], list[float]]:
+    """The points a chart draws for buckets (one entry each, in time order, times as integers).
+
+    A bucket of one or two rows gives them as they are. A larger one gives its first value at its first
+    time, then its minimum and maximum (the nearer to the first value first) halfway, then its last value at
+    its last time, leaving out a value equal to the one before it: the line through what is left covers the
+    same pixels, so a bucket where the signal only rises is two points (first, last) and a flat one is one.
+    """
     t: list[int] = []
-    v: list[float | None] = []
+    v: list[float] = []
     for t0, t1, a, lo, hi, z, n in zip(first_t, last_t, first, low, high, last, count, strict=True):
-        if n <= 1 or t0 == t1:
+        if n == 1:
             t.append(t0)
-            v.append(z)
+            v.append(a)
         elif n == 2:
             t += (t0, t1)
             v += (a, z)
         else:
+            t.append(t0)
+            v.append(a)
+            inner = [a]
+            for x in (lo, hi) if abs(a - lo) <= abs(hi - a) else (hi, lo):
+                if x != inner[-1]:
+                    inner.append(x)
             mid = (t0 + t1) // 2
-            t += (t0, mid, mid, t1)
-            v += (a, lo, hi, z) if _low_first(a, lo, hi) else (a, hi, lo, z)
+            if z == inner[-1] and len(inner) > 1:  # the extreme is the last value: drawn at the last time
+                inner.pop()
+            for x in inner[1:]:
+                t.append(mid)
+                v.append(x)
+            if z != a or len(inner) > 1:
+                t.append(t1)
+                v.append(z)
     return t, v
-
-
-def _low_first(first: float | None, low: float | None, high: float | None) -> bool:
-    """True when the minimum is drawn before the maximum: from the first value, go to the nearer one first."""
-    if first is None or low is None or high is None:
-        return True
-    return abs(first - low) <= abs(high - first)
 
 
 # --- the Parquet history ----------------------------------------------------------
@@ -150,7 +159,7 @@ def parquet_trend(data_dir: str | Path, names: Sequence[str], since: float, unti
             stop += 1
         c = [values[begin:stop] for values in columns_of]
         t, v = m4(*c)
-        found[names[code[begin]]] = (t, v, sum(c[6]))  # type: ignore[assignment]
+        found[names[code[begin]]] = (t, v, sum(c[6]))
         begin = stop
     return found
 
@@ -239,4 +248,4 @@ def ring_trend(held: Sequence[tuple[float, float, int]], since: float, until: fl
             b[6] += 1
     order = [buckets[k] for k in sorted(buckets)]
     t, v = m4(*([b[i] for b in order] for i in range(7)))
-    return t, v, rows  # type: ignore[return-value]
+    return t, v, rows
