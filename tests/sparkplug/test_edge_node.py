@@ -248,3 +248,50 @@ def test_a_stale_or_malformed_state_changes_nothing(mosquitto: Mosquitto, host: 
     plant.write("default", count=3)
     wait_until(lambda: host.values("line1").get("count"))
     assert not host.received("NDEATH", "line1")
+
+
+def test_metric_quality_follows_signal_quality(mosquitto: Mosquitto, host: SparkplugHost,
+                                               plants: list[RunningPlant], tmp_path: Path) -> None:
+    from petra.messages import SignalUpdate, UpdateSignals
+    from petra.values import Quality
+
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path)})
+    wait_until(lambda: host.received("NBIRTH", "line1"))
+    group = plant.lookup("petra/core/signals/default")
+    group.ask(UpdateSignals((SignalUpdate("temperature", 12.0, Quality.BAD),), "test"), timeout=5)
+    group.ask(UpdateSignals((SignalUpdate("temperature", 12.0, Quality.UNCERTAIN),), "test"), timeout=5)
+    plant.write("default", temperature=12.0)
+    plant.write("default", temperature=13.0)
+    wait_until(lambda: len(host.values("line1").get("temperature", [])) == 4)
+    qualities = [sp.properties_of(m).get("Quality") for d in host.received("NDATA", "line1")
+                 for m in d.payload.metrics]
+    assert qualities == [0, 64, 192, None]  # bad, uncertain, good again (said once), then good by default
+    assert [sp.quality_of(m) for d in host.received("NDATA", "line1") for m in d.payload.metrics] == [
+        Quality.BAD, Quality.UNCERTAIN, Quality.GOOD, Quality.GOOD]
+
+
+def test_a_broker_outage_is_a_new_session_and_its_changes_follow_as_history(
+        plants: list[RunningPlant], tmp_path: Path) -> None:
+    broker = Mosquitto(auth=False).start()
+    own = SparkplugHost(broker.port, None, None, client_id="outage-host")
+    try:
+        plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "storage": storage(tmp_path),
+                               "sparkplug": section(broker, tmp_path / "sp", username=None, password=None)})
+        wait_until(lambda: own.received("NBIRTH", "line1"))
+        plant.write("default", count=1)
+        wait_until(lambda: own.values("line1").get("count"))
+        own.close()
+        broker.stop()
+        wait_until(lambda: node_metric(plant, "petra_sparkplug_backfill_pending") == 1)
+        for i in range(2, 12):
+            plant.write("default", count=i)
+        broker.start()
+        own = SparkplugHost(broker.port, None, None, client_id="outage-host")
+        wait_until(lambda: own.received("NBIRTH", "line1"), timeout=15)
+        assert next(m.long_value for m in own.received("NBIRTH", "line1")[0].payload.metrics
+                    if m.name == "bdSeq") >= 1
+        wait_until(lambda: node_metric(plant, "petra_sparkplug_backfill_pending") == 0, timeout=15)
+        wait_until(lambda: [v for v, _, h in own.values("line1").get("count", []) if h] == list(range(2, 12)))
+    finally:
+        own.close()
+        broker.close()
