@@ -45,3 +45,28 @@ def check_answer(text: str, filename: str) -> dict[str, Any]:
 def paths_of(text: str, filename: str) -> dict[Any, str]:
     graph, _ = _graph_or_problems(text, filename, {})
     return node_paths(graph) if graph is not None else {}
+
+
+def yaml_answer(text: str, graph: dict[str, Any], filename: str) -> dict[str, Any]:
+    """`POST /v1/designer/yaml`: the graph applied to the text."""
+    from petra.control.calls import ApiError
+    from petra.designer.roundtrip import GraphError, apply_graph
+
+    try:
+        return {"yaml": apply_graph(text, graph, filename)}
+    except ConfigError as exc:
+        raise ApiError(422, "the base text is not YAML PETRA can read: " + "; ".join(map(str, exc.problems))) from None
+    except GraphError as exc:
+        raise ApiError(422, str(exc)) from None
+
+
+def connect_answer(text: str, start: dict[str, Any], end: dict[str, Any], filename: str,
+                   previous: bool = False) -> dict[str, Any]:
+    """`POST /v1/designer/connect`."""
+    from petra.control.calls import ApiError
+    from petra.designer.connect import check_wire
+
+    try:
+        return check_wire(text, start, end, filename, previous=previous)
+    except ConfigError as exc:
+        raise ApiError(422, "the text is not YAML PETRA can read: " + "; ".join(map(str, exc.problems))) from None
