@@ -21,6 +21,7 @@ or drops its "implicit" flag.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from petra.designer.graph import (
@@ -145,7 +146,13 @@ def _reconcile_edges(base: Graph, posted: dict[str, Node], edges: list[dict[str,
 
     given = {e["id"] for e in base.edges()}
     posted_ids = {e.get("id") for e in edges}
-    derived = {edge_json(r)["id"]: r for node in posted.values() for r in refs_of(node)}
+    # a node renamed in its props keeps the id the page knows it by: name its edges by that id
+    alias = {f"{n.kind}:{n.props[IDENTITY[n.kind]]}": n.id for n in posted.values()
+             if n.kind in IDENTITY and isinstance(n.props.get(IDENTITY[n.kind]), str)}
+    derived = {}
+    for node in posted.values():
+        for ref in refs_of(node):
+            derived[edge_json(replace(ref, target=alias.get(ref.target, ref.target)))["id"]] = ref
     drops: dict[str, list[Path]] = {}
     for edge_id, ref in derived.items():
         if edge_id in given and edge_id not in posted_ids and ref.holder in posted:

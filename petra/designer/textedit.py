@@ -396,15 +396,24 @@ def merge(target: dict[str, Any], new: dict[str, Any], base: dict[str, Any],
         old = target.get(key)
         if isinstance(old, dict) and isinstance(value, dict):
             merge(old, value, base.get(key) if isinstance(base.get(key), dict) else {})
-        elif isinstance(old, list) and isinstance(value, list) and len(old) == len(value):
-            old_base = base.get(key) if isinstance(base.get(key), list) else [None] * len(old)
-            for index, item in enumerate(value):
-                prior = old_base[index] if index < len(old_base) else None
-                if prior is not None and same(prior, item):
-                    continue
-                if isinstance(old[index], dict) and isinstance(item, dict):
-                    merge(old[index], item, prior if isinstance(prior, dict) else {})
-                else:
-                    old[index] = item
+        elif isinstance(old, list) and isinstance(value, list):
+            merge_list(old, value, base.get(key) if isinstance(base.get(key), list) else [])
         else:
             target[key] = value
+
+
+def merge_list(old: list[Any], new: list[Any], base: list[Any]) -> None:
+    """Make the ruamel sequence `old` say `new` in place: the items both have are merged one by one, the rest
+    appended or cut off, so the sequence keeps its style and the unchanged items theirs."""
+    for index, item in enumerate(new[:len(old)]):
+        prior = base[index] if index < len(base) else None
+        if prior is not None and same(prior, item):
+            continue
+        if isinstance(old[index], dict) and isinstance(item, dict):
+            merge(old[index], item, prior if isinstance(prior, dict) else {})
+        else:
+            old[index] = item
+    if len(new) > len(old):
+        old.extend(new[len(old):])
+    else:
+        del old[len(new):]
