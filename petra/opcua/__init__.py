@@ -1,8 +1,16 @@
-"""OPC UA server: the section is validated, but this build has no runtime for it.
+"""The OPC-UA server: every signal a typed variable, client writes through PETRA's roles, secure by default.
 
-`SECTION.child_specs` is None, so a config with an `opcua` section loads and
-is reported at start as "not yet active"; the server's folder files
-(`children.py`, `actor.py`, ...) come with its runtime.
+```
+services
+└── opcua        asyncua on its own event loop thread (actor.py); signals as variables (address_space.py),
+                 values following the signal table (values.py), writes through the one remote-write path
+                 (writes.py), PETRA's users (users.py), certificates and trust list (pki.py), the PETRA
+                 status object (status.py), metrics (metrics.py); Alarms & Conditions (conditions*.py)
+```
+
+`settings.py` and `schema.py` declare `opcua:`, `checks.py` checks it, `children.py` starts the actor,
+`server.py` builds the asyncua server; `tool*.py` is `petra opcua` (a client for operators). Importing this
+package loads none of it (asyncua loads only when the config has `opcua:`).
 """
 
 from __future__ import annotations
@@ -15,5 +23,8 @@ SECTION = Section(
     name="opcua",
     supervisor="services",
     schemas=(("opcua", "petra.opcua.schema:opcua_schema"),),
+    child_specs="petra.opcua.children:child_specs",
+    model="petra.opcua.settings:OpcuaSettings",
+    checks="petra.opcua.checks:check",
     commands="petra.opcua.tool:register",
 )

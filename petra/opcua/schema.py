@@ -1,11 +1,14 @@
-"""JSON Schema of the `opcua` section, validated before its runtime exists."""
+"""JSON Schema of the `opcua` section, generated from `settings.py`."""
 
 from __future__ import annotations
 
-from petra.config.schema_builders import Schema, integer, obj, string
+from petra.config.schema_builders import Schema
+from petra.config.settings import schema_of
+from petra.opcua.settings import OpcuaSettings
 
 
 def opcua_schema() -> Schema:
-    return obj({"endpoint": string("e.g. opc.tcp://0.0.0.0:4840/petra"),
-                "port": integer(default=4840, minimum=1, maximum=65535)},
-               description="OPC UA server.")
+    """The settings' schema; a certificate and its key come together."""
+    schema = schema_of(OpcuaSettings, OpcuaSettings.__doc__ or "")
+    schema["dependentRequired"] = {"cert_file": ["key_file"], "key_file": ["cert_file"]}
+    return schema
