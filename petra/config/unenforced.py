@@ -1,7 +1,7 @@
 """Options the schema accepts that this build does not (or not fully) enforce: said, never ignored.
 
 A setting PETRA accepts is a setting PETRA enforces. Where a setting needs a
-capability that does not exist yet (an OPC UA server), a file that sets it gets a located warning naming the option and
+capability that does not exist yet, a file that sets it gets a located warning naming the option and
 what is not enforced: `petra check` prints it, `petra run` prints it at start
 (both through the config's warnings), and `petra check --strict` refuses it.
 Remove an entry in the same change that makes PETRA enforce it.
@@ -44,8 +44,6 @@ def check_unenforced(ctx: CheckContext) -> None:
     if security.get("allowed_cipher_suites") and "s3" in section(data, "storage"):
         ctx.warn(("storage", "s3"), "security.allowed_cipher_suites does not bind the S3 archive: pyarrow's S3 "
                  "client makes its own TLS connections, whose suites PETRA cannot restrict", key=True)
-    if isinstance(data, dict) and "opcua" in data:
-        ctx.warn(("opcua",), "validated only, not yet active: no OPC UA server starts", key=True)
 
 
 def _check_cipher_names(ctx: CheckContext, names: Any) -> None:
