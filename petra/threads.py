@@ -69,6 +69,10 @@ ROLES: tuple[ThreadRole, ...] = (
     ThreadRole("alarm-store-writer", ALARMS,
                "commits alarm transitions to the LMDB store in batches (ends when idle)"),
     ThreadRole("petra-twilio-webhooks_*", ALARMS, "runs a Twilio webhook request (started on demand)"),
+    ThreadRole("petra-opcua", f"{SERVICES}/opcua",
+               "the OPC-UA server's event loop (asyncua): every client session, subscription and value update"),
+    ThreadRole("petra-opcua-write_*", f"{SERVICES}/opcua",
+               "runs OPC-UA client writes and status reads that wait on the plant (at most 2)"),
     ThreadRole("petra-simulator", "petra run --simulate", "the plant simulator's process model"),
     ThreadRole("modbus-server", "petra run --simulate", "the simulated Modbus device's server"),
 )
