@@ -4,11 +4,19 @@ The sink (`clickhouse_sink.py`) owns the connection, the schema and the inserts;
 the source (`clickhouse_source.py`) reads the committed Parquet parts under
 strategy local_first; otherwise the rows come straight from the WAL.
 
-Idempotence: every row carries its WAL `seq` (unique per node). The cursor is
+Idempotence: every row carries its node id and WAL `seq` (unique per node: the cursor
+lives in that node's own WAL, so on a cluster each node's exactly-once holds on its
+own, whatever the others do). The cursor is
 committed after an insert succeeded. Whenever that is uncertain (at start, or
 after an insert failed midway), the tier first asks which seqs beyond the
 cursor have landed (`landed`) and sends only the others. Only one insert is ever
 in flight, so what can have landed without a committed cursor is at most one batch.
+`landed` asks for the node ids the rows themselves carry (the WAL block's), not only
+the configured one: a node renamed between runs re-sends its old rows under their old id.
+
+A cluster shard that is down makes 18.16's synchronous Distributed insert fail (it
+opens every shard) after it may already have written to the reachable ones: that is
+the "uncertain" case above, so nothing is duplicated when the shard is back.
 """
 
 from __future__ import annotations
@@ -81,7 +89,7 @@ class ClickHouseTier(TierActor):
         try:
             if rows.num_rows and self.uncertain:
                 min_ts = int(pc.min(pc.cast(rows.column("ts"), pa.int64())).as_py())
-                self._skip = self.sink.landed(self.settings.node_id, self.cursor, min_ts)
+                self._skip = self.sink.landed(_node_ids(rows, self.settings.node_id), self.cursor, min_ts)
                 if self._skip:
                     log.info("clickhouse: %d rows beyond the cursor had landed before; not sending them again",
                              len(self._skip))
@@ -105,3 +113,13 @@ class ClickHouseTier(TierActor):
 
     def status(self) -> dict[str, Any]:
         return {**super().status(), "cursor": self.cursor, "source": "parquet" if self.from_parquet else "wal"}
+
+
+def _node_ids(rows: pa.Table, configured: str) -> list[str]:
+    """The node ids in a batch (a dictionary column: its few distinct values), with the configured one."""
+    column = rows.column("node_id")
+    seen = {configured}
+    for chunk in column.chunks:
+        values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else pc.unique(chunk)
+        seen.update(v for v in values.to_pylist() if v is not None)
+    return sorted(seen)

@@ -60,6 +60,9 @@ class RemoteSettings:
                                                  schema=array(string(minLength=1)))
     fallback_after_seconds: float = setting(60.0, unit="s", minimum=0, doc="remote_first: rows ClickHouse has "
                                             "not taken this long are written to local Parquet.")
+    cluster: str | None = setting(None, minLength=1, doc="A cluster in the servers' <remote_servers>: "
+                                  "samples is then a Distributed table over samples_local on every host, sharded "
+                                  "by cityHash64(node_id) (docs/clickhouse-cluster.md).")
     table: ClassVar[str] = "samples"
 
 

@@ -68,6 +68,18 @@ class ClickHouseCluster:
         return {"type": "clickhouse", "host": first[0], "port": first[1], "database": database,
                 "cluster": self.name, "alternative_hosts": [f"{h}:{p}" for h, p in others], **extra}
 
+    def node_on_shard(self, shard: int, prefix: str = "node") -> str:
+        """A node id whose rows the Distributed table (cityHash64(node_id), equal weights) puts on `shard` (0-based).
+
+        Asks a running shard to hash: `prefix`-1, `prefix`-2, ... until one falls on that shard.
+        """
+        client = next(self.client(i) for i, s in enumerate(self.shards) if s.proc and s.proc.poll() is None)
+        for n in range(1, 1000):
+            name = f"{prefix}-{n}"
+            if client.execute("SELECT cityHash64(%(n)s) %% %(k)s", {"n": name, "k": len(self.shards)})[0][0] == shard:
+                return name
+        raise AssertionError(f"no node id {prefix}-N hashes to shard {shard}")
+
     def client(self, shard: int = 0, **kwargs: Any) -> Any:
         return self.shards[shard].client(**kwargs)
 
