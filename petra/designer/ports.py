@@ -29,8 +29,9 @@ def block_class(type_: str) -> type[Block] | None:
 def block_ports(type_: str, props: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(inputs, outputs) of one block node: its type's fixed ports, the numbered inputs it connects and the
     next free one of the family (where a new wire goes); an unknown type has the ports its props name."""
-    inputs = props.get("inputs") if isinstance(props.get("inputs"), dict) else {}
-    outputs = props.get("outputs") if isinstance(props.get("outputs"), dict) else {}
+    given_in, given_out = props.get("inputs"), props.get("outputs")
+    inputs: dict[str, Any] = given_in if isinstance(given_in, dict) else {}
+    outputs: dict[str, Any] = given_out if isinstance(given_out, dict) else {}
     cls = block_class(type_)
     if cls is None:
         return ([{"name": str(n), "type": "any"} for n in inputs], [{"name": str(n), "type": "any"} for n in outputs])

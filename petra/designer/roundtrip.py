@@ -104,14 +104,17 @@ def _rename_references(base: Graph, posted: dict[str, Node]) -> None:
                 _set_field(node.props, ref.field, value)
 
 
+def _index(container: Any, part: str | int) -> bool:
+    """Whether `part` is an index of the list `container`."""
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
+
+
 def _get_field(props: dict[str, Any], path: Path) -> Any:
     value: Any = props
     for part in path:
-        if (isinstance(value, dict) and part in value) or (
-                isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)):
-            value = value[part]
-        else:
+        if not (isinstance(value, dict) and part in value) and not _index(value, part):
             return None
+        value = value[part]
     return value
 
 
@@ -120,12 +123,12 @@ def _set_field(props: dict[str, Any], path: Path, value: Any) -> None:
     for part in path[:-1]:
         if isinstance(target, dict):
             target = target.setdefault(part, {})
-        elif isinstance(target, list) and isinstance(part, int) and part < len(target):
+        elif _index(target, part):
             target = target[part]
         else:
             return
     last = path[-1]
-    if isinstance(target, dict) or (isinstance(target, list) and isinstance(last, int) and last < len(target)):
+    if isinstance(target, dict) or _index(target, last):
         target[last] = value
 
 
@@ -133,11 +136,9 @@ def _drop_fields(props: dict[str, Any], paths: list[Path]) -> None:
     """Remove the values at `paths` (list items from the highest index down, so none shifts another)."""
     for path in sorted(paths, key=lambda p: [(0, x) if isinstance(x, int) else (1, str(x)) for x in p],
                        reverse=True):
-        parent = _get_field(props, path[:-1]) if len(path) > 1 else props
+        parent: Any = _get_field(props, path[:-1]) if len(path) > 1 else props
         last = path[-1]
-        if isinstance(parent, dict):
-            parent.pop(last, None)  # type: ignore[call-overload]
-        elif isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+        if (isinstance(parent, dict) and last in parent) or _index(parent, last):
             del parent[last]
 
 

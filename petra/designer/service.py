@@ -70,3 +70,24 @@ def connect_answer(text: str, start: dict[str, Any], end: dict[str, Any], filena
         return check_wire(text, start, end, filename, previous=previous)
     except ConfigError as exc:
         raise ApiError(422, "the text is not YAML PETRA can read: " + "; ".join(map(str, exc.problems))) from None
+
+
+def plan_answer(plant: Any, wiring: Any, text: str, filename: str) -> tuple[dict[str, Any], int]:
+    """`POST /v1/designer/plan`: (answer, HTTP status)."""
+    from dataclasses import replace
+
+    from petra.designer.plan import preview
+
+    result = check_text(text, filename)
+    if not result.ok or result.config is None:
+        graph, _ = _graph_or_problems(text, filename, result.signal_types())
+        errors = report(result, graph)["errors"]
+        return {"error": "invalid configuration: " + (errors[0]["text"] if errors else "?"), "errors": errors}, 422
+    config = result.config
+    scan = getattr(getattr(wiring.control, "options", None), "scan_time_ms", None)
+    if scan is not None:
+        config = replace(config, scan_time_ms=scan)
+    try:
+        return preview(plant, wiring, config, getattr(wiring.control, "tree", None)), 200
+    except Exception as exc:  # what plan_reload raises (CompileError, AlgebraicLoopError, ValueError)
+        return {"error": f"configuration cannot run: {exc}", "errors": []}, 422

@@ -352,13 +352,19 @@ def _apply(data: Any, path: Path, op: Op) -> None:
     if parent is None:
         return
     if op.kind == "delete":
-        if (isinstance(parent, dict) and key in parent) or (
-                isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent)):
+        if isinstance(parent, dict):
+            parent.pop(key, None)
+        elif isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
             del parent[key]
         return
     if op.kind == "set":
-        if isinstance(parent, dict) or (isinstance(parent, list) and isinstance(key, int) and key < len(parent)):
+        if isinstance(parent, dict):
             parent[key] = op.value
+        elif isinstance(parent, list) and isinstance(key, int) and key < len(parent):
+            if isinstance(parent[key], list) and isinstance(op.value, list):
+                merge_list(parent[key], op.value, [])
+            else:
+                parent[key] = op.value
         return
     current = parent.get(key) if isinstance(parent, dict) else (
         parent[key] if isinstance(parent, list) and isinstance(key, int) and key < len(parent) else None)
@@ -395,9 +401,11 @@ def merge(target: dict[str, Any], new: dict[str, Any], base: dict[str, Any],
             continue
         old = target.get(key)
         if isinstance(old, dict) and isinstance(value, dict):
-            merge(old, value, base.get(key) if isinstance(base.get(key), dict) else {})
+            prior = base.get(key)
+            merge(old, value, prior if isinstance(prior, dict) else {})
         elif isinstance(old, list) and isinstance(value, list):
-            merge_list(old, value, base.get(key) if isinstance(base.get(key), list) else [])
+            earlier = base.get(key)
+            merge_list(old, value, earlier if isinstance(earlier, list) else [])
         else:
             target[key] = value
 
