@@ -23,6 +23,11 @@ let uPlot = null;
  * the chart (with a message), not the page.
  */
 export async function createTrend(el, options) {
+  // the history is asked for first, so the server works on it while uPlot loads and builds the chart
+  const now = Date.now() / 1000;
+  const range = { since: now - (options.minutes || 10) * 60, until: now };
+  const early = { range, points: chartPoints(chartWidth(el)), at: Date.now() };
+  early.answer = fetchTrend(options.signals, range, early.points);
   if (!uPlot) {
     try {
       uPlot = (await import(UPLOT)).default;
@@ -30,7 +35,30 @@ export async function createTrend(el, options) {
       throw new Error(`the chart library did not load (${UPLOT}: ${error.message})`);
     }
   }
-  return new TrendChart(el, options);
+  const chart = new TrendChart(el, options);
+  chart.early = early;
+  return chart;
+}
+
+const chartWidth = (el) => Math.max(300, el.clientWidth || 800);
+const chartPoints = (width) => Math.max(100, Math.round(width));
+const EARLY_MS = 5000;
+
+/**
+ * GET /v1/trend for `signals` over a range: {series, from, note}, series null with the server's message as
+ * the note when it has no history (404). The promise is also caught here, so a chart never loaded leaves no
+ * unhandled rejection; load() awaits it and reports the error.
+ */
+function fetchTrend(signals, { since, until }, points) {
+  const names = signals.map((s) => enc(s.name)).join(',');
+  const answer = api.get(`/v1/trend?signals=${names}&since=${since}&until=${until}&points=${points}`).then(
+    (body) => ({ series: body.signals, from: body.since, note: '' }),
+    (error) => {
+      if (error instanceof ApiError && error.status === 404) return { series: null, from: since, note: error.message };
+      throw error;
+    });
+  answer.catch(() => {});
+  return answer;
 }
 
 /** Pens for trends: distinct, dark, none of the alarm priority colours. */
@@ -67,7 +95,7 @@ export class TrendChart {
     this.index = new Map(signals.map((s, i) => [s.name, i + 1]));
     this.data = [[], ...signals.map(() => [])];
     this.note = '';
-    const width = Math.max(300, el.clientWidth || 800);
+    const width = chartWidth(el);
     const stamp = uPlot.fmtDate('{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}');
     this.plot = new uPlot({
       width, height,
@@ -112,20 +140,21 @@ export class TrendChart {
    */
   async load(since = null, until = null) {
     const live = since === null;
-    if (live) ({ since, until } = this.range());
     const seq = (this.loads = (this.loads || 0) + 1);
-    const points = Math.max(100, Math.round(this.plot.width));
-    this.note = '';
-    let series = null;
-    let from = since;
-    try {
-      const names = this.signals.map((s) => enc(s.name)).join(',');
-      const body = await api.get(`/v1/trend?signals=${names}&since=${since}&until=${until}&points=${points}`);
-      ({ signals: series, since: from } = body);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      this.note = error.message; // no history here (or a signal gone since the page listed it): live points only
+    const points = chartPoints(this.plot.width);
+    const early = this.early;
+    this.early = null;
+    let answer;
+    if (live && early && early.points === points && Date.now() - early.at < EARLY_MS) {
+      ({ since, until } = early.range); // asked for by createTrend while the chart was being built
+      answer = early.answer;
+    } else {
+      if (live) ({ since, until } = this.range());
+      answer = fetchTrend(this.signals, { since, until }, points);
     }
+    // no history here (or a signal gone since the page listed it): the note says so, live points only
+    const { series, from, note } = await answer;
+    this.note = note;
     const tables = await Promise.all(this.signals.map(async (s) => {
       const column = series?.[s.name];
       if (column && column.t_us.length) {
