@@ -187,10 +187,9 @@ def apply_ops(text: str, ops: list[Op]) -> str:
     lines = list(doc.lines)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    tail: list[str] = []
+    tail_ops = [op for action in kept if action.span is None and action.insert_after is None for op in action.ops]
     for action in sorted(kept, key=lambda a: _extent(a)[0], reverse=True):
         if action.span is None and action.insert_after is None:
-            tail.append(_top_level(doc, action.ops))
             continue
         if action.insert_after is not None:
             at = action.insert_after + 1
@@ -203,8 +202,10 @@ def apply_ops(text: str, ops: list[Op]) -> str:
             continue
         lines[span.start:span.end + 1] = [_rewrite(doc, span, action.ops)]
     out = "".join(lines)
-    for block in reversed(tail):
-        out = out + ("" if out.endswith("\n\n") or not out else "\n") + block
+    if tail_ops:
+        if doc.root is not None and not isinstance(doc.root, MappingNode):
+            raise ValueError("the document is not a mapping of sections")
+        out += ("" if out.endswith("\n\n") or not out.strip() else "\n") + _top_level(doc, tail_ops)
     return out
 
 
