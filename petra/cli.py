@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     security_cmds.register(sub)
     simulate_cmds.register(sub)
     user_cmds.register(sub)
+    load("petra.designer.commands:register")(sub)  # petra graph: the designer's graph of a config
     for section in SECTIONS:
         if section.commands is not None:
             load(section.commands)(sub)
