@@ -18,10 +18,10 @@ def build_small_plant(page) -> None:
     """From an empty canvas: DATA_GENERATOR -> GT (in2 = -5, so it is true) -> an alarm, escalated to a contact."""
     page.get_by_test_id("designer-new").click()
     expect(page.locator('[data-test="designer-node"][data-kind="block"]')).to_have_count(0)
-    drop(page, "block", "DATA_GENERATOR", 120, 120)
-    drop(page, "block", "GT", 420, 120)
-    drop(page, "alarm", "", 700, 120)
-    drop(page, "contact", "", 700, 380)
+    drop(page, "block", "DATA_GENERATOR", 100, 80)
+    drop(page, "block", "GT", 320, 80)
+    drop(page, "alarm", "", 540, 80)
+    drop(page, "contact", "", 540, 330)
     for node_id in ("block:data_generator", "block:gt", "alarm:alarm", "contact:contact"):
         expect(node(page, node_id)).to_be_visible()
     wire(page, ("block:data_generator", "sine_out"), ("block:gt", "in1"))

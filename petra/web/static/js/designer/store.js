@@ -32,6 +32,46 @@ export function nameKey(schema) {
   return 'name';
 }
 
+/**
+ * A copy's props with the names of other copied nodes changed to the copies' names (`renamed`: old node id ->
+ * new node id); a block output into a signal that was not copied is dropped (it would be its second writer).
+ */
+export function renameRefs(node, renamed) {
+  const byKind = (kind, name) => {
+    const id = renamed.get(`${kind}:${name}`);
+    return id ? nodeName(id) : name;
+  };
+  const p = node.props || {};
+  const swap = (obj, key, kind) => { if (typeof obj?.[key] === 'string') obj[key] = byKind(kind, obj[key]); };
+  if (node.kind === 'block') {
+    for (const port of Object.keys(p.inputs || {})) {
+      const value = p.inputs[port];
+      if (typeof value === 'string' && !/^[-+\d.]|^(true|false)$/i.test(value)) {
+        const previous = value.endsWith('@prev');
+        const name = previous ? value.slice(0, -5) : value;
+        p.inputs[port] = byKind('signal', name) + (previous ? '@prev' : '');
+      }
+    }
+    for (const port of Object.keys(p.outputs || {})) {
+      if (renamed.has(`signal:${p.outputs[port]}`)) swap(p.outputs, port, 'signal');
+      else delete p.outputs[port];
+    }
+    swap(p, 'task', 'task');
+  } else if (node.kind === 'alarm') {
+    for (const key of ['signal', 'setpoint', 'suppress_when']) swap(p, key, 'signal');
+  } else if (node.kind === 'escalation') {
+    swap(p, 'alarm', 'alarm');
+    if (Array.isArray(p.contacts)) p.contacts = p.contacts.map((c) => byKind('contact', c));
+  } else if (node.kind === 'task' && Array.isArray(p.trigger)) {
+    p.trigger = p.trigger.map((s) => byKind('signal', s));
+  } else if (node.kind === 'action') {
+    swap(p, 'trigger_signal', 'signal');
+  } else if (node.kind === 'mapping') {
+    swap(p, 'signal', 'signal');
+  }
+  return node;
+}
+
 export class Store {
   constructor() {
     this.graph = { nodes: [], edges: [] };
@@ -242,6 +282,7 @@ export class Store {
       this.graph.nodes.push(node);
       added.push(node.id);
     }
+    for (const id of added) renameRefs(this.graph.nodes.find((n) => n.id === id), renamed);
     for (const edge of clip.edges) {
       this.graph.edges.push({ ...structuredClone(edge), id: `${renamed.get(edge.from.node)}.${edge.from.port}->${renamed.get(edge.to.node)}.${edge.to.port}`,
         from: { ...edge.from, node: renamed.get(edge.from.node) }, to: { ...edge.to, node: renamed.get(edge.to.node) } });
