@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from petra.values import DataType
 
@@ -88,9 +88,9 @@ def plan(signals: Sequence[tuple[int, str, str]], max_children: int = MAX_CHILDR
     root.children = [_convert(name, trie, f"{FOLDER_PREFIX}{name}")
                      for name, trie in sorted(groups.items())]
     names = {slot: name for slot, name, _ in signals}
-    for _, node in root.walk():
-        if node.kind == "variable" and node.slot is not None:
-            node.node_id = names[node.slot]
+    for _, planned in root.walk():
+        if planned.kind == "variable" and planned.slot is not None:
+            planned.node_id = names[planned.slot]
     _spread(root, max_children)
     return root
 
@@ -117,6 +117,11 @@ def _spread(node: PlanNode, max_children: int) -> None:
 
 
 # --- building ---------------------------------------------------------------
+
+def _attribute(aspace: Any, nid: ua.NodeId, attribute: ua.AttributeIds) -> Any:
+    variant = aspace.read_attribute_value(nid, attribute).Value
+    return None if variant is None else variant.Value
+
 
 UNECE_UNITS: dict[str, str] = {
     "°C": "CEL", "degC": "CEL", "C": "CEL", "°F": "FAH", "K": "KEL", "%": "P1", "bar": "BAR", "mbar": "MBR",
@@ -170,22 +175,24 @@ def build(server: Server, namespace: int, root: PlanNode, specs: Sequence[Signal
     from asyncua import ua
     from asyncua.server.address_space import AttributeValue, NodeData
 
+    from petra.opcua.uatypes import node_id, status
+
     aspace = server.iserver.aspace
     A = ua.AttributeIds
-    objects = parent or ua.NodeId(ua.ObjectIds.ObjectsFolder)
+    objects = parent or node_id(ua.ObjectIds.ObjectsFolder)
     if objects not in aspace:
         raise RuntimeError(f"OPC-UA: parent node {objects} does not exist")
-    parent_class = aspace.read_attribute_value(objects, A.NodeClass).Value.Value
-    parent_bname = aspace.read_attribute_value(objects, A.BrowseName).Value.Value
-    parent_dname = aspace.read_attribute_value(objects, A.DisplayName).Value.Value
+    parent_class = _attribute(aspace, objects, A.NodeClass)
+    parent_bname = _attribute(aspace, objects, A.BrowseName)
+    parent_dname = _attribute(aspace, objects, A.DisplayName)
     parent_type = next((r.NodeId for r in aspace[objects].references
-                        if r.IsForward and r.ReferenceTypeId == ua.NodeId(ua.ObjectIds.HasTypeDefinition)),
-                       ua.NodeId())
-    organizes = ua.NodeId(ua.ObjectIds.Organizes)
-    component = ua.NodeId(ua.ObjectIds.HasComponent)
-    has_property = ua.NodeId(ua.ObjectIds.HasProperty)
-    has_type = ua.NodeId(ua.ObjectIds.HasTypeDefinition)
-    types = {name: ua.NodeId(getattr(ua.ObjectIds, name)) for name in
+                        if r.IsForward and r.ReferenceTypeId == node_id(ua.ObjectIds.HasTypeDefinition)),
+                       node_id())
+    organizes = node_id(ua.ObjectIds.Organizes)
+    component = node_id(ua.ObjectIds.HasComponent)
+    has_property = node_id(ua.ObjectIds.HasProperty)
+    has_type = node_id(ua.ObjectIds.HasTypeDefinition)
+    types = {name: node_id(getattr(ua.ObjectIds, name)) for name in
              ("FolderType", "BaseDataVariableType", "AnalogItemType", "PropertyType")}
     type_refs = {name: ua.ReferenceDescription(ReferenceTypeId=has_type, IsForward=True, NodeId=nid,
                                                BrowseName=ua.QualifiedName(name, 0),
@@ -207,10 +214,10 @@ def build(server: Server, namespace: int, root: PlanNode, specs: Sequence[Signal
         "read": dv(ua.AccessLevel.CurrentRead.mask, ua.VariantType.Byte),
         "read_write": dv(ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask, ua.VariantType.Byte),
         "null": ua.DataValue(ua.Variant(None, ua.VariantType.Null),
-                             StatusCode=ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData)),
-        "eu_type": dv(ua.NodeId(ua.ObjectIds.EUInformation), ua.VariantType.NodeId),
+                             StatusCode=status(ua.StatusCodes.BadWaitingForInitialData)),
+        "eu_type": dv(node_id(ua.ObjectIds.EUInformation), ua.VariantType.NodeId),
     }
-    datatypes = {t: dv(ua.NodeId(variant_type(t, int_type).value), ua.VariantType.NodeId) for t in DataType}
+    datatypes = {t: dv(node_id(variant_type(t, int_type).value), ua.VariantType.NodeId) for t in DataType}
 
     def add(nid: ua.NodeId, bname: ua.QualifiedName, dname: ua.LocalizedText, description: ua.LocalizedText,
             node_class: ua.NodeClass, type_name: str, up: tuple[ua.NodeId, NodeData, ua.QualifiedName,
@@ -247,7 +254,7 @@ def build(server: Server, namespace: int, root: PlanNode, specs: Sequence[Signal
     gc.disable()  # ~20 objects per node: the collector's passes over the growing heap cost more than the build
     try:
         for up, node in root.walk():
-            nid = ua.NodeId(node.node_id, namespace)
+            nid = node_id(node.node_id, namespace)
             bname = ua.QualifiedName(node.name, namespace)
             dname = ua.LocalizedText(node.name)
             up_info = root_up if up is None else ups[id(up)]
@@ -276,7 +283,7 @@ def build(server: Server, namespace: int, root: PlanNode, specs: Sequence[Signal
                                       DisplayName=ua.LocalizedText(spec.unit), Description=ua.LocalizedText(spec.unit))
                 name = ua.QualifiedName("EngineeringUnits", 0)
                 label = ua.LocalizedText("EngineeringUnits")
-                add(ua.NodeId(f"{node.node_id}#EngineeringUnits", namespace), name, label, label, ua.NodeClass.Variable,
+                add(node_id(f"{node.node_id}#EngineeringUnits", namespace), name, label, label, ua.NodeClass.Variable,
                     "PropertyType", ups[id(node)], has_property,
                     {A.NodeClass: shared["variable"], A.DataType: shared["eu_type"], A.ValueRank: shared["scalar"],
                      A.ArrayDimensions: shared["no_dims"], A.AccessLevel: shared["read"],

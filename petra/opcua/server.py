@@ -41,6 +41,7 @@ from petra.opcua import address_space, pki
 from petra.opcua.metrics import OpcuaMetrics
 from petra.opcua.settings import OpcuaSettings
 from petra.opcua.status import REFRESH_S, StatusObject, alarm_folders, read_status
+from petra.opcua.uatypes import status
 from petra.opcua.users import PetraUserManager, principal_of
 from petra.opcua.values import ValueFollower
 from petra.opcua.writes import SignalWrites
@@ -141,7 +142,7 @@ class PetraServer:
             tokens.append(ua.AnonymousIdentityToken)
         server.set_identity_tokens(tokens)
         await self._certificate(server, uri, host)
-        server.set_certificate_validator(self._validate)  # type: ignore[arg-type]
+        server.set_certificate_validator(self._validate)
         self._limits(server)
         self.namespace = await server.register_namespace(s.namespace_uri)
         started = time.perf_counter()
@@ -242,7 +243,7 @@ class PetraServer:
             refused = len(asked) - allowed
             self._refused_n("monitored_items", refused)
             return [*results, *(ua.MonitoredItemCreateResult(
-                StatusCode=ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)) for _ in range(refused))]
+                StatusCode=status(ua.StatusCodes.BadTooManyMonitoredItems)) for _ in range(refused))]
 
         subs.create_monitored_items = limited_items  # type: ignore[method-assign]
         create_session = iserver.create_session
@@ -341,7 +342,7 @@ class PetraServer:
     def _conditions_module() -> Any:
         if importlib.util.find_spec("petra.opcua.conditions") is None:
             return None
-        from petra.opcua import conditions  # type: ignore[attr-defined]
+        from petra.opcua import conditions
 
         return conditions
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from asyncua import ua
 
 from petra.opcua.address_space import FOLDER_PREFIX
+from petra.opcua.uatypes import node_id
 
 if TYPE_CHECKING:
     from asyncua import Server
@@ -80,9 +81,9 @@ class StatusObject:
     def __init__(self, server: Server, namespace: int) -> None:
         self.server = server
         self.namespace = namespace
-        self.node_ids = {name: ua.NodeId(f"{OBJECT_ID}/{name}", namespace) for name, _, _ in FIELDS}
+        self.node_ids = {name: node_id(f"{OBJECT_ID}/{name}", namespace) for name, _, _ in FIELDS}
         self.types = {name: vtype for name, vtype, _ in FIELDS}
-        self.object_id = ua.NodeId(OBJECT_ID, namespace)
+        self.object_id = node_id(OBJECT_ID, namespace)
 
     async def build(self, alarm_folders: dict[str, str]) -> None:
         """Add the object, its variables and the Alarms folder (references to `alarm_folders`: id -> node id)."""
@@ -95,14 +96,14 @@ class StatusObject:
                                          ua.Variant(_zero(vtype), vtype), varianttype=vtype)
             await var.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
                 ua.LocalizedText(doc), ua.VariantType.LocalizedText)))
-        alarms = await obj.add_folder(ua.NodeId(f"{OBJECT_ID}/Alarms", self.namespace),
+        alarms = await obj.add_folder(node_id(f"{OBJECT_ID}/Alarms", self.namespace),
                                       ua.QualifiedName("Alarms", self.namespace))
-        for alarm_id, node_id in sorted(alarm_folders.items()):
-            target = ua.NodeId(node_id, self.namespace)
+        for alarm_id, folder in sorted(alarm_folders.items()):
+            target = node_id(folder, self.namespace)
             if target in self.server.iserver.aspace:
                 await alarms.add_reference(target, ua.ObjectIds.Organizes, forward=True, bidirectional=False)
             else:
-                log.debug("OPC-UA: no node %s for alarm %s", node_id, alarm_id)
+                log.debug("OPC-UA: no node %s for alarm %s", folder, alarm_id)
 
     async def refresh(self, values: dict[str, Any]) -> None:
         for name, value in values.items():

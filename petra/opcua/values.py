@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from asyncua import ua
 
 from petra.messages import SignalsChanged
+from petra.opcua.uatypes import status, when
 from petra.values import Quality
 
 if TYPE_CHECKING:
@@ -34,9 +35,9 @@ log = logging.getLogger(__name__)
 MIN_BATCH_S = 0.01
 """The shortest time between two batches: changes inside it coalesce (a subscription publishes at most every
 publishing interval anyway; asyncua's fastest is ~10 ms)."""
-STATUS = {int(Quality.GOOD): ua.StatusCode(ua.StatusCodes.Good),
-          int(Quality.UNCERTAIN): ua.StatusCode(ua.StatusCodes.Uncertain),
-          int(Quality.BAD): ua.StatusCode(ua.StatusCodes.Bad)}
+STATUS = {int(Quality.GOOD): status(ua.StatusCodes.Good),
+          int(Quality.UNCERTAIN): status(ua.StatusCodes.Uncertain),
+          int(Quality.BAD): status(ua.StatusCodes.Bad)}
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
 UTC = dt.UTC
 
@@ -46,14 +47,14 @@ Pending = dict[int, tuple[Any, int, float]]
 def data_value(value: Any, quality: int, timestamp: float, vtype: ua.VariantType,
                now: dt.datetime | None = None) -> ua.DataValue:
     """The DataValue of a signal: its value as `vtype`, its quality as the status, its time as the source's."""
-    status = STATUS.get(quality, STATUS[int(Quality.BAD)])
+    code = STATUS.get(quality, STATUS[int(Quality.BAD)])
     if vtype is ua.VariantType.Int32 and not (INT32[0] <= value <= INT32[1]):
-        status, value, vtype = ua.StatusCode(ua.StatusCodes.BadOutOfRange), None, ua.VariantType.Null
-    elif status.is_bad():
+        code, value, vtype = status(ua.StatusCodes.BadOutOfRange), None, ua.VariantType.Null
+    elif code.is_bad():
         value, vtype = None, ua.VariantType.Null  # Part 4 7.7.1: a bad value is null
-    return ua.DataValue(ua.Variant(value, vtype), StatusCode=status,
-                        SourceTimestamp=dt.datetime.fromtimestamp(timestamp, UTC),
-                        ServerTimestamp=now or dt.datetime.now(UTC))
+    return ua.DataValue(ua.Variant(value, vtype), StatusCode=code,
+                        SourceTimestamp=when(dt.datetime.fromtimestamp(timestamp, UTC)),
+                        ServerTimestamp=when(now or dt.datetime.now(UTC)))
 
 
 class ValueFollower:

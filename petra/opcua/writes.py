@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncua import ua
 
+from petra.opcua.uatypes import status
 from petra.opcua.users import principal_of
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class SignalWrites:
         except Exception:
             log.exception("OPC-UA: a write request failed")
             self._count("internal", len(params.NodesToWrite))
-            return [ua.StatusCode(ua.StatusCodes.BadInternalError) for _ in params.NodesToWrite]
+            return [status(ua.StatusCodes.BadInternalError) for _ in params.NodesToWrite]
 
     async def _write(self, params: ua.WriteParameters, user: Any) -> list[ua.StatusCode]:
         values = params.NodesToWrite
@@ -79,11 +80,11 @@ class SignalWrites:
             if name is None:
                 others.append(i)
             elif item.AttributeId != ua.AttributeIds.Value:
-                results[i] = ua.StatusCode(ua.StatusCodes.BadNotWritable)
+                results[i] = status(ua.StatusCodes.BadNotWritable)
             elif item.IndexRange:
-                results[i] = ua.StatusCode(ua.StatusCodes.BadIndexRangeInvalid)
+                results[i] = status(ua.StatusCodes.BadIndexRangeInvalid)
             elif len(items) >= MAX_WRITES_PER_REQUEST:
-                results[i] = ua.StatusCode(ua.StatusCodes.BadTooManyOperations)
+                results[i] = status(ua.StatusCodes.BadTooManyOperations)
             else:
                 variant = item.Value.Value if item.Value is not None else None
                 raw = None if variant is None or variant.VariantType == ua.VariantType.Null else variant.Value
@@ -91,20 +92,20 @@ class SignalWrites:
         if others:
             sub = ua.WriteParameters(NodesToWrite=[values[i] for i in others])
             answered = await self.fallback(sub, user=user) if user is not None else await self.fallback(sub)
-            for i, status in zip(others, answered, strict=True):
-                results[i] = status
+            for i, answer in zip(others, answered, strict=True):
+                results[i] = answer
         if items:
             principal = principal_of(user)
             if principal is None:
                 for i, _, _ in items:
-                    results[i] = ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
+                    results[i] = status(ua.StatusCodes.BadUserAccessDenied)
                 self._count("denied", len(items))
             else:
                 loop = asyncio.get_running_loop()
                 answered_items = await loop.run_in_executor(self.executor, self._apply, items, principal)
                 for (i, _, _), code in zip(items, answered_items, strict=True):
-                    results[i] = ua.StatusCode(code)
-        return [r if r is not None else ua.StatusCode(ua.StatusCodes.BadInternalError) for r in results]
+                    results[i] = status(code)
+        return [r if r is not None else status(ua.StatusCodes.BadInternalError) for r in results]
 
     def _apply(self, items: list[Item], principal: Principal) -> list[int]:
         """In a worker thread: each item through `write_signal`; its status code."""
