@@ -12,6 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SERIAL: dict[str, str] = {
+    "tests/fleet/":
+        "three petra processes, two clickhouse-servers and a broker for a minute, with SIGKILLs",
     "tests/chaos/":
         "faults across a whole plant for 40 s, bounded by how long the scan may stall",
     "tests/alarms/test_durability.py":
