@@ -36,6 +36,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -190,11 +191,15 @@ class Conditions:
         self._alarm_slots: dict[int, str] = {}
         self._alarm_layout = -1
         self.emitted = 0
+        self._commands: ThreadPoolExecutor | None = None
+        """Runs the alarm commands (a blocking ask to the alarm actor) outside the loop; one at a time."""
 
     # -- start and stop ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opcua-alarm-commands")
+        await self.loop.run_in_executor(self._commands, lambda: None)  # its thread starts now, not at a first ack
         for method_id in TYPE_METHODS:
             self._link(_nid(method_id))
         self.service = AlarmService.of(self.context.wiring)
@@ -235,6 +240,8 @@ class Conditions:
                 self.service.transition_listeners.remove(self._on_transition)
         for task in list(self._tasks):
             task.cancel()
+        if self._commands is not None:
+            self._commands.shutdown(wait=False, cancel_futures=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -268,6 +275,7 @@ class Conditions:
         generator = EventGenerator(self.server.iserver.isession)
         await generator.init(type_id, emitting_node=ua.ObjectIds.Server, add_generates_event=False)
         event = generator.event
+        _fix_data_types(event)
         event.SourceNode = source if source is not None else _nid(ua.ObjectIds.Server)
         event.SourceName = spec.signal
         event.NodeId = nodeid
@@ -295,7 +303,8 @@ class Conditions:
         async def callback(parent: ua.NodeId, *args: ua.Variant) -> Any:
             return await self._method(kind, commented, parent, list(args))
 
-        self.server.iserver.isession.add_method_callback(method, callback)
+        with contextlib.suppress(KeyError):  # a method this build's standard address space does not have
+            self.server.iserver.isession.add_method_callback(method, callback)
 
     # -- following the alarms (called in other threads; hop to the loop) -------------------------
 
@@ -482,7 +491,8 @@ class Conditions:
         service = self.service
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, service.command, condition.spec.id, command, who, reason, duration_s)
+            await loop.run_in_executor(self._commands, service.command, condition.spec.id, command, who, reason,
+                                       duration_s)
         except CommandRefused as exc:
             return _bad(_refusal(kind, str(exc)))
         except UnknownAlarm:
@@ -496,6 +506,18 @@ class Conditions:
             audit["for_s"] = duration_s
         service.audit(f"alarm.{command}", who, **audit)
         return []
+
+
+SUBTYPE_VARIANTS = {ua.ObjectIds.UtcTime: ua.VariantType.DateTime, ua.ObjectIds.Duration: ua.VariantType.Double,
+                    ua.ObjectIds.AudioDataType: ua.VariantType.ByteString}
+"""asyncua 2.1 records these fields' DataType NodeId instead of a VariantType: a value set there fails to encode."""
+
+
+def _fix_data_types(event: Any) -> None:
+    for name, data_type in list(event.data_types.items()):
+        if isinstance(data_type, ua.NodeId):
+            identifier: Any = data_type.Identifier
+            event.data_types[name] = SUBTYPE_VARIANTS.get(identifier, ua.VariantType.Variant)
 
 
 def _bad(code: int) -> ua.StatusCode:
