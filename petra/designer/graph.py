@@ -258,7 +258,9 @@ def _alarm_items(data: dict[str, Any]) -> Iterator[Node]:
         for i, item in enumerate(_list(alarms.get("alarms"))):
             if isinstance(item, dict):
                 ident = _name(item, "id", f"#{i}")
-                yield Node(f"alarm:{ident}", "alarm", str(item.get("condition", "")),
+                condition = item.get("condition", "")
+                condition = ("true" if condition else "false") if isinstance(condition, bool) else str(condition)
+                yield Node(f"alarm:{ident}", "alarm", condition,
                            _name(item, "name", ident), ("alarms", "alarms", i), item)
         for i, item in enumerate(_list(alarms.get("contacts"))):
             if isinstance(item, dict):

@@ -21,6 +21,7 @@ or drops its "implicit" flag.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -82,7 +83,31 @@ def apply_graph(text: str, graph: dict[str, Any], filename: str = "plant.yaml") 
 
 def apply_nodes(text: str, base: Graph, nodes: dict[str, Node], data: dict[str, Any]) -> str:
     """`text` (whose graph is `base` and parsed data `data`) changed to say what `nodes` say."""
-    return apply_ops(text, _ops(base, nodes, data))
+    ops = _ops(base, nodes, data)
+    if any(_substitutes(op.value) for op in ops):
+        schema = _full_schema()
+        for op in ops:
+            if op.kind != "delete" and _substitutes(op.value):
+                target = (*op.path, 0) if op.kind == "append" else op.path
+                op.value = quote_substitutions(op.value, _schema_at(schema, target, op.value))
+    return apply_ops(text, ops)
+
+
+def _substitutes(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_substitutes(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_substitutes(v) for v in value)
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _full_schema() -> dict[str, Any]:
+    from petra.config.schema import build_schema
+
+    return build_schema(block_details=False)
 
 
 def _rename_references(base: Graph, posted: dict[str, Node]) -> None:
@@ -264,8 +289,11 @@ def _new_connection(node: Node, props: dict[str, Any], posted: dict[str, Node], 
         return [Op("append", ("modbus",), props)]
     if driver == "s7":
         existing = data.get("s7")
+        plcs = [n for n in posted.values() if n.kind == "connection" and n.type == "s7"]
+        if existing is None and len(plcs) == 1 and not (node.path and len(node.path) == 2):
+            return [Op("set", ("s7",), props)]  # one PLC: the mapping form
         if existing is None:
-            return [Op("set", ("s7",), props)]
+            return [Op("append", ("s7",), props)]
         if isinstance(existing, list):
             return [Op("append", ("s7",), props)]
         raise GraphError("a second S7 PLC: write s7 as a list of named PLCs first (in the YAML pane)")
@@ -296,5 +324,55 @@ def _empty_lists(ops: list[Op], data: dict[str, Any]) -> list[Op]:
             continue
         if parent[-1] in CHILDREN.get(str(parent[0]), ()) or len(parent) >= 1:
             out = [op for op in out if not (op.kind == "delete" and op.path[:-1] == parent)]
-            out.append(Op("set", parent, [] if isinstance(value, list) else {}))
+            out.append(Op("set", parent, _empty(list if isinstance(value, list) else dict)))
     return out
+
+
+def _schema_at(schema: dict[str, Any], path: Path, value: Any = None) -> dict[str, Any]:
+    """The JSON Schema of the value at `path` (the first branch of a oneOf/anyOf that fits the value's shape)."""
+    node: Any = schema
+    for part in path:
+        node = _branch(node, dict if isinstance(part, str) else list)
+        if isinstance(part, str):
+            props = node.get("properties", {})
+            node = props.get(part) if part in props else node.get("additionalProperties", {})
+        else:
+            node = node.get("items", {})
+        if not isinstance(node, dict):
+            return {}
+    return _branch(node, type(value)) if value is not None else node
+
+
+def _branch(node: dict[str, Any], shape: type) -> dict[str, Any]:
+    wanted = {"object": dict, "array": list}
+    for keyword in ("oneOf", "anyOf"):
+        for branch in node.get(keyword, []):
+            kind = branch.get("type")
+            if isinstance(kind, str) and wanted.get(kind) is shape:
+                return dict(branch)
+    return node
+
+
+def quote_substitutions(value: Any, schema: dict[str, Any]) -> Any:
+    """`value` with each string holding a ``${VAR}`` where the schema wants a string written double-quoted.
+
+    PETRA reads a plain ``${VAR:-+15005550006}`` as the number its expansion looks like and a quoted one as a
+    string (`petra.config.yaml_source`); a new value carries no quotes of its own, so the schema decides."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, dict):
+        return {k: quote_substitutions(v, _schema_at(schema, (k,), v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [quote_substitutions(v, _schema_at(schema, (0,), v)) for v in value]
+    if isinstance(value, str) and "${" in value and schema.get("type") == "string":
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def _empty(kind: type) -> Any:
+    """An empty list or mapping written in flow style (`[]`, `{}`)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    made = CommentedSeq() if kind is list else CommentedMap()
+    made.fa.set_flow_style()
+    return made
