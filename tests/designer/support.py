@@ -10,7 +10,7 @@ from petra.config.loader import load_config_text
 from petra.config.model import PlantConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "configs").glob("*.yaml")) + [ROOT / "petra" / "demo.yaml"]
+EXAMPLES = [*sorted((ROOT / "configs").glob("*.yaml")), ROOT / "petra" / "demo.yaml"]
 ENV = {"MQTT_USERNAME": "petra", "MQTT_PASSWORD": "secret", "CLICKHOUSE_PASSWORD": "secret"}
 """What configs/original-example.yaml needs set (it has no defaults, as in the original)."""
 
