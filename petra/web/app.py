@@ -235,7 +235,7 @@ class WebApp:
         loop = asyncio.get_running_loop()
         clock = time.monotonic
         last_batch = last_status = -1e9
-        last_write = checked = clock()
+        last_write = checked = last_forced = clock()
         while not stream.closed:
             now = clock()
             deadline = last_write + KEEPALIVE_S
@@ -252,15 +252,20 @@ class WebApp:
             if stream.has_news() and now - last_batch < BATCH_S:
                 await asyncio.sleep(BATCH_S - (now - last_batch))
             changes, alarms, dropped = stream.take()
-            if changes:
-                items = [{"name": n, "value": v, "quality": q, "timestamp": t} for n, v, q, t in changes]
-                await _event(response, "changes", json.dumps({"changes": items, "dropped": dropped}, default=str))
+            encoded = stream.take_encoded()
+            if changes or encoded:
+                items = b",".join([*self.hub.encoder.items(changes), *encoded])
+                await response.write(b'event: changes\ndata: {"changes":[' + items + b'],"dropped":'
+                                     + str(dropped).encode() + b"}\n\n")
                 last_batch = last_write = clock()
             for alarm_id in alarms:
                 view = await loop.run_in_executor(self.control.executor, self._alarm, alarm_id, principal)
                 if view is not None:
                     await _event(response, "alarms", json.dumps(view, default=str))
                     last_write = clock()
+            if clock() - last_forced >= STATUS_S:
+                self.hub.poll_forced()
+                last_forced = clock()
             if stream.subscription.status and clock() - last_status >= STATUS_S:
                 body = await loop.run_in_executor(self.control.executor, self.status.get)
                 if body is not None:

@@ -17,10 +17,21 @@ Changes are batched: at most one `changes` event per `BATCH_S` per stream. Each 
 `MAX_PENDING` changes; past that (a slow tab, a slow network) it counts them in `dropped` (the total so
 far) instead of holding memory. At most `MAX_STREAMS` streams are open (503 past it).
 
-Threads: `StreamHub.listener` runs in the publishing owner's thread (one bus listener for every stream,
-subscribed while a stream is open): per event it tests each stream's slots (`SignalsChanged.only`, one set
-test when none of them changed) and appends under the stream's lock; the stream's coroutine on the HTTP loop
-is woken at most once per batch. A `PUT` runs in the API's thread pool and swaps the subscription whole.
+Threads and cost: `StreamHub.listener` runs in the publishing owner's thread (one bus listener for every
+stream, subscribed while a stream is open) and does no work per change and none per stream: it appends the
+event to the hub's list and, for the first event since the last batch, asks the HTTP loop (one
+`call_soon_threadsafe`) for a `tick` at most `BATCH_S` after the previous one. The tick, on the loop, merges
+the batch's events into the latest (value, quality, time) of each changed slot in C (`dict.update` over
+zipped columns: a signal that changed twice in a batch is sent once, with its last value), finds each
+stream's changed slots by one set intersection, encodes each changed slot's JSON once for every stream that
+carries it (`Encoder`, cached per batch), and hands each stream its joined bytes. So the scan's threads pay
+one list append per event, and the server's work per client is one set intersection and one bytes join per
+batch. A `PUT` runs in the API's thread pool and swaps the subscription whole.
+
+A change item also carries `"forced": true` and `"force_reason"` while the signal is forced (so a page shows
+FORCED live). Forcing or releasing does not always publish a change, so each tick, and each stream's pump
+once a second (`poll_forced`), compares the table's forced signals with the last ones seen: a signal forced,
+released or forced anew is sent again with its current value, with or without the flag.
 """
 
 from __future__ import annotations
@@ -28,11 +39,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import json
+import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from petra.control.calls import ApiError
@@ -115,13 +129,16 @@ class Stream:
         self.closed = False
         self._lock = threading.Lock()
         self._pending: list[Change] = []
+        self._encoded: list[bytes] = []
+        """Batches of changes as the hub's tick encoded them (comma-joined JSON objects)."""
+        self._encoded_count = 0
         self._alarms: set[str] = set()
         self.dropped = 0
 
     def offer(self, changes: list[Change]) -> None:
         """Queue changes for the next batch (any thread); past MAX_PENDING they are counted, not kept."""
         with self._lock:
-            room = MAX_PENDING - len(self._pending)
+            room = MAX_PENDING - len(self._pending) - self._encoded_count
             if room < len(changes):
                 self.dropped += len(changes) - max(room, 0)
                 changes = changes[:max(room, 0)]
@@ -129,6 +146,24 @@ class Stream:
             self._pending.extend(changes)
         if first:
             self._poke()
+
+    def offer_encoded(self, items: bytes, count: int) -> None:
+        """Queue `count` changes already encoded (by the hub's tick, on the loop); past MAX_PENDING counted."""
+        with self._lock:
+            if len(self._pending) + self._encoded_count + count > MAX_PENDING:
+                self.dropped += count
+                return
+            first = not self._pending and not self._alarms and not self._encoded
+            self._encoded.append(items)
+            self._encoded_count += count
+        if first:
+            self.wake.set()
+
+    def take_encoded(self) -> list[bytes]:
+        """The encoded batches queued since the last call (sent after `take`'s changes: they are newer)."""
+        with self._lock:
+            encoded, self._encoded, self._encoded_count = self._encoded, [], 0
+            return encoded
 
     def alarm_moved(self, alarm_id: str) -> None:
         with self._lock:
@@ -146,7 +181,7 @@ class Stream:
 
     def has_news(self) -> bool:
         with self._lock:
-            return bool(self._pending or self._alarms)
+            return bool(self._pending or self._alarms or self._encoded)
 
     def close(self) -> None:
         self.closed = True
@@ -167,6 +202,13 @@ class StreamHub:
         self._streams: dict[str, Stream] = {}
         self._alarm_layout = -1
         self._alarm_slots: dict[int, str] = {}
+        self._events: list[SignalsChanged] = []
+        self._tick_asked = False
+        self._last_tick = -1e9
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.encoder = Encoder(plant)
+        self.ticks = 0
+        self._forced: dict[int, tuple[Any, str]] = {}
 
     def open(self, owner: str, loop: asyncio.AbstractEventLoop) -> Stream:
         """A new stream for `owner`; ApiError 503 past `max_streams`."""
@@ -176,6 +218,9 @@ class StreamHub:
             stream = Stream(secrets.token_urlsafe(12), owner, loop)
             self._streams[stream.id] = stream
             if len(self._streams) == 1:
+                self._loop = loop
+                self._events = []
+                self._tick_asked = False
                 self.plant.bus.subscribe(self.listener)
         return stream
 
@@ -210,28 +255,73 @@ class StreamHub:
         return new.describe(stream.id)
 
     def listener(self, event: SignalsChanged) -> None:
-        """The bus listener (in the publisher's thread): hand each stream its changes, and note alarm moves."""
+        """The bus listener (in the publisher's thread): keep the event for the next tick, ask the loop for it."""
+        if not event.slots:
+            return
+        with self._lock:
+            self._events.append(event)
+            if self._tick_asked:
+                return
+            self._tick_asked = True
+            loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the streams are gone with it
+                loop.call_soon_threadsafe(self._tick_soon)
+
+    def _tick_soon(self) -> None:
+        """On the loop: tick now, or when `BATCH_S` has passed since the last one."""
+        wait = self._last_tick + BATCH_S - time.monotonic()
+        if wait > 0 and self._loop is not None:
+            self._loop.call_later(wait, self.tick)
+        else:
+            self.tick()
+
+    def tick(self) -> None:
+        """On the loop: the batch's latest change per slot to every stream that carries it, encoded once."""
+        with self._lock:
+            events, self._events = self._events, []
+            self._tick_asked = False
+        self._last_tick = time.monotonic()
+        table = self.plant.table
+        forced = table.forced
+        flipped = () if forced == self._forced else self._flipped()
+        if not events and not flipped:
+            return
+        self.ticks += 1
+        latest: dict[int, tuple[Any, int, float]] = {}
+        for event in events:
+            columns = zip(event.values, event.qualities, repeat(event.timestamp), strict=False)
+            latest.update(zip(event.slots, columns, strict=True))
+        for slot in flipped:
+            if slot not in latest and slot < len(table.values):
+                latest[slot] = (table.values[slot], table.quality[slot], table.timestamps[slot])
         streams = self.streams()
-        every: list[Change] | None = None
+        encoded = self.encoder.batch(latest)
+        changed = latest.keys()
         for stream in streams:
             wanted = stream.subscription.signals
-            if wanted is None:
-                if every is None:
-                    every = [(c.name, c.value, c.quality.name.lower(), c.timestamp) for c in event.changes]
-                if every:
-                    stream.offer(every)
-            elif wanted:
-                found = event.only(wanted)
-                if found:
-                    stream.offer([(c.name, c.value, c.quality.name.lower(), c.timestamp) for c in found])
+            slots = changed if wanted is None else wanted & changed
+            if slots:
+                stream.offer_encoded(b",".join([encoded(slot) for slot in sorted(slots)]), len(slots))
         if any(s.subscription.alarms for s in streams):
             alarm_slots = self._alarm_state_slots()
-            if alarm_slots:
-                moved = {alarm_slots[c.slot] for c in event.only(alarm_slots.keys())}
-                for stream in streams:
-                    if stream.subscription.alarms:
-                        for alarm_id in moved:
-                            stream.alarm_moved(alarm_id)
+            moved = {alarm_slots[slot] for slot in alarm_slots.keys() & changed}
+            for stream in streams:
+                if stream.subscription.alarms:
+                    for alarm_id in moved:
+                        stream.alarm_moved(alarm_id)
+
+    def _flipped(self) -> set[int]:
+        """The slots forced, released or forced anew since the last look (which this one becomes)."""
+        now = dict(self.plant.table.forced)
+        before, self._forced = self._forced, now
+        return {slot for slot in now.keys() | before.keys() if now.get(slot) != before.get(slot)}
+
+    def poll_forced(self) -> None:
+        """On the loop: a tick now when a signal was forced or released since the last one (no change may say
+        so)."""
+        if self.plant.table.forced != self._forced:
+            self.tick()
 
     def _alarm_state_slots(self) -> dict[int, str]:
         """Slot -> alarm id of every `alarm.<id>.state|acked|active` signal (again after a reload)."""
@@ -244,6 +334,64 @@ class StreamHub:
                     found[slot] = head[len("alarm."):]
             self._alarm_slots, self._alarm_layout = found, len(names)
         return self._alarm_slots
+
+
+class Encoder:
+    """A change item's JSON, `{"name", "value", "quality", "timestamp"}` (plus `forced`, `force_reason`),
+    as bytes: each signal's name part is made once (again when a reload changes the table), each changed
+    slot's item once per batch whatever the number of streams carrying it."""
+
+    def __init__(self, plant: Plant) -> None:
+        self.plant = plant
+        self._names: list[str] = []
+        self._heads: list[bytes] = []
+        self._qualities = {int(q): f',"quality":"{q.name.lower()}","timestamp":'.encode() for q in Quality}
+
+    def _head(self, slot: int) -> bytes:
+        names = self.plant.table.names
+        if len(names) != len(self._names) or names[slot] != self._names[slot]:
+            self._names = list(names)
+            self._heads = [b'{"name":' + json.dumps(name).encode() + b',"value":' for name in self._names]
+        return self._heads[slot]
+
+    def batch(self, latest: dict[int, tuple[Any, int, float]]) -> Callable[[int], bytes]:
+        """`encoded(slot)` for this batch's `latest` (cached: a slot many streams carry is encoded once)."""
+        cache: dict[int, bytes] = {}
+        forced = self.plant.table.forced
+
+        def encoded(slot: int) -> bytes:
+            item = cache.get(slot)
+            if item is None:
+                value, quality, ts = latest[slot]
+                item = cache[slot] = self.item(slot, value, quality, ts, forced.get(slot))
+            return item
+
+        return encoded
+
+    def item(self, slot: int, value: Any, quality: int, ts: float, force: tuple[Any, str] | None) -> bytes:
+        if type(value) is float and math.isfinite(value):
+            text = repr(value)
+        elif type(value) is bool:
+            text = "true" if value else "false"
+        elif type(value) is int:
+            text = str(value)
+        else:
+            text = json.dumps(value, default=str)
+        tail = b"}" if force is None else b',"forced":true,"force_reason":' + json.dumps(force[1]).encode() + b"}"
+        quality_part = self._qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'.encode()
+        return b"".join((self._head(slot), text.encode(), quality_part, repr(float(ts)).encode(), tail))
+
+    def items(self, changes: Iterable[Change]) -> list[bytes]:
+        """Items for queued (name, value, quality, timestamp) changes: a new subscription's current values."""
+        index, forced = self.plant.table.index, self.plant.table.forced
+        out = []
+        for name, value, quality, ts in changes:
+            slot = index.get(name)
+            force = forced.get(slot) if slot is not None else None
+            out.append(json.dumps({"name": name, "value": value, "quality": quality, "timestamp": ts,
+                                   **({"forced": True, "force_reason": force[1]} if force else {})},
+                                  default=str).encode())
+        return out
 
 
 def _added(new: frozenset[int] | None, old: frozenset[int] | None, size: int) -> set[int]:

@@ -43,10 +43,11 @@ def test_a_stream_says_hello_then_carries_what_its_subscription_asks_and_changes
                 counts.extend(c["value"] for c in changes if c["name"] == "count")
                 stamps.append(max(c["timestamp"] for c in changes))
                 assert {c["name"] for c in changes} <= {"count", "setpoint"}
-            assert counts == sorted(counts) and len(set(counts)) == len(counts)  # every scan's change, in order
-            # batched: with a 20 ms scan, one event per 100 ms carries several scans' changes (one per event
-            # would be 1 each), and the newest change of one event is at least a batch after the one before
-            assert len(counts) >= 2 * events, counts
+            assert counts == sorted(counts) and len(set(counts)) == len(counts)  # in order, never twice
+            # batched and coalesced: with a 20 ms scan, one event per 100 ms carries each signal once, with its
+            # newest value (the count moved by several scans between events), and the newest change of one
+            # event is at least a batch after the one before
+            assert len(counts) == events and counts[-1] - counts[0] >= 2 * (events - 1), counts
             assert (stamps[-1] - stamps[0]) >= (events - 1) * BATCH_S * 0.5, stamps
             assert otto.send("PUT", f"/v1/stream/{stream_id}", {"signals": ["setpoint"]})[0] == 200
             assert otto.send("PUT", "/v1/signals/setpoint", {"value": 77})[0] == 200
@@ -180,5 +181,47 @@ def test_a_stream_whose_session_ends_says_so_and_closes(tmp_path):
             assert ended.data["status"] == 401
             with pytest.raises(ConnectionError):
                 stream.next(timeout=5)
+        finally:
+            stream.close()
+
+
+def test_the_encoded_items_are_the_json_of_each_change():
+    import json
+    from types import SimpleNamespace
+
+    from petra.web.stream import Encoder
+
+    table = SimpleNamespace(names=["a", 'q"x', "s"], index={"a": 0, 'q"x': 1, "s": 2}, forced={1: (3, "test \u00e9")})
+    encoder = Encoder(SimpleNamespace(table=table))  # type: ignore[arg-type]
+    for slot, value, quality in [(0, 1.5, 0), (0, float("nan"), 0), (1, 3, 1), (2, "text \"\u00e9\"", 2),
+                                 (0, True, 0), (0, 1e300, 0)]:
+        item = json.loads(encoder.item(slot, value, quality, 1700000000.123456, table.forced.get(slot)))
+        expected = {"name": table.names[slot], "value": value,
+                    "quality": ["good", "uncertain", "bad"][quality], "timestamp": 1700000000.123456}
+        if slot == 1:
+            expected.update(forced=True, force_reason="test \u00e9")
+        assert item == expected or (value != value and item["value"] != item["value"]), item
+
+
+def test_a_forced_signal_is_flagged_on_the_stream_and_its_release_too(tmp_path):
+    with serving(tmp_path) as web:
+        erin = web.login("erin")
+        stream = EventStream(web.port, erin.headers())
+        try:
+            stream_id = stream.next().data["id"]
+            assert erin.send("PUT", f"/v1/stream/{stream_id}", {"signals": ["setpoint", "count"]})[0] == 200
+            assert "forced" not in next(c for c in stream.next("changes").data["changes"] if c["name"] == "setpoint")
+
+            def setpoint_item(forced: bool) -> dict:
+                while True:
+                    found = [c for c in stream.next("changes").data["changes"] if c["name"] == "setpoint"]
+                    if found and found[-1].get("forced", False) == forced:
+                        return found[-1]
+
+            assert erin.send("POST", "/v1/signals/setpoint/force", {"value": 12.5, "reason": "loop check"})[0] == 200
+            item = setpoint_item(True)
+            assert item["value"] == 12.5 and item["force_reason"] == "loop check"
+            assert erin.send("DELETE", "/v1/signals/setpoint/force", {"reason": "done"})[0] == 200
+            assert "force_reason" not in setpoint_item(False)  # released: the flag goes, whether or not it changed
         finally:
             stream.close()
