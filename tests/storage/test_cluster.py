@@ -99,11 +99,25 @@ def test_a_cluster_the_server_does_not_know_is_a_clear_retriable_error(cluster: 
         sink.insert(_rows("n", 1, 1))
 
 
-def test_the_cluster_setting_is_parsed() -> None:
-    settings = parse_settings({"remote": {"host": "ch1", "cluster": "petra_cluster",
-                                          "alternative_hosts": ["ch2:9000"]}}, "line-7")
+def test_the_cluster_setting_is_parsed_and_the_node_id_defaults_to_the_host_name() -> None:
+    import socket
+
+    from petra.config.loader import load_config_text
+
+    config = load_config_text("storage:\n  remote: {host: ch1, cluster: petra_cluster, "
+                              "alternative_hosts: ['ch2:9000']}\n")
+    settings = parse_settings(config.sections["storage"], config.node_id)
     assert settings.remote is not None and settings.remote.cluster == "petra_cluster"
-    assert settings.node_id == "line-7"
+    assert settings.node_id == socket.gethostname()
+    assert load_config_text("node_id: line-7\nstorage: {remote: {host: ch1}}\n").node_id == "line-7"
+
+
+def test_a_wrong_cluster_value_is_a_located_config_error() -> None:
+    from petra.config.loader import load_config_text
+
+    with pytest.raises(Exception, match=r"plant\.yaml:3:.*cluster") as caught:
+        load_config_text("storage:\n  remote:\n    cluster: ''\n    host: ch1\n", "plant.yaml")
+    assert "cluster" in str(caught.value)
 
 
 @pytest.mark.parametrize("down", ["own", "other"])
