@@ -6,9 +6,10 @@ whose props changed is merged into its item (only the keys that differ are touch
 node that is gone is deleted, a new one is appended where its kind lives. Only those
 items' lines change (`textedit`): comments, key order and formatting elsewhere stay.
 
-Before that, the posted edges are reconciled with the props: an edge the page drew that
-no prop names yet is made (`connect.make_wire`), an edge the page was given and removed
-takes its name out of the holder's props, and renaming a signal, alarm, contact or task
+Before that, the posted edges are reconciled with the props: an edge the page drew (one
+it was not given) that no prop names yet is made (`connect.make_wire`), an edge the page
+was given and removed takes its name out of the holder's props (where props and edges
+disagree otherwise, props win), and renaming a signal, alarm, contact or task
 renames the references to it. A page that keeps props and edges in step changes nothing
 here. With ``"partial": true`` the graph holds only the nodes that changed (a big plant's
 graph need not be posted whole): nodes it leaves out are kept unless listed in "removed".
@@ -186,7 +187,9 @@ def _reconcile_edges(base: Graph, posted: dict[str, Node], edges: list[dict[str,
     for holder, paths in drops.items():
         _drop_fields(posted[holder].props, paths)
     for edge in edges:
-        if edge.get("id") in derived or not isinstance(edge.get("from"), dict) or not isinstance(edge.get("to"), dict):
+        if edge.get("id") in derived or edge.get("id") in given:
+            continue  # props say it already, or the page was given it and changed the props since: props win
+        if not isinstance(edge.get("from"), dict) or not isinstance(edge.get("to"), dict):
             continue
         try:
             make_wire(posted, edge["from"], edge["to"], previous=bool(edge.get("previous")))
