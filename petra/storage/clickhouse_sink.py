@@ -208,6 +208,26 @@ class ClickHouseSink:
             log.warning("clickhouse %s does not support async_insert (needs 21.11+): inserting synchronously",
                         version)
 
+    def drop_database(self) -> None:
+        """DROP the configured database on the server, or on every host of the cluster (the self-test's scratch)."""
+        s = self.settings
+        client = self._client(s.host, s.port, ",".join(s.alternative_hosts) or None)
+        try:
+            with _server_errors():
+                hosts = [(s.host, s.port)]
+                if s.cluster is not None:
+                    hosts = client.execute("SELECT host_name, port FROM system.clusters WHERE cluster = %(c)s",
+                                           {"c": s.cluster}) or hosts
+                for host, port in hosts:
+                    other = self._client(host, port)
+                    try:
+                        other.execute(f"DROP DATABASE IF EXISTS {s.database}")
+                    finally:
+                        other.disconnect()
+        finally:
+            client.disconnect()
+        self._schema_ready = False
+
     def disconnect(self) -> None:
         if self.client is not None:
             self.client.disconnect()

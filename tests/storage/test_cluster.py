@@ -91,6 +91,16 @@ def test_a_schema_an_administrator_made_is_used_as_it_is(cluster: ClickHouseClus
     assert [s for _, s in cluster.rows(database)] == list(range(1, 21))
 
 
+def test_drop_database_drops_it_on_every_shard(cluster: ClickHouseCluster, database: str) -> None:
+    sink = _sink(cluster, database)
+    sink.insert(_rows("n", 1, 3))
+    sink.disconnect()
+    sink.drop_database()
+    for shard in (0, 1):
+        found = cluster.client(shard).execute(f"SELECT count() FROM system.databases WHERE name = '{database}'")
+        assert found == [(0,)]
+
+
 def test_a_cluster_the_server_does_not_know_is_a_clear_retriable_error(cluster: ClickHouseCluster,
                                                                       database: str) -> None:
     host, port = cluster.hosts[0]
