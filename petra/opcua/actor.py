@@ -10,9 +10,9 @@ again and clients reconnect (their sessions are gone; asyncua's client re-create
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from concurrent.futures import Future
 from typing import Any
 
 from petra.control.auth import Identities
@@ -50,34 +50,43 @@ class OpcuaActor(SupervisedActor):
         self._thread: threading.Thread | None = None
         self._server: PetraServer | None = None
         self._crashed: BaseException | None = None
+        self.ready = threading.Event()
+        """Set once the server listens (`endpoints` says where)."""
 
     def on_start(self) -> None:
+        """Start the loop thread and, on it, the server; returns at once (the plant never waits on OPC-UA's
+        ~1-3 s start). A start that fails fails this actor (`fail`), and its supervisor restarts it."""
         settings = self.plant.config.settings("opcua", OpcuaSettings)
         loop = self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        server = self._server = PetraServer(self.plant, settings, self.identities, self.runtime, self.metrics,
+                                            self.wiring.audit, self.wiring)
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            ready.set()
             try:
+                loop.run_until_complete(self._start(server))
                 loop.run_forever()
             except BaseException as exc:  # the loop itself died: the health check reports it
                 self._crashed = exc
             finally:
-                loop.close()
+                with contextlib.suppress(BaseException):  # free the port and the sessions for the successor
+                    loop.run_until_complete(asyncio.wait_for(server.stop(), STOP_TIMEOUT_S))
+                with contextlib.suppress(Exception):
+                    loop.close()
 
         self._thread = threading.Thread(target=run, name=THREAD_NAME, daemon=True)
         self._thread.start()
-        ready.wait()
-        server = PetraServer(self.plant, settings, self.identities, self.runtime, self.metrics,
-                             self.wiring.audit, self.wiring)
-        self._server = server
-        self._call(server.start(), START_TIMEOUT_S)
 
-    def _call(self, coro: Any, timeout: float) -> Any:
-        assert self._loop is not None
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        return future.result(timeout)
+    async def _start(self, server: PetraServer) -> None:
+        try:
+            await asyncio.wait_for(server.start(), START_TIMEOUT_S)
+        except Exception as exc:
+            log.error("OPC-UA: the server did not start: %s: %s", type(exc).__name__, exc)
+            with contextlib.suppress(Exception):
+                await server.stop()
+            self.fail(exc)
+            return
+        self.ready.set()
 
     def check_health(self) -> None:
         thread = self._thread
@@ -94,7 +103,7 @@ class OpcuaActor(SupervisedActor):
         thread, self._thread = self._thread, None
         if loop is None:
             return
-        if server is not None and thread is not None and thread.is_alive():
+        if server is not None and thread is not None and thread.is_alive() and loop.is_running():
             try:
                 asyncio.run_coroutine_threadsafe(server.stop(), loop).result(STOP_TIMEOUT_S)
             except Exception:
@@ -108,10 +117,13 @@ class OpcuaActor(SupervisedActor):
     def status(self) -> dict[str, Any]:
         """Endpoint, policies, sessions (user, role, address), subscriptions, monitored items."""
         server = self._server
-        return server.status() if server is not None else {"endpoint": None, "sessions": []}
+        if server is None or not self.ready.is_set():
+            return {"endpoint": None, "starting": server is not None, "sessions": []}
+        return server.status()
 
     def endpoints(self) -> dict[str, Any]:
-        server = self._server
+        """Where the server listens (None values until it does)."""
+        server = self._server if self.ready.is_set() else None
         return {"opcua": server.endpoint if server is not None else None,
                 "port": server.port if server is not None else None,
                 "namespace": server.namespace if server is not None else None}

@@ -111,6 +111,7 @@ class PetraServer:
         self._status: StatusObject | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._conditions: Any = None
+        self._stopped = False
 
     def _path(self, value: str) -> Path:
         path = Path(value)
@@ -403,6 +404,10 @@ class PetraServer:
     # --- stop ---------------------------------------------------------------
 
     async def stop(self) -> None:
+        """End the server: sessions, subscriptions, the listening socket, the worker threads (again: a no-op)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.metrics.gauges.up = 0
         if self._follower is not None:
             self._follower.stop()

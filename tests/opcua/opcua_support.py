@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,6 +95,20 @@ class Opcua:
         assert ref is not None
         return ref
 
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until the (re)started server listens: it starts in the background, the plant does not wait."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ref = self.running.lookup("petra/services/opcua")
+            if ref is not None:
+                try:
+                    if ref.proxy().endpoints().get(timeout=5)["opcua"] is not None:
+                        return
+                except Exception:  # restarting: ask again
+                    pass
+            time.sleep(0.05)
+        raise AssertionError(f"the OPC-UA server did not start within {timeout} s")
+
     def audit_events(self) -> list[dict[str, Any]]:
         import json
 
@@ -146,7 +161,9 @@ def serving(tmp_path: Path, users: dict[str, Role] | None = USERS, **opcua: Any)
     audit = tmp_path / "audit.log"
     with RunningPlant(load_config(config_path), control_socket=tmp_path / "c.sock", config_path=config_path,
                       audit_log=audit) as running:
-        yield Opcua(tmp_path, f"opc.tcp://127.0.0.1:{port}/petra", running, audit, pki_dir, trusted)
+        served = Opcua(tmp_path, f"opc.tcp://127.0.0.1:{port}/petra", running, audit, pki_dir, trusted)
+        served.wait_ready()
+        yield served
 
 
 def run(coro: Any, timeout: float = 60.0) -> Any:
