@@ -166,3 +166,18 @@ def test_a_shard_down_makes_the_tier_lag_and_catch_up_with_every_sample_once(
     assert len(landed) == len(set(landed)), "no sample twice"
     assert landed == seqs, "every acknowledged sample, none missing"
     assert {n for n, _ in cluster.shard_rows(1, database)} == set(), "all on the node's shard"
+
+
+def test_the_documented_ddl_is_the_ddl_petra_runs() -> None:
+    import re
+
+    from petra.storage.clickhouse_sink import cluster_ddl
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "clickhouse-cluster.md").read_text()
+
+    def flat(text: str) -> str:
+        return re.sub(r"\s+", " ", text).replace("( ", "(").replace(" )", ")").strip()
+
+    documented = flat(doc)
+    for _name, statement in cluster_ddl("petra", "samples", "petra_cluster"):
+        assert flat(statement) + ";" in documented, statement
