@@ -48,8 +48,7 @@ def wire(page: Any, start: tuple[str, str], end: tuple[str, str]) -> None:
 
 def select(page: Any, node_id: str) -> None:
     """Click a node's title bar: it is selected and the property panel shows it."""
-    box = node(page, node_id).locator(".head").bounding_box()
-    page.mouse.click(box["x"] + 40, box["y"] + 8)
+    node(page, node_id).click(position={"x": 60, "y": 12})
     expect(page.get_by_test_id("props")).to_have_attribute("data-node", node_id)
 
 

@@ -226,8 +226,13 @@ export class Canvas {
       if (p.x + NODE_W < v.x0 || p.x > v.x1 || p.y + nodeHeight(n) < v.y0 || p.y > v.y1) continue;
       want.add(n.id);
       let g = this.elements.get(n.id);
-      if (!g || g.__node !== n) {
-        if (g) g.remove();
+      if (g && g.__node !== n) {
+        // the server's graph replaced the object: keep the drawn group when it would look the same
+        const key = this.drawKey(n);
+        if (g.__key === key) g.__node = n;
+        else { g.remove(); g = null; }
+      }
+      if (!g) {
         g = this.build(n);
         this.elements.set(n.id, g);
         this.nodeLayer.append(g);
@@ -241,6 +246,11 @@ export class Canvas {
     this.drawEdges(v);
   }
 
+  /** What a node's drawing depends on (besides its place and selection). */
+  drawKey(n) {
+    return JSON.stringify([n.label, n.kind, n.type, n.ports, n.props?.inputs]);
+  }
+
   build(n) {
     const lod = this.k < LOD_ZOOM;
     const errs = this.errors.get(n.id) || [];
@@ -249,6 +259,7 @@ export class Canvas {
       'data-test': 'designer-node', 'data-id': n.id, 'data-kind': n.kind, 'data-type': n.type || '',
       'data-error': errs.length ? 'true' : 'false' });
     g.__node = n;
+    g.__key = this.drawKey(n);
     g.append(s('rect', { class: 'body', width: NODE_W, height: h, rx: 3 }));
     g.append(s('rect', { class: 'head', width: NODE_W, height: HEAD - 4, rx: 3 }));
     g.append(s('text', { class: 'title', x: 8, y: 16 }, short(n.label || n.id)));

@@ -242,7 +242,7 @@ export async function mount(el, ctx) {
     const kept = store.graph.nodes.filter((n) => n.kind === 'section');
     const ids = new Set(kept.map((n) => n.id));
     store.load({ graph: { nodes: kept, edges: [] },
-      layout: Object.fromEntries(Object.entries(store.layout).filter(([id]) => ids.has(id))) }, { why: 'graph' });
+      layout: Object.fromEntries(Object.entries(store.layout).filter(([id]) => ids.has(id))) }, { why: 'graph', server: false });
   }
 
   function saveDraft() {
@@ -520,23 +520,17 @@ export async function mount(el, ctx) {
   }
 
   function rename(node, name) {
+    // the node keeps its id until the server's graph of the new text names it anew (the server renames the
+    // references to it: roundtrip.py); its place is kept under both ids
     const taken = store.names();
     taken.delete(nodeName(node.id));
     if (taken.has(name)) { toast(`${name} is taken`, { error: true }); renderProps(); return; }
-    store.remember();
-    const old = node.id;
     const id = node.kind === 'connection' ? `connection:${node.type}/${name}` : `${node.kind}:${name}`;
-    node.id = id;
+    store.remember();
     node.label = name;
     node.props = { ...node.props, [keyOf(node.kind)]: name };
-    for (const e of store.graph.edges) {
-      if (e.from.node === old) e.from = { ...e.from, node: id };
-      if (e.to.node === old) e.to = { ...e.to, node: id };
-    }
-    store.layout[id] = store.layout[old];
-    delete store.layout[old];
-    store.reindex();
-    store.selection = new Set([id]);
+    if (store.layout[node.id]) store.layout[id] = { ...store.layout[node.id] };
+    store.selection.add(id);
     store.emit('props');
   }
 

@@ -72,6 +72,11 @@ export function renameRefs(node, renamed) {
   return node;
 }
 
+/** What the server compares of a node (its kind, type, implicit flag and props). */
+export function stamp(node) {
+  return JSON.stringify([node.kind, node.type || '', !!node.implicit, node.props || {}]);
+}
+
 export class Store {
   constructor() {
     this.graph = { nodes: [], edges: [] };
@@ -90,7 +95,7 @@ export class Store {
   emit(why) { for (const fn of this.listeners) fn(why); }
 
   /** Replace the whole document (a load, an example, an import, or the server's answer to a YAML edit). */
-  load({ graph, layout, yaml, file }, { record = false, why = 'load' } = {}) {
+  load({ graph, layout, yaml, file }, { record = false, why = 'load', server = true } = {}) {
     if (record) this.remember();
     this.graph = { nodes: graph?.nodes || [], edges: graph?.edges || [] };
     this.layout = { ...(layout || {}) };
@@ -98,7 +103,23 @@ export class Store {
     if (file) this.file = file;
     this.reindex();
     for (const id of [...this.selection]) if (!this.index.has(id)) this.selection.delete(id);
+    if (server) {
+      this.baseline = new Map(this.graph.nodes.map((n) => [n.id, stamp(n)]));
+      this.baselineYaml = this.yaml;
+    }
     this.emit(why);
+  }
+
+  /**
+   * What to post to POST /v1/designer/yaml: only the nodes that differ from the server's graph of the base text
+   * and the ids of those removed ("partial": a 2,000-node plant's graph is not sent whole for one edit), or the
+   * whole graph when the base text is not the one that graph was read from.
+   */
+  changes() {
+    if (!this.baseline || this.baselineYaml !== this.yaml) return { ...this.graph };
+    const nodes = this.graph.nodes.filter((n) => this.baseline.get(n.id) !== stamp(n));
+    const removed = [...this.baseline.keys()].filter((id) => !this.index.has(id));
+    return { nodes, edges: [], partial: true, removed };
   }
 
   reindex() {

@@ -80,7 +80,7 @@ export class Sync {
     const generation = this.generation;
     const store = this.store;
     try {
-      const { yaml } = await this.api.post('/v1/designer/yaml', { yaml: store.yaml, graph: store.graph });
+      const { yaml } = await this.api.post('/v1/designer/yaml', { yaml: store.yaml, graph: store.changes(), file: store.file });
       if (generation !== this.generation) return;
       store.yaml = yaml;
       this.on.yaml(yaml);
