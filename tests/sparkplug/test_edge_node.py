@@ -295,3 +295,20 @@ def test_a_broker_outage_is_a_new_session_and_its_changes_follow_as_history(
     finally:
         own.close()
         broker.close()
+
+
+def test_coalesce_ms_gathers_changes_into_one_message_per_device(
+        mosquitto: Mosquitto, host: SparkplugHost, plants: list[RunningPlant], tmp_path: Path) -> None:
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(
+        mosquitto, tmp_path, coalesce_ms=1000, devices=[{"name": "pumps", "groups": ["pumps"]}])})
+    wait_until(lambda: host.received("DBIRTH", "line1"))
+    for i in range(5):
+        plant.write("default", count=i + 1)
+    plant.write("pumps", pump_speed=3.0)
+    wait_until(lambda: len(host.values("line1").get("count", [])) == 5 and host.received("DDATA", "line1"))
+    seen = host.values("line1")["count"]
+    assert [v for v, _, _ in seen] == [1, 2, 3, 4, 5]
+    assert [t for _, t, _ in seen] == sorted(t for _, t, _ in seen)  # each change keeps its own time
+    assert max(len(m.payload.metrics) for m in host.received("NDATA", "line1")) > 1
+    seqs = [m.payload.seq for m in host.received(node="line1") if m.kind in ("NDATA", "DDATA")]
+    assert sorted(seqs) == list(range(2, 2 + len(seqs)))

@@ -125,6 +125,10 @@ class SparkplugNode(SupervisedActor):
         self._rlog = RateLimitedLog(log)
         self._backfill_timer: threading.Timer | None = None
         self._stopping = False
+        self._gathered: dict[str, list[tuple[str, Any, int, float]]] = {}  # under _out_lock (coalesce_ms)
+        self._gather_wake = threading.Event()
+        self._gatherer: threading.Thread | None = None
+        self._network: threading.Thread | None = None
         self.principal = Principal(f"sparkplug:{s.host_identity}", config.host_role, "sparkplug",
                                    f"{s.broker_host}:{s.broker_port}")
 
@@ -138,6 +142,10 @@ class SparkplugNode(SupervisedActor):
         if self.need_host and not self.has_wal:
             log.warning("%s: no storage section, so nothing is kept while primary host '%s' is offline",
                         self.config.driver_id, self.config.settings.primary_host_id)
+        if self.config.settings.coalesce_ms > 0:
+            self._gatherer = threading.Thread(target=self._gather_loop, name=f"{self.config.driver_id}-gather",
+                                              daemon=True)
+            self._gatherer.start()
         self._bus_subscriber = self.plant.bus.subscribe(self._on_change)
         self._new_session()
 
@@ -148,8 +156,19 @@ class SparkplugNode(SupervisedActor):
             self._bus_subscriber = None
         if self._backfill_timer is not None:
             self._backfill_timer.cancel()
+        self._gather_wake.set()
+        if self._gatherer is not None:
+            self._gatherer.join(timeout=5)
         self._end_session(graceful=True)
         self.metrics.connected.set(0)
+
+    def check_health(self) -> None:
+        network = self._network
+        if network is not None and not network.is_alive() and self.client is not None:
+            self.metrics.errors.inc()
+            raise RuntimeError(f"{self.config.driver_id}: paho's network thread is not running")
+        if self._gatherer is not None and not self._gatherer.is_alive() and not self._stopping:
+            raise RuntimeError(f"{self.config.driver_id}: the coalescing thread is not running")
 
     def status(self) -> dict[str, object]:
         return {"driver": self.config.driver_id, "connected": self.connected, "born": self._born,
@@ -183,6 +202,7 @@ class SparkplugNode(SupervisedActor):
         self.client = client
         client.connect_async(s.broker_host, s.broker_port, keepalive=s.keepalive_s)
         client.loop_start()
+        self._network = getattr(client, "_thread", None)  # paho forgets it when the thread ends
         log.info("%s: session %d (bdSeq %d) connecting to %s:%d", self.config.driver_id, session, self.bdseq,
                  s.broker_host, s.broker_port)
 
@@ -192,6 +212,7 @@ class SparkplugNode(SupervisedActor):
         if client is None:
             return
         with self._out_lock:
+            self._flush_gathered()
             was_connected = self.connected
             self._born = False
             self.connected = False
@@ -201,6 +222,7 @@ class SparkplugNode(SupervisedActor):
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2.0)
             self.metrics.sent("NDEATH")
+        self._network = None
         client.disconnect()
         client.loop_stop()
 
@@ -278,7 +300,7 @@ class SparkplugNode(SupervisedActor):
             self.metrics.errors.inc()
             self._rlog.warning("state", "%s: ignored a STATE message: %s", self.config.driver_id, exc)
             return
-        if not self.host.update(state):
+        if state is None or not self.host.update(state):
             return
         self.metrics.host_online.set(1 if state.online else 0)
         log.info("%s: primary host '%s' is %s", self.config.driver_id, self.config.settings.primary_host_id,
@@ -294,6 +316,7 @@ class SparkplugNode(SupervisedActor):
 
     def _stop_live(self) -> None:
         with self._out_lock:
+            self._flush_gathered()
             was_born, self._born = self._born, False
         if not was_born or not self.has_wal or self.state is None:
             return
@@ -358,8 +381,41 @@ class SparkplugNode(SupervisedActor):
                     quality = -1  # good again: say so (births._metric sends the Quality property)
                 per_device.setdefault(metric.device, []).append((change.name, change.value, quality,
                                                                   change.timestamp))
+            if not per_device:
+                return
+            if self._gatherer is None:
+                for device, changes in per_device.items():
+                    self._publish_data(device, changes, historical=False)
+                return
+            wake = not self._gathered
             for device, changes in per_device.items():
-                self._publish_data(device, changes, historical=False)
+                self._gathered.setdefault(device, []).extend(changes)
+        if wake:
+            self._gather_wake.set()
+
+    def _gather_loop(self) -> None:
+        """`coalesce_ms`: the first change of a quiet period starts the window; its end sends what came."""
+        window = self.config.settings.coalesce_ms / 1000
+        while not self._stopping:
+            self._gather_wake.wait()
+            self._gather_wake.clear()
+            if self._stopping:
+                return
+            time.sleep(window)
+            with self._out_lock:
+                self._flush_gathered()
+
+    def _flush_gathered(self) -> None:
+        """Under _out_lock: what `coalesce_ms` gathered, one message per device (split at the limit)."""
+        if not self._gathered:
+            return
+        gathered, self._gathered = self._gathered, {}
+        if not self._born:
+            return
+        limit = self.config.settings.max_metrics_per_message
+        for device, changes in gathered.items():
+            for start in range(0, len(changes), limit):
+                self._publish_data(device, changes[start:start + limit], historical=False)
 
     def _publish_data(self, device: str, changes: list[tuple[str, Any, int, float]], historical: bool) -> None:
         """Under _out_lock."""

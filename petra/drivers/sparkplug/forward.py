@@ -95,43 +95,53 @@ class Forwarder:
         ranges = [(a, b) for a, b in pending["ranges"] if b is not None]
         metrics = self.config.metrics
         limit = self.config.settings.max_metrics_per_message
-        if blocks[0].first_seq > sent + 1:
+        if sent > 0 and blocks[0].first_seq > sent + 1:  # sent 0: the WAL's head was not known
             missing = blocks[0].first_seq - sent - 1
             self.lost(missing)
             log.warning("%s: %d WAL sample(s) after %d were trimmed before the host could get them",
                         self.config.driver_id, missing, sent)
+        confirmed = sent  # every sample up to here is sent or not wanted; saved however this step ends
         run: list[Change] = []
         run_device: str | None = None
-        for block in blocks:
-            if block.last_seq <= sent:
-                continue
-            if block.first_seq > until:
-                break
-            columns = decode_block(block.payload).to_pydict()
-            ts, names, vtypes, quality = (columns["ts_us"], columns["signal"], columns["vtype"],
-                                          columns["quality"])
-            values = (columns["value_bool"], columns["value_int"], columns["value_float"], columns["value_string"])
-            for i in range(len(ts)):
-                seq = block.first_seq + i
-                if seq <= sent or seq > until:
+        run_last = sent
+        try:
+            for block in blocks:
+                if block.last_seq <= sent:
                     continue
-                metric = metrics.get(names[i])
-                stamp = ts[i]
-                if metric is None or not any(a <= stamp < b for a, b in ranges):
-                    continue
-                if run and (metric.device != run_device or len(run) >= limit):
-                    self.send(run_device or "", run)
-                    run = []
-                run_device = metric.device
-                vtype = vtypes[i]
-                value = values[vtype][i] if 0 <= vtype < 4 else None
-                run.append((names[i], value, quality[i], stamp / 1e6))
-            sent = min(block.last_seq, until)
-        if run:
-            self.send(run_device or "", run)
-        pending["sent_seq"] = sent
-        self.state.save()
-        if sent >= until:
+                if block.first_seq > until:
+                    break
+                columns = decode_block(block.payload).to_pydict()
+                ts, names, vtypes, quality = (columns["ts_us"], columns["signal"], columns["vtype"],
+                                              columns["quality"])
+                values = (columns["value_bool"], columns["value_int"], columns["value_float"],
+                          columns["value_string"])
+                for i in range(len(ts)):
+                    seq = block.first_seq + i
+                    if seq <= sent or seq > until:
+                        continue
+                    metric = metrics.get(names[i])
+                    stamp = ts[i]
+                    if metric is None or not any(a <= stamp < b for a, b in ranges):
+                        continue
+                    if run and (metric.device != run_device or len(run) >= limit):
+                        self.send(run_device or "", run)
+                        confirmed, run = run_last, []
+                    run_device = metric.device
+                    vtype = vtypes[i]
+                    value = values[vtype][i] if 0 <= vtype < 4 else None
+                    run.append((names[i], value, quality[i], stamp / 1e6))
+                    run_last = seq
+                last = min(block.last_seq, until)
+                if not run:
+                    confirmed = last
+                run_last = last  # the block's unwanted samples after the run's last go with it
+            if run:
+                self.send(run_device or "", run)
+            confirmed = run_last
+        finally:
+            pending["sent_seq"] = confirmed
+            self.state.save()
+        if confirmed >= until:
             self._done()
             return False
         return True

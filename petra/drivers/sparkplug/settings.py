@@ -63,8 +63,12 @@ class SparkplugSettings:
         "viewer", doc="Role of the Sparkplug host's writes, checked against each signal's writable_by. "
                       "viewer (the default) refuses every write.")
     state_dir: str = setting("./data/sparkplug", doc="Where bdSeq and the store-and-forward position are kept.")
-    max_metrics_per_message: int = setting(500, doc="Historical data is sent in messages of at most this many "
-                                                    "metrics.", minimum=1)
+    coalesce_ms: float = setting(
+        0.0, unit="ms", minimum=0, maximum=10000,
+        doc="Gather changes this long, then one NDATA/DDATA per device carries them all (0: a message per change "
+            "event, e.g. per block chain per scan).")
+    max_metrics_per_message: int = setting(500, doc="Historical (and gathered) data is sent in messages of at "
+                                                    "most this many metrics.", minimum=1)
     reconnect_max_s: float = setting(10.0, unit="s", minimum=0.1,
                                      doc="Longest wait between reconnect attempts (doubles from 0.1 s).")
 

@@ -27,8 +27,11 @@ def state_topics(host_id: str) -> tuple[str, str]:
     return f"spBv1.0/STATE/{host_id}", f"STATE/{host_id}"
 
 
-def parse_state(payload: bytes) -> HostState:
+def parse_state(payload: bytes) -> HostState | None:
+    """The state a STATE payload says; None for an empty one (a retained STATE being cleared)."""
     text = payload.strip()
+    if not text:
+        return None
     if text in (b"ONLINE", b"OFFLINE"):
         return HostState(text == b"ONLINE", 0)
     try:
