@@ -49,14 +49,15 @@ DATABASE = "fleet_bench"
 OUTPUTS = ("sine_out", "ramp_out", "random_out", "count_out")
 
 
-def bench_config(node_id: str, root: Path, broker: int, remote: dict[str, Any], signals: int) -> dict[str, Any]:
+def bench_config(node_id: str, root: Path, broker: int, remote: dict[str, Any], signals: int,
+                 coalesce_ms: float = 0.0, sparkplug: bool = True) -> dict[str, Any]:
     blocks = []
     for b in range((signals + len(OUTPUTS) - 1) // len(OUTPUTS)):
         outputs = {port: f"b{b:04d}_{port[:-4]}" for port in OUTPUTS[: min(len(OUTPUTS), signals - b * 4)]}
         blocks.append({"name": f"gen{b:04d}", "type": "DATA_GENERATOR", "outputs": outputs,
                        "params": {"frequency": 0.05 + (b % 11) * 0.01, "amplitude": 50.0, "offset": float(b),
                                   "seed": b}})
-    return {
+    config: dict[str, Any] = {
         "node_id": node_id, "scan_time_ms": 1000,
         "security": {"users_file": str(root / "users.yaml")},
         "signals": [], "blocks": blocks,
@@ -64,8 +65,11 @@ def bench_config(node_id: str, root: Path, broker: int, remote: dict[str, Any], 
                     "local": {"data_dir": str(root / "local"), "flush_interval_seconds": 10.0},
                     "remote": remote, "strategy": "parallel"},
         "sparkplug": {"broker_host": "127.0.0.1", "broker_port": broker, "group_id": "bench",
-                      "edge_node_id": node_id, "state_dir": str(root / "sparkplug")},
+                      "edge_node_id": node_id, "state_dir": str(root / "sparkplug"), "coalesce_ms": coalesce_ms},
     }
+    if not sparkplug:
+        del config["sparkplug"]
+    return config
 
 
 class CountingHost(SparkplugHost):
@@ -111,14 +115,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(n: int, args: argparse.Namespace, broker: Mosquitto, cluster: ClickHouseCluster, root: Path) -> dict[str, Any]:
+def run(n: int, args: argparse.Namespace, broker: Mosquitto, cluster: ClickHouseCluster, root: Path,
+        sparkplug: bool = True) -> dict[str, Any]:
     for i in range(len(cluster.shards)):
         cluster.client(i).execute(f"DROP DATABASE IF EXISTS {DATABASE}")
     remote = cluster.remote(DATABASE)
     host = CountingHost(broker.port)
-    nodes = [Node(f"n{n}-{i}", root / f"n{n}-{i}", {}) for i in range(n)]
+    tag = "" if sparkplug else "b"
+    nodes = [Node(f"n{n}{tag}-{i}", root / f"n{n}{tag}-{i}", {}) for i in range(n)]
     for node in nodes:
-        node.config = bench_config(node.node_id, node.root, broker.port, remote, args.signals)
+        node.config = bench_config(node.node_id, node.root, broker.port, remote, args.signals, args.coalesce_ms,
+                                   sparkplug)
     try:
         for node in nodes:
             node.start()
@@ -168,6 +175,9 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--coalesce-ms", type=float, default=0.0, help="the nodes' sparkplug.coalesce_ms")
+    parser.add_argument("--baseline", action="store_true",
+                        help="first one node without the sparkplug section: what the rest of the node costs")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="petra-fleet-bench-"))
     (root / "mosquitto").mkdir()
@@ -176,6 +186,11 @@ def main() -> None:
     cluster.start()
     results = []
     try:
+        if args.baseline:
+            base = run(1, args, broker, cluster, root, sparkplug=False)
+            print(f"baseline N=1 without Sparkplug: {base['rows_s']:.0f} rows/s into the cluster, lag to ClickHouse "
+                  f"p50/p99 {base['ch_lag_p50']:.0f}/{base['ch_lag_p99']:.0f} ms; CPU "
+                  f"{100 * base['cpu_per_node']:.1f} %; load {base['load']:.1f}", flush=True)
         for n in (int(x) for x in args.nodes.split(",")):
             result = run(n, args, broker, cluster, root)
             results.append(result)
