@@ -1,11 +1,15 @@
 """Signal values follow the signal table into their nodes, without slowing the scan.
 
 The bus listener (`ValueFollower.listener`) runs in the publishing owner's thread (a signal group, a block
-chain): it only records each changed slot's last (value, quality, timestamp) in a dict under a lock and, for
-the first change of a batch, wakes the server's loop. The loop takes the whole dict (the last value per
-signal since the previous batch: a signal changing every scan costs one node write per batch) and writes
-each node with the server's fast path (`write_attribute_value`, which notifies the monitored items), with
-the signal's timestamp as SourceTimestamp and its quality as the StatusCode (Good, Uncertain, Bad).
+chain): it only appends the event (immutable columns) to a list under a lock and, for the first event of a
+batch, wakes the server's loop, so the scan pays the same whatever the number of signals that changed. The
+loop takes the events and keeps the last (value, quality, timestamp) per signal (a signal changing every
+scan costs one node write per batch), then writes each node with the server's fast path
+(`write_attribute_value`, which notifies the monitored items), with the signal's timestamp as
+SourceTimestamp and its quality as the StatusCode (Good, Uncertain, Bad).
+
+Past `MAX_EVENTS` waiting events (the loop is starved), the oldest are dropped and the next batch re-reads
+every signal from the table instead: memory stays bounded and the nodes end up right.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ STATUS = {int(Quality.GOOD): status(ua.StatusCodes.Good),
           int(Quality.UNCERTAIN): status(ua.StatusCodes.Uncertain),
           int(Quality.BAD): status(ua.StatusCodes.Bad)}
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
+MAX_EVENTS = 10_000
+"""Bus events waiting for the loop before the oldest are dropped (and the table re-read)."""
 UTC = dt.UTC
 
 Pending = dict[int, tuple[Any, int, float]]
@@ -72,8 +78,11 @@ class ValueFollower:
         self._subscribe = subscribe
         self._unsubscribe = unsubscribe
         self._lock = threading.Lock()
-        self._pending: Pending = {}
+        self._events: list[SignalsChanged] = []
+        self._resync = False
         self._woken = False
+        self.dropped = 0
+        """Times the loop fell `MAX_EVENTS` behind (each time the table was re-read instead)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -81,15 +90,15 @@ class ValueFollower:
         self.written = 0
 
     def listener(self, event: SignalsChanged) -> None:
-        """The bus listener (publisher's thread): note the last value of each mapped slot; wake the loop once."""
-        mapped = self.node_ids
-        ts = event.timestamp
+        """The bus listener (publisher's thread): queue the event; wake the loop for the first of a batch."""
         with self._lock:
-            pending = self._pending
-            for slot, value, quality in zip(event.slots, event.values, event.qualities, strict=False):
-                if slot in mapped:
-                    pending[slot] = (value, quality, ts)
-            wake = bool(pending) and not self._woken
+            events = self._events
+            events.append(event)
+            if len(events) > MAX_EVENTS:
+                del events[:len(events) - MAX_EVENTS]
+                self._resync = True
+                self.dropped += 1
+            wake = not self._woken
             if wake:
                 self._woken = True
         if wake and self._loop is not None:
@@ -97,8 +106,30 @@ class ValueFollower:
                 self._loop.call_soon_threadsafe(self._set)
 
     def pending_count(self) -> int:
+        """Events waiting for the loop."""
         with self._lock:
-            return len(self._pending)
+            return len(self._events)
+
+    def _take(self) -> tuple[Pending, bool]:
+        with self._lock:
+            events, self._events = self._events, []
+            resync, self._resync = self._resync, False
+            self._woken = False
+        if resync:
+            return self._snapshot(), True
+        mapped = self.node_ids
+        batch: Pending = {}
+        for event in events:
+            ts = event.timestamp
+            for slot, value, quality in zip(event.slots, event.values, event.qualities, strict=False):
+                if slot in mapped:
+                    batch[slot] = (value, quality, ts)
+        return batch, False
+
+    def _snapshot(self) -> Pending:
+        table = self.table
+        return {slot: (table.values[slot], table.quality[slot], table.timestamps[slot])
+                for slot in self.node_ids if slot < len(table.values)}
 
     def _set(self) -> None:
         if self._wake is not None:
@@ -110,11 +141,7 @@ class ValueFollower:
         self._wake = asyncio.Event()
         if self._subscribe is not None:
             self._subscribe(self.listener)
-        table = self.table
-        now = dt.datetime.now(UTC)
-        snapshot: Pending = {slot: (table.values[slot], table.quality[slot], table.timestamps[slot])
-                             for slot in self.node_ids if slot < len(table.values)}
-        await self._write(snapshot, now)
+        await self._write(self._snapshot(), dt.datetime.now(UTC))
         self._task = asyncio.create_task(self._run(), name="petra-opcua-values")
 
     async def _run(self) -> None:
@@ -122,9 +149,7 @@ class ValueFollower:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            with self._lock:
-                batch, self._pending = self._pending, {}
-                self._woken = False
+            batch, _ = self._take()
             if batch:
                 try:
                     await self._write(batch, dt.datetime.now(UTC))
