@@ -74,7 +74,7 @@ def test_a_batch_writes_the_last_value_of_each_served_signal_once() -> None:
 
 def test_a_starved_loop_drops_old_events_and_rereads_the_table(monkeypatch: Any) -> None:
     monkeypatch.setattr(values, "MAX_EVENTS", 5)
-    follower, server, table = _follower()
+    follower, _, table = _follower()
     for i in range(20):  # no loop yet: nothing is woken, the events wait
         follower.listener(_event({0: float(i)}, float(i)))
     assert follower.pending_count() == 5 and follower.dropped == 15
