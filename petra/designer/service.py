@@ -38,6 +38,8 @@ def graph_answer(text: str, filename: str, layout: Any = None) -> dict[str, Any]
 def check_answer(text: str, filename: str) -> dict[str, Any]:
     """`POST /v1/designer/check`."""
     result = check_text(text, filename)
+    if not result.errors and not result.warnings:  # nothing to place on a node: no second parse
+        return {"ok": True, "errors": [], "warnings": []}
     graph, _ = _graph_or_problems(text, filename, result.signal_types())
     return report(result, graph)
 
