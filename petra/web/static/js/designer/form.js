@@ -62,6 +62,16 @@ function shown(kind, value) {
   return String(value);
 }
 
+/** Show `errors` (key -> messages) on a form already drawn (while the engineer's cursor is in it). */
+export function showFieldErrors(form, errors) {
+  for (const el of form.querySelectorAll('.field-error')) {
+    const messages = errors.get(el.dataset.key) || [];
+    el.textContent = messages.join('; ');
+    el.hidden = !messages.length;
+    el.closest('.prop')?.classList.toggle('invalid', messages.length > 0);
+  }
+}
+
 /**
  * One form for the properties of `schema` on `values`; `onSet(key, value)` on each change.
  * `errors` maps a key to its messages. `skip` is a set of keys not to show.
@@ -89,7 +99,7 @@ export function schemaFields(schema, values, onSet, errors = new Map(), { prefix
         min, max: sub.maximum ?? sub.exclusiveMaximum, value: shown(kind, value), autocomplete: 'off', spellcheck: false,
         placeholder: sub.default !== undefined ? String(sub.default) : '' });
     }
-    const error = h('small', { class: 'error', 'data-test': `${prefix}-error-${key}`, hidden: !errors.has(key) },
+    const error = h('small', { class: 'error field-error', 'data-test': `${prefix}-error-${key}`, 'data-key': key, hidden: !errors.has(key) },
       (errors.get(key) || []).join('; '));
     input.addEventListener('change', () => {
       let parsed;

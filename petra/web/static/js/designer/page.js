@@ -14,7 +14,7 @@ import { h, fill, toast } from '../dom.js';
 import { Store, freshName, nameKey, nodeName } from './store.js';
 import { Canvas, NODE_W } from './canvas.js';
 import { Sync } from './sync.js';
-import { schemaFields } from './form.js';
+import { schemaFields, showFieldErrors } from './form.js';
 import { deployDialog, download } from './deploy.js';
 import { SHORTCUTS, actionOf } from './keys.js';
 import { planWire, signalNode, unwire } from './wires.js';
@@ -442,7 +442,8 @@ export async function mount(el, ctx) {
       store.selection = new Set([e.node]);
       canvas.focus(e.node);
       renderProps();
-      if (e.field) props.querySelector(`[data-test="prop-${CSS.escape(e.field)}"]`)?.focus();
+      const key = fieldKey(e);
+      if (key) props.querySelector(`[data-key="${CSS.escape(key)}"]`)?.closest('.prop')?.querySelector('input, select, textarea')?.focus();
     }
     if (e.line) {
       const lines = yamlArea.value.split('\n');
@@ -471,18 +472,21 @@ export async function mount(el, ctx) {
     }
     const node = store.node(ids[0]);
     if (!node) return;
+    const fieldErrors = new Map();
+    for (const e of errorsByNode.get(node.id) || []) {
+      const key = fieldKey(e);
+      if (!fieldErrors.has(key)) fieldErrors.set(key, []);
+      fieldErrors.get(key).push(e.message);
+    }
     if (props.dataset.node === node.id && props.contains(document.activeElement)) {
-      props.__stale = true; // not under the engineer's cursor: drawn again when the focus leaves the panel
+      // not redrawn under the engineer's cursor (drawn again when the focus leaves the panel): the errors are
+      // shown on the fields as they are
+      props.__stale = true;
+      showFieldErrors(props, fieldErrors);
       return;
     }
     props.__stale = false;
     props.dataset.node = node.id;
-    const fieldErrors = new Map();
-    for (const e of errorsByNode.get(node.id) || []) {
-      const key = e.field || '';
-      if (!fieldErrors.has(key)) fieldErrors.set(key, []);
-      fieldErrors.get(key).push(e.message);
-    }
     const general = fieldErrors.get('') || [];
     const set = (path) => (key, value) => {
       if (key === keyFor(node.kind, palette) && path.length === 0 && value && node.kind !== 'escalation') return rename(node, value);
@@ -491,7 +495,8 @@ export async function mount(el, ctx) {
     };
     const parts = [h('p', { class: 'props-title' }, h('strong', {}, node.label || node.id), ' ',
       h('span', { class: 'muted' }, `${node.kind}${node.type ? ` · ${node.type}` : ''}`))];
-    if (general.length) parts.push(h('p', { class: 'error', 'data-test': 'props-error' }, general.join('; ')));
+    const generalLine = h('p', { class: 'error', 'data-test': 'props-error', hidden: !general.length }, general.join('; '));
+    parts.push(generalLine);
     if (node.kind === 'block') {
       const spec = (palette.blocks || []).find((b) => b.type === node.type);
       parts.push(...schemaFields({ properties: { name: { type: 'string', description: 'Unique block name.' } }, required: ['name'] },
@@ -517,6 +522,23 @@ export async function mount(el, ctx) {
       else parts.push(h('pre', { class: 'props-raw' }, JSON.stringify(node.props || {}, null, 2)));
     }
     fill(props, parts);
+    // an error of a field the panel has no input for (e.g. a wired input) is said above the fields
+    const shown = new Set([...props.querySelectorAll('.field-error')].map((el) => el.dataset.key));
+    const rest = [...fieldErrors].filter(([key]) => key && !shown.has(key)).map(([key, m]) => `${key}: ${m.join('; ')}`);
+    if (rest.length) {
+      generalLine.textContent = [...general, ...rest].join('; ');
+      generalLine.hidden = false;
+    }
+  }
+
+  /** The property panel's key for an error: the field, or within params/inputs/outputs the key under it. */
+  function fieldKey(e) {
+    if (!e.field) return '';
+    const path = e.path || [];
+    const at = path.lastIndexOf(e.field);
+    const below = at >= 0 ? path[at + 1] : undefined;
+    if (['params', 'inputs', 'outputs'].includes(e.field) && typeof below === 'string') return below;
+    return e.field;
   }
 
   function rename(node, name) {
