@@ -2,7 +2,8 @@
 needs to draw it and whether the caller may use it.
 
 Each widget is its config keys (those set), plus for a widget with a `signal`: `signal_type`, `unit` and
-`description` of that signal; for a trend, `series`: one `{signal, signal_type, unit}` per signal; and for a
+`description` of that signal (and, for a write widget, `signal_min`/`signal_max`: the signal's write limits
+where it declares them); for a trend, `series`: one `{signal, signal_type, unit}` per signal; and for a
 write widget (button, switch, setpoint) `writable`: whether the caller's role may write its signal now
 (`petra.control.access.write_refusal`, the rule `PUT /v1/signals/NAME` enforces), with `refusal` saying why
 not. Every other widget has `writable: false`.
@@ -45,6 +46,9 @@ def _widget(widget: Widget, table: SignalTable, role: Role) -> dict[str, Any]:
         if spec is not None:
             view.update(signal_type=spec.type.value, unit=spec.unit, description=spec.description)
             if widget.type in WRITE_WIDGETS:
+                for key, limit in (("signal_min", spec.minimum), ("signal_max", spec.maximum)):
+                    if limit is not None:  # the signal's write limits, which PUT enforces
+                        view[key] = limit
                 refusal = write_refusal(spec, role)
                 view["writable"] = refusal is None
                 if refusal is not None:

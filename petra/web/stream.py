@@ -292,8 +292,8 @@ class StreamHub:
         for event in events:
             columns = zip(event.values, event.qualities, repeat(event.timestamp), strict=False)
             latest.update(zip(event.slots, columns, strict=True))
-        for slot in flipped:
-            if slot not in latest and slot < len(table.values):
+        for slot in flipped:  # the table's value now: newer than the batch's events (a force writes it there)
+            if slot < len(table.values):
                 latest[slot] = (table.values[slot], table.quality[slot], table.timestamps[slot])
         streams = self.streams()
         encoded = self.encoder.batch(latest)

@@ -97,6 +97,20 @@ def test_an_engineer_forces_a_signal_with_a_reason_and_releases_it(hmi: Hmi, bro
     assert [e["actor"] for e in hmi.audit_entries("signal.unforce")] == ["session:erin"]
 
 
+def test_a_force_from_elsewhere_shows_forced_live_and_its_release_too(hmi: Hmi, browser):
+    page = hmi.page(browser)
+    hmi.login(page, "erin", path="/#/signals?q=count")
+    count = row(page, "count")
+    expect(count.get_by_test_id("signal-force")).to_be_visible()
+    assert hmi.call("POST", "/v1/signals/count/force", {"value": 3, "reason": "from petra-ctl"}, user="ada").status == 200
+    expect(count.locator(".forced-mark")).to_have_text("forced")  # the stream said so: no reload, no click
+    expect(count.get_by_test_id("signal-unforce")).to_be_visible()
+    expect(count.get_by_test_id("signal-value")).to_have_text(re.compile(r"^3\b"))
+    assert hmi.call("DELETE", "/v1/signals/count/force", {"reason": "done"}, user="ada").status == 200
+    expect(count.locator(".forced-mark")).to_have_count(0)
+    expect(count.get_by_test_id("signal-force")).to_be_visible()
+
+
 def test_clicking_a_signal_opens_its_trend(hmi: Hmi, browser):
     page = hmi.page(browser)
     hmi.login(page, "vera", path="/#/signals?q=wave")

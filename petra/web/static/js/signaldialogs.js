@@ -10,8 +10,12 @@ import { toast } from './dom.js';
 function valueField(signal, label = 'Value') {
   if (signal.type === 'bool') return { name: 'value', label, type: 'bool', value: !signal.value };
   if (signal.type === 'int' || signal.type === 'float') {
+    const unit = signal.unit ? ` ${signal.unit}` : '';
+    const limits = signal.min !== undefined && signal.max !== undefined ? `From ${signal.min} to ${signal.max}${unit}.`
+      : signal.min !== undefined ? `At least ${signal.min}${unit}.` : signal.max !== undefined ? `At most ${signal.max}${unit}.` : '';
     return { name: 'value', label: signal.unit ? `${label} (${signal.unit})` : label, type: 'number', required: true,
-      value: signal.value ?? '', step: signal.type === 'int' ? 1 : 'any', min: signal.min, max: signal.max };
+      value: signal.value ?? '', step: signal.type === 'int' ? 1 : 'any', min: signal.min, max: signal.max,
+      help: limits || undefined };
   }
   return { name: 'value', label, type: 'text', value: signal.value ?? '' };
 }

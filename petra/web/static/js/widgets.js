@@ -141,10 +141,16 @@ function switchWidget(w) {
   } };
 }
 
+/** The tighter of two bounds (either may be missing); `pick` is Math.max for a low one, Math.min for a high one. */
+const bound = (pick, a, b) => (a === undefined ? b : b === undefined ? a : pick(a, b));
+
 function setpoint(w) {
   const value = h('div', { class: 'value live-value', 'data-test': 'widget-value' }, '—');
   if (!w.writable) { const el = frame(w, value, readOnly(w)); return { el, update: (s) => paintValue(el, value, w, s) }; }
-  const input = h('input', { type: 'number', step: w.signal_type === 'int' ? 1 : 'any', min: w.min, max: w.max,
+  // the widget's own range within the signal's write limits (which the server enforces)
+  const low = bound(Math.max, w.min, w.signal_min);
+  const high = bound(Math.min, w.max, w.signal_max);
+  const input = h('input', { type: 'number', step: w.signal_type === 'int' ? 1 : 'any', min: low, max: high,
     'data-test': 'widget-setpoint-input', style: { width: '7rem' }, 'aria-label': `New ${w.label || w.signal}` });
   const error = h('small', { class: 'error', 'data-test': 'widget-setpoint-error' });
   const set = h('button', { type: 'button', class: 'btn primary', 'data-test': 'widget-setpoint-set' }, 'Set');
@@ -152,8 +158,10 @@ function setpoint(w) {
     const v = Number(input.value);
     error.textContent = '';
     if (input.value === '' || !Number.isFinite(v)) { error.textContent = 'enter a number'; return; }
-    if ((w.min !== undefined && v < w.min) || (w.max !== undefined && v > w.max)) {
-      error.textContent = `between ${formatValue(w.min, w.unit)} and ${formatValue(w.max, w.unit)}`;
+    if ((low !== undefined && v < low) || (high !== undefined && v > high)) {
+      error.textContent = low === undefined ? `at most ${formatValue(high, w.unit)}`
+        : high === undefined ? `at least ${formatValue(low, w.unit)}`
+          : `between ${formatValue(low, w.unit)} and ${formatValue(high, w.unit)}`;
       return;
     }
     try {

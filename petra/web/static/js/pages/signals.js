@@ -53,13 +53,19 @@ export async function mount(el, ctx, route) {
 
   const rows = new Map(); // name -> {el, value, quality, age, ...}
   const listener = { signals: [], onChanges: (changes) => {
+    let redraw = false;
     for (const [name, c] of latest(changes)) {
       const s = byName.get(name);
       if (!s || c.timestamp < s.timestamp) continue; // older than what a write's answer already showed
-      Object.assign(s, { value: c.value, quality: c.quality, timestamp: c.timestamp });
+      // the stream flags a forced signal (and says when it is released): FORCED and Force/Release follow live
+      const forced = Boolean(c.forced);
+      const flipped = forced !== Boolean(s.forced) || (forced && c.force_reason !== s.force_reason);
+      Object.assign(s, { value: c.value, quality: c.quality, timestamp: c.timestamp, forced,
+        force_reason: forced ? c.force_reason : undefined });
       const row = rows.get(name);
-      if (row) paint(row, s);
+      if (row && flipped) { row.el.remove(); rows.delete(name); redraw = true; } else if (row) paint(row, s);
     }
+    if (redraw) render();
   } };
   const unsubscribe = ctx.hub.subscribe(listener);
 
