@@ -102,7 +102,8 @@ def test_a_force_from_elsewhere_shows_forced_live_and_its_release_too(hmi: Hmi, 
     hmi.login(page, "erin", path="/#/signals?q=count")
     count = row(page, "count")
     expect(count.get_by_test_id("signal-force")).to_be_visible()
-    assert hmi.call("POST", "/v1/signals/count/force", {"value": 3, "reason": "from petra-ctl"}, user="ada").status == 200
+    forced = hmi.call("POST", "/v1/signals/count/force", {"value": 3, "reason": "from petra-ctl"}, user="ada")
+    assert forced.status == 200
     expect(count.locator(".forced-mark")).to_have_text("forced")  # the stream said so: no reload, no click
     expect(count.get_by_test_id("signal-unforce")).to_be_visible()
     expect(count.get_by_test_id("signal-value")).to_have_text(re.compile(r"^3\b"))
