@@ -68,7 +68,7 @@ def test_an_engineer_builds_a_plant_by_drag_and_drop_deploys_it_and_sees_its_ala
     dialog.get_by_test_id("deploy-comment").fill("generator alarm drawn in the designer")
     dialog.get_by_test_id("deploy-apply").click()
     expect(dialog).to_have_count(0)
-    expect(page.get_by_test_id("deploy-done")).to_have_count(1)
+    expect(page.get_by_test_id("designer-deployed")).to_contain_text("deployed")
 
     deployed = [e for e in hmi.audit_entries() if "deploy" in e["event"]]
     assert deployed and deployed[-1]["actor"] == "session:erin", deployed

@@ -8,7 +8,7 @@
 //
 // data-test: deploy-dialog, plan-<keep|restart|stop|start|signals_added|signals_removed> (a list, data-count),
 // deploy-comment, deploy-apply, deploy-cancel, deploy-error, deploy-signing, deploy-sha256,
-// deploy-download, deploy-signature (the file input), deploy-done.
+// deploy-download, deploy-signature (the file input).
 import { h, fill } from '../dom.js';
 
 const PLAN = [

@@ -7,7 +7,7 @@
 // data-test: designer, designer-palette, palette-search, palette-item (data-kind, data-type), designer-new,
 // designer-examples, designer-import, designer-export-yaml, designer-export-layout, designer-save,
 // designer-undo, designer-redo, designer-delete, designer-fit, designer-zoom-in, designer-zoom-out,
-// designer-search, designer-help-button, designer-check (data-state checking|ok|errors|failed),
+// designer-search, designer-help-button, designer-deployed, designer-check (data-state checking|ok|errors|failed),
 // designer-deploy (engineers only), designer-yaml, designer-yaml-error, designer-problems, problem (data-node,
 // data-field), designer-status, designer-draft; the canvas's and the property panel's in canvas.js, form.js.
 import { h, fill, toast } from '../dom.js';
@@ -94,6 +94,7 @@ export async function mount(el, ctx) {
   // --- layout ---------------------------------------------------------------
   const check = h('span', { class: 'designer-check', 'data-test': 'designer-check', 'data-state': 'checking' }, 'checking…');
   const status = h('span', { class: 'muted designer-status', 'data-test': 'designer-status' });
+  const deployed = h('span', { class: 'muted', 'data-test': 'designer-deployed', hidden: true });
   const search = h('input', { type: 'search', placeholder: 'Search nodes', 'data-test': 'designer-search', class: 'designer-search' });
   const fileInput = h('input', { type: 'file', accept: '.yaml,.yml,.json', hidden: true, 'data-test': 'designer-import-file' });
   const exampleSelect = h('select', { 'data-test': 'designer-examples', title: 'Start from an example in configs/' },
@@ -106,9 +107,9 @@ export async function mount(el, ctx) {
     button('designer-new', 'New', () => newPlant(), 'An empty canvas (this plant\'s other settings kept)'),
     exampleSelect,
     button('designer-import', 'Import…', () => fileInput.click(), 'A YAML config or its .layout.json'), fileInput,
-    button('designer-export-yaml', 'Export YAML', () => download(store.file.split('/').pop(), store.yaml)),
-    button('designer-export-layout', 'Export layout', () => download(`${store.file.split('/').pop()}.layout.json`,
-      `${JSON.stringify(store.layoutFile(), null, 2)}\n`, 'application/json')),
+    button('designer-export-yaml', '⤓ YAML', () => download(store.file.split('/').pop(), store.yaml), 'Download the YAML'),
+    button('designer-export-layout', '⤓ Layout', () => download(`${store.file.split('/').pop()}.layout.json`,
+      `${JSON.stringify(store.layoutFile(), null, 2)}\n`, 'application/json'), 'Download the layout side file'),
     button('designer-save', 'Save', () => saveDraft(), 'Keep the draft and its layout in this browser (Ctrl+S)'),
     h('span', { class: 'sep' }),
     button('designer-undo', 'Undo', () => act('undo'), 'Ctrl+Z'),
@@ -121,7 +122,7 @@ export async function mount(el, ctx) {
     search,
     button('designer-help-button', '?', () => toggleHelp(), 'Keyboard shortcuts (?)'),
     h('span', { class: 'grow' }),
-    status, check, deployButton);
+    deployed, check, deployButton);
 
   const paletteSearch = h('input', { type: 'search', placeholder: 'Filter', 'data-test': 'palette-search' });
   const paletteList = h('div', { class: 'palette-list' });
@@ -166,7 +167,7 @@ export async function mount(el, ctx) {
       + 'drag the background to pan, the wheel zooms; Shift-drag selects many; a double-click opens a node\'s properties.'),
     button('designer-help-close', 'Close', () => toggleHelp(false)));
   const draft = h('div', { class: 'notice designer-draft', 'data-test': 'designer-draft', hidden: true });
-  const center = h('div', { class: 'designer-center' });
+  const center = h('div', { class: 'designer-center' }, status);
   const root = h('div', { class: 'designer', 'data-test': 'designer' },
     toolbar, draft,
     h('div', { class: 'designer-main' },
@@ -271,10 +272,8 @@ export async function mount(el, ctx) {
     const answer = await deployDialog(api, { yaml: store.yaml, layout: store.layoutFile(), file: store.file });
     if (answer?.applied) {
       toast('Deployed: the running PETRA reloaded');
-      status.dataset.deployed = 'true';
-      status.textContent = `deployed ${new Date().toLocaleTimeString(undefined, { hour12: false })}`;
-      const done = h('span', { 'data-test': 'deploy-done', hidden: true }, 'applied');
-      status.append(done);
+      deployed.textContent = `deployed ${new Date().toLocaleTimeString(undefined, { hour12: false })}`;
+      deployed.hidden = false;
     }
   }
 

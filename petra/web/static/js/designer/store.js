@@ -237,7 +237,8 @@ export class Store {
       if (this.index.has(node.id)) return;
       this.graph.nodes.push(node);
       this.index.set(node.id, node);
-      this.layout[node.id] = { x: Math.round((a.x + b.x) / 2), y: Math.round((a.y + b.y) / 2 + 60 + i * 70) };
+      // below the two ends, between them: not on top of either
+      this.layout[node.id] = { x: Math.round((a.x + b.x) / 2), y: Math.round(Math.max(a.y, b.y) + 150 + i * 80) };
     });
     for (const change of plan.props) this.change(change);
     const have = new Set(this.graph.edges.map((e) => e.id));
