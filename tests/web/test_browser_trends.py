@@ -79,3 +79,40 @@ def test_a_trend_over_the_parquet_history_comes_downsampled_to_the_charts_width_
     values = [float(row["temperature [°C]"]) for row in shown if row["temperature [°C]"]]
     assert 20.0 <= min(values) < 21.0 and 29.0 < max(v for v in values if v != 55.5) <= 30.0
     assert 55.5 in values
+
+
+TOUCH_JS = """([kind, points]) => {
+    const over = document.querySelector('[data-test="trend-chart"] .u-over');
+    const box = over.getBoundingClientRect();
+    const touches = points.map(([x, id]) => new Touch({identifier: id, target: over, clientX: box.left + x,
+                                                      clientY: box.top + box.height / 2}));
+    over.dispatchEvent(new TouchEvent(kind, {touches: kind === 'touchend' ? [] : touches, changedTouches: touches,
+                                             bubbles: true, cancelable: true}));
+}"""
+
+
+def test_on_a_tablet_two_fingers_zoom_and_one_finger_pans_the_trend(hmi: Hmi, browser):
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True, is_mobile=False)
+    hmi.contexts.append(context)
+    page = context.new_page()
+    hmi.login(page, "vera", path="/#/trends?signals=wave&minutes=5")
+    page.wait_for_function(POINTS, arg=2)
+    chart = page.get_by_test_id("trend-chart")
+    wait_until(lambda: chart.get_attribute("data-range") is not None, timeout=10)
+
+    def shown() -> tuple[float, float]:
+        low, high = (float(x) for x in chart.get_attribute("data-range").split(","))
+        return low, high
+
+    page.evaluate(TOUCH_JS, ["touchstart", [[300, 1], [500, 2]]])
+    before = shown()
+    page.evaluate(TOUCH_JS, ["touchmove", [[200, 1], [600, 2]]])  # fingers apart: twice the pixels per second
+    page.evaluate(TOUCH_JS, ["touchend", [[200, 1], [600, 2]]])
+    after = shown()
+    assert abs((after[1] - after[0]) - (before[1] - before[0]) / 2) < 1.0, (before, after)
+    expect(page.get_by_test_id("trend-follow")).to_be_visible()  # a gesture leaves live mode
+    page.evaluate(TOUCH_JS, ["touchstart", [[400, 3]]])
+    page.evaluate(TOUCH_JS, ["touchmove", [[600, 3]]])  # dragged right: back in time
+    page.evaluate(TOUCH_JS, ["touchend", [[600, 3]]])
+    panned = shown()
+    assert panned[0] < after[0] and abs((panned[1] - panned[0]) - (after[1] - after[0])) < 0.01, (after, panned)

@@ -5,13 +5,15 @@
 // Trends page, the signal pop-up and the screens' trend widget.
 //
 // Zoom: drag across the plot (x); wheel zooms around the cursor; Shift+wheel
-// or the ◀ ▶ buttons pan; double-click returns to the live range. A zoom or
+// or the ◀ ▶ buttons pan; on a tablet, pinch zooms and a sideways drag pans;
+// double-click returns to the live range. A zoom or
 // pan stops following live and freezes the view (no live points are added;
 // the history of the range shown is loaded, at the chart's resolution);
 // follow() loads the live range again and follows it. The legend shows the
 // values under the cursor. exportCsv() and exportPng() download what is shown.
-// The chart's element carries data-history (rows loaded from the history)
-// and data-points (rows drawn now, live ones included) for tests.
+// The chart's element carries data-history (rows loaded from the history),
+// data-points (rows drawn now, live ones included) and data-range (the x
+// range shown, "min,max" epoch seconds) for tests.
 import { api, ApiError, enc } from './api.js';
 
 const UPLOT = '../vendor/uplot/uPlot.esm.js';
@@ -113,10 +115,15 @@ export class TrendChart {
       axes: [{ stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }, { stroke: '#3a3a3a', grid: { stroke: '#c8c8c8' } }],
       hooks: {
         setSelect: [(u) => { if (u.select.width > 0) this.stopFollowing(); }],
-        setScale: [(u, key) => { if (key === 'x' && !this.following && !this.quiet) this.scheduleReload(); }],
+        setScale: [(u, key) => {
+          if (key !== 'x') return;
+          this.el.dataset.range = `${u.scales.x.min},${u.scales.x.max}`;
+          if (!this.following && !this.quiet) this.scheduleReload();
+        }],
       },
     }, this.data, el);
     this.plot.over.addEventListener('wheel', (event) => this.wheel(event), { passive: false });
+    this.touch(this.plot.over);
     this.plot.over.addEventListener('dblclick', () => this.follow());
     this.resize = new ResizeObserver(() => this.fit());
     this.resize.observe(el);
@@ -288,6 +295,48 @@ export class TrendChart {
     const factor = event.deltaY > 0 ? 1.25 : 0.8;
     this.stopFollowing();
     this.plot.setScale('x', { min: at - (at - min) * factor, max: at + (max - at) * factor });
+  }
+
+  /**
+   * Tablet gestures: one finger dragged sideways pans, two fingers pinch to zoom around their middle (both
+   * stop following live, as the wheel does). Vertical one-finger moves still scroll the page (touch-action).
+   */
+  touch(over) {
+    over.style.touchAction = 'pan-y';
+    let start = null;
+    const xs = (event) => [...event.touches].map((t) => t.clientX - over.getBoundingClientRect().left);
+    const begin = (event) => {
+      const { min, max } = this.plot.scales.x;
+      const at = xs(event);
+      start = at.length ? { min, max, at, width: this.plot.over.clientWidth || this.plot.width } : null;
+    };
+    over.addEventListener('touchstart', (event) => begin(event), { passive: true });
+    over.addEventListener('touchend', (event) => begin(event), { passive: true });
+    over.addEventListener('touchcancel', () => { start = null; }, { passive: true });
+    over.addEventListener('touchmove', (event) => {
+      if (!start || !Number.isFinite(start.min) || !Number.isFinite(start.max)) return;
+      const at = xs(event);
+      const span = start.max - start.min;
+      const perPx = span / start.width;
+      if (at.length >= 2 && start.at.length >= 2) {
+        const before = Math.abs(start.at[1] - start.at[0]);
+        const now = Math.abs(at[1] - at[0]);
+        if (before < 10 || now < 10) return;
+        event.preventDefault();
+        const centre = start.min + ((start.at[0] + start.at[1]) / 2) * perPx; // the time under the fingers
+        const scale = before / now;
+        const middle = (at[0] + at[1]) / 2;
+        const min = centre - middle * perPx * scale;
+        this.stopFollowing();
+        this.plot.setScale('x', { min, max: min + span * scale });
+      } else if (at.length === 1 && start.at.length === 1) {
+        const dx = at[0] - start.at[0];
+        if (Math.abs(dx) < 4) return;
+        event.preventDefault();
+        this.stopFollowing();
+        this.plot.setScale('x', { min: start.min - dx * perPx, max: start.max - dx * perPx });
+      }
+    }, { passive: false });
   }
 
   /** The rows shown (within the x range) as CSV: time (ISO 8601, UTC), then one column per signal. */
