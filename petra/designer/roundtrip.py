@@ -169,7 +169,7 @@ def _drop_fields(props: dict[str, Any], paths: list[Path]) -> None:
 
 
 def _reconcile_edges(base: Graph, posted: dict[str, Node], edges: list[dict[str, Any]]) -> None:
-    from petra.designer.connect import ConnectRefused, make_wire
+    from petra.designer.wires import ConnectRefused, make_wire
 
     given = {e["id"] for e in base.edges()}
     posted_ids = {e.get("id") for e in edges}
