@@ -1,7 +1,11 @@
 """PETRA's alarms as OPC-UA Alarms & Conditions (Part 9) on the server's loop thread.
 
-`prepare(server)` before `server.init()`; `await attach(server, context)` once the signal
-nodes exist; `await handle.close()` on stop (all three in the server's loop thread).
+`prepare(server)` before `server.init()` (or set `iserver.bind_condition_methods` yourself);
+`await attach(server, context)` once the signal nodes exist: it returns at once and builds
+the condition nodes in the background (`handle.ready` is set when they are all built and
+their state sent; petra.opcua.conditions_nodes copies one instance per type, so 1,000
+alarms take seconds, not minutes); `await handle.close()` on stop. All in the server's
+loop thread. An alarm added by a reload gets its node at its first change.
 
 Each configured alarm is a condition node `ns=<petra>;s=alarm:<id>` (OffNormalAlarmType,
 ExclusiveLimitAlarmType or NonExclusiveLimitAlarmType, `condition_state.condition_type`)
@@ -42,7 +46,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import Server, ua
-from asyncua.common.instantiate_util import instantiate
 from asyncua.server.event_generator import EventGenerator
 from asyncua.server.internal_session import InternalSession
 
@@ -52,6 +55,7 @@ from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
 from petra.messages import SignalsChanged
 from petra.opcua import condition_state as cs
+from petra.opcua.conditions_nodes import NodeTemplates, child
 from petra.plant import Plant
 from petra.security.roles import Principal, Role
 from petra.wiring import Wiring
@@ -183,6 +187,7 @@ class Conditions:
         self.service: AlarmService | None = None
         self.conditions: dict[str, _Condition] = {}
         self.by_node: dict[ua.NodeId, str] = {}
+        self.templates = NodeTemplates(server)
         self._pending: dict[str, dict[str, Any] | None] = {}
         """Alarm id -> the latest transition's who/comment (None: a bus change only), until the next flush."""
         self._flush_scheduled = False
@@ -191,45 +196,56 @@ class Conditions:
         self._alarm_slots: dict[int, str] = {}
         self._alarm_layout = -1
         self.emitted = 0
+        self.ready = asyncio.Event()
+        """Set once every configured alarm's condition is built and its state sent."""
         self._commands: ThreadPoolExecutor | None = None
         """Runs the alarm commands (a blocking ask to the alarm actor) outside the loop; one at a time."""
 
     # -- start and stop ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Link the methods and start following in the background: the server need not wait for the nodes."""
         self.loop = asyncio.get_running_loop()
         self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opcua-alarm-commands")
         await self.loop.run_in_executor(self._commands, lambda: None)  # its thread starts now, not at a first ack
         for method_id in TYPE_METHODS:
             self._link(_nid(method_id))
-        self.service = AlarmService.of(self.context.wiring)
-        if self.service is None:
-            self._spawn(self._wait_for_service())
-            return
-        await self._follow(self.service)
+        self._spawn(self._run())
 
-    async def _wait_for_service(self) -> None:
-        while not self._closed:
+    async def _run(self) -> None:
+        service = AlarmService.of(self.context.wiring)
+        while service is None and not self._closed:  # the alarm section has not made its service yet
             await asyncio.sleep(SERVICE_POLL_S)
             service = AlarmService.of(self.context.wiring)
-            if service is not None:
-                self.service = service
-                await self._follow(service)
-                return
+        if service is None:
+            return
+        self.service = service
+        await self._follow(service)
 
     async def _follow(self, service: AlarmService) -> None:
-        for spec in service.config.alarms:
-            if spec.id in self.conditions:
-                continue
-            try:
-                await self._build(spec)
-            except Exception:
-                log.exception("OPC-UA condition for alarm %s could not be built; it is left out", spec.id)
+        # listen first, so nothing that happens while the nodes are built is missed
         service.transition_listeners.append(self._on_transition)
         self.context.plant.bus.subscribe(self._on_change)
+        started = time.monotonic()
+        for spec in service.config.alarms:
+            if self._closed:
+                return
+            await self._build_one(spec)
+            await asyncio.sleep(0)  # serve clients between two alarms
+        log.info("OPC-UA: %d alarm conditions built in %.2f s (%d instantiated, %d copied)", len(self.conditions),
+                 time.monotonic() - started, self.templates.instantiated, self.templates.copied)
         for alarm_id in self.conditions:
             self._pending.setdefault(alarm_id, None)
         await self._flush()
+        self.ready.set()
+
+    async def _build_one(self, spec: AlarmSpec) -> None:
+        if spec.id in self.conditions:
+            return
+        try:
+            await self._build(spec)
+        except Exception:
+            log.exception("OPC-UA condition for alarm %s could not be built; it is left out", spec.id)
 
     async def close(self) -> None:
         """Stop following (in the loop thread). The nodes stay with the server, which is stopping."""
@@ -256,18 +272,15 @@ class Conditions:
         type_id = _nid(TYPE_IDS[kind])
         nodeid = _nid(NODE_PREFIX + spec.id, ns)
         source = self.context.signal_node(spec.signal)
-        parent = self.server.get_node(source if source is not None else ua.ObjectIds.Server)
-        added = await instantiate(parent, self.server.get_node(type_id), nodeid=nodeid,
-                                  bname=ua.QualifiedName(spec.id, ns), dname=ua.LocalizedText(spec.title),
-                                  instantiate_optional=False)
-        condition = self.server.get_node(nodeid)
-        shelving = _nid(f"{NODE_PREFIX}{spec.id}.ShelvingState", ns)
-        added += await instantiate(condition, self.server.get_node(ua.ObjectIds.ShelvedStateMachineType),
-                                   nodeid=shelving, bname=ua.QualifiedName("ShelvingState", 0),
-                                   instantiate_optional=False)
+        parent_id = source if source is not None else _nid(ua.ObjectIds.Server)
+        added = await self.templates.build(
+            parent_id, nodeid, ua.QualifiedName(spec.id, ns), ua.LocalizedText(spec.title),
+            ((_nid(ua.ObjectIds.ShelvedStateMachineType), "ShelvingState"),), type_id)
+        shelving = child(nodeid, "ShelvingState")
         if source is not None:
-            await parent.add_reference(nodeid, ua.ObjectIds.HasCondition, forward=True, bidirectional=False)
-        node_ids = frozenset(n.nodeid for n in added)
+            await self.server.get_node(parent_id).add_reference(nodeid, ua.ObjectIds.HasCondition, forward=True,
+                                                                bidirectional=False)
+        node_ids = frozenset(added)
         for path in INSTANCE_METHODS:
             method = _nid(f"{NODE_PREFIX}{spec.id}.{path}", ns)
             if method in node_ids:
@@ -351,6 +364,11 @@ class Conditions:
         pending, self._pending = self._pending, {}
         for alarm_id, details in pending.items():
             condition = self.conditions.get(alarm_id)
+            if condition is None and self.ready.is_set() and self.service is not None:
+                spec = self.service.config.alarm(alarm_id)  # added by a reload since the nodes were built
+                if spec is not None:
+                    await self._build_one(spec)
+                    condition = self.conditions.get(alarm_id)
             if condition is None:
                 continue
             try:

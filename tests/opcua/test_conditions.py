@@ -81,6 +81,7 @@ class Served:
             plant=self.plant.plant, wiring=self.plant.runtime.wiring, namespace=ns,
             signal_node=self.nodes.get, principal=principal, events_emitted=self._count))
         await server.start()
+        await asyncio.wait_for(self.handle.ready.wait(), 30)
 
     def stop(self) -> None:
         self.call(self.handle.close())
