@@ -41,7 +41,8 @@ def to_dot(graph: Graph, *, everything: bool = False) -> str:
         style = ', style="dashed"' if node.implicit else ""
         lines.append(f"  {_quote(node.id)} [label={_quote(label)}, shape={SHAPES.get(node.kind, 'box')}{style}];")
     for edge in edges:
-        ports = [p for p in (edge["from"]["port"], edge["to"]["port"]) if p not in ("in", "out")]
+        ports = [end["port"] for end in (edge["from"], edge["to"])
+                 if end["port"] and not str(end["node"]).startswith("signal:")]
         label = f' [label={_quote(" -> ".join(ports))}]' if ports else ""
         if edge.get("previous"):
             label = label[:-1] + ', style="dashed"]' if label else ' [style="dashed"]'
