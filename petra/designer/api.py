@@ -132,7 +132,7 @@ class DesignerApi:
         start, end = data.get("from"), data.get("to")
         if not (isinstance(start, dict) and isinstance(end, dict)):
             raise ApiError(400, "body needs 'from' and 'to': {\"node\": id, \"port\": name}")
-        return connect_answer(_text(data), start, end, _file(data))
+        return connect_answer(_text(data), start, end, _file(data), previous=data.get("previous") is True)
 
     # --- the running plant ---------------------------------------------------------------------
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from petra.config.errors import ConfigError
 from petra.designer.checks import check_text, locate, node_paths, report
 from petra.designer.graph import Graph, build_graph
 from petra.designer.layout import LayoutError, complete, parse_layout
+
+log = logging.getLogger(__name__)
 
 
 def _graph_or_problems(text: str, filename: str, types: dict[str, str]) -> tuple[Graph | None, list[Any]]:
@@ -60,6 +63,9 @@ def yaml_answer(text: str, graph: dict[str, Any], filename: str) -> dict[str, An
         raise ApiError(422, "the base text is not YAML PETRA can read: " + "; ".join(map(str, exc.problems))) from None
     except GraphError as exc:
         raise ApiError(422, str(exc)) from None
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # props of a shape no config item has
+        log.info("designer: a graph that does not fit the config was refused: %s: %s", type(exc).__name__, exc)
+        raise ApiError(422, f"the graph does not fit the config ({type(exc).__name__}: {exc})") from None
 
 
 def connect_answer(text: str, start: dict[str, Any], end: dict[str, Any], filename: str,
@@ -72,6 +78,9 @@ def connect_answer(text: str, start: dict[str, Any], end: dict[str, Any], filena
         return check_wire(text, start, end, filename, previous=previous)
     except ConfigError as exc:
         raise ApiError(422, "the text is not YAML PETRA can read: " + "; ".join(map(str, exc.problems))) from None
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # props of a shape no config item has
+        log.info("designer: a wire on a graph that does not fit the config: %s: %s", type(exc).__name__, exc)
+        return {"ok": False, "reason": f"the config cannot say this wire ({type(exc).__name__}: {exc})"}
 
 
 def plan_answer(plant: Any, wiring: Any, text: str, filename: str) -> tuple[dict[str, Any], int]:
