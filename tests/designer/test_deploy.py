@@ -206,3 +206,34 @@ def test_current_palette_and_examples_are_served(plant):
     status, example = call(api, "GET", "/v1/designer/examples/tank-level", None, Role.VIEWER)
     assert status == 200 and "tank" in example["yaml"]
     assert call(api, "GET", "/v1/designer/examples/..%2Fsecret", None, Role.VIEWER)[0] == 404
+
+
+def test_when_the_plant_refuses_at_reload_the_old_file_and_signature_are_put_back(plant, monkeypatch):
+    from petra.runtime import ReloadResult
+
+    runtime, api, path = plant
+    text = path.read_text()
+    sha = runtime.plant.config.text_sha256
+    seen: list[str] = []
+
+    def refusing(caller: str = "system") -> ReloadResult:
+        seen.append(path.read_text())  # the new file is in place while the plant judges it
+        return ReloadResult(False, "signature refused: a key the plant does not trust")
+
+    monkeypatch.setattr(runtime, "reload", refusing)
+    new = edited(text)
+    status, body = call(api, "POST", "/v1/designer/deploy", {"yaml": new, "comment": "refused at reload"})
+    assert status == 409 and "a key the plant does not trust" in body["error"]
+    assert seen == [new]
+    assert path.read_text() == text and runtime.plant.config.text_sha256 == sha
+    assert not signature_path(path).exists()
+
+
+def test_a_deploy_that_restarts_the_web_listener_is_answered_first_and_applied_right_after(plant):
+    runtime, api, path = plant
+    text = path.read_text()
+    new = text.replace("  host: 127.0.0.1\n", "  host: 127.0.0.1\n  trend_ring_points: 300\n")
+    status, body = call(api, "POST", "/v1/designer/deploy", {"yaml": new, "comment": "shorter trend ring"})
+    assert status == 200 and body["pending"] is True and "petra/services/web" in body["plan"]["restart"]
+    wait_until(lambda: runtime.plant.config.sections["web"]["trend_ring_points"] == 300, timeout=30)
+    assert path.read_text() == new
