@@ -63,6 +63,9 @@ ROLES: tuple[ThreadRole, ...] = (
     ThreadRole(f"{STORAGE}/*-worker", STORAGE, "a history tier's worker: reads the WAL and writes its sink"),
     ThreadRole("petra-s7:*", DRIVERS, "an S7 driver's poll loop (python-snap7 calls block)"),
     ThreadRole("petra-modbus:*", DRIVERS, "a Modbus driver's poll loop (pymodbus calls block)"),
+    ThreadRole("sparkplug:*", f"{SERVICES}/sparkplug:*",
+               "a Sparkplug edge node's helper: paho's loop of its session (-paho), the coalesce_ms window "
+               "(-gather), store-and-forward timers (-timer)"),
     ThreadRole("paho-mqtt-client-*", DRIVERS, "paho's network loop of an MQTT bridge: reads and writes the socket"),
     ThreadRole("mqtt:*-ticker", DRIVERS, "an MQTT bridge's periodic publish (publish_on_change: false)"),
     ThreadRole("alarm-timers", ALARMS, "the alarm service's timers: delays, shelving expiry, escalation steps"),
