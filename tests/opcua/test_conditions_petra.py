@@ -20,7 +20,7 @@ from petra.config.loader import load_config
 from petra.opcua import conditions
 from tests.harness import RunningPlant, free_port
 from tests.helpers import wait_until
-from tests.opcua.opcua_support import USERS, Opcua, add_users, make_client_cert, plant_data, run
+from tests.opcua.opcua_support import PASSWORD, USERS, Opcua, add_users, make_client_cert, plant_data, run
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -145,3 +145,36 @@ def test_the_condition_is_under_its_signal_in_petras_address_space(petra: Opcua,
     names, linked, ns = run(scenario())
     assert "tank1_high" in names
     assert linked == [conditions.node_id_of("tank1_high", ns)]
+
+
+def test_petra_opcua_tool_against_petras_server(petra: Opcua, capsys: pytest.CaptureFixture[str]) -> None:
+    """`petra opcua` with PETRA's default security: SignAndEncrypt, a trusted client certificate, a user."""
+    import json
+
+    from petra.cli import main
+
+    write(petra, 96.0)
+    wait_until(lambda: view(petra).get("active") is True)
+    secure = ["--endpoint", petra.url, "--cert", str(petra.trusted.cert), "--key", str(petra.trusted.key),
+              "--user", "vera", "--password", PASSWORD]
+    capsys.readouterr()
+    assert main(["opcua", "read", *secure, "--ns", petra.namespace_uri, "tank1.level"]) == 0
+    assert capsys.readouterr().out.startswith("tank1.level = 96.0 m  Double  Good")
+
+    # a viewer's write is refused by PETRA, per node, with the reason
+    assert main(["opcua", "write", *secure, "--ns", petra.namespace_uri, "tank1.setpoint=60"]) == 1
+    assert "tank1.setpoint := 60 (Double): BadUserAccessDenied" in capsys.readouterr().out
+
+    # ConditionRefresh from the tool: RefreshStart, the retained condition, RefreshEnd
+    assert main(["opcua", "events", *secure, "--refresh", "--count", "3", "--seconds", "30", "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["EventType"] for e in events] == ["RefreshStartEventType", "ExclusiveLimitAlarmType",
+                                                "RefreshEndEventType"]
+    condition = events[1]
+    assert condition["ConditionName"] == "Tank 1 high" and condition["Severity"] == 900
+    assert condition["ActiveState/Id"] is True and condition["Retain"] is True
+    assert condition["SourceName"] == "tank1.level"
+
+    # the default policy of the tool without a certificate is None, which PETRA does not offer
+    assert main(["opcua", "read", "--endpoint", petra.url, "i=2258"]) == 1
+    assert "offers no endpoint with security None" in capsys.readouterr().err
