@@ -203,6 +203,8 @@ class SparkplugNode(SupervisedActor):
         client.connect_async(s.broker_host, s.broker_port, keepalive=s.keepalive_s)
         client.loop_start()
         self._network = getattr(client, "_thread", None)  # paho forgets it when the thread ends
+        if self._network is not None:
+            self._network.name = f"{self.config.driver_id}-paho"  # petra.threads: a Sparkplug node's, not a bridge's
         log.info("%s: session %d (bdSeq %d) connecting to %s:%d", self.config.driver_id, session, self.bdseq,
                  s.broker_host, s.broker_port)
 
@@ -353,10 +355,7 @@ class SparkplugNode(SupervisedActor):
         log.info("%s: born (bdSeq %d, %d metric(s), %d device(s))", self.config.driver_id, self.bdseq,
                  len(self.config.metrics), len(self.config.devices))
         if self.state is not None and forward.close_range(self.state, self._live_from_us):
-            self._backfill_timer = threading.Timer(BACKFILL_GRACE_S + 2 * self.plant.scan_time_s,
-                                                   lambda: self._tell(_Backfill(start=True)))
-            self._backfill_timer.daemon = True
-            self._backfill_timer.start()
+            self._start_timer(BACKFILL_GRACE_S + 2 * self.plant.scan_time_s, True)
 
     def _on_change(self, event: SignalsChanged) -> None:
         """In the reporting thread: NDATA/DDATA of this event's changes that pass their deadband."""
@@ -451,6 +450,13 @@ class SparkplugNode(SupervisedActor):
             self._publish_data(device, changes, historical=True)
         self.metrics.historical.inc(len(changes))
 
+    def _start_timer(self, delay: float, start: bool) -> None:
+        timer = threading.Timer(delay, lambda: self._tell(_Backfill(start=start)))
+        timer.name = f"{self.config.driver_id}-timer"
+        timer.daemon = True
+        self._backfill_timer = timer
+        timer.start()
+
     def _backfill(self, start: bool) -> None:
         if self.state is None or self.forwarder is None or self.state.pending is None:
             self.metrics.pending.set(0)
@@ -468,9 +474,7 @@ class SparkplugNode(SupervisedActor):
         except (TimeoutError, pykka.ActorDeadError, pykka.Timeout, OSError) as exc:
             self._rlog.warning("wal", "%s: WAL not readable (%s); store and forward retries", self.config.driver_id,
                                exc)
-            self._backfill_timer = threading.Timer(1.0, lambda: self._tell(_Backfill(start=start)))
-            self._backfill_timer.daemon = True
-            self._backfill_timer.start()
+            self._start_timer(1.0, start)
             return
         if more:
             self._tell(_Backfill())
