@@ -126,6 +126,9 @@ class ConditionContext:
     """The PETRA principal of an asyncua session's `user` (None: nobody PETRA knows)."""
     events_emitted: Callable[[], None] | None = None
     """Called once per event emitted (the server's metrics)."""
+    refused: Callable[[str], None] | None = None
+    """Called with a reason ("alarm_denied": not operator; "malformed": bad arguments or EventId) per method
+    call refused before it reached the alarm engine (the server's `petra_opcua_refused` counter)."""
 
 
 def prepare(server: Server) -> None:
@@ -480,6 +483,11 @@ class Conditions:
 
     # -- methods ----------------------------------------------------------------------------------
 
+    def _count_refusal(self, reason: str) -> None:
+        if self.context.refused is not None:
+            with contextlib.suppress(Exception):
+                self.context.refused(reason)
+
     async def _method(self, kind: str, commented: bool, parent: ua.NodeId, args: list[ua.Variant]) -> Any:
         """One Acknowledge/Confirm/shelving call: a StatusCode (or [] when done); never raises into asyncua."""
         try:
@@ -500,9 +508,12 @@ class Conditions:
         if principal is None or not principal.allows(Role.OPERATOR):
             self.context.wiring.audit("opcua.alarm.refused", who, alarm=condition.spec.id, command=command,
                                       reason="operator role needed")
+            self._count_refusal("alarm_denied")
             return _bad(ua.StatusCodes.BadUserAccessDenied)
         parsed = _arguments(kind, commented, args, condition)
         if isinstance(parsed, ua.StatusCode):
+            log.info("OPC-UA %s on alarm %s by %s refused: %s", kind, condition.spec.id, who, parsed.name)
+            self._count_refusal("malformed")
             return parsed
         comment, duration_s = parsed
         reason = comment or DEFAULT_REASON.get(kind, "")

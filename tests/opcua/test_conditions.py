@@ -29,7 +29,8 @@ pytestmark = pytest.mark.timeout(90)
 ROLES = {"alice": Role.OPERATOR, "victor": Role.VIEWER}
 PASSWORD = "correct horse"
 SIGNALS = [{"name": "tank.level", "type": "float", "initial": 20.0, "group": "process", "unit": "m"},
-           {"name": "pump.tripped", "type": "bool", "initial": False, "group": "process"}]
+           {"name": "pump.tripped", "type": "bool", "initial": False, "group": "process"},
+           {"name": "valve.fault", "type": "bool", "initial": False, "group": "process"}]
 
 
 class Users:
@@ -57,6 +58,7 @@ class Served:
         self.thread.start()
         self.endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
         self.emitted = 0
+        self.refusals: list[str] = []
         self.call(self._start())
 
     def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -79,7 +81,8 @@ class Served:
             self.nodes[spec["name"]] = node.nodeid
         self.handle = await conditions.attach(server, conditions.ConditionContext(
             plant=self.plant.plant, wiring=self.plant.runtime.wiring, namespace=ns,
-            signal_node=self.nodes.get, principal=principal, events_emitted=self._count))
+            signal_node=self.nodes.get, principal=principal, events_emitted=self._count,
+            refused=self.refusals.append))
         await server.start()
         await asyncio.wait_for(self.handle.ready.wait(), 30)
 
@@ -96,8 +99,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     trip = alarm("pump_trip", signal="pump.tripped", condition="true", name="Pump trip", severity="warning",
                  message_template="{name}")
     del trip["setpoint"]
+    valve = alarm("valve_fault", signal="valve.fault", condition="true", name="Valve fault", severity="info",
+                  auto_reset=False, message_template="{name}")
+    del valve["setpoint"]
     alarms = [alarm("high_level", signal="tank.level", name="High level", severity="critical",
-                    message_template="{name}: {value}{unit} over {setpoint}{unit}"), trip]
+                    message_template="{name}: {value}{unit} over {setpoint}{unit}"), trip, valve]
     plant = AlarmPlant(plant_data(state, alarms, signals=SIGNALS, contacts=[]))
     # the control API's worker thread starts now, not in the first test that runs petra-ctl (the leak check)
     assert ctl_main(["--socket", str(plant.runtime.options.control_socket), "alarms"]) == 0
@@ -156,13 +162,16 @@ def of(served: Served, alarm_id: str) -> Any:
 def reset(served: Served) -> None:
     """Back to normal between tests: level low, pump fine, every alarm acknowledged and unshelved."""
     plant = served.plant
-    plant.write(**{"tank.level": 20.0, "pump.tripped": False})
-    for alarm_id in ("high_level", "pump_trip"):
+    plant.write(**{"tank.level": 20.0, "pump.tripped": False, "valve.fault": False})
+    for alarm_id in ("high_level", "pump_trip", "valve_fault"):
         view = plant.view(alarm_id)
         if view.get("shelve"):
             plant.service.command(alarm_id, "unshelve", "user:test")
+        wait_until(lambda alarm_id=alarm_id: not plant.view(alarm_id).get("active"))
         if not plant.view(alarm_id).get("acked", True):
             plant.service.command(alarm_id, "ack", "user:test")
+        if plant.view(alarm_id).get("latched"):
+            plant.service.command(alarm_id, "reset", "user:test")
         plant.wait_state(alarm_id, "normal")
 
 
@@ -382,3 +391,68 @@ def test_the_condition_nodes_follow_the_alarm(served: Served) -> None:
     assert conditions.node_id_of("high_level", served.ns) in linked
     assert active is True and retain is True
     assert message == "High level: 85.0m over 80.0m"
+
+
+def test_confirm_is_petras_reset_of_a_latched_alarm(served: Served) -> None:
+    reset(served)
+    node = conditions.node_id_of("valve_fault", served.ns)
+
+    async def scenario() -> tuple[Any, ...]:
+        client = await connect(served, "alice")
+        try:
+            _, events = await subscribe(client)
+            served.plant.write(**{"valve.fault": True})
+            raised = await events.next(lambda f: f.get("NodeId") == node and f.get("ActiveState/Id") is True)
+            comment = ua.Variant(ua.LocalizedText("valve replaced"), ua.VariantType.LocalizedText)
+            confirm = ua.ObjectIds.AcknowledgeableConditionType_Confirm
+            early = await call(client, node, confirm, ua.Variant(raised["EventId"], ua.VariantType.ByteString), comment)
+            served.plant.write(**{"valve.fault": False})
+            wait_until(lambda: served.plant.view("valve_fault")["state"] == "latched")
+            done = await call(client, node, confirm, ua.Variant(raised["EventId"], ua.VariantType.ByteString), comment)
+            confirmed = await events.next(lambda f: f.get("NodeId") == node and f.get("ConfirmedState/Id") is True)
+            return raised, early, done, confirmed
+        finally:
+            await client.disconnect()
+
+    raised, early, done, confirmed = asyncio.run(scenario())
+    assert raised["ConfirmedState/Id"] is False  # latched from the moment it raised (auto_reset false)
+    assert early.name == "BadInvalidState"  # still active: PETRA resets it once it clears
+    assert done.is_good(), done
+    assert confirmed["Retain"] is False and confirmed["ClientUserId"] == "user:alice"
+    view = served.plant.view("valve_fault")
+    assert view["state"] == "normal" and not view["latched"]
+
+
+def test_malformed_method_calls_are_refused_and_counted(served: Served) -> None:
+    reset(served)
+    served.plant.write(**{"pump.tripped": True})
+    served.plant.wait_state("pump_trip", "active_unacked")
+    node = conditions.node_id_of("pump_trip", served.ns)
+    ack = ua.ObjectIds.AcknowledgeableConditionType_Acknowledge
+    before = list(served.refusals)
+
+    async def scenario() -> list[str]:
+        client = await connect(served, "alice")
+        try:
+            text = ua.Variant(ua.LocalizedText("x"), ua.VariantType.LocalizedText)
+            results = [
+                await call(client, node, ack),  # no arguments
+                await call(client, node, ack, ua.Variant("not bytes", ua.VariantType.String), text),
+                await call(client, node, ack, ua.Variant(b"\x00" * 16, ua.VariantType.ByteString), text),
+                await call(client, ua.NodeId("alarm:nothing", served.ns), ack),
+                await call(client, ua.NodeId("alarm:pump_trip.ShelvingState", served.ns),
+                           ua.ObjectIds.ShelvedStateMachineType_TimedShelve, ua.Variant("soon", ua.VariantType.String)),
+                await call(client, ua.NodeId("alarm:pump_trip.ShelvingState", served.ns),
+                           ua.ObjectIds.ShelvedStateMachineType_TimedShelve, ua.Variant(-5.0, ua.VariantType.Double)),
+                await call(client, ua.NodeId("alarm:pump_trip.ShelvingState", served.ns),
+                           ua.ObjectIds.ShelvedStateMachineType_Unshelve),  # not shelved
+            ]
+            return [r.name for r in results]
+        finally:
+            await client.disconnect()
+
+    names = asyncio.run(scenario())
+    assert names == ["BadArgumentsMissing", "BadTypeMismatch", "BadEventIdUnknown", "BadNodeIdInvalid",
+                     "BadTypeMismatch", "BadShelvingTimeOutOfRange", "BadConditionNotShelved"]
+    assert served.refusals[len(before):] == ["malformed"] * 5
+    assert served.plant.view("pump_trip")["state"] == "active_unacked"  # nothing reached the alarm
