@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from petra.config.errors import Problem
-from petra.designer.graph import SIGNAL_IN, graph_of, parse_raw
+from petra.designer.graph import SIGNAL_IN, base_graph
 from petra.designer.wires import ConnectRefused, make_wire, name_of, port_of, writer_of
 
 __all__ = ["ConnectRefused", "check_wire", "make_wire"]
@@ -42,12 +42,11 @@ def check_wire(text: str, start: dict[str, Any], end: dict[str, Any], filename: 
     from petra.designer.checks import check_text
     from petra.designer.roundtrip import GraphError, apply_nodes
 
-    doc = parse_raw(text, filename)
-    base = graph_of(doc.data if isinstance(doc.data, dict) else {}, {})
+    data, base = base_graph(text, filename)
     nodes = copy.deepcopy(base.nodes)
     try:
         make_wire(nodes, start, end, previous=previous)
-        wired = apply_nodes(text, base, nodes, doc.data if isinstance(doc.data, dict) else {})
+        wired = apply_nodes(text, base, nodes, data)
     except (ConnectRefused, GraphError) as exc:
         return {"ok": False, "reason": str(exc)}
     target = nodes.get(str(end.get("node")))

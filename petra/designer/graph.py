@@ -30,6 +30,7 @@ reference and the field in its props (`holder`, `field`), so an edge is also an 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,6 +137,15 @@ def edge_json(ref: Ref) -> dict[str, Any]:
 def parse_raw(text: str, filename: str = "plant.yaml") -> Document:
     """The text as PETRA parses it, with every ``${VAR}`` left as written; ConfigError when it is not YAML."""
     return parse_yaml(text, filename, {}, only=())
+
+
+@functools.lru_cache(maxsize=2)
+def base_graph(text: str, filename: str = "plant.yaml") -> tuple[dict[str, Any], Graph]:
+    """(parsed data, graph without signal types) of a text, for the edits made on it: kept for the last two texts,
+    since the page edits the text it was just given. Callers must not change either (copy what they change)."""
+    doc = parse_raw(text, filename)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    return data, graph_of(data, {})
 
 
 def build_graph(text: str, filename: str = "plant.yaml", signal_types: dict[str, str] | None = None) -> Graph:

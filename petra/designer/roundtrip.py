@@ -33,10 +33,9 @@ from petra.designer.graph import (
     Graph,
     Node,
     Path,
+    base_graph,
     edge_json,
-    graph_of,
     owned_elsewhere,
-    parse_raw,
     refs_of,
 )
 from petra.designer.textedit import Op, apply_ops, same
@@ -63,9 +62,7 @@ def _node_from_json(item: Any) -> Node:
 
 def apply_graph(text: str, graph: dict[str, Any], filename: str = "plant.yaml") -> str:
     """The text `graph` describes, made from `text` by changing only what differs (see the module docstring)."""
-    doc = parse_raw(text, filename)
-    data = doc.data if isinstance(doc.data, dict) else {}
-    base = graph_of(data, {})
+    data, base = base_graph(text, filename)
     raw_nodes = graph.get("nodes")
     if not isinstance(raw_nodes, list):
         raise GraphError("graph.nodes must be a list")

@@ -11,6 +11,7 @@ nested in another edit's span, is made within the enclosing span instead.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Callable
@@ -144,6 +145,12 @@ class Document:
         return None
 
 
+@functools.lru_cache(maxsize=2)
+def document(text: str) -> Document:
+    """The `Document` of a text, kept for the last two (it is only read)."""
+    return Document(text)
+
+
 def _is_flow(node: Node) -> bool:
     return getattr(node, "flow_style", None) is True
 
@@ -172,7 +179,7 @@ def apply_ops(text: str, ops: list[Op]) -> str:
     """`text` with `ops` made (see the module docstring)."""
     if not ops:
         return text
-    doc = Document(text)
+    doc = document(text)
     actions: list[_Action] = []
     for op in ops:
         actions.append(_plan(doc, op))
