@@ -31,9 +31,12 @@ def _config(limit: int) -> Any:
     return config
 
 
+@pytest.mark.parametrize("killed", [False, True])
 @pytest.mark.parametrize("fail_after", [0, 1, 2, 3, 5, 8])
-def test_a_send_cut_short_resumes_where_it_stopped_nothing_twice_nothing_lost(tmp_path: Path,
-                                                                              fail_after: int) -> None:
+def test_a_send_cut_short_resumes_where_it_stopped_nothing_twice_nothing_lost(tmp_path: Path, fail_after: int,
+                                                                              killed: bool) -> None:
+    """`killed`: the process dies at that send (the state file as it was then, no clean-up runs);
+    otherwise the session ends (the send raises and the step saves its position)."""
     wal = Wal(WalSettings(wal_dir=tmp_path / "wal", sync_on_write=False), ("parquet",))
     state = NodeState(tmp_path / "sp")
     t0 = 1_000.0
@@ -52,9 +55,13 @@ def test_a_send_cut_short_resumes_where_it_stopped_nothing_twice_nothing_lost(tm
     got: list[tuple[str, str, Any]] = []
     calls = [0]
 
+    state_file = tmp_path / "sp" / "node.json"
+    on_disk: list[bytes] = []
+
     def send(device: str, changes: list[tuple[str, Any, int, float]]) -> None:
         calls[0] += 1
         if calls[0] == fail_after + 1:
+            on_disk.append(state_file.read_bytes())
             raise SessionEnded
         assert len(changes) <= 4
         got.extend((device, name, value) for name, value, _, _ in changes)
@@ -64,6 +71,8 @@ def test_a_send_cut_short_resumes_where_it_stopped_nothing_twice_nothing_lost(tm
         while forwarder.step():
             pass
         raise SessionEnded  # fail_after past the end: no failure, still fine
+    if killed and on_disk:
+        state_file.write_bytes(on_disk[0])
     resumed = forward.Forwarder(_config(4), NodeState(tmp_path / "sp"), wal.read, send, lambda n: None)
     while resumed.step():
         pass

@@ -14,7 +14,8 @@ session was lost) and closes at the next birth: the birth carries the values
 of that moment, live data carries every change stamped at or after it, and the
 WAL carries the rest. A sample is sent once: it is historical when its time
 lies in a closed range, and its sequence is past ``sent_seq``, which is saved
-after each block; live data skips changes stamped before the birth. The
+after each message (a kill repeats at most the one message published before the
+save); live data skips changes stamped before the birth. The
 WAL's samples go out in sequence order, so each signal's history arrives in
 order. Samples trimmed from the WAL before they were sent (a WAL under
 pressure) are counted as lost and logged.
@@ -126,6 +127,7 @@ class Forwarder:
                     if run and (metric.device != run_device or len(run) >= limit):
                         self.send(run_device or "", run)
                         confirmed, run = run_last, []
+                        self._save(confirmed)
                     run_device = metric.device
                     vtype = vtypes[i]
                     value = values[vtype][i] if 0 <= vtype < 4 else None
@@ -139,12 +141,18 @@ class Forwarder:
                 self.send(run_device or "", run)
             confirmed = run_last
         finally:
-            pending["sent_seq"] = confirmed
-            self.state.save()
+            self._save(confirmed)
         if confirmed >= until:
             self._done()
             return False
         return True
+
+    def _save(self, confirmed: int) -> None:
+        """After each message: a kill repeats at most the message handed to paho before this save."""
+        pending = self.state.pending
+        if pending is not None:
+            pending["sent_seq"] = confirmed
+            self.state.save()
 
     def _done(self) -> None:
         pending = self.state.pending
