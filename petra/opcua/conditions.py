@@ -252,15 +252,20 @@ class Conditions:
 
     async def close(self) -> None:
         """Stop following (in the loop thread). The nodes stay with the server, which is stopping."""
-        self._closed = True
-        self.context.plant.bus.unsubscribe(self._on_change)
-        if self.service is not None:
-            with contextlib.suppress(ValueError):
-                self.service.transition_listeners.remove(self._on_transition)
+        self._detach()
         for task in list(self._tasks):
             task.cancel()
         if self._commands is not None:
             self._commands.shutdown(wait=False, cancel_futures=True)
+
+    def _detach(self) -> None:
+        """Stop listening (any thread): the bus and the alarm service forget this server."""
+        self._closed = True
+        self.context.plant.bus.unsubscribe(self._on_change)
+        service = self.service
+        if service is not None:
+            # a new list, not remove(): the committing thread may be iterating over the old one right now
+            service.transition_listeners = [f for f in service.transition_listeners if f != self._on_transition]
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -351,6 +356,9 @@ class Conditions:
     def _hop(self, alarm_id: str, details: dict[str, Any] | None) -> None:
         loop = self.loop
         if loop is None or self._closed:
+            return
+        if loop.is_closed():  # the server's loop died without close() (a crash): the successor attaches anew
+            self._detach()
             return
         with contextlib.suppress(RuntimeError):  # the loop is closing
             loop.call_soon_threadsafe(self._moved, alarm_id, details)

@@ -456,3 +456,22 @@ def test_malformed_method_calls_are_refused_and_counted(served: Served) -> None:
                      "BadTypeMismatch", "BadShelvingTimeOutOfRange", "BadConditionNotShelved"]
     assert served.refusals[len(before):] == ["malformed"] * 5
     assert served.plant.view("pump_trip")["state"] == "active_unacked"  # nothing reached the alarm
+
+
+def test_the_listeners_of_a_server_whose_loop_died_go_away(served: Served) -> None:
+    """A crashed server's loop is closed without close(): its first alarm change after that unsubscribes it."""
+    reset(served)
+    plant = served.plant
+    dead = conditions.Conditions(served.server, conditions.ConditionContext(
+        plant=plant.plant, wiring=plant.runtime.wiring, namespace=served.ns, signal_node=served.nodes.get,
+        principal=principal))
+    loop = asyncio.new_event_loop()
+    loop.close()
+    dead.loop, dead.service = loop, plant.service
+    plant.service.transition_listeners.append(dead._on_transition)
+    plant.plant.bus.subscribe(dead._on_change)
+    plant.write(**{"pump.tripped": True})
+    wait_until(lambda: dead._on_transition not in plant.service.transition_listeners
+               and dead._on_change not in plant.plant.bus._subscribers)
+    plant.wait_state("pump_trip", "active_unacked")  # the live server's listeners still there
+    assert served.handle._on_transition in plant.service.transition_listeners
