@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from petra.config.errors import ConfigError, Problem
@@ -79,11 +79,12 @@ def check_text(text: str, filename: str = "plant.yaml", env: Mapping[str, str] |
     from petra.logic.compiler import CompileError
     from petra.plant import build_plant
 
+    environment = os.environ if env is None else env
     result = CheckResult()
     try:
-        config = load_config_text(text, filename, os.environ if env is None else env)
+        config = load_config_text(text, filename, environment)
     except ConfigError as exc:
-        result.errors = list(exc.problems)
+        result.errors = scrubbed(exc.problems, environment)
         return result
     result.config = config
     result.warnings = [parse_problem(w, filename) for w in config.warnings]
@@ -93,7 +94,29 @@ def check_text(text: str, filename: str = "plant.yaml", env: Mapping[str, str] |
         result.errors.append(Problem(filename, 0, 0, "", str(exc)))
     if files:
         result.errors.extend(_file_problems(config, filename, result.warnings))
+    result.errors, result.warnings = scrubbed(result.errors, environment), scrubbed(result.warnings, environment)
     return result
+
+
+SECRET_MIN = 6
+"""Environment values this long or longer never appear in a designer's message."""
+
+
+def scrubbed(problems: list[Problem], env: Mapping[str, str]) -> list[Problem]:
+    """`problems` with every value of the environment the text was checked in written as ``${NAME}``.
+
+    A text posted to the designer is checked with this process's environment, as the plant would load it; a
+    message quoting a substituted value (``scan_time_ms: ${TWILIO_AUTH_TOKEN}`` -> "expected an integer, got
+    '...'") would hand the process's secrets to whoever may check a text (a viewer)."""
+    values = sorted(((v, k) for k, v in env.items() if len(v) >= SECRET_MIN), key=lambda item: -len(item[0]))
+    out = []
+    for problem in problems:
+        message = problem.message
+        for value, name in values:
+            if value in message:
+                message = message.replace(value, "${" + name + "}")
+        out.append(problem if message == problem.message else replace(problem, message=message))
+    return out
 
 
 def _file_problems(config: PlantConfig, filename: str, warnings: list[Problem]) -> list[Problem]:

@@ -147,3 +147,12 @@ def test_every_edge_names_the_field_that_holds_it():
         for part in edge["ref"]["field"]:
             value = value[part]
         assert isinstance(value, str)
+
+
+def test_a_check_never_quotes_a_value_of_the_servers_environment():
+    env = {"TWILIO_AUTH_TOKEN": "s3cr3t-t0ken-value", "HOME": "/root"}
+    text = "scan_time_ms: ${TWILIO_AUTH_TOKEN}\n"
+    from petra.designer.checks import check_text
+
+    (error,) = check_text(text, "plant.yaml", env).errors
+    assert "s3cr3t" not in str(error) and "${TWILIO_AUTH_TOKEN}" in error.message
