@@ -1,8 +1,9 @@
 """The designer's check: `petra check`'s verdict on a text, each problem placed on its node and field.
 
 The verdict is the loader's and the compiler's own (`load_config_text`, `build_plant`), with
-``${VAR}`` taken from this process's environment as the running plant would; the storage-file
-and users-file checks of `petra check` follow. Nothing here has checks of its own: a problem
+``${VAR}`` taken from this process's environment as the running plant would (no value of it is
+ever quoted back: `scrubbed`); the storage-file and users-file checks of `petra check` follow
+for a deploy. Nothing here has checks of its own: a problem
 the designer shows is one `petra check` prints, with the same text.
 """
 
@@ -74,6 +75,8 @@ def check_text(text: str, filename: str = "plant.yaml", env: Mapping[str, str] |
     """Everything `petra check FILE` would say about `text` (as if it were the file `filename`).
 
     `files`: also check the files the config names (the storage WAL, the users file), as `petra check` does.
+    The API's checks leave them out: a posted text names any path it likes, and what the server says of
+    the files there is not a viewer's business; a deploy checks them (engineer), and so does the reload.
     """
     from petra.config.loader import load_config_text
     from petra.logic.compiler import CompileError

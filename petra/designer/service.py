@@ -28,7 +28,7 @@ def graph_answer(text: str, filename: str, layout: Any = None) -> dict[str, Any]
         given = parse_layout(layout)
     except LayoutError as exc:
         raise ApiError(400, str(exc)) from None
-    result = check_text(text, filename)
+    result = check_text(text, filename, files=False)
     graph, problems = _graph_or_problems(text, filename, result.signal_types())
     if graph is None:
         return {"graph": {"nodes": [], "edges": []}, "layout": {"version": 1, "nodes": {}},
@@ -40,7 +40,7 @@ def graph_answer(text: str, filename: str, layout: Any = None) -> dict[str, Any]
 
 def check_answer(text: str, filename: str) -> dict[str, Any]:
     """`POST /v1/designer/check`."""
-    result = check_text(text, filename)
+    result = check_text(text, filename, files=False)
     if not result.errors and not result.warnings:  # nothing to place on a node: no second parse
         return {"ok": True, "errors": [], "warnings": []}
     graph, _ = _graph_or_problems(text, filename, result.signal_types())
@@ -89,7 +89,7 @@ def plan_answer(plant: Any, wiring: Any, text: str, filename: str) -> tuple[dict
 
     from petra.designer.plan import preview
 
-    result = check_text(text, filename)
+    result = check_text(text, filename, files=False)
     if not result.ok or result.config is None:
         graph, _ = _graph_or_problems(text, filename, result.signal_types())
         errors = report(result, graph)["errors"]
