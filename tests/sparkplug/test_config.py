@@ -56,3 +56,8 @@ def test_a_signal_on_two_devices_a_device_twice_and_a_wrong_role_are_located_err
     assert any(p.startswith("plant.yaml:11:") and "device 'd1' is already devices[0]" in p for p in found), found
     assert any(p.startswith("plant.yaml:12:") and "host_role" in p and "viewer, operator" in p
                for p in found), found
+
+
+def test_a_primary_host_without_storage_is_warned_of() -> None:
+    config = load(HEAD + "  group_id: plant\n  primary_host_id: scada\n")
+    assert any(w.startswith("plant.yaml:8:") and "no storage section" in w for w in config.warnings), config.warnings

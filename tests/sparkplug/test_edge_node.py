@@ -312,3 +312,18 @@ def test_coalesce_ms_gathers_changes_into_one_message_per_device(
     assert max(len(m.payload.metrics) for m in host.received("NDATA", "line1")) > 1
     seqs = [m.payload.seq for m in host.received(node="line1") if m.kind in ("NDATA", "DDATA")]
     assert sorted(seqs) == list(range(2, 2 + len(seqs)))
+
+
+def test_tls_and_credentials_as_in_the_mqtt_section(mosquitto: Mosquitto, host: SparkplugHost,
+                                                   plants: list[RunningPlant], tmp_path: Path) -> None:
+    assert mosquitto.tls_port is not None and mosquitto.ca_file is not None
+    wrong = start(plants, {"node_id": "line2", "signals": SIGNALS, "sparkplug": section(
+        mosquitto, tmp_path / "wrong", edge_node_id="line2", password="not-it")})
+    plant = start(plants, {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(
+        mosquitto, tmp_path, broker_port=mosquitto.tls_port, tls={"ca_file": str(mosquitto.ca_file)})})
+    wait_until(lambda: host.received("NBIRTH", "line1"))  # over TLS
+    plant.write("default", count=4)
+    wait_until(lambda: host.values("line1").get("count"))
+    wait_until(lambda: wrong.metric("petra_sparkplug_errors_total", {"node": "plant/line2"}) >= 2)  # retried
+    assert not host.received(node="line2")
+    assert wrong.metric("petra_sparkplug_connected", {"node": "plant/line2"}) == 0

@@ -2,7 +2,8 @@
 
 `declare` records every signal the section names (``signals``, each device's
 ``signals``, the ``deadbands`` keys) as read, so a misspelt one is a located
-error; `check` reports a device named twice and a signal given to two devices.
+error; `check` reports a device named twice and a signal given to two devices, and warns of a
+primary host without a WAL to keep its data in while it is offline.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def declare(ctx: CheckContext) -> None:
 
 def check(ctx: CheckContext) -> None:
     sparkplug = section(ctx.data, "sparkplug")
+    if sparkplug.get("primary_host_id") and not ctx.data.get("storage"):
+        ctx.warn(("sparkplug", "primary_host_id"), "the plant has no storage section, so what changes while "
+                                                   "the primary host is offline is not kept (storage: gives a WAL)")
     seen: dict[str, int] = {}
     owner: dict[str, str] = {}
     for index, device in mappings(sparkplug.get("devices")):
