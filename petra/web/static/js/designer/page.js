@@ -229,12 +229,16 @@ export async function mount(el, ctx) {
 
   async function loadDoc(doc, { record = true, why = 'load' } = {}) {
     yamlError.hidden = true;
+    sync.lastCheck = null;
+    check.dataset.state = 'checking';
+    check.textContent = 'checking…';
+    updateDeploy();
     const answer = await api.post('/v1/designer/graph', { yaml: doc.yaml, layout: doc.layout || null, file: doc.file || store.file });
     store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: doc.yaml, file: doc.file }, { record, why });
     yamlArea.value = doc.yaml;
     fill(root.querySelector('[data-test="designer-file"]'), store.file);
     canvas.setView(1, 40, 40);
-    sync.checkNow();
+    sync.loaded(answer);
   }
 
   async function newPlant() {

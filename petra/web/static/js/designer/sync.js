@@ -4,7 +4,7 @@
 //   graph edited  -> POST /v1/designer/yaml  (the graph applied to the last text: comments kept)
 //                 -> POST /v1/designer/graph (the server's own graph of that text: its ports, ids, edges)
 //   text edited   -> POST /v1/designer/graph
-//   either        -> POST /v1/designer/check
+//   the /graph answer carries the check's verdict of that text (`petra check`'s: the same as POST /check)
 // Each step is debounced; an answer to an older state than the current one is
 // dropped (the newer request is on its way).
 
@@ -87,7 +87,7 @@ export class Sync {
       const answer = await this.api.post('/v1/designer/graph', { yaml, layout: { version: 1, nodes: store.layout }, file: store.file });
       if (generation !== this.generation) return;
       store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout }, { why: 'sync' });
-      await this.check(generation);
+      this.verdict(answer);
     } catch (error) {
       if (generation === this.generation) this.on.failed(error, 'graph');
     }
@@ -101,11 +101,31 @@ export class Sync {
       if (generation !== this.generation) return;
       this.pendingText = null;
       store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: text }, { record: true, why: 'text' });
-      await this.check(generation);
+      this.verdict(answer);
     } catch (error) {
       // text that is not YAML (yet): the graph stays as it was, the error is shown
       if (generation === this.generation) this.on.failed(error, 'text');
     }
+  }
+
+  /**
+   * The check's verdict that came with a POST /v1/designer/graph answer (the server checks the text it makes
+   * the graph of, as POST /check would: one request, one check, for every edit).
+   */
+  verdict(answer) {
+    const errors = answer.errors || [];
+    const result = { ok: answer.ok ?? errors.length === 0, errors, warnings: answer.warnings || [] };
+    this.lastCheck = result;
+    this.on.checked(result);
+  }
+
+  /** A load's answer (POST /graph) is the check of what was loaded. */
+  loaded(answer) {
+    clearTimeout(this.timer);
+    this.job = null;
+    this.generation += 1;
+    this.verdict(answer);
+    this.on.busy?.(false);
   }
 
   async check(generation) {
