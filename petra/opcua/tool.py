@@ -5,11 +5,15 @@
     petra opcua write     --endpoint URL NODE=VALUE...           typed by the node's DataType; status per node
     petra opcua subscribe --endpoint URL NODE... [--interval-ms 100] [--count N] [--seconds S]
     petra opcua events    --endpoint URL [--node i=2253] [--refresh] [--count N] [--seconds S]
+    petra opcua cert      --out DIR [--name NAME] [--days N]   a client application certificate and key
 
 Every action takes --user/--password (or PETRA_OPCUA_PASSWORD), --policy (`None`, or
 `Basic256Sha256_SignAndEncrypt`, `Aes256Sha256RsaPss_Sign`, ... as PETRA's `opcua.security_policies`
 names them), --cert/--key (the client's application certificate; its URI becomes the client's
 ApplicationUri) and --trust-server FILE (refuse a server whose certificate is not that one).
+PETRA's server wants SignAndEncrypt and a trusted client certificate by default: make one with
+`petra opcua cert --out DIR`, copy the .der it prints into the server's `pki/trusted` folder (or
+move it from `pki/rejected` after a first refused attempt), then pass --cert/--key.
 It works with any OPC-UA server, PETRA's or another. NODE is an OPC-UA NodeId string
 (`ns=2;s=tank1.level`, `i=2253`) or, with --ns, a PETRA signal name (`tank1.level`).
 
@@ -67,6 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _until(p)
     p.set_defaults(handler=_run)
 
+    p = actions.add_parser("cert", help="make a client application certificate (URI and host in its SAN) and key")
+    p.add_argument("--out", required=True, help="directory for NAME.der (the certificate) and NAME.pem (the key)")
+    p.add_argument("--name", default="petra-opcua-tool", help="application name (default petra-opcua-tool)")
+    p.add_argument("--days", type=_positive_int, default=730, help="validity in days (default 730)")
+    p.add_argument("--force", action="store_true", help="replace an existing pair")
+    p.set_defaults(handler=_cert)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", required=True, help="opc.tcp://host:port[/path]")
@@ -113,3 +124,9 @@ def _run(args: argparse.Namespace) -> int:
     from petra.opcua.tool_client import run
 
     return run(args)
+
+
+def _cert(args: argparse.Namespace) -> int:
+    from petra.opcua.tool_client import make_cert
+
+    return make_cert(args)

@@ -207,6 +207,11 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[Client]:
     except ua.UaStatusCodeError as exc:
         with contextlib.suppress(Exception):
             await client.disconnect()
+        status = ua.StatusCode(ua.UInt32(exc.code))
+        if status.name.startswith("BadCertificate") or status.name == "BadSecurityChecksFailed":
+            raise ToolError(f"{url} refused the client certificate {args.cert}: {_status(status)}; a server keeps "
+                            f"refused certificates for an administrator to trust (PETRA: move it from "
+                            f"pki/rejected to pki/trusted)") from None
         who = f"user {args.user!r}" if args.user else "an anonymous client"
         raise ToolError(f"{url} refused {who}: {_status(exc.code)}") from None
     except (OSError, TimeoutError, ua.UaError) as exc:
@@ -586,3 +591,46 @@ async def condition_refresh(client: Client, subscription_id: int) -> None:
 ACTIONS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "browse": browse, "read": read, "write": write, "subscribe": subscribe, "events": events,
 }
+
+
+def application_uri(name: str) -> str:
+    """The ApplicationUri of a client certificate made by `petra opcua cert` (also its SAN URI)."""
+    import socket
+
+    return f"urn:{socket.gethostname()}:petra:{name}"
+
+
+def make_cert(args: argparse.Namespace) -> int:
+    """`petra opcua cert`: a self-signed client application certificate (OPC 10000-6 6.2.2) and its key."""
+    import socket
+
+    from asyncua.crypto import cert_gen
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    out = Path(args.out)
+    cert_file, key_file = out / f"{args.name}.der", out / f"{args.name}.pem"
+    if not args.force and (cert_file.exists() or key_file.exists()):
+        print(f"petra opcua: {cert_file} or {key_file} exists (--force replaces them)", file=sys.stderr)
+        return 1
+    host = socket.gethostname()
+    key = cert_gen.generate_private_key()
+    cert = cert_gen.generate_self_signed_app_certificate(
+        key, args.name, {"organizationName": "PETRA"},
+        [x509.UniformResourceIdentifier(application_uri(args.name)), x509.DNSName(host)],
+        extended=[ExtendedKeyUsageOID.CLIENT_AUTH], days=args.days)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        cert_file.write_bytes(cert.public_bytes(Encoding.DER))
+        key_file.touch(mode=0o600)
+        key_file.chmod(0o600)
+        key_file.write_bytes(cert_gen.dump_private_key_as_pem(key))
+    except OSError as exc:
+        print(f"petra opcua: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    der = cert_file.read_bytes()
+    print(f"certificate {cert_file} (thumbprint {_thumbprint(der)}, {application_uri(args.name)})")
+    print(f"key         {key_file} (mode 600)")
+    print(f"trust it on the server: copy {cert_file.name} into its pki/trusted folder")
+    return 0

@@ -178,3 +178,30 @@ def test_petra_opcua_tool_against_petras_server(petra: Opcua, capsys: pytest.Cap
     # the default policy of the tool without a certificate is None, which PETRA does not offer
     assert main(["opcua", "read", "--endpoint", petra.url, "i=2258"]) == 1
     assert "offers no endpoint with security None" in capsys.readouterr().err
+
+
+def test_a_tool_certificate_is_refused_into_rejected_then_trusted_by_moving_it(petra: Opcua, tmp_path: Path,
+                                                                               capsys: pytest.CaptureFixture[str]
+                                                                               ) -> None:
+    """The operator's path with PETRA's defaults: `petra opcua cert`, a refused first try, move, connect."""
+    from petra.cli import main
+
+    capsys.readouterr()
+    assert main(["opcua", "cert", "--out", str(tmp_path), "--name", "ops-laptop"]) == 0
+    made = capsys.readouterr().out
+    cert, key = tmp_path / "ops-laptop.der", tmp_path / "ops-laptop.pem"
+    assert f"certificate {cert}" in made and (key.stat().st_mode & 0o777) == 0o600
+    assert main(["opcua", "cert", "--out", str(tmp_path), "--name", "ops-laptop"]) == 1  # not overwritten
+    assert "exists" in capsys.readouterr().err
+
+    argv = ["opcua", "read", "--endpoint", petra.url, "--cert", str(cert), "--key", str(key), "--user", "vera",
+            "--password", PASSWORD, "--ns", petra.namespace_uri, "tank1.level"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"refused the client certificate {cert}: BadCertificateUntrusted" in err, err
+    assert "move it from pki/rejected to pki/trusted" in err
+    rejected = wait_until(lambda: [p for p in (petra.pki_dir / "rejected").glob("*.der")
+                                   if p.read_bytes() == cert.read_bytes()])
+    rejected[0].rename(petra.pki_dir / "trusted" / rejected[0].name)
+    assert main(argv) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith("tank1.level = ")
