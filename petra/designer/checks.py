@@ -9,6 +9,7 @@ the designer shows is one `petra check` prints, with the same text.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -78,11 +79,19 @@ def check_text(text: str, filename: str = "plant.yaml", env: Mapping[str, str] |
     The API's checks leave them out: a posted text names any path it likes, and what the server says of
     the files there is not a viewer's business; a deploy checks them (engineer), and so does the reload.
     """
+    environment = os.environ if env is None else env
+    return _checked(text, filename, tuple(sorted(environment.items())), files)
+
+
+@functools.lru_cache(maxsize=2)
+def _checked(text: str, filename: str, env: tuple[tuple[str, str], ...], files: bool) -> CheckResult:
+    """`check_text`'s work, kept for the last few texts: the page asks about a text it was just answered for
+    (its graph, then its check; a deploy's check, plan and signature question). A result is only read."""
     from petra.config.loader import load_config_text
     from petra.logic.compiler import CompileError
     from petra.plant import build_plant
 
-    environment = os.environ if env is None else env
+    environment = dict(env)
     result = CheckResult()
     try:
         config = load_config_text(text, filename, environment)

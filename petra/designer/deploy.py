@@ -121,26 +121,24 @@ class Deployer:
     def _plan(self, text: str, filename: str) -> dict[str, Any]:
         from dataclasses import replace
 
-        from petra.config.loader import load_config_text
+        from petra.designer.checks import check_text
         from petra.designer.plan import preview
 
-        config = load_config_text(text, filename)
+        config = check_text(text, filename).config  # the same text was just checked: its result is kept
+        assert config is not None
         scan = getattr(getattr(self.runtime, "options", None), "scan_time_ms", None)
         if scan is not None:
             config = replace(config, scan_time_ms=scan)
         return preview(self.plant, self.wiring, config, getattr(self.runtime, "tree", None))
 
     def signature_required(self, text: str) -> bool:
-        from petra.config.loader import load_config_text
+        from petra.designer.checks import check_text
         from petra.security.trust import requires_signature
 
         options = getattr(self.runtime, "options", None)
         if getattr(options, "require_signed", False) or requires_signature(self.plant.config):
             return True
-        try:
-            return requires_signature(load_config_text(text))
-        except ConfigError:
-            return False
+        return requires_signature(check_text(text, str(getattr(options, "config_path", "")) or "plant.yaml").config)
 
     def _signature_check(self, raw: bytes, path: Path, signature: str | None,
                          sha256: str) -> str | tuple[int, dict[str, Any]] | None:
