@@ -61,3 +61,22 @@ def test_a_signal_on_two_devices_a_device_twice_and_a_wrong_role_are_located_err
 def test_a_primary_host_without_storage_is_warned_of() -> None:
     config = load(HEAD + "  group_id: plant\n  primary_host_id: scada\n")
     assert any(w.startswith("plant.yaml:8:") and "no storage section" in w for w in config.warnings), config.warnings
+
+
+def test_devices_take_signals_by_name_then_by_group_or_writing_driver() -> None:
+    from petra.drivers.sparkplug.settings import build_config
+    from tests.helpers import plant_config
+
+    config = build_config(plant_config({
+        "node_id": "n1",
+        "signals": [{"name": "a", "type": "float"}, {"name": "b", "type": "float", "group": "pumps"},
+                    {"name": "c", "type": "float", "group": "pumps"}],
+        "s7": {"name": "p1", "ip": "127.0.0.1",
+               "mappings": [{"signal": "x", "area": "DB", "db_number": 1, "address": 0, "data_type": "real"}]},
+        "sparkplug": {"broker_host": "127.0.0.1", "group_id": "g", "devices": [
+            {"name": "plc", "drivers": ["s7"]}, {"name": "pumps", "groups": ["pumps"]},
+            {"name": "special", "signals": ["c"]}]}}))
+    assert config is not None
+    assert {m.signal: m.device for m in config.metrics.values()} == {"a": "", "b": "pumps", "c": "special",
+                                                                      "x": "plc"}
+    assert len({m.alias for m in config.metrics.values()}) == 4
