@@ -74,6 +74,53 @@ $B run --isolation chroot --env CLICKHOUSE_PASSWORD=x --env MQTT_PASSWORD=y --en
     kill -TERM $pid; wait $pid; echo "petra run exited $?"
     ls -l /var/lib/petra/data/wal
 '
+# With the Debian Mosquitto and ClickHouse on this machine (tools/install-test-services.sh), run the shipped
+# plant from the image against them, as compose does: samples reach ClickHouse, changes reach the broker.
+# (chroot isolation shares the host's network, so the peers listen on loopback on free ports.)
+if command -v mosquitto >/dev/null && command -v clickhouse-server >/dev/null; then
+    free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    MQ=$(free_port); CH=$(free_port); CHH=$(free_port)
+    mkdir -p "$WORK/mq" "$WORK/ch"
+    mosquitto_passwd -c -b "$WORK/mq/passwd" petra smoke-pass
+    printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser root\n' \
+        "$MQ" "$WORK/mq/passwd" > "$WORK/mq/mosquitto.conf"
+    mosquitto -c "$WORK/mq/mosquitto.conf" > "$WORK/mq/log" 2>&1 &
+    mq_pid=$!
+    cp /etc/clickhouse-server/users.xml "$WORK/ch/users.xml"
+    cat > "$WORK/ch/config.xml" <<XML
+<yandex>
+  <logger><level>warning</level><log>$WORK/ch/server.log</log><errorlog>$WORK/ch/error.log</errorlog></logger>
+  <tcp_port>$CH</tcp_port><http_port>$CHH</http_port><listen_host>127.0.0.1</listen_host>
+  <path>$WORK/ch/data/</path><tmp_path>$WORK/ch/tmp/</tmp_path><user_files_path>$WORK/ch/files/</user_files_path>
+  <format_schema_path>$WORK/ch/schemas/</format_schema_path><users_config>$WORK/ch/users.xml</users_config>
+  <default_profile>default</default_profile><default_database>default</default_database>
+  <mark_cache_size>67108864</mark_cache_size><uncompressed_cache_size>67108864</uncompressed_cache_size>
+</yandex>
+XML
+    clickhouse-server --config-file="$WORK/ch/config.xml" > "$WORK/ch/stdout" 2>&1 &
+    ch_pid=$!
+    trap 'kill $mq_pid $ch_pid 2>/dev/null || true; $B rm "$ctr" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+    mosquitto_sub -p "$MQ" -u petra -P smoke-pass -t 'petra/smoke/#' -C 5 -W 90 -v > "$WORK/mq/got" 2>&1 &
+    sub_pid=$!
+    $B run --isolation chroot --env CLICKHOUSE_PASSWORD= --env CLICKHOUSE_USER=default --env MQTT_PASSWORD=smoke-pass \
+        --env CLICKHOUSE_HOST=127.0.0.1 --env CLICKHOUSE_PORT="$CH" --env MQTT_HOST=127.0.0.1 --env MQTT_PORT="$MQ" \
+        --env PETRA_NODE_ID=smoke --env CH_HTTP="$CHH" "$ctr" -- sh -c '
+        cd /var/lib/petra
+        /bin/sh -c "umask 0027 && exec petra run \"\$@\"" petra /etc/petra/plant.yaml --web-port 0 --metrics-port 0 \
+            > /tmp/petra-peers.log 2>&1 &
+        pid=$!
+        i=0
+        until [ "$(python -c "import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:$CH_HTTP/?query=SELECT+count()+FROM+petra.samples+WHERE+node_id=%27smoke%27\").read().decode().strip())" 2>/dev/null || echo 0)" -gt 0 ]; do
+            i=$((i + 1)); if [ $i -gt 120 ]; then tail -20 /tmp/petra-peers.log; kill $pid; exit 1; fi; sleep 1
+        done
+        echo "clickhouse: samples of node smoke in petra.samples after ${i} s"
+        kill -TERM $pid; wait $pid; echo "petra run exited $?"
+    '
+    wait $sub_pid || { echo "build-image: no MQTT messages from PETRA" >&2; cat "$WORK/mq/got" >&2; exit 1; }
+    echo "mosquitto: $(wc -l < "$WORK/mq/got") messages on petra/smoke/#, e.g. $(head -1 "$WORK/mq/got")"
+    kill $mq_pid $ch_pid 2>/dev/null || true
+fi
+
 entry=$($B inspect --type image --format '{{.Docker.Config.Entrypoint}} {{.Docker.Config.Cmd}}' "$IMAGE")
 test "$entry" = '[/bin/sh -c umask 0027 && exec petra run "$@" petra] [/etc/petra/plant.yaml]' || {
     echo "build-image: the image's ENTRYPOINT/CMD changed ($entry): update the smoke run" >&2; exit 1; }
