@@ -327,3 +327,27 @@ def test_tls_and_credentials_as_in_the_mqtt_section(mosquitto: Mosquitto, host: 
     wait_until(lambda: wrong.metric("petra_sparkplug_errors_total", {"node": "plant/line2"}) >= 2)  # retried
     assert not host.received(node="line2")
     assert wrong.metric("petra_sparkplug_connected", {"node": "plant/line2"}) == 0
+
+
+def test_a_reload_that_changes_the_section_is_a_graceful_ndeath_and_a_new_session(
+        mosquitto: Mosquitto, host: SparkplugHost, tmp_path: Path) -> None:
+    import yaml
+
+    from petra.config.loader import load_config
+
+    data = {"node_id": "line1", "signals": SIGNALS, "sparkplug": section(mosquitto, tmp_path / "sp")}
+    path = tmp_path / "plant.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with RunningPlant(load_config(path), config_path=path) as plant:
+        wait_until(lambda: host.received("NBIRTH", "line1"))
+        data["sparkplug"]["deadband"] = 1.0
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        result = plant.runtime.reload(caller="uid:0")
+        assert result.accepted, result
+        wait_until(lambda: len(host.received("NBIRTH", "line1")) == 2)
+        assert [_bdseq(m) for m in host.received("NDEATH", "line1")] == [0]
+        assert _bdseq(host.received("NBIRTH", "line1")[1]) == 1
+        plant.write("default", temperature=0.5)  # within the new deadband
+        plant.write("default", temperature=2.0)
+        wait_until(lambda: host.values("line1").get("temperature"))
+        assert [v for v, _, _ in host.values("line1")["temperature"]] == [2.0]
