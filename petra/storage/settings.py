@@ -54,7 +54,8 @@ class RemoteSettings:
     database: str = setting("petra")
     username: str = setting("default")
     password: str = setting("", schema_default=False)
-    batch_size: int = setting(10000, minimum=1)
+    batch_size: int = setting(50000, minimum=1, doc="Most rows per insert. Each insert has a fixed cost on the "
+                              "server (new parts for the table and its rollup): fewer, bigger inserts go faster.")
     async_insert: bool = setting(False)
     alternative_hosts: tuple[str, ...] = setting((), doc="Fail-over hosts (host or host:port).",
                                                  schema=array(string(minLength=1)))

@@ -19,7 +19,7 @@ def test_a_storage_section_without_keys_parses_to_the_declared_defaults() -> Non
 def test_the_loader_fills_the_same_defaults_the_dataclasses_declare() -> None:
     config = load_config_text("storage:\n  wal: {}\n  remote: {host: db}\n  s3: {bucket: b}\n")
     section = config.sections["storage"]
-    assert section["wal"]["retention_hours"] == 48 and section["remote"]["batch_size"] == 10000
+    assert section["wal"]["retention_hours"] == 48 and section["remote"]["batch_size"] == 50000
     settings = parse_settings(section, "n")
     assert settings.remote == RemoteSettings(host="db")
     assert settings.s3 is not None and settings.s3.prefix == "petra/" and settings.s3.upload_after_minutes == 60
