@@ -25,7 +25,10 @@ from petra.designer.graph import Path
 
 _Loader = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
 _DASH = re.compile(r"^(\s*)-(\s+)$")
-_BLANK = re.compile(r"^\s*$")
+
+
+class EditError(ValueError):
+    """An edit the text cannot take where it is asked for (the designer says so; the text is unchanged)."""
 
 
 @dataclass
@@ -97,6 +100,8 @@ class Document:
         self.lines = text.splitlines(keepends=True)
         self.root = compose(text)
         self.mapping_indent, self.sequence_offset = guess_indent(self.lines)
+        self.aliased = _has_aliases(self.root)
+        """Whether a node is reached twice (an alias `*name`, or `<<: *name`): spans cannot be trusted then."""
 
     def node(self, path: Path) -> Node | None:
         node = self.root
@@ -151,6 +156,21 @@ def document(text: str) -> Document:
     return Document(text)
 
 
+def _has_aliases(root: Node | None) -> bool:
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return False
+
+
 def _is_flow(node: Node) -> bool:
     return getattr(node, "flow_style", None) is True
 
@@ -180,6 +200,9 @@ def apply_ops(text: str, ops: list[Op]) -> str:
     if not ops:
         return text
     doc = document(text)
+    if doc.aliased:
+        raise EditError("the text uses YAML aliases (*name or <<: *name): the designer cannot tell where each item "
+                        "ends, so it edits only texts without them; edit this one in the YAML text")
     actions: list[_Action] = []
     for op in ops:
         actions.append(_plan(doc, op))
@@ -302,7 +325,13 @@ def _rewrite(doc: Document, span: Span, ops: list[Op]) -> str:
     fragment = _shift(raw, -by)
     if not fragment.endswith("\n"):
         fragment += "\n"
-    data = _yaml(doc).load(fragment)
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = _yaml(doc).load(fragment)
+    except YAMLError as exc:  # an alias to an anchor outside the item, say
+        raise EditError(f"the item at line {span.start + 1} cannot be edited on its own ({exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}); edit it in the YAML text") from None
     base = span.path[:-1]
     root_key: str | int = 0 if span.item else span.path[-1]
     deleted_whole = False

@@ -59,3 +59,16 @@ def test_a_wire_to_a_node_that_is_not_there_is_refused(api):
     answer = post(api, "connect", {"yaml": TEXT, "from": {"node": "signal:a", "port": "out"},
                                    "to": {"node": "block:nope", "port": "in1"}})
     assert answer == {"ok": False, "reason": "no node 'block:nope'"}
+
+
+def test_an_item_that_uses_an_anchor_defined_elsewhere_is_refused_not_mangled(api):
+    text = (
+        "signals:\n  - &s {name: a, type: float}\nblocks:\n  - name: g\n    type: DATA_GENERATOR\n"
+        "    params: &p {frequency: 2.0}\n  - name: h\n    type: DATA_GENERATOR\n    params: *p\n")
+    from petra.designer.graph import build_graph
+
+    graph = build_graph(text).to_json()
+    next(n for n in graph["nodes"] if n["id"] == "block:h")["props"]["params"]["amplitude"] = 3.0
+    with pytest.raises(ApiError) as refused:
+        post(api, "yaml", {"yaml": text, "graph": graph})
+    assert refused.value.status == 422 and "YAML aliases" in refused.value.message
