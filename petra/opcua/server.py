@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fnmatch
 import importlib.util
 import logging
 import math
@@ -196,7 +197,10 @@ class PetraServer:
     def _address_space(self, server: Server) -> None:
         table = self.plant.table
         specs = table.specs
-        live = [(slot, name, specs[slot].group) for name, slot in table.index.items()]
+        patterns = self.settings.signals
+        every = "*" in patterns
+        live = [(slot, name, specs[slot].group) for name, slot in table.index.items()
+                if every or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
         root = address_space.plan(live)
         writable = [spec.writable_by is not None and not table.owners[slot].is_chain
                     for slot, spec in enumerate(specs)]

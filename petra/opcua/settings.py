@@ -48,6 +48,9 @@ class OpcuaSettings:
         DEFAULT_POLICIES, doc="The security policies offered; \"None\" (no signing, no encryption) only when listed.",
         minItems=1, uniqueItems=True, schema={"type": "array", "items": {"type": "string"}})
     allow_anonymous: bool = setting(False, doc="Let clients in without a user (always as viewer: read and browse).")
+    signals: tuple[str, ...] = setting(("*",), doc="The signals served: names or shell patterns (default all).",
+                                       minItems=1, schema={"type": "array", "items": {"type": "string",
+                                                                                      "minLength": 1}})
     int_type: Literal["Int64", "Int32"] = setting("Int64", doc="The OPC-UA type of PETRA's int signals.",
                                                   enum=["Int64", "Int32"])
     max_sessions: int = setting(50, doc="Sessions open at once; past it CreateSession answers BadTooManySessions.",
