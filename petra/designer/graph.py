@@ -30,6 +30,7 @@ reference and the field in its props (`holder`, `field`), so an edge is also an 
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ class Node:
         out: dict[str, Any] = {
             "id": self.id, "kind": self.kind, "type": self.type, "label": self.label,
             "path": list(self.path) if self.path is not None else None,
-            "ports": {"inputs": self.inputs, "outputs": self.outputs}, "props": self.props,
+            "ports": {"inputs": self.inputs, "outputs": self.outputs}, "props": copy.deepcopy(self.props),
         }
         if self.parent is not None:
             out["parent"] = self.parent
@@ -140,18 +141,25 @@ def parse_raw(text: str, filename: str = "plant.yaml") -> Document:
 
 
 @functools.lru_cache(maxsize=2)
+def parsed(text: str, filename: str = "plant.yaml") -> Document:
+    """`parse_raw`, kept for the last two texts (the page asks for a text's graph, then edits that text).
+    Only read: callers copy what they change."""
+    return parse_raw(text, filename)
+
+
+@functools.lru_cache(maxsize=2)
 def base_graph(text: str, filename: str = "plant.yaml") -> tuple[dict[str, Any], Graph]:
-    """(parsed data, graph without signal types) of a text, for the edits made on it: kept for the last two texts,
-    since the page edits the text it was just given. Callers must not change either (copy what they change)."""
-    doc = parse_raw(text, filename)
+    """(parsed data, graph without signal types) of a text, for the edits made on it: kept for the last two texts.
+    Callers must not change either (copy what they change)."""
+    doc = parsed(text, filename)
     data = doc.data if isinstance(doc.data, dict) else {}
-    return data, graph_of(data, {})
+    return data, graph_of(data, {}, doc)
 
 
 def build_graph(text: str, filename: str = "plant.yaml", signal_types: dict[str, str] | None = None) -> Graph:
     """The graph of a config text; `signal_types` (name -> type, from a loaded config) types the signals
     nobody declares. Raises ConfigError when the text is not YAML."""
-    doc = parse_raw(text, filename)
+    doc = parsed(text, filename)
     return graph_of(doc.data if isinstance(doc.data, dict) else {}, signal_types or {}, doc)
 
 
