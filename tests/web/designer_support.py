@@ -46,6 +46,14 @@ def wire(page: Any, start: tuple[str, str], end: tuple[str, str]) -> None:
     port(page, start[0], "out", start[1]).drag_to(port(page, end[0], "in", end[1]))
 
 
+def find(page: Any, text: str) -> None:
+    """Search the canvas for `text` and go to the first match, as a user brings a node into view (the canvas
+    draws only what is in view)."""
+    search = page.get_by_test_id("designer-search")
+    search.fill(text)
+    search.press("Enter")
+
+
 def select(page: Any, node_id: str) -> None:
     """Click a node's title bar: it is selected and the property panel shows it."""
     node(page, node_id).click(position={"x": 60, "y": 12})

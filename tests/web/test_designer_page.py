@@ -11,7 +11,7 @@ import yaml
 from playwright.sync_api import expect
 
 from tests.web.browser import Hmi
-from tests.web.designer_support import drop, node, open_designer, select, set_prop, wait_checked, wire
+from tests.web.designer_support import drop, find, node, open_designer, select, set_prop, wait_checked, wire
 
 
 def build_small_plant(page) -> None:
@@ -115,3 +115,85 @@ def test_an_invalid_graph_shows_the_error_on_its_node_and_field_and_cannot_be_de
     wait_checked(page, "ok")
     expect(page.get_by_test_id("designer-deploy")).to_be_enabled()
     expect(page.locator('[data-test="designer-node"][data-error="true"]')).to_have_count(0)
+
+
+def test_wires_petra_would_refuse_are_refused_as_drawn_with_the_reason_at_the_wire(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "erin")
+    wait_checked(page, "ok")
+    before = page.get_by_test_id("designer-yaml").input_value()
+    find(page, "wave")
+    wires = page.locator('[data-test="designer-edge"]')
+    drawn = wires.count()
+    wire(page, ("block:gen", "count_out"), ("signal:wave", "in"))
+    refusal = page.get_by_test_id("wire-refusal")
+    expect(refusal).to_contain_text("only one writer")
+    assert wires.count() == drawn
+    assert page.get_by_test_id("designer-yaml").input_value() == before
+    hmi.screenshot(page, "designer-refused")
+
+    page.get_by_test_id("designer-new").click()
+    drop(page, "block", "GT", 100, 80)
+    drop(page, "block", "LOWPASS", 360, 80)
+    wire(page, ("block:gt", "out"), ("block:lowpass", "in"))
+    expect(node(page, "signal:gt_out")).to_have_count(1)
+    wire(page, ("block:lowpass", "out"), ("block:gt", "in1"))
+    expect(refusal).to_contain_text("algebraic loop")
+    expect(refusal).to_contain_text("@prev")
+    assert "in1" not in str(yaml.safe_load(page.get_by_test_id("designer-yaml").input_value())["blocks"][0]["inputs"])
+    page.get_by_test_id("designer-canvas").click(position={"x": 300, "y": 500})
+    expect(refusal).to_have_count(0)
+
+
+def test_shortcuts_copy_paste_delete_undo_redo_and_the_help_panel(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "erin")
+    wait_checked(page, "ok")
+    text = page.get_by_test_id("designer-yaml")
+    select(page, "block:gen")
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(node(page, "block:gen_2")).to_have_count(1)
+    expect(text).to_have_value(re.compile(r"- name: gen_2\n\s+type: DATA_GENERATOR"))
+    pasted = next(b for b in yaml.safe_load(text.input_value())["blocks"] if b["name"] == "gen_2")
+    assert pasted["inputs"] == {"enable": "enable"}
+    assert not pasted.get("outputs"), "a copy does not write the original's signals (a second writer)"
+    wait_checked(page, "ok")
+    page.keyboard.press("Delete")
+    expect(node(page, "block:gen_2")).to_have_count(0)
+    expect(text).not_to_have_value(re.compile("gen_2"))
+    page.keyboard.press("Control+z")
+    expect(node(page, "block:gen_2")).to_have_count(1)
+    expect(text).to_have_value(re.compile("gen_2"))
+    page.keyboard.press("Control+Shift+z")
+    expect(node(page, "block:gen_2")).to_have_count(0)
+    expect(text).not_to_have_value(re.compile("gen_2"))
+
+    page.keyboard.press("?")
+    help_panel = page.get_by_test_id("designer-help")
+    expect(help_panel).to_be_visible()
+    for action in ("undo", "redo", "copy", "paste", "delete", "save", "search", "fit", "deploy", "help"):
+        expect(help_panel.locator(f'[data-test="shortcut"][data-action="{action}"]')).to_have_count(1)
+    hmi.screenshot(page, "designer-help")
+    page.keyboard.press("Escape")
+    expect(help_panel).to_be_hidden()
+
+
+def test_an_edit_in_the_yaml_pane_redraws_the_graph_and_text_that_is_not_yaml_keeps_it(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "erin")
+    wait_checked(page, "ok")
+    pane = page.get_by_test_id("designer-yaml")
+    original = pane.input_value()
+    line = "- {name: inverted, type: NOT, inputs: {in: enable}, outputs: {out: not_enable}}"
+    added = original.replace("blocks:\n", f"blocks:\n# drawn by hand\n{line}\n", 1)
+    pane.fill(added)
+    wait_checked(page, "ok")  # the page says "checking" from the keystroke until the server's graph is drawn
+    find(page, "inverted")
+    expect(node(page, "block:inverted")).to_have_count(1)
+    expect(node(page, "signal:not_enable")).to_have_count(1)
+    pane.fill(added.replace("blocks:\n", "blocks: [\n", 1))
+    expect(page.get_by_test_id("designer-yaml-error")).to_be_visible()
+    wait_checked(page, "errors")
+    expect(node(page, "block:inverted")).to_have_count(1)
+    expect(page.get_by_test_id("designer-deploy")).to_be_disabled()
+    pane.fill(added)
+    wait_checked(page, "ok")
+    expect(page.get_by_test_id("designer-yaml-error")).to_be_hidden()

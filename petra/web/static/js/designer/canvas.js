@@ -38,6 +38,30 @@ export function portPoint(node, at, dir, port) {
   return { x: at.x + (dir === 'in' ? 0 : NODE_W), y: at.y + HEAD + i * ROW + ROW / 2 };
 }
 
+/**
+ * Positions for the nodes of `ids` the server placed by its layered layout (rows of one height) moved down
+ * within their column where a taller node above would cover them; the others stay where they are.
+ */
+export function spread(layout, nodes, ids) {
+  const columns = new Map();
+  for (const n of nodes) {
+    if (!ids.has(n.id) || !layout[n.id]) continue;
+    const x = layout[n.id].x;
+    if (!columns.has(x)) columns.set(x, []);
+    columns.get(x).push(n);
+  }
+  for (const list of columns.values()) {
+    list.sort((a, b) => layout[a.id].y - layout[b.id].y);
+    let bottom = -Infinity;
+    for (const n of list) {
+      const p = layout[n.id];
+      if (p.y < bottom + 16) layout[n.id] = { x: p.x, y: bottom + 16 };
+      bottom = layout[n.id].y + nodeHeight(n);
+    }
+  }
+  return layout;
+}
+
 function wirePath(a, b) {
   const dx = Math.max(40, Math.abs(b.x - a.x) / 2);
   return `M${a.x},${a.y} C${a.x + dx},${a.y} ${b.x - dx},${b.y} ${b.x},${b.y}`;

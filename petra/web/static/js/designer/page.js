@@ -12,7 +12,7 @@
 // data-field), designer-status, designer-draft; the canvas's and the property panel's in canvas.js, form.js.
 import { h, fill, toast } from '../dom.js';
 import { Store, freshName, nameKey, nodeName } from './store.js';
-import { Canvas, NODE_W } from './canvas.js';
+import { Canvas, NODE_W, spread } from './canvas.js';
 import { Sync } from './sync.js';
 import { schemaFields, showFieldErrors } from './form.js';
 import { deployDialog, download } from './deploy.js';
@@ -83,6 +83,7 @@ export async function mount(el, ctx) {
   const api = ctx.api;
   const engineer = ctx.may('engineer');
   const store = new Store();
+  store.arrange = spread;
   const palette = await api.get('/v1/designer/palette');
   let examples = [];
   try { examples = (await api.get('/v1/designer/examples')).examples || []; } catch { examples = []; }
@@ -183,6 +184,10 @@ export async function mount(el, ctx) {
   const sync = new Sync(api, store, {
     yaml: (text) => { if (!typing) yamlArea.value = text; },
     checked: (result) => showCheck(result),
+    unreadable: (error) => {
+      yamlError.textContent = `${error.location || ''}: ${error.message} (the graph shows the last text that was YAML)`;
+      yamlError.hidden = false;
+    },
     failed: (error, stage) => {
       if (stage === 'text') { yamlError.textContent = error.message; yamlError.hidden = false; }
       check.dataset.state = 'failed';
@@ -234,7 +239,9 @@ export async function mount(el, ctx) {
     check.textContent = 'checking…';
     updateDeploy();
     const answer = await api.post('/v1/designer/graph', { yaml: doc.yaml, layout: doc.layout || null, file: doc.file || store.file });
-    store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: doc.yaml, file: doc.file }, { record, why });
+    const placed = new Set(Object.keys(doc.layout?.nodes || {}));
+    store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: doc.yaml, file: doc.file },
+      { record, why, placed });
     yamlArea.value = doc.yaml;
     fill(root.querySelector('[data-test="designer-file"]'), store.file);
     canvas.setView(1, 40, 40);

@@ -95,10 +95,16 @@ export class Store {
   emit(why) { for (const fn of this.listeners) fn(why); }
 
   /** Replace the whole document (a load, an example, an import, or the server's answer to a YAML edit). */
-  load({ graph, layout, yaml, file }, { record = false, why = 'load', server = true } = {}) {
+  load({ graph, layout, yaml, file }, { record = false, why = 'load', server = true, placed = null } = {}) {
     if (record) this.remember();
+    const given = placed || new Set(Object.keys(this.layout));
     this.graph = { nodes: graph?.nodes || [], edges: graph?.edges || [] };
     this.layout = { ...(layout || {}) };
+    if (server && this.arrange) {
+      // nodes the server placed (not in the layout the page sent): its rows are one height, nodes are not
+      const fresh = new Set(this.graph.nodes.filter((n) => !given.has(n.id)).map((n) => n.id));
+      if (fresh.size) this.arrange(this.layout, this.graph.nodes, fresh);
+    }
     if (yaml !== undefined) this.yaml = yaml;
     if (file) this.file = file;
     this.reindex();

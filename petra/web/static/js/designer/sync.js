@@ -100,6 +100,13 @@ export class Sync {
       const answer = await this.api.post('/v1/designer/graph', { yaml: text, layout: { version: 1, nodes: store.layout }, file: store.file });
       if (generation !== this.generation) return;
       this.pendingText = null;
+      if (answer.ok === undefined && (answer.errors || []).length) {
+        // not YAML (yet): the graph stays as it was; the text's error is shown with its line
+        store.yaml = text;
+        this.verdict(answer);
+        this.on.unreadable?.(answer.errors[0]);
+        return;
+      }
       store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: text }, { record: true, why: 'text' });
       this.verdict(answer);
     } catch (error) {
