@@ -102,3 +102,22 @@ def test_the_tier_connects_lazily_so_a_down_server_does_not_stop_start_up(tmp_pa
         assert runtime.tree.lookup("petra/storage/remote:clickhouse") is not None
     finally:
         runtime.stop()
+
+
+def test_a_new_table_is_ordered_by_node_signal_and_time_and_an_existing_one_is_left_as_it_is(
+    ch, database: str
+) -> None:
+    sink = _sink(ch, database)
+    sink.insert(to_rows(decode_block(encode_block([(time.time(), "a", 1.0, 0)], "n")), 1))
+    key = f"SELECT sorting_key FROM system.tables WHERE database = '{database}' AND name = 'samples'"
+    assert ch.client().execute(key) == [("node_id, signal, ts_us",)]
+    older = f"{database}_old"  # a table made by an earlier PETRA (ORDER BY signal, time, ts_us) is kept
+    ch.client().execute(f"CREATE DATABASE {older}")
+    ch.client().execute(f"CREATE TABLE {older}.samples AS {database}.samples ENGINE = MergeTree() "
+                        f"PARTITION BY toYYYYMM(time) ORDER BY (signal, time, ts_us)")
+    try:
+        _sink(ch, older).insert(to_rows(decode_block(encode_block([(time.time(), "a", 2.0, 0)], "n")), 2))
+        assert ch.client().execute(key.replace(database, older)) == [("signal, time, ts_us",)]
+        assert ch_seqs(ch, older) == [2]
+    finally:
+        ch.client().execute(f"DROP DATABASE IF EXISTS {older}")
