@@ -111,8 +111,12 @@ READY_JS = """() => {
     const check = document.querySelector('[data-test="designer-check"]');
     if (!d || !check || !['ok', 'errors'].includes(check.dataset.state)) return null;
     if (!document.querySelector('[data-test="designer-node"]')) return null;
+    const took = (part) => performance.getEntriesByType('resource').filter((r) => r.name.includes(part))
+        .map((r) => ({ms: r.duration, wait: r.responseStart - r.requestStart, kb: r.transferSize / 1e3}));
     return {at: performance.now(), nodes: d.store.graph.nodes.length, edges: d.store.graph.edges.length,
-            drawn: document.querySelectorAll('[data-test="designer-node"]').length, state: check.dataset.state};
+            drawn: document.querySelectorAll('[data-test="designer-node"]').length, state: check.dataset.state,
+            current: took('/v1/designer/current'), graph: took('/v1/designer/graph'),
+            palette: took('/v1/designer/palette')};
 }"""
 
 CHECKS_JS = """async (n) => {
@@ -223,6 +227,14 @@ def main() -> int:
             line(f"time to interactive: {ready['nodes']:,} nodes, {ready['edges']:,} wires "
                  f"({ready['drawn']} drawn), median of 3", f"{ready['at']:.0f} ms",
                  f"target < {TARGET_TTI_MS:.0f} ms (" + ", ".join(f"{r['at']:.0f}" for r in results) + ")")
+            server = 0.0
+            for part in ("palette", "current", "graph"):
+                for entry in ready[part]:
+                    server += entry["wait"]
+                    line(f"  of it, GET/POST {part}: the server's answer / all ({entry['kb']:.0f} kB)",
+                         f"{entry['wait']:.0f} / {entry['ms']:.0f} ms")
+            line("  the rest: the page (modules, parsing, drawing) and the login's requests",
+                 f"{ready['at'] - server:.0f} ms")
 
             checks = page.evaluate(CHECKS_JS, args.checks)
             times = checks["times"]
