@@ -23,11 +23,12 @@ change a state signal, such as a second shelve). Both hop to the loop with
 `call_soon_threadsafe` and are coalesced: one event per alarm per loop turn, carrying the
 alarm's current state; a bus change whose state was already sent emits nothing.
 
-Methods: Acknowledge and Confirm (i=9111, i=9113, with EventId and Comment), and the
+Methods: Acknowledge and Confirm (i=9111, i=9113, with EventId and Comment), the
 ShelvingState's TimedShelve, OneShotShelve and Unshelve (and their "2" forms with a
-comment) call `AlarmService.command` -- the one path the control API, the web HMI, SMS and
-voice keys take -- as the session's PETRA principal, which must be operator or above
-(BadUserAccessDenied otherwise, audited). Confirm is PETRA's reset of a latched alarm.
+comment), Enable and Disable call `AlarmService.command` -- the one path the control API,
+the web HMI, SMS and voice keys take -- as the session's PETRA principal, which must be
+operator or above (engineer for Enable/Disable, as in the control API; BadUserAccessDenied
+otherwise, audited). Confirm is PETRA's reset of a latched alarm; Disable takes it out of service.
 The command (a blocking ask to the alarm actor) runs in a worker thread, never in the loop.
 """
 
@@ -84,7 +85,11 @@ CONFIRM = "confirm"
 TIMED = "timed"
 ONE_SHOT = "oneshot"
 UNSHELVE = "unshelve"
+ENABLE = "enable"
+DISABLE = "disable"
 TYPE_METHODS: dict[int, tuple[str, bool]] = {
+    ua.ObjectIds.ConditionType_Enable: (ENABLE, False),
+    ua.ObjectIds.ConditionType_Disable: (DISABLE, False),
     # method id -> (what it does, whether it carries a comment after its own arguments)
     ua.ObjectIds.AcknowledgeableConditionType_Acknowledge: (ACK, True),
     ua.ObjectIds.AcknowledgeableConditionType_Confirm: (CONFIRM, True),
@@ -101,13 +106,18 @@ TYPE_METHODS: dict[int, tuple[str, bool]] = {
     ua.ObjectIds.AlarmConditionType_ShelvingState_OneShotShelve2: (ONE_SHOT, True),
     ua.ObjectIds.AlarmConditionType_ShelvingState_Unshelve2: (UNSHELVE, True),
 }
-INSTANCE_METHODS = {"Acknowledge": (ACK, True), "Confirm": (CONFIRM, True),
+INSTANCE_METHODS = {"Acknowledge": (ACK, True), "Confirm": (CONFIRM, True), "Enable": (ENABLE, False),
+                    "Disable": (DISABLE, False),
                     "ShelvingState.TimedShelve": (TIMED, False), "ShelvingState.OneShotShelve": (ONE_SHOT, False),
                     "ShelvingState.Unshelve": (UNSHELVE, False), "ShelvingState.TimedShelve2": (TIMED, True),
                     "ShelvingState.OneShotShelve2": (ONE_SHOT, True), "ShelvingState.Unshelve2": (UNSHELVE, True)}
 """The method nodes an instance gets (child NodeIds are `<condition>.<path>`): a client may call those too."""
-PETRA_COMMAND = {ACK: "ack", CONFIRM: "reset", TIMED: "shelve", ONE_SHOT: "shelve", UNSHELVE: "unshelve"}
-DEFAULT_REASON = {TIMED: "OPC-UA TimedShelve", ONE_SHOT: "OPC-UA OneShotShelve"}
+PETRA_COMMAND = {ACK: "ack", CONFIRM: "reset", TIMED: "shelve", ONE_SHOT: "shelve", UNSHELVE: "unshelve",
+                 ENABLE: "enable", DISABLE: "disable"}
+NEEDED_ROLE = {ENABLE: Role.ENGINEER, DISABLE: Role.ENGINEER}
+"""Who may do it (the control API's rule): taking an alarm out of service and back is the engineer's; the
+rest is the operator's."""
+DEFAULT_REASON = {TIMED: "OPC-UA TimedShelve", ONE_SHOT: "OPC-UA OneShotShelve", DISABLE: "OPC-UA Disable"}
 """PETRA wants a reason for a shelve; Part 9's TimedShelve and OneShotShelve carry none."""
 
 _SESSION: contextvars.ContextVar[InternalSession | None] = contextvars.ContextVar("petra_opcua_session", default=None)
@@ -513,9 +523,10 @@ class Conditions:
         principal = None if session is None else self.context.principal(session.user)
         who = principal.audit_actor if principal is not None else "anonymous:opcua"
         command = PETRA_COMMAND[kind]
-        if principal is None or not principal.allows(Role.OPERATOR):
+        needed = NEEDED_ROLE.get(kind, Role.OPERATOR)
+        if principal is None or not principal.allows(needed):
             self.context.wiring.audit("opcua.alarm.refused", who, alarm=condition.spec.id, command=command,
-                                      reason="operator role needed")
+                                      reason=f"{needed.name.lower()} role needed")
             self._count_refusal("alarm_denied")
             return _bad(ua.StatusCodes.BadUserAccessDenied)
         parsed = _arguments(kind, commented, args, condition)
@@ -620,6 +631,10 @@ def _text(value: Any) -> str:
 
 def _refusal(kind: str, message: str) -> int:
     """The Part 9 status code for PETRA's CommandRefused of a `kind` command."""
+    if kind == ENABLE and "already in service" in message:
+        return int(ua.StatusCodes.BadConditionAlreadyEnabled)
+    if kind == DISABLE and "already out of service" in message:
+        return int(ua.StatusCodes.BadConditionAlreadyDisabled)
     if "out of service" in message:
         return int(ua.StatusCodes.BadConditionDisabled)
     if kind == ACK and "already acknowledged" in message:

@@ -26,7 +26,7 @@ from tests.helpers import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
-ROLES = {"alice": Role.OPERATOR, "victor": Role.VIEWER}
+ROLES = {"alice": Role.OPERATOR, "victor": Role.VIEWER, "erin": Role.ENGINEER}
 PASSWORD = "correct horse"
 SIGNALS = [{"name": "tank.level", "type": "float", "initial": 20.0, "group": "process", "unit": "m"},
            {"name": "pump.tripped", "type": "bool", "initial": False, "group": "process"},
@@ -165,6 +165,8 @@ def reset(served: Served) -> None:
     plant.write(**{"tank.level": 20.0, "pump.tripped": False, "valve.fault": False})
     for alarm_id in ("high_level", "pump_trip", "valve_fault"):
         view = plant.view(alarm_id)
+        if view.get("out_of_service"):
+            plant.service.command(alarm_id, "enable", "user:test")
         if view.get("shelve"):
             plant.service.command(alarm_id, "unshelve", "user:test")
         wait_until(lambda alarm_id=alarm_id: not plant.view(alarm_id).get("active"))
@@ -357,7 +359,7 @@ def test_one_shot_shelve_and_unshelve_on_the_condition_node(served: Served) -> N
     history = served.plant.service.store.events("pump_trip", None, limit=5, newest_first=True)
     shelve = next(e for e in history if e["event"] == "shelved")
     assert shelve["details"] == {**shelve["details"], "kind": "oneshot", "reason": "pump being swapped"}
-    assert again.is_good() or again.name == "BadNothingToDo"
+    assert again.is_good(), again  # the instance's own Unshelve method node
 
 
 def test_the_condition_nodes_follow_the_alarm(served: Served) -> None:
@@ -475,3 +477,37 @@ def test_the_listeners_of_a_server_whose_loop_died_go_away(served: Served) -> No
                and dead._on_change not in plant.plant.bus._subscribers)
     plant.wait_state("pump_trip", "active_unacked")  # the live server's listeners still there
     assert served.handle._on_transition in plant.service.transition_listeners
+
+
+def test_disable_and_enable_need_an_engineer(served: Served) -> None:
+    reset(served)
+    node = conditions.node_id_of("high_level", served.ns)
+    disable = ua.ObjectIds.ConditionType_Disable
+
+    async def scenario() -> tuple[Any, ...]:
+        operator = await connect(served, "alice")
+        engineer = await connect(served, "erin")
+        try:
+            _, events = await subscribe(engineer)
+            refused = await call(operator, node, disable)
+            done = await call(engineer, node, disable)
+            disabled = await events.next(lambda f: f.get("NodeId") == node and f.get("EnabledState/Id") is False)
+            again = await call(engineer, node, disable)
+            back = await call(engineer, node, ua.NodeId("alarm:high_level.Enable", served.ns))  # the instance's
+            enabled = await events.next(lambda f: f.get("NodeId") == node and f.get("EnabledState/Id") is True)
+            return refused, done, disabled, again, back, enabled
+        finally:
+            await operator.disconnect()
+            await engineer.disconnect()
+
+    refused, done, disabled, again, back, enabled = asyncio.run(scenario())
+    assert refused.name == "BadUserAccessDenied"
+    assert done.is_good() and back.is_good(), (done, back)
+    assert again.name == "BadConditionAlreadyDisabled"
+    assert disabled["EnabledState"].Text == "Disabled" and disabled["Retain"] is False
+    assert disabled["ClientUserId"] == "user:erin"
+    assert enabled["EnabledState"].Text == "Enabled"
+    history = served.plant.service.store.events("high_level", None, limit=5, newest_first=True)
+    assert [e["event"] for e in history[:2]] == ["enabled", "disabled"]
+    assert history[1]["who"] == "user:erin" and history[1]["details"]["reason"] == "OPC-UA Disable"
+    assert served.plant.view("high_level")["state"] == "normal"
