@@ -19,10 +19,11 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petra.config.context import CheckContext
-from petra.config.errors import Path_
+if TYPE_CHECKING:  # the config loader imports this module: no import back into petra.config at run time
+    from petra.config.context import CheckContext
+    from petra.config.errors import Path_
 
 
 @dataclass(frozen=True)
