@@ -116,7 +116,9 @@ READY_JS = """() => {
     return {at: performance.now(), nodes: d.store.graph.nodes.length, edges: d.store.graph.edges.length,
             drawn: document.querySelectorAll('[data-test="designer-node"]').length, state: check.dataset.state,
             current: took('/v1/designer/current'), graph: took('/v1/designer/graph'),
-            palette: took('/v1/designer/palette')};
+            palette: took('/v1/designer/palette'),
+            marks: performance.getEntriesByType('mark').filter((m) => m.name.startsWith('designer:'))
+                .map((m) => [m.name, m.startTime])};
 }"""
 
 CHECKS_JS = """async (n) => {
@@ -233,8 +235,10 @@ def main() -> int:
                     server += entry["wait"]
                     line(f"  of it, GET/POST {part}: the server's answer / all ({entry['kb']:.0f} kB)",
                          f"{entry['wait']:.0f} / {entry['ms']:.0f} ms")
-            line("  the rest: the page (modules, parsing, drawing) and the login's requests",
+            line("  the rest: the page (modules, parsing, drawing) and the app's own requests",
                  f"{ready['at'] - server:.0f} ms")
+            line("  the page's marks (ms since navigation start)",
+                 " ".join(f"{name.split(':')[1]} {at:.0f}" for name, at in ready["marks"]))
 
             checks = page.evaluate(CHECKS_JS, args.checks)
             times = checks["times"]

@@ -79,12 +79,14 @@ export function newNode(item, palette, taken, existing = new Set()) {
 }
 
 export async function mount(el, ctx) {
+  performance.mark('designer:mount'); // the marks: benchmarks/designer.py splits the time to interactive
   ensureStyles();
   const api = ctx.api;
   const engineer = ctx.may('engineer');
   const store = new Store();
   store.arrange = spread;
   const palette = await api.get('/v1/designer/palette');
+  performance.mark('designer:palette');
   let examples = [];
   try { examples = (await api.get('/v1/designer/examples')).examples || []; } catch { examples = []; }
   let clipboard = null;
@@ -238,14 +240,19 @@ export async function mount(el, ctx) {
     check.dataset.state = 'checking';
     check.textContent = 'checking…';
     updateDeploy();
+    performance.mark('designer:graph-asked');
     const answer = await api.post('/v1/designer/graph', { yaml: doc.yaml, layout: doc.layout || null, file: doc.file || store.file });
+    performance.mark('designer:graph-answered');
     const placed = new Set(Object.keys(doc.layout?.nodes || {}));
     store.load({ graph: answer.graph, layout: answer.layout?.nodes || answer.layout, yaml: doc.yaml, file: doc.file },
       { record, why, placed });
     yamlArea.value = doc.yaml;
     fill(root.querySelector('[data-test="designer-file"]'), store.file);
+    performance.mark('designer:graph-loaded');
     canvas.setView(1, 40, 40);
     sync.loaded(answer);
+    performance.mark('designer:checked');
+    requestAnimationFrame(() => performance.mark('designer:drawn'));
   }
 
   async function newPlant() {
