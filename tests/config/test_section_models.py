@@ -11,7 +11,7 @@ from petra.config.settings import schema_of
 from petra.registry import SECTIONS
 from petra.section import load
 
-CONVERTED = {"s7", "modbus", "mqtt", "storage", "control", "alarms", "web"}
+CONVERTED = {"s7", "modbus", "mqtt", "storage", "control", "alarms", "web", "opcua", "sparkplug"}
 
 
 def _object(schema: dict[str, Any]) -> dict[str, Any]:
