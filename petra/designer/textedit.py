@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,6 +157,47 @@ def document(text: str) -> Document:
     return Document(text)
 
 
+_ANCHOR = re.compile(r"&[^\s\[\]{},]+[ \t]*")
+
+
+def dealias(text: str) -> str:
+    """`text` with every alias (``*name``, ``<<: *name``) written out as the value it stands for, in flow style,
+    and every anchor (``&name``) dropped: only the lines holding one change.
+
+    An alias's node is its anchor's node (it starts and ends there), so no item that holds one has lines of its
+    own to edit; the text an edit is made on has none. What the text means is unchanged (a merge key is given
+    the mapping it merged)."""
+    from yaml.events import AliasEvent
+
+    from petra.config.yaml_source import _PyLoader  # PETRA's own YAML 1.2 reading of the scalars
+
+    found: list[tuple[int, int, Node]] = []
+
+    class Recording(_PyLoader):
+        def compose_node(self, parent: Node | None, index: object) -> Node:
+            if self.check_event(AliasEvent):
+                event = self.peek_event()
+                if event.anchor in self.anchors:
+                    found.append((event.start_mark.index, event.end_mark.index, self.anchors[event.anchor]))
+            return super().compose_node(parent, index)
+
+    loader = Recording(text)
+    try:
+        loader.get_single_node()
+        edits = [(start, end, json.dumps(loader.construct_object(target, deep=True), ensure_ascii=False))
+                 for start, end, target in found]
+    finally:
+        loader.dispose()
+    for target in {id(t): t for _, _, t in found}.values():
+        start = target.start_mark.index
+        match = _ANCHOR.match(text, start)
+        if match is not None:
+            edits.append((start, match.end(), ""))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
 def _has_aliases(root: Node | None) -> bool:
     seen: set[int] = set()
     stack = [root] if root is not None else []
@@ -201,8 +243,7 @@ def apply_ops(text: str, ops: list[Op]) -> str:
         return text
     doc = document(text)
     if doc.aliased:
-        raise EditError("the text uses YAML aliases (*name or <<: *name): the designer cannot tell where each item "
-                        "ends, so it edits only texts without them; edit this one in the YAML text")
+        return apply_ops(dealias(text), ops)
     actions: list[_Action] = []
     for op in ops:
         actions.append(_plan(doc, op))

@@ -61,14 +61,17 @@ def test_a_wire_to_a_node_that_is_not_there_is_refused(api):
     assert answer == {"ok": False, "reason": "no node 'block:nope'"}
 
 
-def test_an_item_that_uses_an_anchor_defined_elsewhere_is_refused_not_mangled(api):
-    text = (
-        "signals:\n  - &s {name: a, type: float}\nblocks:\n  - name: g\n    type: DATA_GENERATOR\n"
-        "    params: &p {frequency: 2.0}\n  - name: h\n    type: DATA_GENERATOR\n    params: *p\n")
+def test_a_text_with_aliases_is_edited_with_the_aliases_written_out_and_means_what_it_meant(api):
+    text = ("signals:\n  - &s {name: a, type: float}\nblocks:\n  - name: g\n    type: DATA_GENERATOR\n"
+            "    params: &p {frequency: 2.0}\n  - name: h   # keeps its comment\n    type: DATA_GENERATOR\n"
+            "    params: *p\n  - name: k\n    type: DATA_GENERATOR\n    params:\n      <<: *p\n      amplitude: 4.0\n")
     from petra.designer.graph import build_graph
 
     graph = build_graph(text).to_json()
     next(n for n in graph["nodes"] if n["id"] == "block:h")["props"]["params"]["amplitude"] = 3.0
-    with pytest.raises(ApiError) as refused:
-        post(api, "yaml", {"yaml": text, "graph": graph})
-    assert refused.value.status == 422 and "YAML aliases" in refused.value.message
+    out = post(api, "yaml", {"yaml": text, "graph": graph})["yaml"]
+    blocks = {b.name: b.params for b in load_config_text(out).blocks}
+    assert blocks["g"] == load_config_text(text).blocks[0].params  # g is not changed by h's edit
+    assert blocks["h"]["amplitude"] == 3.0 and blocks["h"]["frequency"] == 2.0
+    assert blocks["k"]["amplitude"] == 4.0 and blocks["k"]["frequency"] == 2.0
+    assert "  - name: h   # keeps its comment\n" in out and "*" not in out and "&p" not in out
