@@ -24,7 +24,7 @@ from tests.alarms.support import AlarmPlant, alarm, plant_data
 from tests.harness import free_port
 from tests.helpers import wait_until
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(180)
 
 ROLES = {"alice": Role.OPERATOR, "victor": Role.VIEWER, "erin": Role.ENGINEER}
 PASSWORD = "correct horse"
@@ -62,7 +62,7 @@ class Served:
         self.call(self._start())
 
     def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(150)
 
     def _count(self) -> None:
         self.emitted += 1
@@ -84,7 +84,7 @@ class Served:
             signal_node=self.nodes.get, principal=principal, events_emitted=self._count,
             refused=self.refusals.append))
         await server.start()
-        await asyncio.wait_for(self.handle.ready.wait(), 30)
+        await asyncio.wait_for(self.handle.ready.wait(), 120)
 
     def stop(self) -> None:
         self.call(self.handle.close())
@@ -127,7 +127,7 @@ class Events:
         fields = {k: v for k, v in vars(event).items() if k[0].isupper()}
         self.queue.put_nowait(fields)
 
-    async def next(self, predicate: Any = lambda f: True, timeout: float = 15.0) -> dict[str, Any]:
+    async def next(self, predicate: Any = lambda f: True, timeout: float = 60.0) -> dict[str, Any]:
         async def first() -> dict[str, Any]:
             while True:
                 fields = await self.queue.get()

@@ -11,7 +11,7 @@ from asyncua.common.instantiate_util import instantiate
 
 from petra.opcua.conditions_nodes import NodeTemplates, child
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(240)
 
 SHELVING = ((ua.NodeId(ua.ObjectIds.ShelvedStateMachineType), "ShelvingState"),)
 

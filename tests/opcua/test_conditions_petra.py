@@ -22,7 +22,7 @@ from tests.harness import RunningPlant, free_port
 from tests.helpers import wait_until
 from tests.opcua.opcua_support import PASSWORD, USERS, Opcua, add_users, make_client_cert, plant_data, run
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ class Events:
     def event_notification(self, event: Any) -> None:
         self.queue.put_nowait({k: v for k, v in vars(event).items() if k[0].isupper()})
 
-    async def next(self, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
+    async def next(self, predicate: Any, timeout: float = 60.0) -> dict[str, Any]:
         async def first() -> dict[str, Any]:
             while True:
                 fields = await self.queue.get()
@@ -118,7 +118,7 @@ def test_an_alarm_through_petras_server_refresh_viewer_refused_operator_acknowle
             acked = await events.next(lambda f: f.get("NodeId") == node and f.get("AckedState/Id") is True)
             return ns, raised, replayed, refused, accepted, acked
 
-    ns, raised, replayed, refused, accepted, acked = run(scenario(), 90)
+    ns, raised, replayed, refused, accepted, acked = run(scenario(), 150)
     assert raised["SourceNode"] == ua.NodeId("tank1.level", ns) and raised["Severity"] == 900
     assert raised["Message"].Text == "Tank 1 high: 93.0 m (limit 80.0 m)"
     assert raised["Retain"] is True and raised["AckedState/Id"] is False
@@ -142,7 +142,7 @@ def test_the_condition_is_under_its_signal_in_petras_address_space(petra: Opcua,
             linked = [n.nodeid for n in await source.get_referenced_nodes(refs=ua.ObjectIds.HasCondition)]
             return names, linked, ns
 
-    names, linked, ns = run(scenario())
+    names, linked, ns = run(scenario(), 150)
     assert "tank1_high" in names
     assert linked == [conditions.node_id_of("tank1_high", ns)]
 

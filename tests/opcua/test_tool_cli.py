@@ -23,7 +23,7 @@ from petra.cli import main
 from tests.harness import free_port
 from tests.helpers import wait_until
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)  # asyncua Server.init takes ~1 s idle, a minute at load 25
 
 
 class Users:
@@ -64,7 +64,7 @@ class Peer:
         self.call(self._start(secure))
 
     def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(150)
 
     async def _start(self, secure: Path | None) -> None:
         server = self.server = Server(user_manager=Users())  # type: ignore[arg-type]
