@@ -160,6 +160,7 @@ def document(text: str) -> Document:
 _ANCHOR = re.compile(r"&[^\s\[\]{},]+[ \t]*")
 
 
+@functools.lru_cache(maxsize=2)
 def dealias(text: str) -> str:
     """`text` with every alias (``*name``, ``<<: *name``) written out as the value it stands for, in flow style,
     and every anchor (``&name``) dropped: only the lines holding one change.
