@@ -140,7 +140,7 @@ def run_petra(config_path: str, n: int, fraction: float, period_s: float, ready:
     runtime.start()
     assert runtime.tree is not None
     ref = runtime.tree.lookup("petra/services/opcua")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 900
     while ref.proxy().endpoints().get(timeout=10)["opcua"] is None:
         if time.monotonic() > deadline:
             queue.put({"error": "the OPC-UA server did not start"})
@@ -241,7 +241,7 @@ def main() -> int:
         petra = ctx.Process(target=run_petra, args=(str(config_path), args.signals, args.changing,
                                                     args.period_ms / 1000, ready, go, done, q))
         petra.start()
-        if not ready.wait(180):
+        if not ready.wait(900):
             print("PETRA did not start", file=sys.stderr)
             petra.kill()
             return 1

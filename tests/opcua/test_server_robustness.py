@@ -45,13 +45,17 @@ def test_a_wrong_password_is_refused_and_repeated_ones_lock_the_user_out(tmp_pat
         assert o.running.metric("petra_opcua_refused_total", reason="locked_out") >= 1
 
 
-def test_anonymous_when_allowed_is_a_viewer(tmp_path: Path) -> None:
-    with serving(tmp_path, allow_anonymous=True) as o:
+def test_anonymous_when_allowed_is_a_viewer_of_the_signals_served(tmp_path: Path) -> None:
+    with serving(tmp_path, allow_anonymous=True, signals=["tank1.*", "batch"]) as o:
         async def go() -> None:
             async with o.client(user=None) as client:
                 ns = await o.ns(client)
                 node = client.get_node(ua.NodeId("tank1.setpoint", ns))
                 assert await node.read_value() == 50.0
+                assert await client.get_node(ua.NodeId("batch", ns)).read_value() == 7
+                with pytest.raises(ua.UaStatusCodeError) as unknown:
+                    await client.get_node(ua.NodeId("recipe", ns)).read_value()
+                assert unknown.value.code == ua.StatusCodes.BadNodeIdUnknown
                 with pytest.raises(ua.UaStatusCodeError) as caught:
                     await node.write_value(ua.DataValue(ua.Variant(1.0, ua.VariantType.Double)))
                 assert caught.value.code == ua.StatusCodes.BadUserAccessDenied
