@@ -154,7 +154,17 @@ def _ch_batches(rows: int, batch: int, signals: int, first_seq: int = 1) -> list
     return out
 
 
-def _side_by_side(sink, tables: list, target: str, settings: dict | None = None) -> dict[str, float]:
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds the processes `pids` have used (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _side_by_side(sink, tables: list, target: str, server_pids: list[int],
+                  settings: dict | None = None) -> dict[str, float]:
     """PETRA's inserts and the server's own, interleaved batch by batch so both see the same load.
 
     The server's: `INSERT INTO target SELECT ... FROM staging` of the same rows per batch into the same
@@ -170,17 +180,22 @@ def _side_by_side(sink, tables: list, target: str, settings: dict | None = None)
                    if sink.settings.cluster else
                    f"CREATE TABLE IF NOT EXISTS {database}.staging AS {database}.samples ENGINE = Memory")
     client.execute(f"INSERT INTO {database}.staging ({cols}) VALUES", python_columns(tables[0]), columnar=True)
-    petra = server = 0.0
+    petra = server = petra_cpu = petra_server_cpu = server_cpu = 0.0
     for table in tables:
-        started = time.perf_counter()
+        started, cpu, srv = time.perf_counter(), time.process_time(), _cpu_s(server_pids)
         sink.insert(table)
         petra += time.perf_counter() - started
-        started = time.perf_counter()
+        petra_cpu += time.process_time() - cpu
+        petra_server_cpu += _cpu_s(server_pids) - srv
+        started, srv = time.perf_counter(), _cpu_s(server_pids)
         client.execute(f"INSERT INTO {database}.{target} ({cols}) SELECT {cols} FROM {database}.staging",
                        settings=settings)
         server += time.perf_counter() - started
+        server_cpu += _cpu_s(server_pids) - srv
     rows = sum(t.num_rows for t in tables)
-    return {"native": rows / petra, "ceiling_per_query": rows / server}
+    return {"native": rows / petra, "ceiling_per_query": rows / server,
+            "petra_cpu_us": petra_cpu / rows * 1e6, "petra_server_cpu_us": petra_server_cpu / rows * 1e6,
+            "ceiling_server_cpu_us": server_cpu / rows * 1e6}
 
 
 def _native_stream(port: int, database: str, source: str, target: str, rows: int, batch: int, root: Path,
@@ -272,14 +287,17 @@ def bench_clickhouse(root: Path, rows: int, batch: int, signals: int, tier_rows:
     try:
         sink = ClickHouseSink(RemoteSettings(host="127.0.0.1", port=server.tcp_port, database="bench"))
         client = sink.connect()
-        out.update(_side_by_side(sink, _ch_batches(rows, batch, signals), "samples"))
+        assert server.proc is not None
+        out.update(_side_by_side(sink, _ch_batches(rows, batch, signals), "samples", [server.proc.pid]))
         assert sink.native
         driver_tables = _ch_batches(max(batch, rows // 5), batch, signals, first_seq=10 * rows)
         query = f"INSERT INTO bench.samples ({', '.join(COLUMNS)}) VALUES"
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for table in driver_tables:
             client.execute(query, python_columns(table), columnar=True)
-        out["driver"] = sum(t.num_rows for t in driver_tables) / (time.perf_counter() - started)
+        driver_rows = sum(t.num_rows for t in driver_tables)
+        out["driver"] = driver_rows / (time.perf_counter() - started)
+        out["driver_cpu_us"] = (time.process_time() - cpu) / driver_rows * 1e6
         out["ceiling_native_stream"] = _native_stream(server.tcp_port, "bench", "samples", "samples", rows, batch,
                                                       root)
         sink.disconnect()
@@ -296,7 +314,8 @@ def bench_clickhouse(root: Path, rows: int, batch: int, signals: int, tier_rows:
             host, port = two.hosts[0]
             sink = ClickHouseSink(RemoteSettings(host=host, port=port, database="bench", cluster=two.name))
             sync = {"insert_distributed_sync": 1}
-            side = _side_by_side(sink, _ch_batches(rows, batch, signals), "samples", settings=sync)
+            pids = [shard.proc.pid for shard in two.shards if shard.proc is not None]
+            side = _side_by_side(sink, _ch_batches(rows, batch, signals), "samples", pids, settings=sync)
             out.update({f"cluster_{k}": v for k, v in side.items()})
             out["cluster_ceiling_native_stream"] = _native_stream(port, "bench", "samples", "samples", rows, batch,
                                                                   root, settings=sync)
@@ -370,6 +389,13 @@ def clickhouse(root: Path, args: argparse.Namespace) -> None:
             print(f"  two shards, Distributed, sync insert:   {ch['cluster_native']:>11,.0f} rows/s"
                   f"   ceiling: INSERT SELECT per batch {ch['cluster_ceiling_per_query']:,.0f}, "
                   f"clickhouse-client {ch['cluster_ceiling_native_stream']:,.0f} rows/s")
+        print(f"  CPU per row: PETRA's process {ch['petra_cpu_us']:.2f} us (with the driver's row conversion "
+              f"{ch['driver_cpu_us']:.2f} us); the server {ch['petra_server_cpu_us']:.2f} us for PETRA's inserts, "
+              f"{ch['ceiling_server_cpu_us']:.2f} us for its own INSERT SELECT")
+        if "cluster_native" in ch:
+            print(f"  cluster CPU per row: PETRA's process {ch['cluster_petra_cpu_us']:.2f} us; both servers "
+                  f"{ch['cluster_petra_server_cpu_us']:.2f} us for PETRA's inserts, "
+                  f"{ch['cluster_ceiling_server_cpu_us']:.2f} us for their own")
         verdict = "MET" if ch["native"] >= 500_000 else "NOT MET"
         print(f"  target >= 500,000 rows/s per node (sink): {verdict}; load average "
               f"{os.getloadavg()[0]:.1f}")
