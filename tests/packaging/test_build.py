@@ -13,6 +13,7 @@ package, and a config that needs an extra is refused naming it.
 from __future__ import annotations
 
 import email.parser
+import fcntl
 import http.client
 import importlib.metadata
 import json
@@ -41,8 +42,25 @@ SKIP_COPY = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    work = tmp_path_factory.mktemp("build")
+    """The wheel and sdist, built once per test run: pytest-xdist workers of one run share them (a lock
+    in the run's common temporary folder), so `make test` builds once however its tests are spread."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        return build(tmp_path_factory.mktemp("build"))
+    shared = tmp_path_factory.getbasetemp().parent / f"petra-dist-{run}"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = {"wheel": list(shared.glob("dist/petra-*.whl")), "sdist": list(shared.glob("dist/petra-*.tar.gz"))}
+        if all(len(paths) == 1 for paths in found.values()):
+            return {kind: paths[0] for kind, paths in found.items()}
+        return build(shared)
+
+
+def build(work: Path) -> dict[str, Path]:
     src = work / "src"
+    if src.exists():
+        shutil.rmtree(src)
     shutil.copytree(ROOT, src, ignore=SKIP_COPY)
     out = work / "dist"
     done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(src)],
