@@ -147,6 +147,7 @@ class ClickHouseSink:
         self._told_async = False
         self._told_fallback = False
         self._schema_ready = False
+        self._driver_internals_ok = True
 
     @property
     def target(self) -> str:
@@ -265,9 +266,20 @@ class ClickHouseSink:
         }
         query = f"INSERT INTO {self.target} ({', '.join(COLUMNS)}) VALUES"
         with _server_errors():
-            native = insert_arrow(client, query, table, columns, lambda: python_columns(table),
-                                  settings=self.insert_settings or None)
-        if not native and not self._told_fallback:
+            if self._driver_internals_ok:
+                try:
+                    native = insert_arrow(client, query, table, columns, lambda: python_columns(table),
+                                          settings=self.insert_settings or None)
+                except AttributeError as exc:  # a clickhouse-driver whose internals moved: its own path still works
+                    self._driver_internals_ok = False
+                    log.warning("clickhouse: this clickhouse-driver's connection internals differ from what the "
+                                "columnar insert uses (%s); inserting through its row conversion", exc)
+                    self.disconnect()
+                    client = self.connect()
+            if not self._driver_internals_ok:
+                client.execute(query, python_columns(table), columnar=True, settings=self.insert_settings or None)
+                native = False
+        if not native and self._driver_internals_ok and not self._told_fallback:
             self._told_fallback = True
             log.warning("clickhouse: %s has column types PETRA does not encode from Arrow; inserting through "
                         "clickhouse-driver's slower row conversion", self.target)

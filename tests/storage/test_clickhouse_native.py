@@ -76,3 +76,22 @@ def test_a_value_outside_an_enum_is_refused_before_anything_is_sent() -> None:
     assert encode is not None
     with pytest.raises(ValueError, match="'uncertain' is not a value of Enum8"):
         encode(pa.array(["good", "uncertain"]).dictionary_encode())
+
+
+def test_a_driver_whose_internals_moved_still_inserts_through_its_own_path(ch, database: str, monkeypatch,
+                                                                           caplog) -> None:
+    import logging
+
+    import petra.storage.clickhouse_sink as sink_module
+
+    def moved(*args: object, **kwargs: object) -> bool:
+        raise AttributeError("'Connection' object has no attribute 'block_out'")
+
+    monkeypatch.setattr(sink_module, "insert_arrow", moved)
+    sink = ClickHouseSink(RemoteSettings(host="127.0.0.1", port=ch.tcp_port, database=database))
+    with caplog.at_level(logging.WARNING, "petra.storage.clickhouse_sink"):
+        sink.insert(_awkward())
+        sink.insert(_table([(T0, "a", 1.0, 0)], first=100))
+    assert not sink.native
+    assert sum("internals differ" in r.message for r in caplog.records) == 1
+    assert [r[3] for r in _select(ch.client(), database, "samples")] == [*range(1, 11), 100]
