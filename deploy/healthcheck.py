@@ -2,6 +2,7 @@
 """PETRA's container health check: asks the control API over its Unix socket, needs no token.
 
     healthcheck.py            liveness:  the control API answers and a scan ran in the last --stale-after s
+                              (10 by default; three scan periods for a plant that scans slower)
     healthcheck.py --ready    readiness: the same, a first scan has completed, and no actor is hung
 
 Exit 0 when healthy, 1 when not, with the reason on stdout (Docker keeps it
@@ -65,8 +66,10 @@ def problem(data: dict[str, Any], ready: bool, stale_after: float, now: float) -
     scan = data.get("scan") or {}
     last = scan.get("last_tick_monotonic")
     age = now - float(last) if last is not None else float(data.get("uptime_s") or 0.0)
-    if age > stale_after:
-        return f"no scan for {age:.1f} s (more than {stale_after:g} s)"
+    # A plant scanning slower than that is given three of its scans.
+    limit = max(stale_after, 3 * float(data.get("scan_time_ms") or 0) / 1000)
+    if age > limit:
+        return f"no scan for {age:.1f} s (more than {limit:g} s)"
     if ready and not scan.get("ticks"):
         return "no scan completed yet"
     hung = (data.get("actors") or {}).get("hung") or 0

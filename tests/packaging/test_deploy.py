@@ -229,6 +229,9 @@ def test_the_health_check_judges_a_stale_scan_and_a_hung_actor() -> None:
     assert check.problem(fresh, False, 10.0, now=120.0) == "no scan for 20.5 s (more than 10 s)"
     assert check.problem({**fresh, "actors": {"hung": 2}}, True, 10.0, now=100.0) == "2 actor(s) hung"
     assert check.problem({**fresh, "actors": {"hung": 2}}, False, 10.0, now=100.0) is None
+    slow = {**fresh, "scan_time_ms": 20_000}  # a 20 s scan: three of them
+    assert check.problem(slow, False, 10.0, now=150.0) is None
+    assert check.problem(slow, False, 10.0, now=160.0) == "no scan for 60.5 s (more than 60 s)"
     starting = {"uptime_s": 1.0, "scan": {"ticks": 0, "last_tick_monotonic": None}}
     assert check.problem(starting, False, 10.0, now=100.0) is None
     assert check.problem(starting, True, 10.0, now=100.0) == "no scan completed yet"
