@@ -44,10 +44,11 @@ def test_a_stream_says_hello_then_carries_what_its_subscription_asks_and_changes
                 stamps.append(max(c["timestamp"] for c in changes))
                 assert {c["name"] for c in changes} <= {"count", "setpoint"}
             assert counts == sorted(counts) and len(set(counts)) == len(counts)  # in order, never twice
-            # batched and coalesced: with a 20 ms scan, one event per 100 ms carries each signal once, with its
-            # newest value (the count moved by several scans between events), and the newest change of one
-            # event is at least a batch after the one before
-            assert len(counts) == events and counts[-1] - counts[0] >= 2 * (events - 1), counts
+            # batched and coalesced: with a 20 ms scan, a batch per 100 ms carries each signal once, with its
+            # newest value (the count moved by several scans between batches; an event may carry two batches when
+            # the tab was slower than them), and the newest change of one event is at least a batch after the
+            # one before
+            assert events <= len(counts) <= 2 * events and counts[-1] - counts[0] >= 2 * (len(counts) - 1), counts
             assert (stamps[-1] - stamps[0]) >= (events - 1) * BATCH_S * 0.5, stamps
             assert otto.send("PUT", f"/v1/stream/{stream_id}", {"signals": ["setpoint"]})[0] == 200
             assert otto.send("PUT", "/v1/signals/setpoint", {"value": 77})[0] == 200
