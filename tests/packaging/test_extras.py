@@ -80,6 +80,10 @@ def test_each_section_names_its_extra(config: dict[str, Any], module: str, expec
     assert len(found) == 1 and expected in found[0], found
 
 
+def test_every_optional_library_is_asked_for_by_some_part_of_a_config() -> None:
+    assert {library for _, library in extras.NEEDS} == set(extras.LIBRARIES)
+
+
 def test_a_serial_modbus_line_also_needs_pyserial_at_its_transport() -> None:
     config = """\
 signals: [{name: a, type: float}]
