@@ -104,3 +104,21 @@ def test_duplicate_screen_names_and_unknown_keys_are_refused():
     assert any("colour" in p for p in found), found
     found, _ = problems({"port": 0})
     assert any("port" in p for p in found), found
+
+
+def test_a_write_widget_carries_its_signals_write_limits_for_the_page():
+    from petra.security.roles import Role
+    from petra.signals import SignalTable
+    from petra.web.screens import screens_view
+
+    signals = [dict(s) for s in plant_data(8080, "users.yaml")["signals"]]  # type: ignore[arg-type]
+    for s in signals:
+        if s["name"] == "setpoint":
+            s.update(min=10.0, max=90.0)
+    config, _ = load({"screens": [SCREEN]}, signals=signals)
+    view = screens_view(config.settings("web", WebSettings), SignalTable(config.signals), Role.OPERATOR)
+    widgets = {(w["type"], w.get("signal")): w for w in view["screens"][0]["widgets"]}
+    assert widgets[("setpoint", "setpoint")]["signal_min"] == 10.0
+    assert widgets[("setpoint", "setpoint")]["signal_max"] == 90.0
+    assert "signal_min" not in widgets[("setpoint", "tuning")]  # no limits declared
+    assert "signal_min" not in widgets[("value", "temperature")]  # not a write widget
