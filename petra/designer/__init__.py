@@ -18,5 +18,5 @@ api.py        the /v1/designer routes (served with the web HMI's routes)
 commands.py   `petra graph CONFIG [--dot]`
 ```
 
-The page itself is petra/web/static/js/designer; the API between them is in `api.py`'s docstring.
+The page itself is petra/web/static/js/designer; the API between them is API.md beside this file.
 """

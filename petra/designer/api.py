@@ -11,7 +11,7 @@
     POST /v1/designer/deploy           {"yaml", "layout", "comment", "signature"?} -> applied as a reload
                                        (engineer, audited)
 
-The contract with the page is /tmp/h/contract-designer.md (docs/designer-api.md once merged).
+The contract with the page is API.md in this folder.
 Everything heavy (ruamel.yaml, the schema) is imported at the first request, not with the routes.
 """
 
