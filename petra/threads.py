@@ -74,8 +74,9 @@ ROLES: tuple[ThreadRole, ...] = (
     ThreadRole("petra-twilio-webhooks_*", ALARMS, "runs a Twilio webhook request (started on demand)"),
     ThreadRole("petra-opcua", f"{SERVICES}/opcua",
                "the OPC-UA server's event loop (asyncua): every client session, subscription and value update"),
-    ThreadRole("petra-opcua-write_*", f"{SERVICES}/opcua",
-               "runs OPC-UA client writes and status reads that wait on the plant (at most 2)"),
+    ThreadRole("petra-opcua-worker_*", f"{SERVICES}/opcua",
+               "one of the OPC-UA server's 2 workers: client writes and status reads that wait on the plant, "
+               "method calls, certificate files"),
     ThreadRole("petra-simulator", "petra run --simulate", "the plant simulator's process model"),
     ThreadRole("modbus-server", "petra run --simulate", "the simulated Modbus device's server"),
 )
