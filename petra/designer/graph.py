@@ -91,11 +91,14 @@ class Node:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, copy_props: bool = True) -> dict[str, Any]:
+        """The node as the API gives it; `copy_props` False shares the props (for an answer encoded at once:
+        the parsed text they come from is kept for the next request and must not change)."""
         out: dict[str, Any] = {
             "id": self.id, "kind": self.kind, "type": self.type, "label": self.label,
             "path": list(self.path) if self.path is not None else None,
-            "ports": {"inputs": self.inputs, "outputs": self.outputs}, "props": copy.deepcopy(self.props),
+            "ports": {"inputs": self.inputs, "outputs": self.outputs},
+            "props": copy.deepcopy(self.props) if copy_props else self.props,
         }
         if self.parent is not None:
             out["parent"] = self.parent
@@ -114,8 +117,8 @@ class Graph:
     def edges(self) -> list[dict[str, Any]]:
         return [edge_json(ref) for ref in self.refs]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"nodes": [n.to_json() for n in self.nodes.values()], "edges": self.edges()}
+    def to_json(self, *, copy_props: bool = True) -> dict[str, Any]:
+        return {"nodes": [n.to_json(copy_props=copy_props) for n in self.nodes.values()], "edges": self.edges()}
 
 
 def edge_json(ref: Ref) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def graph_answer(text: str, filename: str, layout: Any = None) -> dict[str, Any]
         return {"graph": {"nodes": [], "edges": []}, "layout": {"version": 1, "nodes": {}},
                 "errors": [locate(p, {}) for p in problems], "warnings": []}
     checked = report(result, graph)
-    return {"graph": graph.to_json(), "layout": {"version": 1, "nodes": complete(graph, given)},
+    return {"graph": graph.to_json(copy_props=False), "layout": {"version": 1, "nodes": complete(graph, given)},
             "errors": checked["errors"], "warnings": checked["warnings"], "ok": checked["ok"]}
 
 
