@@ -10,6 +10,7 @@ import re
 import yaml
 from playwright.sync_api import expect
 
+from tests.web.browser import ROOT as REPO
 from tests.web.browser import Hmi
 from tests.web.designer_support import drop, find, node, open_designer, select, set_prop, wait_checked, wire
 
@@ -40,7 +41,7 @@ def build_small_plant(page) -> None:
     set_prop(page, "name", "Shift operator")
     set_prop(page, "email", "shift@example.com")
     wire(page, ("alarm:gen_high", "escalation"), ("contact:contact", "escalation"))
-    expect(node(page, "escalation:gen_high")).to_have_count(1)
+    expect(page.get_by_test_id("designer-yaml")).to_have_value(re.compile(r"gen_high:\s*(\[contact\]|\n\s*- contact)"))
 
 
 def test_an_engineer_builds_a_plant_by_drag_and_drop_deploys_it_and_sees_its_alarm_in_the_hmi(hmi: Hmi, browser):
@@ -197,3 +198,17 @@ def test_an_edit_in_the_yaml_pane_redraws_the_graph_and_text_that_is_not_yaml_ke
     pane.fill(added)
     wait_checked(page, "ok")
     expect(page.get_by_test_id("designer-yaml-error")).to_be_hidden()
+
+
+def test_a_viewer_opens_an_example_from_configs_checked_as_petra_check_does(hmi: Hmi, browser):
+    page = open_designer(hmi, browser, "vera")
+    page.get_by_test_id("designer-examples").select_option("temperature-pid")
+    wait_checked(page, "ok")
+    pane = page.get_by_test_id("designer-yaml")
+    assert pane.input_value() == (REPO / "configs" / "temperature-pid.yaml").read_text()
+    expect(page.get_by_test_id("designer-file")).to_have_text("temperature-pid.yaml")
+    find(page, "temp_pid")
+    expect(page.locator('[data-test="designer-node"][data-type="PID"]')).to_have_count(1)
+    expect(page.get_by_test_id("designer-deploy")).to_have_count(0)
+    page.get_by_test_id("designer-fit").click()
+    hmi.screenshot(page, "designer")

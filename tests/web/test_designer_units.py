@@ -72,7 +72,7 @@ def test_a_block_to_block_wire_goes_through_a_new_signal_and_a_second_reader_reu
         "wire:signal:gen_sine_out.out->block:gt.in1",
         "wire:signal:gen_sine_out.out->block:lt.in1",
     ]
-    assert result["placed"] == {"x": 150, "y": 60}, "between the two ends"
+    assert result["placed"] == {"x": 150, "y": 150}, "between the two ends, below them"
 
 
 def test_an_alarm_wired_to_contacts_gets_one_escalation_chain_in_that_order(page):
