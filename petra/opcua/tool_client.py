@@ -189,7 +189,9 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[Client]:
             raise ToolError(f"{url} does not accept anonymous clients on this endpoint: give --user")
         raise ToolError(f"{url} does not accept a user name and password on this endpoint")
 
-    client = Client(url, timeout=args.timeout)
+    # asyncua probes the server every watchdog_intervall with that as its timeout (1 s by default): a server
+    # busy for a second would end the session; the request timeout is the patience the user asked for
+    client = Client(url, timeout=args.timeout, watchdog_intervall=args.timeout)
     if args.user:
         client.set_user(args.user)
         client.set_password(password or "")

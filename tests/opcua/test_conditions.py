@@ -137,7 +137,7 @@ class Events:
 
 
 async def connect(served: Served, user: str) -> Client:
-    client = Client(served.endpoint, timeout=10)
+    client = Client(served.endpoint, timeout=30, watchdog_intervall=30)  # asyncua's 1 s probe fails at load 30
     client.set_user(user)
     client.set_password(PASSWORD)
     await client.connect()

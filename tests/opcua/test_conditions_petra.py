@@ -8,13 +8,15 @@ path end to end as an operator's SCADA client takes it: `petra run`'s runtime wi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from asyncua import Client, ua
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from petra.config.loader import load_config
 from petra.opcua import conditions
@@ -49,6 +51,24 @@ def petra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opcua]:
         served = Opcua(tmp_path, f"opc.tcp://127.0.0.1:{port}/petra", running, audit, pki_dir, trusted)
         served.wait_ready()
         yield served
+
+
+@contextlib.asynccontextmanager
+async def connected(petra: Opcua, user: str) -> AsyncIterator[Client]:
+    """As `Opcua.client`, with asyncua's server probe relaxed: its default (a 1 s read every second) ends the
+    session when the machine is at load 30, which is not what these tests are about."""
+    client = Client(petra.url, timeout=30, watchdog_intervall=30)
+    client.application_uri = petra.trusted.uri
+    await client.set_security(SecurityPolicyBasic256Sha256, str(petra.trusted.cert), str(petra.trusted.key),
+                              mode=ua.MessageSecurityMode.SignAndEncrypt)
+    client.set_user(user)
+    client.set_password(PASSWORD)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
 
 
 class Events:
@@ -101,7 +121,7 @@ def test_an_alarm_through_petras_server_refresh_viewer_refused_operator_acknowle
     wait_until(lambda: view(petra).get("state") == "normal")
 
     async def scenario() -> tuple[Any, ...]:
-        async with petra.client(user="vera") as viewer, petra.client(user="otto") as operator:
+        async with connected(petra, "vera") as viewer, connected(petra, "otto") as operator:
             ns = await petra.ns(operator)
             node = conditions.node_id_of("tank1_high", ns)
             _, events = await subscribe(operator)
@@ -135,7 +155,7 @@ def test_an_alarm_through_petras_server_refresh_viewer_refused_operator_acknowle
 
 def test_the_condition_is_under_its_signal_in_petras_address_space(petra: Opcua, tmp_path: Path) -> None:
     async def scenario() -> tuple[set[str], list[ua.NodeId], int]:
-        async with petra.client(user="vera") as client:
+        async with connected(petra, "vera") as client:
             ns = await petra.ns(client)
             source = client.get_node(ua.NodeId("tank1.level", ns))
             names = {(await c.read_browse_name()).Name for c in await source.get_children()}
