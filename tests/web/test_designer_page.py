@@ -210,5 +210,5 @@ def test_a_viewer_opens_an_example_from_configs_checked_as_petra_check_does(hmi:
     find(page, "temp_pid")
     expect(page.locator('[data-test="designer-node"][data-type="PID"]')).to_have_count(1)
     expect(page.get_by_test_id("designer-deploy")).to_have_count(0)
-    page.get_by_test_id("designer-fit").click()
+    page.get_by_test_id("designer-zoom-out").click()
     hmi.screenshot(page, "designer")

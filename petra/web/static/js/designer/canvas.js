@@ -560,10 +560,16 @@ export class Canvas {
     this.clearRefusal();
     const g = s('g', { class: 'refusal', 'data-test': 'wire-refusal' });
     g.append(s('path', { class: 'edge refused', d: dir === 'out' ? wirePath(a, b) : wirePath(b, a) }));
-    const mx = (a.x + b.x) / 2; const my = (a.y + b.y) / 2;
-    const label = s('text', { x: mx, y: my - 10, 'text-anchor': 'middle', class: 'refusal-text' }, reason);
+    // the reason beside the end the mouse let go of, kept inside the view
+    const label = s('text', { x: b.x, y: b.y - 14, 'text-anchor': 'middle', class: 'refusal-text' }, reason);
     g.append(label);
     this.overlay.append(g);
+    const v = this.viewRect();
+    const width = label.getBBox().width;
+    const left = v.x0 + MARGIN + 8 / this.k;
+    const right = v.x1 - MARGIN - 8 / this.k;
+    const x = Math.max(left + width / 2, Math.min(right - width / 2, b.x));
+    label.setAttribute('x', String(x));
     const box = label.getBBox();
     g.insertBefore(s('rect', { class: 'refusal-box', x: box.x - 6, y: box.y - 3, width: box.width + 12, height: box.height + 6, rx: 3 }), label);
     this.refusal = g;

@@ -234,12 +234,17 @@ export async function mount(el, ctx) {
     canvas.el.focus({ preventScroll: true });
   }
 
-  async function loadDoc(doc, { record = true, why = 'load' } = {}) {
-    yamlError.hidden = true;
+  /** From the click that asks for another document until its check: "checking", not deployable. */
+  function loading() {
     sync.lastCheck = null;
     check.dataset.state = 'checking';
     check.textContent = 'checking…';
     updateDeploy();
+  }
+
+  async function loadDoc(doc, { record = true, why = 'load' } = {}) {
+    yamlError.hidden = true;
+    loading();
     performance.mark('designer:graph-asked');
     const answer = await api.post('/v1/designer/graph', { yaml: doc.yaml, layout: doc.layout || null, file: doc.file || store.file });
     performance.mark('designer:graph-answered');
@@ -394,6 +399,7 @@ export async function mount(el, ctx) {
     const name = exampleSelect.value;
     exampleSelect.value = '';
     if (!name) return;
+    loading();
     try {
       const doc = await api.get(`/v1/designer/examples/${encodeURIComponent(name)}`);
       const file = examples.find((x) => x.name === name)?.file?.split('/').pop() || `${name}.yaml`;
@@ -401,6 +407,7 @@ export async function mount(el, ctx) {
       toast(`Example ${name} opened`);
     } catch (error) {
       toast(error.message, { error: true });
+      sync.checkNow();
     }
   });
 
