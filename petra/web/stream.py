@@ -344,14 +344,14 @@ class Encoder:
     def __init__(self, plant: Plant) -> None:
         self.plant = plant
         self._names: list[str] = []
-        self._heads: list[bytes] = []
-        self._qualities = {int(q): f',"quality":"{q.name.lower()}","timestamp":'.encode() for q in Quality}
+        self._heads: list[str] = []
+        self._qualities = {int(q): f',"quality":"{q.name.lower()}","timestamp":' for q in Quality}
 
-    def _head(self, slot: int) -> bytes:
+    def _head(self, slot: int) -> str:
         names = self.plant.table.names
         if len(names) != len(self._names) or names[slot] != self._names[slot]:
             self._names = list(names)
-            self._heads = [b'{"name":' + json.dumps(name).encode() + b',"value":' for name in self._names]
+            self._heads = ['{"name":' + json.dumps(name) + ',"value":' for name in self._names]
         return self._heads[slot]
 
     def batch(self, latest: dict[int, tuple[Any, int, float]]) -> Callable[[int], bytes]:
@@ -377,9 +377,9 @@ class Encoder:
             text = str(value)
         else:
             text = json.dumps(value, default=str)
-        tail = b"}" if force is None else b',"forced":true,"force_reason":' + json.dumps(force[1]).encode() + b"}"
-        quality_part = self._qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'.encode()
-        return b"".join((self._head(slot), text.encode(), quality_part, repr(float(ts)).encode(), tail))
+        tail = "}" if force is None else ',"forced":true,"force_reason":' + json.dumps(force[1]) + "}"
+        quality_part = self._qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'
+        return f"{self._head(slot)}{text}{quality_part}{float(ts)!r}{tail}".encode()  # one string, one encode
 
     def items(self, changes: Iterable[Change]) -> list[bytes]:
         """Items for queued (name, value, quality, timestamp) changes: a new subscription's current values."""
