@@ -130,16 +130,17 @@ def test_a_wrong_cluster_value_is_a_located_config_error() -> None:
     assert "cluster" in str(caught.value)
 
 
-@pytest.mark.parametrize("down", ["own", "other"])
+@pytest.mark.parametrize(("down", "strategy"), [("own", "parallel"), ("other", "parallel"), ("own", "local_first")])
 def test_a_shard_down_makes_the_tier_lag_and_catch_up_with_every_sample_once(
-    tmp_path: Path, cluster: ClickHouseCluster, database: str, down: str
+    tmp_path: Path, cluster: ClickHouseCluster, database: str, down: str, strategy: str
 ) -> None:
     """'own': the shard holding this node's rows; 'other': the other one (18.16's synchronous insert opens every
-    shard, so it fails too, after writing to the reachable shard: the re-send must not duplicate those rows)."""
+    shard, so it fails too, and may have written to the reachable shard: the re-send must not duplicate those).
+    local_first: the tier forwards from the Parquet parts, which go on being written while the shard is away."""
     node = cluster.node_on_shard(0, "line")
     stopped = cluster.shards[0 if down == "own" else 1]
     remote = cluster.remote(database, batch_size=500)
-    runtime = start_runtime(ramp_config(tmp_path, {"strategy": "parallel", "remote": remote}, node_id=node))
+    runtime = start_runtime(ramp_config(tmp_path, {"strategy": strategy, "remote": remote}, node_id=node))
     try:
         def written() -> float:
             return metric(runtime, "petra_storage_rows_written_total", {"tier": "clickhouse"})
