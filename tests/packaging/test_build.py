@@ -73,11 +73,12 @@ def build(work: Path) -> dict[str, Path]:
 
 def package_data() -> set[str]:
     """The files under petra/ that are neither Python nor a folder's README: web assets, vendored code and its licence,
-    YAML, .proto."""
+    YAML, the Sparkplug .proto and its licence notice."""
     return {
         str(path.relative_to(ROOT))
         for path in (ROOT / "petra").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in {".py", ".pyc", ".md"}
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in {".py", ".pyc"}
+        and (path.suffix != ".md" or path.name.startswith("NOTICE"))  # a licence notice ships; a README need not
     }
 
 
@@ -85,7 +86,8 @@ def test_the_wheel_has_every_module_the_web_assets_vendored_licences_and_yaml(di
     names = set(zipfile.ZipFile(dist["wheel"]).namelist())
     wanted = package_data()
     assert {"petra/web/static/index.html", "petra/web/static/vendor/uplot/LICENSE",
-            "petra/web/static/vendor/VENDORED.json", "petra/demo.yaml"} <= wanted
+            "petra/web/static/vendor/VENDORED.json", "petra/demo.yaml",
+            "petra/drivers/sparkplug/sparkplug_b.proto", "petra/drivers/sparkplug/NOTICE.md"} <= wanted
     assert wanted - names == set()
     modules = {str(p.relative_to(ROOT)) for pkg in ("petra", "supervision") for p in (ROOT / pkg).rglob("*.py")}
     assert modules - names == set()
