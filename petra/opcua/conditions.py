@@ -54,6 +54,7 @@ from petra.alarms.alarm_actor import render_message
 from petra.alarms.config import AlarmSpec
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
+from petra.control.auth import Identities
 from petra.messages import SignalsChanged
 from petra.opcua import condition_state as cs
 from petra.opcua.conditions_nodes import NodeTemplates, child
@@ -501,6 +502,25 @@ class Conditions:
 
     # -- methods ----------------------------------------------------------------------------------
 
+    def _current(self, principal: Principal | None) -> Principal | None:
+        """`principal` with its role as the users file says now (None: the user was removed or is locked out),
+        as a write is judged: a session opened before a demotion does not keep acknowledging."""
+        if principal is None or principal.user is None:
+            return principal  # anonymous: the viewer it always is
+        identities = self.context.wiring.section_state("control").get("identities")
+        security = getattr(self.context.plant.config, "security", None)
+        if not isinstance(identities, Identities) or security is None:
+            return principal
+        identity = identities.current(security)
+        if identity is None:
+            return None
+        user = identity.file.users.get(principal.user)
+        if user is None or user.locked:
+            return None
+        if user.role == principal.role:
+            return principal
+        return Principal(principal.name, user.role, principal.via, principal.address, user=principal.user)
+
     def _count_refusal(self, reason: str) -> None:
         if self.context.refused is not None:
             with contextlib.suppress(Exception):
@@ -520,7 +540,7 @@ class Conditions:
         if condition is None or self.service is None:
             return _bad(ua.StatusCodes.BadNodeIdInvalid)
         session = _SESSION.get()
-        principal = None if session is None else self.context.principal(session.user)
+        principal = None if session is None else self._current(self.context.principal(session.user))
         who = principal.audit_actor if principal is not None else "anonymous:opcua"
         command = PETRA_COMMAND[kind]
         needed = NEEDED_ROLE.get(kind, Role.OPERATOR)

@@ -225,3 +225,36 @@ def test_a_tool_certificate_is_refused_into_rejected_then_trusted_by_moving_it(p
     rejected[0].rename(petra.pki_dir / "trusted" / rejected[0].name)
     assert main(argv) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.startswith("tank1.level = ")
+
+
+def test_an_operator_demoted_while_connected_can_no_longer_acknowledge(petra: Opcua) -> None:
+    """The role is read from the users file at each call, as for writes: an open session keeps no old rights."""
+    from petra.security import user_changes
+    from petra.security.roles import Role
+
+    users_file = petra.directory / "users.yaml"
+    add = {"olga": Role.OPERATOR}
+    add_users(users_file, add)
+    write(petra, 20.0)
+    wait_until(lambda: view(petra).get("state") in ("normal", "rtn_unacked"))
+    if view(petra).get("state") == "rtn_unacked":
+        from petra.alarms.service import AlarmService
+
+        service = AlarmService.of(petra.running.runtime.wiring)
+        assert service is not None
+        service.command("tank1_high", "ack", "user:test")
+    wait_until(lambda: view(petra).get("state") == "normal")
+
+    async def scenario() -> ua.StatusCode:
+        async with connected(petra, "olga") as client:
+            ns = await petra.ns(client)
+            node = conditions.node_id_of("tank1_high", ns)
+            _, events = await subscribe(client)
+            write(petra, 97.0)
+            raised = await events.next(lambda f: f.get("NodeId") == node and f.get("ActiveState/Id") is True)
+            user_changes.set_role(users_file, "olga", Role.VIEWER, lambda *a, **k: None, "uid:0")
+            return await acknowledge(client, node, raised["EventId"], "still mine?")
+
+    status = run(scenario(), 150)
+    assert status.name == "BadUserAccessDenied"
+    assert view(petra)["state"] == "active_unacked"
