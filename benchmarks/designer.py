@@ -171,8 +171,8 @@ FRAMES_JS = """() => {
 
 def drag(page: Any, node_id: str, steps: int) -> dict[str, Any]:
     """Drag one node by the mouse in `steps` moves; the frame intervals and the page's work per drag frame."""
-    box = page.locator(f'[data-test="designer-node"][data-id="{node_id}"] .head').bounding_box()
-    x, y = box["x"] + 30, box["y"] + 10
+    box = page.locator(f'[data-test="designer-node"][data-id="{node_id}"] .body').bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + min(10.0, box["height"] / 2)
     page.evaluate(FRAMES_JS)
     page.mouse.move(x, y)
     page.mouse.down()

@@ -18,6 +18,7 @@ import { schemaFields, showFieldErrors } from './form.js';
 import { deployDialog, download } from './deploy.js';
 import { SHORTCUTS, actionOf } from './keys.js';
 import { planWire, signalNode, unwire } from './wires.js';
+import { YamlPane } from './yamlpane.js';
 
 const NEW_PLANT = '# A new PETRA plant, drawn in the designer.\nnode_id: new-plant\nscan_time_ms: 100\n';
 const DRAFT_KEY = 'petra.designer.draft';
@@ -92,7 +93,6 @@ export async function mount(el, ctx) {
   let clipboard = null;
   let requireSigned = false;
   let errorsByNode = new Map();
-  let typing = false;
 
   // --- layout ---------------------------------------------------------------
   const check = h('span', { class: 'designer-check', 'data-test': 'designer-check', 'data-state': 'checking' }, 'checking…');
@@ -158,8 +158,10 @@ export async function mount(el, ctx) {
   paletteSearch.addEventListener('input', renderPalette);
 
   const props = h('div', { class: 'designer-props', 'data-test': 'props' });
-  const yamlArea = h('textarea', { class: 'designer-yaml', 'data-test': 'designer-yaml', spellcheck: false, wrap: 'off',
-    'aria-label': 'YAML' });
+  const yamlArea = new YamlPane((text) => {
+    yamlError.hidden = true;
+    sync.textChanged(text);
+  });
   const yamlError = h('p', { class: 'error', 'data-test': 'designer-yaml-error', hidden: true });
   const problems = h('ul', { class: 'designer-problems', 'data-test': 'designer-problems' });
   const help = h('div', { class: 'designer-help', 'data-test': 'designer-help', hidden: true },
@@ -178,13 +180,13 @@ export async function mount(el, ctx) {
       center,
       h('aside', { class: 'designer-side' },
         h('h2', {}, 'Properties'), props,
-        h('h2', {}, 'YAML ', h('small', { class: 'muted', 'data-test': 'designer-file' })), yamlArea, yamlError,
+        h('h2', {}, 'YAML ', h('small', { class: 'muted', 'data-test': 'designer-file' })), yamlArea.el, yamlError,
         h('h2', {}, 'Problems'), problems)),
     help);
   el.append(root);
 
   const sync = new Sync(api, store, {
-    yaml: (text) => { if (!typing) yamlArea.value = text; },
+    yaml: (text) => { yamlArea.value = text; },
     checked: (result) => showCheck(result),
     unreadable: (error) => {
       yamlError.textContent = `${error.location || ''}: ${error.message} (the graph shows the last text that was YAML)`;
@@ -388,12 +390,6 @@ export async function mount(el, ctx) {
     renderProps();
   });
 
-  yamlArea.addEventListener('input', () => {
-    typing = true;
-    yamlError.hidden = true;
-    sync.textChanged(yamlArea.value);
-  });
-  yamlArea.addEventListener('blur', () => { typing = false; });
 
   exampleSelect.addEventListener('change', async () => {
     const name = exampleSelect.value;
@@ -469,12 +465,7 @@ export async function mount(el, ctx) {
       const key = fieldKey(e);
       if (key) props.querySelector(`[data-key="${CSS.escape(key)}"]`)?.closest('.prop')?.querySelector('input, select, textarea')?.focus();
     }
-    if (e.line) {
-      const lines = yamlArea.value.split('\n');
-      const start = lines.slice(0, e.line - 1).reduce((n, l) => n + l.length + 1, 0);
-      yamlArea.setSelectionRange(start, start + (lines[e.line - 1] || '').length);
-      yamlArea.scrollTop = Math.max(0, (e.line - 5) * 17);
-    }
+    if (e.line) yamlArea.select(e.line);
   }
 
   function updateDeploy() {
