@@ -69,11 +69,13 @@ def apply_graph(text: str, graph: dict[str, Any], filename: str = "plant.yaml") 
     posted = {n.id: n for n in map(_node_from_json, raw_nodes)}
     partial = bool(graph.get("partial"))
     removed = {r for r in graph.get("removed", []) if isinstance(r, str)} if partial else set()
-    if partial:
+    shared: set[str] = set()
+    if partial:  # the nodes left out are the base's own (not copied: they are only read, or copied when renamed)
         for node_id, node in base.nodes.items():
             if node_id not in posted and node_id not in removed:
-                posted[node_id] = copy.deepcopy(node)
-    _rename_references(base, posted)
+                posted[node_id] = node
+                shared.add(node_id)
+    _rename_references(base, posted, shared)
     if not partial and isinstance(graph.get("edges"), list):
         _reconcile_edges(base, posted, [e for e in graph["edges"] if isinstance(e, dict)])
     return apply_nodes(text, base, posted, data)
@@ -108,7 +110,7 @@ def _full_schema() -> dict[str, Any]:
     return build_schema(block_details=False)
 
 
-def _rename_references(base: Graph, posted: dict[str, Node]) -> None:
+def _rename_references(base: Graph, posted: dict[str, Node], shared: set[str] | None = None) -> None:
     renamed: dict[str, str] = {}
     for node_id, node in posted.items():
         old = base.nodes.get(node_id)
@@ -120,9 +122,13 @@ def _rename_references(base: Graph, posted: dict[str, Node]) -> None:
             renamed[f"{node.kind}:{before}"] = after
     if not renamed:
         return
-    for node in posted.values():
+    for node_id in list(posted):
+        node = posted[node_id]
         for ref in refs_of(node):
             if ref.target in renamed:
+                if shared is not None and node_id in shared:  # the base's own node: change a copy
+                    node = posted[node_id] = copy.deepcopy(node)
+                    shared.discard(node_id)
                 value = renamed[ref.target] + (PREVIOUS if ref.previous else "")
                 _set_field(node.props, ref.field, value)
 

@@ -455,6 +455,8 @@ def _apply(data: Any, path: Path, op: Op) -> None:
 
 def same(a: Any, b: Any) -> bool:
     """Equal as PETRA reads them, and of the same kind (true is not 1, 1 is not 1.0 in a config)."""
+    if a is b:
+        return True
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, dict) and isinstance(b, dict):

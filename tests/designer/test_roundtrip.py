@@ -175,3 +175,14 @@ def test_removing_every_block_leaves_an_empty_list_not_a_null():
     out = apply_graph(COMMENTED, graph)
     assert model(out)["blocks"] == ()
     assert re.search(r"\nblocks:( *#.*)?\n(\s*#.*\n)*\s*\[\]\n", out), out
+
+
+def test_a_rename_in_a_partial_graph_follows_into_nodes_not_posted_and_leaves_the_text_it_read_as_it_was():
+    graph = graph_of(COMMENTED)
+    enable = node(graph, "signal:enable")
+    enable["props"]["name"] = "run"
+    out = apply_graph(COMMENTED, {"partial": True, "nodes": [enable]})  # block gen reads it, and is not posted
+    assert re.search(r"\n    inputs: \{enable: run\} +# runs while enabled\n", out)
+    assert model(out)["blocks"][0].inputs[0].signal == "run"
+    assert apply_graph(COMMENTED, {"partial": True, "nodes": []}) == COMMENTED  # the kept parse is unchanged
+    assert graph_of(COMMENTED) == build_graph(COMMENTED).to_json()
