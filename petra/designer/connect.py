@@ -43,7 +43,11 @@ def check_wire(text: str, start: dict[str, Any], end: dict[str, Any], filename: 
     from petra.designer.roundtrip import GraphError, apply_nodes
 
     data, base = base_graph(text, filename)
-    nodes = copy.deepcopy(base.nodes)
+    # the kept base graph is only read: copy just the nodes a wire can change (its two ends, the chains)
+    nodes = dict(base.nodes)
+    for node_id in {str(start.get("node")), str(end.get("node"))} | {n for n in nodes if n.startswith("escalation:")}:
+        if node_id in nodes:
+            nodes[node_id] = copy.deepcopy(nodes[node_id])
     try:
         make_wire(nodes, start, end, previous=previous)
         wired = apply_nodes(text, base, nodes, data)
