@@ -1,5 +1,5 @@
 // Trends: pick up to 8 numeric or bool signals and a range; the chart loads
-// their history (GET /v1/history, downsampled by the server to the chart's
+// their history (one GET /v1/trend, downsampled by the server to the chart's
 // width; without a storage section PETRA answers from its in-memory ring),
 // then, in live mode, appends the stream's points and keeps "now" at the
 // right edge. Zoom by dragging or the wheel, pan with Shift+wheel or ◀ ▶,
