@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from petra.control.auth import Identities
@@ -29,10 +30,22 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 5.0
 THREAD_NAME = "petra-opcua"
+WORKER_NAME = "petra-opcua-worker"
+WORKERS = 2
 
 
 class OpcuaStopped(RuntimeError):
     pass
+
+
+def started_executor(workers: int = WORKERS) -> ThreadPoolExecutor:
+    """The server's worker threads, all started now (none appears later, none outlives the server)."""
+    executor = ThreadPoolExecutor(workers, thread_name_prefix=WORKER_NAME)
+    barrier = threading.Barrier(workers + 1)
+    for _ in range(workers):  # each submit finds no idle worker and starts one
+        executor.submit(barrier.wait)
+    barrier.wait()
+    return executor
 
 
 class OpcuaActor(SupervisedActor):
@@ -50,6 +63,7 @@ class OpcuaActor(SupervisedActor):
         self._thread: threading.Thread | None = None
         self._server: PetraServer | None = None
         self._crashed: BaseException | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self.ready = threading.Event()
         """Set once the server listens (`endpoints` says where)."""
 
@@ -58,8 +72,10 @@ class OpcuaActor(SupervisedActor):
         ~1-3 s start). A start that fails fails this actor (`fail`), and its supervisor restarts it."""
         settings = self.plant.config.settings("opcua", OpcuaSettings)
         loop = self._loop = asyncio.new_event_loop()
+        executor = self._executor = started_executor()
+        loop.set_default_executor(executor)  # asyncua's to_thread calls too: a known, fixed set of threads
         server = self._server = PetraServer(self.plant, settings, self.identities, self.runtime, self.metrics,
-                                            self.wiring.audit, self.wiring)
+                                            self.wiring.audit, self.wiring, executor=executor)
 
         def run() -> None:
             asyncio.set_event_loop(loop)
@@ -73,6 +89,7 @@ class OpcuaActor(SupervisedActor):
                     loop.run_until_complete(asyncio.wait_for(server.stop(), STOP_TIMEOUT_S))
                 with contextlib.suppress(Exception):
                     loop.close()
+                executor.shutdown(wait=True, cancel_futures=True)  # a write waits at most ASK_TIMEOUT_S
 
         self._thread = threading.Thread(target=run, name=THREAD_NAME, daemon=True)
         self._thread.start()
@@ -81,7 +98,7 @@ class OpcuaActor(SupervisedActor):
         try:
             await asyncio.wait_for(server.start(), START_TIMEOUT_S)
         except Exception as exc:
-            log.error("OPC-UA: the server did not start: %s: %s", type(exc).__name__, exc)
+            log.exception("OPC-UA: the server did not start: %s: %s", type(exc).__name__, exc)
             with contextlib.suppress(Exception):
                 await server.stop()
             self.fail(exc)

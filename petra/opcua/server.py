@@ -87,7 +87,8 @@ class PetraServer:
 
     def __init__(self, plant: Plant, settings: OpcuaSettings, identities: Identities,
                  runtime: RuntimeHandle | None, metrics: OpcuaMetrics, audit: Audit,
-                 wiring: Wiring | None = None, base_dir: Path | None = None) -> None:
+                 wiring: Wiring | None = None, base_dir: Path | None = None,
+                 executor: ThreadPoolExecutor | None = None) -> None:
         self.plant = plant
         self.settings = settings
         self.identities = identities
@@ -107,7 +108,8 @@ class PetraServer:
         self.trust = pki.TrustList(self.pki_dir)
         self.users = PetraUserManager(identities, lambda: plant.config.security, settings.allow_anonymous,
                                       audit, on_refused=self._refused)
-        self._executor = ThreadPoolExecutor(2, thread_name_prefix="petra-opcua-write")
+        self._own_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(2, thread_name_prefix="petra-opcua-worker")
         self._follower: ValueFollower | None = None
         self._status: StatusObject | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -174,7 +176,8 @@ class PetraServer:
             await server.load_private_key(str(self._path(s.key_file)))
             pki.folders(self.pki_dir)
             return
-        pair = await asyncio.to_thread(pki.ensure_server_pair, self.pki_dir, uri, pki.host_names(host))
+        pair = await asyncio.get_running_loop().run_in_executor(
+            self._executor, pki.ensure_server_pair, self.pki_dir, uri, pki.host_names(host))
         if pair.created:
             log.warning("OPC-UA: made a self-signed application certificate %s (%s), SHA-256 %s; clients must "
                         "trust it", pair.cert_file, pair.reason, pair.fingerprint)
@@ -303,7 +306,7 @@ class PetraServer:
         """asyncua's certificate validator: only certificates in `pki/trusted`, within their dates."""
         now = dt.datetime.now(dt.UTC)
         if not self.trust.is_trusted(cert):
-            path = await asyncio.to_thread(self.trust.reject, cert)
+            path = await asyncio.get_running_loop().run_in_executor(self._executor, self.trust.reject, cert)
             self._refused("certificate")
             log.warning("OPC-UA: refused the untrusted client certificate of %s (%s); kept as %s: move it to "
                         "%s to trust it", app.ApplicationUri, pki.common_name(cert), path, self.trust.trusted_dir)
@@ -424,5 +427,6 @@ class PetraServer:
             with contextlib.suppress(Exception):
                 await self.server.stop()
         self.sessions.clear()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._own_executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 

@@ -119,7 +119,7 @@ class Opcua:
     @contextlib.asynccontextmanager
     async def client(self, user: str | None = "otto", password: str = PASSWORD, cert: ClientCert | None = None,
                      secure: bool = True, timeout: float = 10.0) -> AsyncIterator[Client]:
-        client = Client(self.url, timeout=timeout)
+        client = Client(self.url, timeout=timeout, watchdog_intervall=30.0)  # a loaded CI machine is slow
         chosen = cert or self.trusted
         if secure:
             client.application_uri = chosen.uri

@@ -134,6 +134,7 @@ def test_a_crash_of_the_server_is_restarted_the_plant_scans_on_and_the_client_re
               and o.running.node("petra/services/opcua").state == "running", what="the restart")
         assert _ticks(o) > ticks
         o.running.write("default", batch=8)
+        o.wait_ready()  # the successor starts its server in the background
 
         async def reconnect() -> Any:
             for _ in range(50):
