@@ -426,8 +426,8 @@ class Conditions:
             return
         key = (fields.active, fields.acked, fields.confirmed, fields.enabled, fields.shelving, fields.suppressed,
                fields.retain, fields.limit_state, fields.high, fields.low)
-        if details is None and key == condition.sent:
-            return
+        if key == condition.sent and (details is None or not details.get("who")):
+            return  # nothing new: the state was sent, and nobody's action to report
         event = condition.event
         stamp = datetime.now(UTC)
         self._set_event(event, fields, details, stamp)

@@ -23,6 +23,7 @@ from petra.security.roles import Principal, Role
 from tests.alarms.support import AlarmPlant, alarm, plant_data
 from tests.harness import free_port
 from tests.helpers import wait_until
+from tests.opcua.opcua_support import add_users
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -104,7 +105,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     del valve["setpoint"]
     alarms = [alarm("high_level", signal="tank.level", name="High level", severity="critical",
                     message_template="{name}: {value}{unit} over {setpoint}{unit}"), trip, valve]
-    plant = AlarmPlant(plant_data(state, alarms, signals=SIGNALS, contacts=[]))
+    data = plant_data(state, alarms, signals=SIGNALS, contacts=[])
+    # the users the test's user manager lets in, in PETRA's users file: their role is read from it at each call
+    users_file = state.parent / "users.yaml"
+    add_users(users_file, ROLES)
+    data["security"] = {"users_file": str(users_file)}
+    plant = AlarmPlant(data)
     # the control API's worker thread starts now, not in the first test that runs petra-ctl (the leak check)
     assert ctl_main(["--socket", str(plant.runtime.options.control_socket), "alarms"]) == 0
     try:
@@ -411,7 +417,10 @@ def test_confirm_is_petras_reset_of_a_latched_alarm(served: Served) -> None:
             served.plant.write(**{"valve.fault": False})
             wait_until(lambda: served.plant.view("valve_fault")["state"] == "latched")
             done = await call(client, node, confirm, ua.Variant(raised["EventId"], ua.VariantType.ByteString), comment)
-            confirmed = await events.next(lambda f: f.get("NodeId") == node and f.get("ConfirmedState/Id") is True)
+            # an event carries the state as it is when sent, with who did the latest action announced: wait for
+            # the one that reports the reset (an earlier one may already show its result, sent for the clear)
+            confirmed = await events.next(lambda f: f.get("NodeId") == node and f.get("ConfirmedState/Id") is True
+                                          and f.get("ClientUserId") == "user:alice")
             return raised, early, done, confirmed
         finally:
             await client.disconnect()
