@@ -137,6 +137,8 @@ def test_wires_petra_would_refuse_are_refused_as_drawn_with_the_reason_at_the_wi
     drop(page, "block", "LOWPASS", 360, 80)
     wire(page, ("block:gt", "out"), ("block:lowpass", "in"))
     expect(node(page, "signal:gt_out")).to_have_count(1)
+    expect(page.get_by_test_id("designer-yaml")).to_have_value(re.compile(r"in: gt_out"))
+    wait_checked(page)
     wire(page, ("block:lowpass", "out"), ("block:gt", "in1"))
     expect(refusal).to_contain_text("algebraic loop")
     expect(refusal).to_contain_text("@prev")

@@ -561,15 +561,24 @@ export class Canvas {
     const g = s('g', { class: 'refusal', 'data-test': 'wire-refusal' });
     g.append(s('path', { class: 'edge refused', d: dir === 'out' ? wirePath(a, b) : wirePath(b, a) }));
     // the reason beside the end the mouse let go of, kept inside the view
-    const label = s('text', { x: b.x, y: b.y - 14, 'text-anchor': 'middle', class: 'refusal-text' }, reason);
-    g.append(label);
-    this.overlay.append(g);
     const v = this.viewRect();
-    const width = label.getBBox().width;
     const left = v.x0 + MARGIN + 8 / this.k;
     const right = v.x1 - MARGIN - 8 / this.k;
+    // lines that fit the view (about 7 px a character at 12 px), the last one just above the wire's end
+    const perLine = Math.max(24, Math.floor((right - left - 24) / 7));
+    const lines = [];
+    for (const word of String(reason).split(' ')) {
+      if (lines.length && `${lines[lines.length - 1]} ${word}`.length <= perLine) lines[lines.length - 1] += ` ${word}`;
+      else lines.push(word);
+    }
+    const label = s('text', { x: b.x, y: b.y - 14 - (lines.length - 1) * 15, 'text-anchor': 'middle', class: 'refusal-text' });
+    lines.forEach((text, i) => label.append(s('tspan', { x: b.x, dy: i ? 15 : 0 }, text)));
+    g.append(label);
+    this.overlay.append(g);
+    const width = label.getBBox().width;
     const x = Math.max(left + width / 2, Math.min(right - width / 2, b.x));
     label.setAttribute('x', String(x));
+    for (const span of label.children) span.setAttribute('x', String(x));
     const box = label.getBBox();
     g.insertBefore(s('rect', { class: 'refusal-box', x: box.x - 6, y: box.y - 3, width: box.width + 12, height: box.height + 6, rx: 3 }), label);
     this.refusal = g;
