@@ -51,15 +51,16 @@ def test_petra_check_names_every_option_it_accepts_but_does_not_enforce(tmp_path
     assert "session_timeout_minutes" not in said  # enforced: login sessions end when idle
     assert "security.audit_log: set, but enable_audit_logging is not true: no audit trail is written" in said
     assert "tokens[0].role" not in said  # enforced: petra.control.access decides what each role may call
-    assert "opcua: validated only, not yet active" in said
+    assert "not yet active" not in said  # opcua runs its server now (petra/opcua)
     assert "TLS 1.3 cipher suites cannot be restricted by Python's ssl" in said
     assert "TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256" in said  # the unlisted ones that stay on
 
 
 def test_petra_check_strict_refuses_a_file_that_relies_on_an_unenforced_option(tmp_path):
-    result = check(tmp_path, "signals:\n  - {name: x, type: float}\nopcua: {port: 4840}\n", "--strict")
+    text = "signals:\n  - {name: x, type: float}\nsecurity: {allowed_cipher_suites: [TLS_AES_256_GCM_SHA384]}\n"
+    result = check(tmp_path, text, "--strict")
     assert result.returncode == 2
-    assert "opcua: validated only, not yet active" in result.stderr
+    assert "TLS 1.3 cipher suites cannot be restricted by Python's ssl" in result.stderr
 
 
 def test_the_lock_out_and_session_settings_are_enforced_so_strict_accepts_them(tmp_path):
