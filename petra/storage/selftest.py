@@ -78,7 +78,7 @@ def remove_scratch(storage: dict[str, Any], node_id: str = "selftest") -> list[s
 
         sink = ClickHouseSink(settings.remote)
         try:
-            sink.connect().execute(f"DROP DATABASE IF EXISTS {settings.remote.database}")
+            sink.drop_database()  # on every host of a cluster, not only the one it connects to
         except Exception as exc:
             left.append(f"ClickHouse database {settings.remote.database}, if it was made ({_why(exc)})")
         finally:
