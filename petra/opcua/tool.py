@@ -83,6 +83,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", required=True, help="opc.tcp://host:port[/path]")
     p.add_argument("--user", help="user name (default: anonymous)")
     p.add_argument("--password", help=f"password (default: ${PASSWORD_ENV}; asked for when a terminal is attached)")
+    p.set_defaults(password_env=PASSWORD_ENV)  # tool_client reads it from here: it must not import this module
     p.add_argument("--policy", default=None,
                    help="security policy and mode, e.g. Basic256Sha256_SignAndEncrypt (default: that one when "
                         "--cert is given, else None)")

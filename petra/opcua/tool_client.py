@@ -24,8 +24,6 @@ from typing import Any
 from asyncua import Client, Node, ua
 from asyncua.crypto import security_policies, uacrypto
 
-from petra.opcua.tool import PASSWORD_ENV
-
 MODES = {"Sign": ua.MessageSecurityMode.Sign, "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt}
 POLICIES = ("Basic256Sha256", "Aes256Sha256RsaPss", "Aes128Sha256RsaOaep")
 CONDITION_FIELDS = ("ConditionName", "ActiveState/Id", "AckedState/Id", "ConfirmedState/Id",
@@ -97,12 +95,12 @@ def _password(args: argparse.Namespace) -> str | None:
         return None
     if args.password is not None:
         return str(args.password)
-    env = os.environ.get(PASSWORD_ENV)
+    env = os.environ.get(args.password_env)
     if env is not None:
         return env
     if sys.stdin.isatty():
         return getpass.getpass(f"password for {args.user}: ")
-    raise ToolError(f"--user {args.user} needs --password or ${PASSWORD_ENV}", 2)
+    raise ToolError(f"--user {args.user} needs --password or ${args.password_env}", 2)
 
 
 def _cert_uri(cert_path: str) -> str | None:
