@@ -47,7 +47,7 @@ from petra.control.login import AccountsApi
 from petra.control.remote_write import HTTP_STATUS, WriteRefused, write_signal
 from petra.control.routes import RouteTable
 from petra.messages import ForceSignal
-from petra.paths import CLOCK, ROOT, STORAGE, is_under, section_group
+from petra.paths import CLOCK, ROOT, STORAGE, child_path, is_under, section_group
 from petra.security.roles import Role
 from petra.tasks.runtime import task_status
 from petra.threads import process_status
@@ -67,6 +67,7 @@ EPOCH_MAX_S = 253_402_300_799.0
 """9999-12-31T23:59:59Z: the last instant a timestamp column can hold."""
 MAX_POINTS = 100_000
 DRIVERS = section_group("drivers")
+OPCUA = child_path(section_group("services"), "opcua")
 
 
 
@@ -252,10 +253,12 @@ class ControlApi:
         }
 
     def _subsystem_status(self, nodes: list[Any]) -> dict[str, Any]:
-        """What each driver and storage actor reports about itself (connected, lag, errors...)."""
+        """What each driver and storage actor, and the OPC-UA server, reports about itself (connected, lag,
+        errors, endpoint and sessions...)."""
         found: dict[str, Any] = {}
         for node in nodes:
-            if node.kind != "worker" or not any(is_under(node.path, g) for g in (DRIVERS, STORAGE)):
+            if node.kind != "worker" or not (any(is_under(node.path, g) for g in (DRIVERS, STORAGE))
+                                             or node.path == OPCUA):
                 continue
             ref = self.tree.lookup(node.path)
             if ref is None or not hasattr(ref.actor_class, "status"):

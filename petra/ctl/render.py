@@ -187,11 +187,11 @@ def render_status(status: dict[str, Any]) -> RenderableType:
         parts.append(tasks)
     subsystems = status.get("subsystems") or {}
     if subsystems:
-        table = Table(title="drivers and storage", title_justify="left", header_style="bold")
+        table = Table(title="drivers, storage and services", title_justify="left", header_style="bold")
         table.add_column("actor")
         table.add_column("status")
         for path, report in sorted(subsystems.items()):
-            text = ", ".join(f"{k}={v}" for k, v in report.items() if not isinstance(v, (dict, list))) \
+            text = ", ".join(f"{k}={_brief(v)}" for k, v in report.items() if not isinstance(v, dict)) \
                 if isinstance(report, dict) else str(report)
             table.add_row(path.split("/", 2)[-1], text[:160])
         parts.append(table)
@@ -199,6 +199,14 @@ def render_status(status: dict[str, Any]) -> RenderableType:
     if isinstance(process, dict):
         parts.append(render_process(process))
     return Group(*parts)
+
+
+def _brief(value: Any) -> str:
+    """A status value in one cell: a list by its length and, for sessions, who holds them (`2 (alice, bob)`)."""
+    if not isinstance(value, list):
+        return str(value)
+    users = [str(item["user"]) for item in value if isinstance(item, dict) and item.get("user")]
+    return f"{len(value)} ({', '.join(users)})" if users else str(len(value))
 
 
 def _when(task: dict[str, Any]) -> str:

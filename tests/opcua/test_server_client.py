@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 from asyncua import Client, ua
+from rich.console import Console
 
+from petra.control.api import ControlApi, Request
+from petra.ctl.render import render_status
 from tests.opcua.opcua_support import Opcua, run, serving
 
 
@@ -226,3 +229,17 @@ def test_status_shows_the_endpoint_and_the_open_sessions(opcua: Opcua) -> None:
     status = run(go())
     assert status["endpoint"] == opcua.url
     assert {"user": "otto", "role": "operator", "address": "127.0.0.1"}.items() <= status["sessions"][0].items()
+
+
+def test_petra_ctl_status_names_the_endpoint_and_who_holds_a_session(opcua: Opcua) -> None:
+    """GET /v1/status carries the server's report, and petra-ctl's status table shows it in one line."""
+    async def go() -> Any:
+        async with opcua.client("otto"):
+            return await asyncio.to_thread(ControlApi(opcua.running.runtime).handle, Request("GET", "/v1/status"))
+
+    response = run(go(), timeout=90)
+    assert response.status == 200
+    console = Console(width=250, record=True)
+    console.print(render_status(response.body))
+    line = next((line for line in console.export_text().splitlines() if "endpoint=" in line), "")
+    assert line.startswith("│ opcua ") and f"endpoint={opcua.url}" in line and "sessions=1 (otto)" in line, line
