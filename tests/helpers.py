@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,3 +51,15 @@ class Announced:
 
     def threads(self) -> set[str]:
         return {thread for _value, thread in self.seen}
+
+
+def run_apart(coro: Any) -> Any:
+    """`asyncio.run(coro)` on a thread of its own.
+
+    In a test process that has started the web tests' session-scoped Playwright browser (tests/web/browser.py),
+    Playwright's sync API keeps its event loop marked as running in the main thread, so a plain `asyncio.run`
+    there raises "cannot be called from a running event loop"; which tests share a worker is xdist's choice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="test-asyncio") as pool:
+        return pool.submit(asyncio.run, coro).result()

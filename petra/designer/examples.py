@@ -39,7 +39,8 @@ def demo_text() -> str:
 def list_examples() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"name": "empty", "file": None, "description": "An empty plant to build from the palette."},
-        {"name": "demo", "file": "petra/demo.yaml", "description": describe(demo_text())}]
+        {"name": "demo", "file": "petra:demo.yaml",  # the package resource
+         "description": describe(demo_text())}]
     folder = configs_dir()
     for path in sorted(folder.glob("*.yaml")) if folder is not None else []:
         out.append({"name": path.stem, "file": f"configs/{path.name}",

@@ -24,6 +24,7 @@ from petra.config.loader import load_config
 from petra.security import user_changes
 from petra.security.roles import Role
 from tests.harness import RunningPlant, free_port
+from tests.helpers import run_apart
 
 PASSWORD = "correct horse battery"
 USERS = {"vera": Role.VIEWER, "otto": Role.OPERATOR, "erin": Role.ENGINEER, "ada": Role.ADMIN}
@@ -168,4 +169,4 @@ def serving(tmp_path: Path, users: dict[str, Role] | None = USERS, **opcua: Any)
 
 def run(coro: Any, timeout: float = 60.0) -> Any:
     """Run a test's client coroutine to its end (each test its own loop)."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    return run_apart(asyncio.wait_for(coro, timeout))

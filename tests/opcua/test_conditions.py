@@ -22,7 +22,7 @@ from petra.opcua import conditions
 from petra.security.roles import Principal, Role
 from tests.alarms.support import AlarmPlant, alarm, plant_data
 from tests.harness import free_port
-from tests.helpers import wait_until
+from tests.helpers import run_apart, wait_until
 from tests.opcua.opcua_support import add_users
 
 pytestmark = pytest.mark.timeout(180)
@@ -202,7 +202,7 @@ def test_a_raised_alarm_arrives_as_an_event_with_its_fields(served: Served) -> N
         finally:
             await client.disconnect()
 
-    fields = asyncio.run(scenario())
+    fields = run_apart(scenario())
     assert fields["EventType"] == ua.NodeId(ua.ObjectIds.ExclusiveLimitAlarmType)
     assert fields["SourceNode"] == served.nodes["tank.level"] and fields["SourceName"] == "tank.level"
     assert fields["ConditionName"] == "High level"
@@ -234,7 +234,7 @@ def test_condition_refresh_replays_what_is_retained(served: Served) -> None:
         finally:
             await client.disconnect()
 
-    seen = asyncio.run(scenario())
+    seen = run_apart(scenario())
     replayed = [f for f in seen if f.get("NodeId") == conditions.node_id_of("pump_trip", served.ns)]
     assert len(replayed) == 1
     trip = replayed[0]
@@ -267,7 +267,7 @@ def test_acknowledge_from_the_client_is_petras_acknowledgement(served: Served, c
         finally:
             await client.disconnect()
 
-    wrong, status, acked = asyncio.run(scenario())
+    wrong, status, acked = run_apart(scenario())
     assert wrong.name == "BadEventIdUnknown"
     assert status.is_good(), status
     view = served.plant.view("pump_trip")
@@ -301,7 +301,7 @@ def test_a_viewers_acknowledge_is_refused(served: Served) -> None:
         finally:
             await client.disconnect()
 
-    status = asyncio.run(scenario())
+    status = run_apart(scenario())
     assert status.name == "BadUserAccessDenied"
     assert served.plant.view("pump_trip")["state"] == "active_unacked"
 
@@ -327,7 +327,7 @@ def test_timed_shelve_from_the_client_shelves_it_in_petra(served: Served) -> Non
         finally:
             await client.disconnect()
 
-    status, shelved, too_long, unshelve = asyncio.run(scenario())
+    status, shelved, too_long, unshelve = run_apart(scenario())
     assert status.is_good(), status
     assert shelved["ShelvingState/CurrentState"].Text == "Timed Shelved"
     assert shelved["ShelvingState/CurrentState/Id"] == ua.NodeId(ua.ObjectIds.ShelvedStateMachineType_TimedShelved)
@@ -360,7 +360,7 @@ def test_one_shot_shelve_and_unshelve_on_the_condition_node(served: Served) -> N
         finally:
             await client.disconnect()
 
-    first, again = asyncio.run(scenario())
+    first, again = run_apart(scenario())
     assert first.is_good(), first
     history = served.plant.service.store.events("pump_trip", None, limit=5, newest_first=True)
     shelve = next(e for e in history if e["event"] == "shelved")
@@ -394,7 +394,7 @@ def test_the_condition_nodes_follow_the_alarm(served: Served) -> None:
         finally:
             await client.disconnect()
 
-    children, linked, active, retain, message = asyncio.run(scenario())
+    children, linked, active, retain, message = run_apart(scenario())
     assert "high_level" in children
     assert conditions.node_id_of("high_level", served.ns) in linked
     assert active is True and retain is True
@@ -425,7 +425,7 @@ def test_confirm_is_petras_reset_of_a_latched_alarm(served: Served) -> None:
         finally:
             await client.disconnect()
 
-    raised, early, done, confirmed = asyncio.run(scenario())
+    raised, early, done, confirmed = run_apart(scenario())
     assert raised["ConfirmedState/Id"] is False  # latched from the moment it raised (auto_reset false)
     assert early.name == "BadInvalidState"  # still active: PETRA resets it once it clears
     assert done.is_good(), done
@@ -462,7 +462,7 @@ def test_malformed_method_calls_are_refused_and_counted(served: Served) -> None:
         finally:
             await client.disconnect()
 
-    names = asyncio.run(scenario())
+    names = run_apart(scenario())
     assert names == ["BadArgumentsMissing", "BadTypeMismatch", "BadEventIdUnknown", "BadNodeIdInvalid",
                      "BadTypeMismatch", "BadShelvingTimeOutOfRange", "BadConditionNotShelved"]
     assert served.refusals[len(before):] == ["malformed"] * 5
@@ -509,7 +509,7 @@ def test_disable_and_enable_need_an_engineer(served: Served) -> None:
             await operator.disconnect()
             await engineer.disconnect()
 
-    refused, done, disabled, again, back, enabled = asyncio.run(scenario())
+    refused, done, disabled, again, back, enabled = run_apart(scenario())
     assert refused.name == "BadUserAccessDenied"
     assert done.is_good() and back.is_good(), (done, back)
     assert again.name == "BadConditionAlreadyDisabled"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ from asyncua import Node, Server, ua
 from asyncua.common.instantiate_util import instantiate
 
 from petra.opcua.conditions_nodes import NodeTemplates, child
+from tests.helpers import run_apart
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -79,7 +79,7 @@ def test_a_copy_has_the_same_nodes_values_and_references_as_an_instantiated_one(
                   await server.get_node(active).read_value())
         return first, second, own, shapes, names, values, templates, ns, a, b
 
-    first, second, own, shapes, names, values, templates, ns, a, b = asyncio.run(scenario())
+    first, second, own, shapes, names, values, templates, ns, a, b = run_apart(scenario())
     assert (templates.instantiated, templates.copied) == (1, 1)
     assert len(first) == len(second) == len(own) > 30
     assert {n.to_string().replace("alarm:two", "alarm:one") for n in second} == {n.to_string() for n in first}

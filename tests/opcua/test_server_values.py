@@ -15,6 +15,7 @@ from petra.opcua.values import ValueFollower, data_value
 from petra.owners import Owner
 from petra.signals import SignalTable
 from petra.values import DataType, Quality
+from tests.helpers import run_apart
 
 
 def test_quality_becomes_the_status_and_a_bad_value_is_null() -> None:
@@ -66,7 +67,7 @@ def test_a_batch_writes_the_last_value_of_each_served_signal_once() -> None:
             await asyncio.sleep(0.001)
         follower.stop()
 
-    asyncio.run(go())
+    run_apart(go())
     written = {nid.Identifier: (dv.Value.Value, dv.SourceTimestamp.timestamp()) for nid, dv in server.writes}
     assert written == {"s0": (3.0, 102.0), "s1": (10.0, 100.0)}
     assert len(server.writes) == 2

@@ -12,6 +12,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,14 @@ def secure_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     p.stop()
 
 
+def run_beside(function: Any, *args: Any) -> Any:
+    """`function(*args)` on a thread of its own (see tests.helpers.run_apart: the web tests' Playwright loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
 def tool(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(["opcua", *argv])
+    status = run_beside(main, ["opcua", *argv])  # the tool calls asyncio.run: not in a thread with a running loop
     out, err = capsys.readouterr()
     return status, out, err
 
