@@ -73,10 +73,12 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing_in_parquet_and_c
     for run in range(4):
         port = free_port()
         proc = PetraProcess(["run", str(config), "--metrics-port", str(port)], tmp_path / f"run{run}.log")
-        _wait_recording_beyond(proc, port, acknowledged[-1] if acknowledged else 0)
-        time.sleep(rng.uniform(0.2, 1.5))  # a random moment while it writes, not a measure of anything
-        assert proc.proc.poll() is None, proc.log
-        proc.kill()  # SIGKILL
+        try:
+            _wait_recording_beyond(proc, port, acknowledged[-1] if acknowledged else 0)
+            time.sleep(rng.uniform(0.2, 1.5))  # a random moment while it writes, not a measure of anything
+            assert proc.proc.poll() is None, proc.log
+        finally:
+            proc.kill()  # SIGKILL (also when the wait failed or the test timed out: no PETRA outlives it)
         _, head, _ = _wal_rows(wal_dir)
         acknowledged.append(head)
     assert acknowledged == sorted(acknowledged) and len(set(acknowledged)) == 4
