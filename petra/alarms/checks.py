@@ -9,6 +9,7 @@ escalation chains naming unknown alarms or contacts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from petra.config.context import CheckContext, Writer, mappings, section
@@ -17,6 +18,19 @@ from petra.values import DataType
 
 ALARM_STATE_SIGNALS = {"active": DataType.BOOL, "acked": DataType.BOOL, "state": DataType.STRING}
 """The implicit signals `alarm.<id>.<field>` each alarm writes (group "alarms")."""
+
+
+def alarm_state_slots(names: Sequence[str]) -> dict[int, str]:
+    """Slot -> alarm id of every `alarm.<id>.<field>` state signal among a signal table's `names` (the web
+    stream and the OPC-UA conditions follow an alarm through them)."""
+    found: dict[int, str] = {}
+    for slot, name in enumerate(names):
+        head, _, field = name.rpartition(".")
+        if name.startswith("alarm.") and field in ALARM_STATE_SIGNALS and head != "alarm":
+            found[slot] = head[len("alarm."):]
+    return found
+
+
 ALARM_SUMMARY_SIGNALS = {"alarms.flood": DataType.BOOL, "alarms.active_count": DataType.INT,
                          "alarms.unacked_count": DataType.INT}
 """Written by the alarm runtime once there is an alarm, unless a block writes one of them."""

@@ -51,6 +51,7 @@ from asyncua.server.event_generator import EventGenerator
 from asyncua.server.internal_session import InternalSession
 
 from petra.alarms.alarm_actor import render_message
+from petra.alarms.checks import alarm_state_slots
 from petra.alarms.config import AlarmSpec
 from petra.alarms.service import AlarmService, UnknownAlarm
 from petra.alarms.states import CommandRefused
@@ -58,13 +59,13 @@ from petra.control.auth import Identities
 from petra.messages import SignalsChanged
 from petra.opcua import condition_state as cs
 from petra.opcua.conditions_nodes import NodeTemplates, child
+from petra.opcua.users import current_principal
 from petra.plant import Plant
 from petra.security.roles import Principal, Role
 from petra.wiring import Wiring
 
 log = logging.getLogger(__name__)
 
-ALARM_FIELDS = ("state", "acked", "active")
 NODE_PREFIX = "alarm:"
 SERVICE_POLL_S = 1.0
 """While the alarm service does not exist yet (alarms start after the server), look again this often."""
@@ -356,12 +357,7 @@ class Conditions:
     def _state_slots(self) -> dict[int, str]:
         names = self.context.plant.table.names
         if len(names) != self._alarm_layout:
-            found = {}
-            for slot, name in enumerate(list(names)):
-                head, _, field = name.rpartition(".")
-                if name.startswith("alarm.") and field in ALARM_FIELDS and head != "alarm":
-                    found[slot] = head[len("alarm."):]
-            self._alarm_slots, self._alarm_layout = found, len(names)
+            self._alarm_slots, self._alarm_layout = alarm_state_slots(list(names)), len(names)
         return self._alarm_slots
 
     def _hop(self, alarm_id: str, details: dict[str, Any] | None) -> None:
@@ -511,15 +507,7 @@ class Conditions:
         security = getattr(self.context.plant.config, "security", None)
         if not isinstance(identities, Identities) or security is None:
             return principal
-        identity = identities.current(security)
-        if identity is None:
-            return None
-        user = identity.file.users.get(principal.user)
-        if user is None or user.locked:
-            return None
-        if user.role == principal.role:
-            return principal
-        return Principal(principal.name, user.role, principal.via, principal.address, user=principal.user)
+        return current_principal(identities, security, principal)
 
     def _count_refusal(self, reason: str) -> None:
         if self.context.refused is not None:

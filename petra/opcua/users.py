@@ -42,6 +42,22 @@ def principal_of(user: Any) -> Principal | None:
     return getattr(user, "principal", None)
 
 
+def current_principal(identities: Identities, security: SecuritySettings, principal: Principal) -> Principal | None:
+    """`principal` with its role as the users file says now; None when the user is gone or locked (a session
+    opened before a demotion or a lock acts no more with the rights it had: writes and alarm methods alike)."""
+    if principal.user is None:
+        return principal  # anonymous: always the viewer
+    identity = identities.current(security)
+    if identity is None:
+        return None
+    user = identity.file.users.get(principal.user)
+    if user is None or user.locked:
+        return None
+    if user.role == principal.role:
+        return principal
+    return Principal(principal.name, user.role, principal.via, principal.address, user=principal.user)
+
+
 class PetraUserManager:
     """asyncua's user manager over PETRA's users; `peer` is the client address of the activation under way."""
 
@@ -81,14 +97,4 @@ class PetraUserManager:
 
     def current_principal(self, principal: Principal) -> Principal | None:
         """`principal` with its role as the users file says now; None when the user is gone or locked."""
-        if principal.user is None:
-            return principal  # anonymous: always the viewer
-        identity = self.identities.current(self.security())
-        if identity is None:
-            return None
-        user = identity.file.users.get(principal.user)
-        if user is None or user.locked:
-            return None
-        if user.role == principal.role:
-            return principal
-        return Principal(principal.name, user.role, principal.via, principal.address, user=principal.user)
+        return current_principal(self.identities, self.security(), principal)

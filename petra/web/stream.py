@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
+from petra.alarms.checks import alarm_state_slots
 from petra.control.calls import ApiError
 from petra.messages import SignalsChanged
 from petra.plant import Plant
@@ -60,8 +61,6 @@ KEEPALIVE_S = 5.0
 MAX_PENDING = 20_000
 MAX_STREAMS = 64
 MAX_NAMES = 100_000
-ALARM_FIELDS = ("state", "acked", "active")
-"""An alarm's state signals (`alarm.<id>.<field>`): a change of one is a change of the alarm's state."""
 GLOB = frozenset("*?[")
 
 Change = tuple[str, Any, str, float]
@@ -327,12 +326,7 @@ class StreamHub:
         """Slot -> alarm id of every `alarm.<id>.state|acked|active` signal (again after a reload)."""
         names = self.plant.table.names
         if len(names) != self._alarm_layout:
-            found = {}
-            for slot, name in enumerate(list(names)):
-                head, _, field = name.rpartition(".")
-                if name.startswith("alarm.") and field in ALARM_FIELDS and head != "alarm":
-                    found[slot] = head[len("alarm."):]
-            self._alarm_slots, self._alarm_layout = found, len(names)
+            self._alarm_slots, self._alarm_layout = alarm_state_slots(list(names)), len(names)
         return self._alarm_slots
 
 
