@@ -23,14 +23,10 @@ The machine is shared: the load average is printed with the figures.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -39,54 +35,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.hmi import CHROMIUM, PASSWORD, free_port, login, pct, wait_port  # noqa: E402
 from benchmarks.scan import generate  # noqa: E402
 
-CHROMIUM = os.environ.get("PETRA_CHROMIUM", "/usr/bin/chromium")
-PASSWORD = "benchmark password 1"
 TARGET_TTI_MS = 2000.0
 TARGET_CHECK_MS = 300.0
 TARGET_FRAME_P99_MS = 33.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 120.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port} after {timeout} s")
-
-
-def login(port: int) -> tuple[str, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", "/v1/login", json.dumps({"user": "bench", "password": PASSWORD}),
-                 {"Content-Type": "application/json"})
-    reply = conn.getresponse()
-    body = json.loads(reply.read())
-    assert reply.status == 200, body
-    jar: SimpleCookie = SimpleCookie()
-    jar.load(reply.headers["Set-Cookie"])
-    conn.close()
-    return jar["petra_session"].value, body["csrf"]
-
-
-def pct(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def line(what: str, value: str, target: str = "") -> None:
@@ -208,8 +162,8 @@ def main() -> int:
     print(f"designer benchmark: {args.blocks} blocks, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} (1, 5 min), {os.cpu_count()} cores")
     try:
-        wait_port(port)
-        cookie, _ = login(port)
+        wait_port(port, timeout=120.0)
+        cookie, _ = login(port, timeout=60.0)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])

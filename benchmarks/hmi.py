@@ -76,9 +76,9 @@ def add_user(users_file: Path) -> None:
     user_changes.add_user(users_file, "bench", Role.ADMIN, PASSWORD, lambda *a, **k: None, "uid:0")
 
 
-def login(port: int) -> tuple[str, str]:
-    """(cookie, csrf) of a session of the benchmark's admin."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def login(port: int, timeout: float = 30.0) -> tuple[str, str]:
+    """(cookie, csrf) of a session of the benchmark's user `bench` (benchmarks/designer.py's too)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     conn.request("POST", "/v1/login", json.dumps({"user": "bench", "password": PASSWORD}),
                  {"Content-Type": "application/json"})
     reply = conn.getresponse()
