@@ -71,14 +71,16 @@ def test_three_nodes_one_broker_one_cluster(broker: Mosquitto, clickhouse_cluste
         time.sleep(2.0)  # the plants keep changing (10 scans a second) while nobody watches
         nodes[1].kill()
         nodes[1].start()
-        time.sleep(1.0)
+        restarted = f'petra_sparkplug_connected{{node="fleet/{nodes[1].node_id}"}}'
+        wait_until(lambda: nodes[1].metrics().get(restarted) == 1, timeout=60)  # its new session waits for the host
         births = {n.node_id: len(host.received("NBIRTH", n.node_id)) for n in nodes}
         host.state(True)
         wait_until(lambda: all(len(host.received("NBIRTH", n.node_id)) > births[n.node_id] for n in nodes))
         online_at = time.time()
         wait_until(lambda: all(n.metrics().get(
             f'petra_sparkplug_backfill_pending{{node="fleet/{n.node_id}"}}') == 0 for n in nodes), timeout=60)
-        time.sleep(1.0)
+        # every node's back-fill has left it; wait until the host has seen some of each (QoS 0 is in flight)
+        wait_until(lambda: all(any(h for _, _, h in host.values(n.node_id).get("count", [])) for n in nodes))
 
         summary = []
         for node in nodes:
