@@ -95,6 +95,26 @@ def test_a_viewer_sees_the_designer_without_deploy_and_the_api_refuses_a_deploy(
     assert hmi.config_path.read_text() == before
 
 
+def test_a_rename_typed_while_the_servers_graph_arrives_is_kept(hmi: Hmi, browser):
+    """The server's graph of an earlier edit can land while the engineer is still in the name field (the panel
+    is then kept as drawn): the rename applies to the node as it now is, not to the one drawn (a flake in CI)."""
+    page = open_designer(hmi, browser, "erin")
+    select(page, "block:gen")
+    field = page.get_by_test_id("props").get_by_test_id("prop-name")
+    field.fill("generator")
+    page.evaluate("""async () => {
+        const { store, sync } = window.__designer;
+        const before = store.node('block:gen');
+        sync.graphChanged();
+        await sync.flush();
+        if (store.node('block:gen') === before) throw new Error('the sync did not load new node objects');
+    }""")
+    expect(field).to_be_focused()
+    field.press("Tab")
+    expect(node(page, "block:generator")).to_be_visible()
+    expect(page.get_by_test_id("designer-yaml")).to_have_value(re.compile(r"name: generator"))
+
+
 def test_an_invalid_graph_shows_the_error_on_its_node_and_field_and_cannot_be_deployed(hmi: Hmi, browser):
     page = open_designer(hmi, browser, "erin")
     wait_checked(page, "ok")

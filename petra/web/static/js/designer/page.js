@@ -504,7 +504,12 @@ export async function mount(el, ctx) {
     props.dataset.node = node.id;
     const general = fieldErrors.get('') || [];
     const set = (path) => (key, value) => {
-      if (key === keyFor(node.kind, palette) && path.length === 0 && value && node.kind !== 'escalation') return rename(node, value);
+      // by id, not the node drawn: a sync may have loaded the server's graph (new node objects) while the panel,
+      // focused, was kept as it was
+      if (key === keyFor(node.kind, palette) && path.length === 0 && value && node.kind !== 'escalation') {
+        const current = store.node(node.id);
+        return current ? rename(current, value) : undefined;
+      }
       store.setProp(node.id, [...path, key], value);
       return undefined;
     };
