@@ -21,7 +21,9 @@ sends births only while it is online; when it goes offline the node publishes
 its NDEATH, disconnects and connects a new session that waits for the host.
 Whenever live reporting stops (host offline, session lost) and the plant has a
 WAL, a store-and-forward range opens (`forward.py`); the next birth closes it
-and its samples follow the birth, flagged is_historical, in WAL order.
+and its samples follow the birth, flagged is_historical, in WAL order, read
+through the node's own WAL cursor (``sparkplug``), which follows the head while
+the node reports live.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 WAL_TIMEOUT_S = 5.0
 BACKFILL_GRACE_S = 0.2
 """After a birth, how long changes stamped before it may still be on their way into the WAL's queue."""
+FOLLOW_S = 5.0
+"""How often the WAL cursor is moved to the head while the node reports live and nothing is pending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,11 @@ class _Message:
 @dataclass(frozen=True, slots=True)
 class _Backfill:
     start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Follow:
+    pass
 
 
 def _us(seconds: float) -> int:
@@ -124,6 +133,7 @@ class SparkplugNode(SupervisedActor):
         self._bus_subscriber: Any = None
         self._rlog = RateLimitedLog(log)
         self._backfill_timer: threading.Timer | None = None
+        self._follow_timer: threading.Timer | None = None
         self._stopping = False
         self._gathered: dict[str, list[tuple[str, Any, int, float]]] = {}  # under _out_lock (coalesce_ms)
         self._gather_wake = threading.Event()
@@ -136,7 +146,7 @@ class SparkplugNode(SupervisedActor):
 
     def on_start(self) -> None:
         self.state = NodeState(self.config.settings.state_dir)
-        self.forwarder = forward.Forwarder(self.config, self.state, self._wal_read, self._send_historical,
+        self.forwarder = forward.Forwarder(self.config, self.state, self._wal(), self._send_historical,
                                            self.metrics.lost.inc)
         self.metrics.pending.set(1 if self.state.pending else 0)
         if self.need_host and not self.has_wal:
@@ -154,8 +164,9 @@ class SparkplugNode(SupervisedActor):
         if self._bus_subscriber is not None:
             self.plant.bus.unsubscribe(self._bus_subscriber)
             self._bus_subscriber = None
-        if self._backfill_timer is not None:
-            self._backfill_timer.cancel()
+        for timer in (self._backfill_timer, self._follow_timer):
+            if timer is not None:
+                timer.cancel()
         self._gather_wake.set()
         if self._gatherer is not None:
             self._gatherer.join(timeout=5)
@@ -255,6 +266,8 @@ class SparkplugNode(SupervisedActor):
             self._handle_lost(message)
         elif isinstance(message, _Backfill):
             self._backfill(message.start)
+        elif isinstance(message, _Follow):
+            self._follow()
         else:
             return super().on_receive(message)
         return None
@@ -322,13 +335,12 @@ class SparkplugNode(SupervisedActor):
             was_born, self._born = self._born, False
         if not was_born or not self.has_wal or self.state is None:
             return
-        try:
-            head = self._wal().head()
-        except Exception as exc:  # the WAL restarting: the range starts at its beginning, filtered by time
-            log.warning("%s: WAL head unknown (%s); history will be searched from the WAL's start",
-                        self.config.driver_id, exc)
-            head = 0
-        forward.open_range(self.state, head, _us(time.time()))
+        if self._follow_timer is not None:
+            self._follow_timer.cancel()
+            self._follow_timer = None
+        if self.state.pending is None:
+            self._commit_head()  # when the WAL is restarting the cursor stays where it last followed
+        forward.open_range(self.state, _us(time.time()))
         self.metrics.pending.set(1)
 
     # -- births and data ------------------------------------------------------------------------------
@@ -356,6 +368,8 @@ class SparkplugNode(SupervisedActor):
                  len(self.config.metrics), len(self.config.devices))
         if self.state is not None and forward.close_range(self.state, self._live_from_us):
             self._start_timer(BACKFILL_GRACE_S + 2 * self.plant.scan_time_s, True)
+        elif self.has_wal and self._follow_timer is None:
+            self._follow_timer = self._timer(FOLLOW_S, _Follow())
 
     def _on_change(self, event: SignalsChanged) -> None:
         """In the reporting thread: NDATA/DDATA of this event's changes that pass their deadband."""
@@ -439,9 +453,23 @@ class SparkplugNode(SupervisedActor):
 
         return WalClient(self.registry, paths.WAL, timeout=WAL_TIMEOUT_S)
 
-    def _wal_read(self, after: int, max_samples: int, until: int) -> list[Any]:
-        blocks: list[Any] = self._wal().read(after, max_samples, until)
-        return blocks
+    def _follow(self) -> None:
+        """Every FOLLOW_S while the node is born: with nothing pending, what the WAL holds has been sent live."""
+        self._follow_timer = None
+        with self._out_lock:
+            born = self._born
+        if not born or self._stopping:
+            return
+        if self.state is not None and self.state.pending is None:
+            self._commit_head()
+        self._follow_timer = self._timer(FOLLOW_S, _Follow())
+
+    def _commit_head(self) -> None:
+        wal = self._wal()
+        try:
+            wal.commit(forward.CONSUMER, wal.head())
+        except Exception as exc:  # the WAL restarting or full: the next follow moves it
+            self._rlog.warning("follow", "%s: WAL cursor not moved (%s)", self.config.driver_id, exc)
 
     def _send_historical(self, device: str, changes: list[tuple[str, Any, int, float]]) -> None:
         with self._out_lock:
@@ -451,11 +479,14 @@ class SparkplugNode(SupervisedActor):
         self.metrics.historical.inc(len(changes))
 
     def _start_timer(self, delay: float, start: bool) -> None:
-        timer = threading.Timer(delay, lambda: self._tell(_Backfill(start=start)))
+        self._backfill_timer = self._timer(delay, _Backfill(start=start))
+
+    def _timer(self, delay: float, message: object) -> threading.Timer:
+        timer = threading.Timer(delay, lambda: self._tell(message))
         timer.name = f"{self.config.driver_id}-timer"
         timer.daemon = True
-        self._backfill_timer = timer
         timer.start()
+        return timer
 
     def _backfill(self, start: bool) -> None:
         if self.state is None or self.forwarder is None or self.state.pending is None:
@@ -482,6 +513,8 @@ class SparkplugNode(SupervisedActor):
             self.metrics.pending.set(0 if self.state.pending is None else 1)
             if self.state.pending is None:
                 log.info("%s: store and forward caught up", self.config.driver_id)
+                if self._follow_timer is None:
+                    self._follow_timer = self._timer(FOLLOW_S, _Follow())
 
     # -- commands ---------------------------------------------------------------------------------------
 

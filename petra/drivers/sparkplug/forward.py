@@ -1,32 +1,35 @@
 """Store and forward: what changed while the host could not see the node, sent from the WAL, is_historical.
 
-The node keeps its own position, not a WAL cursor: the WAL keeps consumed
-blocks for ``retention_hours`` (48 by default) and trims unconsumed ones only
-when its map is full, so the storage tiers' cursors decide trimming and this
-reader only follows. Its state (`NodeState.pending`, in the node's state
-directory) is::
+The node reads the WAL as a consumer of its own, ``sparkplug``, whose cursor
+(kept in the WAL's environment, durable with it) is the last sequence handled:
+sent as historical, or not wanted. While the node reports live and nothing is
+pending the actor moves the cursor to the head every few seconds (`follow`).
+The cursor does not gate trimming: the WAL keeps consumed blocks for
+``retention_hours`` (48 by default) and trims them early only when its map is
+full, so a host that stays away for longer costs the oldest samples (counted as
+lost and logged), never the plant's own history or the room for new samples.
+What the node keeps in its state directory (`NodeState.pending`) is time::
 
-    {"from_seq": WAL head when reporting first stopped, "sent_seq": last WAL sequence handled,
-     "ranges": [[from_us, until_us or null], ...], "until_seq": WAL head to stop at, or null}
+    {"ranges": [[from_us, until_us or null], ...], "until_seq": WAL head to stop at, or null}
 
 A range opens when live reporting stops (the primary host went offline, the
 session was lost) and closes at the next birth: the birth carries the values
 of that moment, live data carries every change stamped at or after it, and the
 WAL carries the rest. A sample is sent once: it is historical when its time
-lies in a closed range, and its sequence is past ``sent_seq``, which is saved
+lies in a closed range and its sequence is past the cursor, which is committed
 after each message (a kill repeats at most the one message published before the
-save); live data skips changes stamped before the birth. The
-WAL's samples go out in sequence order, so each signal's history arrives in
-order. Samples trimmed from the WAL before they were sent (a WAL under
-pressure) are counted as lost and logged.
+commit); live data skips changes stamped before the birth. The WAL's samples
+go out in sequence order, so each signal's history arrives in order. Samples
+trimmed from the WAL before they were sent are counted as lost and logged.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from petra.config.model import PlantConfig
 from petra.drivers.sparkplug.sequence import NodeState
 from petra.drivers.sparkplug.settings import SparkplugConfig
 from petra.storage.wal import Block
@@ -36,13 +39,31 @@ log = logging.getLogger(__name__)
 Change = tuple[str, Any, int, float]
 """(signal, value, quality code, timestamp in seconds)."""
 READ_SAMPLES = 5000
+CONSUMER = "sparkplug"
+"""The edge node's WAL cursor."""
 
 
-def open_range(state: NodeState, head: int, now_us: int) -> None:
-    """Live reporting stopped at `now_us`; `head` is the WAL's head just before."""
+class WalAccess(Protocol):
+    """What the forwarder needs of the WAL: `Wal` itself, or the WAL actor's `WalClient`."""
+
+    def read(self, after: int, max_samples: int, until: int | None = None) -> list[Block]: ...
+
+    def cursor(self, name: str) -> int: ...
+
+    def commit(self, name: str, seq: int) -> None: ...
+
+
+def wal_consumers(plant_config: PlantConfig) -> tuple[str, ...]:
+    """The cursor the WAL keeps for the edge node: one when the plant has a `sparkplug` and a `storage` section."""
+    sections = plant_config.sections
+    return (CONSUMER,) if sections.get("sparkplug") and sections.get("storage") else ()
+
+
+def open_range(state: NodeState, now_us: int) -> None:
+    """Live reporting stopped at `now_us` (the actor has moved the cursor to the head if nothing was pending)."""
     pending = state.pending
     if pending is None:
-        state.pending = {"from_seq": head, "sent_seq": head, "ranges": [[now_us, None]], "until_seq": None}
+        state.pending = {"ranges": [[now_us, None]], "until_seq": None}
     elif not pending["ranges"] or pending["ranges"][-1][1] is not None:
         pending["ranges"].append([now_us, None])
         pending["until_seq"] = None
@@ -70,11 +91,11 @@ def set_until(state: NodeState, head: int) -> None:
 class Forwarder:
     """Reads the pending samples from the WAL and hands them, in order, to `send(device, changes)`."""
 
-    def __init__(self, config: SparkplugConfig, state: NodeState, read: Callable[[int, int, int], list[Block]],
+    def __init__(self, config: SparkplugConfig, state: NodeState, wal: WalAccess,
                  send: Callable[[str, list[Change]], None], lost: Callable[[int], None]) -> None:
         self.config = config
         self.state = state
-        self.read = read
+        self.wal = wal
         self.send = send
         self.lost = lost
 
@@ -85,18 +106,19 @@ class Forwarder:
         pending = self.state.pending
         if pending is None or pending.get("until_seq") is None:
             return False
-        sent, until = int(pending["sent_seq"]), int(pending["until_seq"])
+        sent, until = self.wal.cursor(CONSUMER), int(pending["until_seq"])
         if sent >= until:
             self._done()
             return False
-        blocks = self.read(sent, READ_SAMPLES, until)
+        blocks = self.wal.read(sent, READ_SAMPLES, until)
         if not blocks:
+            self._save(until)
             self._done()
             return False
         ranges = [(a, b) for a, b in pending["ranges"] if b is not None]
         metrics = self.config.metrics
         limit = self.config.settings.max_metrics_per_message
-        if sent > 0 and blocks[0].first_seq > sent + 1:  # sent 0: the WAL's head was not known
+        if blocks[0].first_seq > sent + 1:
             missing = blocks[0].first_seq - sent - 1
             self.lost(missing)
             log.warning("%s: %d WAL sample(s) after %d were trimmed before the host could get them",
@@ -148,11 +170,9 @@ class Forwarder:
         return True
 
     def _save(self, confirmed: int) -> None:
-        """After each message: a kill repeats at most the message handed to paho before this save."""
-        pending = self.state.pending
-        if pending is not None:
-            pending["sent_seq"] = confirmed
-            self.state.save()
+        """After each message: a kill repeats at most the message handed to paho before this commit."""
+        if self.state.pending is not None:
+            self.wal.commit(CONSUMER, confirmed)
 
     def _done(self) -> None:
         pending = self.state.pending

@@ -37,8 +37,8 @@ class Sequence:
 class NodeState:
     """What survives a restart: the last bdSeq and a pending store-and-forward range.
 
-    ``pending``: None, or ``{"from_seq": WAL head when live reporting stopped, "from_us": when it stopped,
-    "sent_seq": the last WAL sequence already sent as historical}``.
+    ``pending``: None, or the store-and-forward ranges (`forward.py`); the position in the WAL is the
+    node's WAL cursor, not kept here.
     """
 
     def __init__(self, directory: str | Path) -> None:
