@@ -240,6 +240,12 @@ def test_primary_host_state_gates_births_and_the_offline_period_is_sent_historic
     assert node_metric(plant, "petra_sparkplug_historical_lost_total") == 0
     ddata = [m for m in host.received("DDATA", "line1") if m.payload.metrics[0].is_historical]
     assert ddata and all(m.device == "pumps" for m in ddata)
+    # the node's own WAL cursor: at the head once caught up (it follows the head while live)
+    wal = plant.lookup("petra/storage/wal").proxy()
+    plant.write("default", count=1001)
+    wait_until(lambda: [v for v, _, h in host.values("line1")["count"]][-1:] == [1001])
+    head = wal.flush().get()
+    wait_until(lambda: wal.cursor("sparkplug").get() >= head, timeout=15)
 
 
 def test_a_stale_or_malformed_state_changes_nothing(mosquitto: Mosquitto, host: SparkplugHost,
