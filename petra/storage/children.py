@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from petra.drivers.sparkplug.forward import wal_consumers
 from petra.lmdb_files import check_data_file
 from petra.plant import Plant
 from petra.storage.plan import plan_for
@@ -26,8 +25,12 @@ def child_specs(plant: Plant, wiring: Wiring) -> list[ChildSpec]:
     check_data_file(Path(settings.wal.wal_dir), what="WAL")
     plan = plan_for(settings)
     kwargs = {"plant": plant, "settings": settings, "metrics": storage_metrics(plant, wiring)}
-    # the Sparkplug edge node reads its store-and-forward backlog through a cursor of its own, not gating trimming
-    consumers = plan.consumers + wal_consumers(plant.config)
+    consumers = plan.consumers
+    if plant.config.sections.get("sparkplug"):
+        # the edge node reads its store-and-forward backlog through a cursor of its own, not gating trimming
+        from petra.drivers.sparkplug.forward import wal_consumers
+
+        consumers += wal_consumers(plant.config)
     specs = [ChildSpec("wal", WalActor, kwargs={**kwargs, "consumers": consumers, "gating": plan.gating},
                        shutdown_timeout=15.0)]
     # Each tier's module (and its library: clickhouse_driver, boto3) is imported only when the plan has it.

@@ -111,8 +111,7 @@ class Forwarder:
             self._done()
             return False
         blocks = self.wal.read(sent, READ_SAMPLES, until)
-        if not blocks:
-            self._save(until)
+        if not blocks:  # nothing left up to `until` (the cursor follows the head again once this is done)
             self._done()
             return False
         ranges = [(a, b) for a, b in pending["ranges"] if b is not None]
