@@ -6,6 +6,8 @@ import { h, fill } from '../dom.js';
 import { makeWidget } from '../widgets.js';
 import { latest } from '../stream.js';
 
+const APPLY_MS = 250;
+
 export async function mount(el, ctx, route) {
   const body = await ctx.api.get('/v1/screens');
   ctx.screens = body.screens || [];
@@ -34,10 +36,30 @@ export async function mount(el, ctx, route) {
     shownAt.set(c.name, c.timestamp);
     for (const widget of bySignal.get(c.name) || []) widget.update(c);
   };
+  // Values are applied at most every APPLY_MS, each signal's latest: nobody reads a number that changes ten
+  // times a second, and every apply costs the page a frame's style, layout and paint of the changed values.
+  // A change after a quiet spell is applied at once (the next frame); one during the spell waits at most
+  // APPLY_MS, and no change is ever lost, only superseded by a later one of the same signal.
+  const held = new Map();
+  let lastApply = -Infinity;
+  let timer = 0;
+  const apply = () => {
+    timer = 0;
+    lastApply = performance.now();
+    const batch = [...held.values()];
+    held.clear();
+    for (const c of batch) show(c);
+  };
+  const receive = (changes) => {
+    for (const c of latest(changes).values()) held.set(c.name, c);
+    if (timer) return;
+    const wait = lastApply + APPLY_MS - performance.now();
+    if (wait <= 0) apply(); else timer = setTimeout(apply, wait);
+  };
   // subscribe first, then read the values: nothing that changes in between is missed
-  const listener = { signals: names, onChanges: (changes) => { for (const c of latest(changes).values()) show(c); } };
+  const listener = { signals: names, onChanges: receive };
   const unsubscribe = ctx.hub.subscribe(listener);
-  const cleanup = () => { unsubscribe(); for (const { widget } of widgets) widget.destroy?.(); };
+  const cleanup = () => { unsubscribe(); clearTimeout(timer); for (const { widget } of widgets) widget.destroy?.(); };
   if (names.length) {
     try {
       const { signals } = await ctx.api.get('/v1/signals?pattern=*');
