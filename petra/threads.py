@@ -72,11 +72,14 @@ ROLES: tuple[ThreadRole, ...] = (
     ThreadRole("alarm-store-writer", ALARMS,
                "commits alarm transitions to the LMDB store in batches (ends when idle)"),
     ThreadRole("petra-twilio-webhooks_*", ALARMS, "runs a Twilio webhook request (started on demand)"),
-    ThreadRole("petra-opcua", f"{SERVICES}/opcua",
-               "the OPC-UA server's event loop (asyncua): every client session, subscription and value update"),
-    ThreadRole("petra-opcua-worker_*", f"{SERVICES}/opcua",
-               "one of the OPC-UA server's 2 workers: client writes and status reads that wait on the plant, "
-               "method calls, certificate files"),
+    ThreadRole("petra-opcua-feed", f"{SERVICES}/opcua",
+               "sends the served signals' changes and the alarm transitions to the OPC-UA server's process "
+               "(its bus listener only queues)"),
+    ThreadRole("petra-opcua-link", f"{SERVICES}/opcua",
+               "reads the pipe from the OPC-UA server's process: its reports, audit events and log records"),
+    ThreadRole("petra-opcua-call_*", f"{SERVICES}/opcua",
+               "one of 2 workers answering the OPC-UA server's process: logins, client writes, alarm methods, "
+               "status values"),
     ThreadRole("petra-simulator", "petra run --simulate", "the plant simulator's process model"),
     ThreadRole("modbus-server", "petra run --simulate", "the simulated Modbus device's server"),
 )

@@ -21,6 +21,7 @@ address space in one pass through asyncua's node management service (no client r
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,14 @@ class PlanNode:
 class _Trie:
     slot: int | None = None
     children: dict[str, _Trie] = field(default_factory=dict)
+
+
+def served(table: Any, patterns: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(slot, name, group) of the signal table's signals that `patterns` (names or shell patterns) serve."""
+    specs = table.specs
+    every = "*" in patterns
+    return [(slot, name, specs[slot].group) for name, slot in table.index.items()
+            if every or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
 
 
 def plan(signals: Sequence[tuple[int, str, str]], max_children: int = MAX_CHILDREN) -> PlanNode:

@@ -130,7 +130,10 @@ class ConditionContext:
     """What `attach` needs from the server's owner (petra.opcua's actor)."""
 
     plant: Plant
-    wiring: Wiring
+    """The signals (`table`, `bus`): PETRA's plant, or the copy the server's own process keeps."""
+    wiring: Wiring | None
+    """PETRA's wiring (the alarm service, the shared identities, the audit trail), unless the hooks below
+    stand in for it (the server's own process)."""
     namespace: int
     signal_node: Callable[[str], ua.NodeId | None]
     """The NodeId of signal `name`'s variable, None when it is not in the address space."""
@@ -141,6 +144,13 @@ class ConditionContext:
     refused: Callable[[str], None] | None = None
     """Called with a reason ("alarm_denied": not operator; "malformed": bad arguments or EventId) per method
     call refused before it reached the alarm engine (the server's `petra_opcua_refused` counter)."""
+    alarm_service: Callable[[], Any] | None = None
+    """The alarm service (its `config`, `views`, `transition_listeners`, `command`, `audit`), None while it
+    does not exist; default `AlarmService.of(wiring)`."""
+    current: Callable[[Principal], Principal | None] | None = None
+    """A principal with its role as the users file says now; default the wiring's shared identities."""
+    audit: Callable[..., None] | None = None
+    """The audit trail; default the wiring's."""
 
 
 def prepare(server: Server) -> None:
@@ -227,11 +237,21 @@ class Conditions:
             self._link(_nid(method_id))
         self._spawn(self._run())
 
+    def _service(self) -> Any:
+        if self.context.alarm_service is not None:
+            return self.context.alarm_service()
+        return AlarmService.of(self.context.wiring) if self.context.wiring is not None else None
+
+    def _audit(self, event: str, who: str, **details: Any) -> None:
+        audit = self.context.audit or (self.context.wiring.audit if self.context.wiring is not None else None)
+        if audit is not None:
+            audit(event, who, **details)
+
     async def _run(self) -> None:
-        service = AlarmService.of(self.context.wiring)
+        service = self._service()
         while service is None and not self._closed:  # the alarm section has not made its service yet
             await asyncio.sleep(SERVICE_POLL_S)
-            service = AlarmService.of(self.context.wiring)
+            service = self._service()
         if service is None:
             return
         self.service = service
@@ -503,6 +523,10 @@ class Conditions:
         as a write is judged: a session opened before a demotion does not keep acknowledging."""
         if principal is None or principal.user is None:
             return principal  # anonymous: the viewer it always is
+        if self.context.current is not None:
+            return self.context.current(principal)
+        if self.context.wiring is None:
+            return principal
         identities = self.context.wiring.section_state("control").get("identities")
         security = getattr(self.context.plant.config, "security", None)
         if not isinstance(identities, Identities) or security is None:
@@ -533,7 +557,7 @@ class Conditions:
         command = PETRA_COMMAND[kind]
         needed = NEEDED_ROLE.get(kind, Role.OPERATOR)
         if principal is None or not principal.allows(needed):
-            self.context.wiring.audit("opcua.alarm.refused", who, alarm=condition.spec.id, command=command,
+            self._audit("opcua.alarm.refused", who, alarm=condition.spec.id, command=command,
                                       reason=f"{needed.name.lower()} role needed")
             self._count_refusal("alarm_denied")
             return _bad(ua.StatusCodes.BadUserAccessDenied)

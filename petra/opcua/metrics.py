@@ -41,6 +41,43 @@ class OpcuaMetrics:
         registry.register(_GaugeCollector(self.gauges))
 
 
+Counts = dict[tuple[str, tuple[str, ...]], float]
+"""(counter, label values) -> its total."""
+
+
+def counter_values(metrics: OpcuaMetrics) -> Counts:
+    """Every counter's totals (the server's process sends them to PETRA's, which adds what is new)."""
+    found: Counts = {}
+    for name in COUNTERS:
+        counter = getattr(metrics, name)
+        for family in counter.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    found[(name, tuple(sample.labels.values()))] = sample.value
+    return found
+
+
+def add_count(metrics: OpcuaMetrics, name: str, labels: tuple[str, ...], total: float, seen: Counts) -> None:
+    """A counter's total the server's process told at once: add what is new (its reports add the rest)."""
+    if name in COUNTERS:
+        add_counts(metrics, {(name, labels): total}, seen)
+
+
+def add_counts(metrics: OpcuaMetrics, counts: Counts, seen: Counts) -> None:
+    """Add to `metrics` what `counts` holds beyond `seen` (the last totals of the same process), then remember."""
+    for key, total in counts.items():
+        grown = total - seen.get(key, 0.0)
+        if grown <= 0:
+            continue
+        name, labels = key
+        counter = getattr(metrics, name)
+        (counter.labels(*labels) if labels else counter).inc(grown)
+        seen[key] = total
+
+
+COUNTERS = ("writes", "refused", "events", "value_writes")
+
+
 class _GaugeCollector(Collector):
     def __init__(self, gauges: Gauges) -> None:
         self._gauges = gauges

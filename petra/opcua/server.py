@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import fnmatch
 import importlib.util
 import logging
 import math
@@ -41,7 +40,7 @@ from asyncua.common.utils import ServiceError
 from petra.opcua import address_space, pki
 from petra.opcua.metrics import OpcuaMetrics
 from petra.opcua.settings import OpcuaSettings
-from petra.opcua.status import REFRESH_S, StatusObject, alarm_folders, read_status
+from petra.opcua.status import REFRESH_S, StatusObject, alarm_folders
 from petra.opcua.uatypes import status
 from petra.opcua.users import PetraUserManager, principal_of
 from petra.opcua.values import ValueFollower
@@ -50,10 +49,8 @@ from petra.opcua.writes import SignalWrites
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from petra.control.auth import Identities
-    from petra.control.handle import RuntimeHandle
-    from petra.plant import Plant
-    from petra.wiring import Audit, Wiring
+    from petra.opcua.child import Backend
+    from petra.wiring import Audit
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +82,14 @@ def policy_type(name: str) -> ua.SecurityPolicyType:
 class PetraServer:
     """One run of the OPC-UA server (on one loop): built by `start`, ended by `stop`."""
 
-    def __init__(self, plant: Plant, settings: OpcuaSettings, identities: Identities,
-                 runtime: RuntimeHandle | None, metrics: OpcuaMetrics, audit: Audit,
-                 wiring: Wiring | None = None, base_dir: Path | None = None,
-                 executor: ThreadPoolExecutor | None = None) -> None:
+    def __init__(self, plant: Any, settings: OpcuaSettings, backend: Backend, metrics: OpcuaMetrics, audit: Audit,
+                 base_dir: Path | None = None, executor: ThreadPoolExecutor | None = None) -> None:
         self.plant = plant
+        """The signals served: `table` (a copy PETRA keeps current) and `bus` (its changes)."""
         self.settings = settings
-        self.identities = identities
-        self.runtime = runtime
+        self.backend = backend
         self.metrics = metrics
         self.audit = audit
-        self.wiring = wiring
         self.base_dir = base_dir or Path.cwd()
         self.server: Server | None = None
         self.namespace = 0
@@ -106,8 +100,7 @@ class PetraServer:
         self.build_s = 0.0
         self.pki_dir = self._path(settings.pki_dir)
         self.trust = pki.TrustList(self.pki_dir)
-        self.users = PetraUserManager(identities, lambda: plant.config.security, settings.allow_anonymous,
-                                      audit, on_refused=self._refused)
+        self.users = PetraUserManager(backend.authority, settings.allow_anonymous, audit, on_refused=self._refused)
         self._own_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(2, thread_name_prefix="petra-opcua-worker")
         self._follower: ValueFollower | None = None
@@ -200,11 +193,7 @@ class PetraServer:
     def _address_space(self, server: Server) -> None:
         table = self.plant.table
         specs = table.specs
-        patterns = self.settings.signals
-        every = "*" in patterns
-        live = [(slot, name, specs[slot].group) for name, slot in table.index.items()
-                if every or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
-        root = address_space.plan(live)
+        root = address_space.plan(address_space.served(table, self.settings.signals))
         writable = [spec.writable_by is not None and not table.owners[slot].is_chain
                     for slot, spec in enumerate(specs)]
         built = address_space.build(server, self.namespace, root, specs, self.settings.int_type, writable)
@@ -215,8 +204,7 @@ class PetraServer:
         iserver = server.iserver
         names = {nid: self.plant.table.names[slot] for slot, nid in self.node_ids.items()}
         attributes = iserver.attribute_service
-        self._writes = SignalWrites(self.runtime, names, attributes.write, self._executor,  # type: ignore[arg-type]
-                                    self.users.current_principal, self.metrics)
+        self._writes = SignalWrites(names, attributes.write, self._executor, self.backend.apply_writes, self.metrics)
         attributes.write = self._writes.write  # type: ignore[method-assign]
         read = attributes.read
 
@@ -336,12 +324,14 @@ class PetraServer:
 
     async def _attach_conditions(self, server: Server) -> None:
         module = self._conditions_module()
-        if module is None or self.wiring is None:
+        if module is None:
             return
         try:
             context = module.ConditionContext(
-                plant=self.plant, wiring=self.wiring, namespace=self.namespace, signal_node=self.signal_node,
-                principal=principal_of, events_emitted=self.metrics.events.inc)
+                plant=self.plant, wiring=None, namespace=self.namespace, signal_node=self.signal_node,
+                principal=principal_of, events_emitted=self.metrics.events.inc, refused=self._refused,
+                alarm_service=self.backend.alarm_service, current=self.backend.authority.current,
+                audit=self.audit)
             self._conditions = await module.attach(server, context)
         except Exception:  # the signals stay served without the conditions
             log.exception("OPC-UA: the Alarms & Conditions could not be attached")
@@ -392,7 +382,7 @@ class PetraServer:
             try:
                 self.measure()
                 if self._status is not None:
-                    values = await loop.run_in_executor(self._executor, read_status, self.plant, self.runtime,
+                    values = await loop.run_in_executor(self._executor, self.backend.status_values,
                                                         len(self.sessions))
                     await self._status.refresh(values)
             except Exception:

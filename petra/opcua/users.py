@@ -58,13 +58,39 @@ def current_principal(identities: Identities, security: SecuritySettings, princi
     return Principal(principal.name, user.role, principal.via, principal.address, user=principal.user)
 
 
-class PetraUserManager:
-    """asyncua's user manager over PETRA's users; `peer` is the client address of the activation under way."""
+class Authority:
+    """PETRA's side of a login (in PETRA's process): the users file through the shared `Identities`."""
 
-    def __init__(self, identities: Identities, security: Callable[[], SecuritySettings], allow_anonymous: bool,
-                 audit: Audit, on_refused: Callable[[str], None] = lambda reason: None) -> None:
+    def __init__(self, identities: Identities, security: Callable[[], SecuritySettings]) -> None:
         self.identities = identities
         self.security = security
+
+    def login(self, username: str, password: str, address: str) -> Role | str:
+        """The user's role, or why not: "login" (no such user, wrong password) or "locked_out"."""
+        identity = self.identities.current(self.security())
+        if identity is None:
+            return "login"
+        result = identity.login(username, password, address)
+        token = getattr(result, "token", None)
+        if token is None:  # LoginRefused: wrong password, no such user, locked out (the identity audited it)
+            return "locked_out" if getattr(result, "status", 401) == 429 else "login"
+        identity.logout(token, address)
+        role = getattr(result, "role", Role.VIEWER)
+        return role if isinstance(role, Role) else Role.VIEWER
+
+    def current(self, principal: Principal) -> Principal | None:
+        """`principal` with its role as the users file says now; None when the user is gone or locked."""
+        return current_principal(self.identities, self.security(), principal)
+
+
+class PetraUserManager:
+    """asyncua's user manager over PETRA's users; `peer` is the client address of the activation under way.
+
+    `authority` is an `Authority`, or in the server's own process its stand-in that asks PETRA's."""
+
+    def __init__(self, authority: Any, allow_anonymous: bool, audit: Audit,
+                 on_refused: Callable[[str], None] = lambda reason: None) -> None:
+        self.authority = authority
         self.allow_anonymous = allow_anonymous
         self.audit = audit
         self.on_refused = on_refused
@@ -81,20 +107,20 @@ class PetraUserManager:
                 return None
             return PetraUser(role=UserRole.User, name="anonymous",
                              principal=Principal("anonymous", Role.VIEWER, "anonymous", address))
-        identity = self.identities.current(self.security())
-        if identity is None or not isinstance(password, str):
+        if not isinstance(password, str):
             self.on_refused("login")
             return None
-        result = identity.login(username, password, address)
-        token = getattr(result, "token", None)
-        if token is None:  # LoginRefused: wrong password, no such user, locked out (the identity audited it)
-            self.on_refused("locked_out" if getattr(result, "status", 401) == 429 else "login")
+        try:
+            role = self.authority.login(username, password, address)
+        except Exception:  # PETRA could not answer: nobody gets in
+            log.exception("OPC-UA: the login of %r could not be checked", username)
+            role = "login"
+        if not isinstance(role, Role):
+            self.on_refused(str(role))
             return None
-        identity.logout(token, address)
-        role = getattr(result, "role", Role.VIEWER)
         return PetraUser(role=UserRole.User, name=username,
                          principal=Principal(f"user:{username}", role, VIA, address, user=username))
 
     def current_principal(self, principal: Principal) -> Principal | None:
         """`principal` with its role as the users file says now; None when the user is gone or locked."""
-        return current_principal(self.identities, self.security(), principal)
+        return self.authority.current(principal)

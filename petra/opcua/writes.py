@@ -50,15 +50,14 @@ Item = tuple[int, str, Any]
 class SignalWrites:
     """The write service of one server: signals through `write_signal`, the rest to asyncua's `fallback`."""
 
-    def __init__(self, runtime: RuntimeHandle, names: Mapping[ua.NodeId, str],
-                 fallback: Callable[..., Any], executor: Executor,
-                 current: Callable[[Principal], Principal | None] = lambda p: p,
-                 metrics: OpcuaMetrics | None = None) -> None:
-        self.runtime = runtime
+    def __init__(self, names: Mapping[ua.NodeId, str], fallback: Callable[..., Any], executor: Executor,
+                 apply: Callable[[list[Item], Principal], list[int]], metrics: OpcuaMetrics | None = None) -> None:
         self.names = names
         self.fallback = fallback
         self.executor = executor
-        self.current = current
+        self.apply = apply
+        """In a worker thread: the items written as the principal, their status codes (PETRA's
+        `apply_writes`, asked across the pipe when the server runs in its own process)."""
         self.metrics = metrics
 
     async def write(self, params: ua.WriteParameters, user: Any = None) -> list[ua.StatusCode]:
@@ -103,39 +102,50 @@ class SignalWrites:
             else:
                 loop = asyncio.get_running_loop()
                 answered_items = await loop.run_in_executor(self.executor, self._apply, items, principal)
+                if len(answered_items) != len(items):
+                    raise RuntimeError(f"{len(answered_items)} answers to {len(items)} writes")
                 for (i, _, _), code in zip(items, answered_items, strict=True):
                     results[i] = status(code)
         return [r if r is not None else status(ua.StatusCodes.BadInternalError) for r in results]
 
     def _apply(self, items: list[Item], principal: Principal) -> list[int]:
-        """In a worker thread: each item through `write_signal`; its status code."""
-        from petra.control.remote_write import WriteRefused, write_signal
-
-        acting = self.current(principal)
-        codes: list[int] = []
-        for _, name, raw in items:
-            if acting is None:
-                codes.append(ua.StatusCodes.BadUserAccessDenied)
-                self._count("denied")
-                continue
-            if raw is None:
-                codes.append(ua.StatusCodes.BadTypeMismatch)
-                self._count("type")
-                continue
-            try:
-                write_signal(self.runtime, name, raw, acting, "opcua")
-            except WriteRefused as exc:
-                codes.append(STATUS_OF.get(exc.kind, ua.StatusCodes.BadInternalError))
-                self._count(exc.kind)
-            except Exception:
-                log.exception("OPC-UA: writing %s failed", name)
-                codes.append(ua.StatusCodes.BadInternalError)
-                self._count("internal")
-            else:
-                codes.append(ua.StatusCodes.Good)
-                self._count("accepted")
-        return codes
+        try:
+            return self.apply(items, principal)
+        except Exception:
+            log.exception("OPC-UA: the writes of %s could not be applied", principal.name)
+            self._count("internal", len(items))
+            return [ua.StatusCodes.BadInternalError] * len(items)
 
     def _count(self, result: str, n: int = 1) -> None:
         if self.metrics is not None:
             self.metrics.writes.labels(result).inc(n)
+
+
+def apply_writes(runtime: RuntimeHandle, items: list[Item], acting: Principal | None,
+                 count: Callable[[str], None]) -> list[int]:
+    """In PETRA (a worker thread): each item through `write_signal` as `acting` (None: refused); its code."""
+    from petra.control.remote_write import WriteRefused, write_signal
+
+    codes: list[int] = []
+    for _, name, raw in items:
+        if acting is None:
+            codes.append(ua.StatusCodes.BadUserAccessDenied)
+            count("denied")
+            continue
+        if raw is None:
+            codes.append(ua.StatusCodes.BadTypeMismatch)
+            count("type")
+            continue
+        try:
+            write_signal(runtime, name, raw, acting, "opcua")
+        except WriteRefused as exc:
+            codes.append(STATUS_OF.get(exc.kind, ua.StatusCodes.BadInternalError))
+            count(exc.kind)
+        except Exception:
+            log.exception("OPC-UA: writing %s failed", name)
+            codes.append(ua.StatusCodes.BadInternalError)
+            count("internal")
+        else:
+            codes.append(ua.StatusCodes.Good)
+            count("accepted")
+    return codes

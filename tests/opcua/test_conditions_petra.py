@@ -150,7 +150,7 @@ def test_an_alarm_through_petras_server_refresh_viewer_refused_operator_acknowle
     audit = petra.audit_events()
     assert any(e.get("event") == "alarm.ack" and e.get("actor") == "user:otto" for e in audit), audit[-5:]
     assert any(e.get("event") == "opcua.alarm.refused" and e.get("actor") == "user:vera" for e in audit)
-    assert petra.running.metric("petra_opcua_events_total") >= 2
+    wait_until(lambda: petra.running.metric("petra_opcua_events_total") >= 2, 10)
 
 
 def test_the_condition_is_under_its_signal_in_petras_address_space(petra: Opcua, tmp_path: Path) -> None:

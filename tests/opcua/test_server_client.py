@@ -13,6 +13,7 @@ from rich.console import Console
 
 from petra.control.api import ControlApi, Request
 from petra.ctl.render import render_status
+from tests.helpers import wait_until
 from tests.opcua.opcua_support import Opcua, run, serving
 
 
@@ -218,7 +219,7 @@ def test_an_untrusted_client_certificate_is_refused_and_kept_in_pki_rejected(opc
     assert caught.value.code == ua.StatusCodes.BadCertificateUntrusted
     rejected = list((opcua.pki_dir / "rejected").glob("stranger*.der"))
     assert len(rejected) == 1 and rejected[0].read_bytes() == stranger.cert.read_bytes()
-    assert opcua.running.metric("petra_opcua_refused_total", reason="certificate") >= 1
+    wait_until(lambda: opcua.running.metric("petra_opcua_refused_total", reason="certificate") >= 1, 10)
 
 
 def test_status_shows_the_endpoint_and_the_open_sessions(opcua: Opcua) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from asyncua import ua
 
+from tests.helpers import wait_until
 from tests.opcua.opcua_support import Opcua, run, serving
 
 
@@ -42,7 +43,7 @@ def test_a_wrong_password_is_refused_and_repeated_ones_lock_the_user_out(tmp_pat
         events = [e["event"] for e in o.audit_events()]
         assert events.count("auth.login_failed") == 3
         assert "auth.locked_out" in events or "auth.login_refused" in events
-        assert o.running.metric("petra_opcua_refused_total", reason="locked_out") >= 1
+        wait_until(lambda: o.running.metric("petra_opcua_refused_total", reason="locked_out") >= 1, 10)
 
 
 def test_anonymous_when_allowed_is_a_viewer_of_the_signals_served(tmp_path: Path) -> None:
@@ -110,8 +111,8 @@ def test_limits_answer_their_status_codes_and_hostile_clients_do_not_stall_the_s
 
         assert run(still()) == 7
         _wait(lambda: _ticks(o) > ticks + 20, what="the scan to go on")
-        assert o.running.metric("petra_opcua_refused_total", reason="sessions") >= 1
-        assert o.running.metric("petra_opcua_refused_total", reason="monitored_items") >= 2
+        wait_until(lambda: o.running.metric("petra_opcua_refused_total", reason="sessions") >= 1, 10)
+        wait_until(lambda: o.running.metric("petra_opcua_refused_total", reason="monitored_items") >= 2, 10)
 
 
 @pytest.mark.parametrize("how", ["actor", "loop"])
