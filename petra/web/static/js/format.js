@@ -48,3 +48,14 @@ export function globRegExp(pattern, { ignoreCase = true } = {}) {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
   return new RegExp(`^${body}$`, ignoreCase ? 'i' : '');
 }
+
+/** A filter text as a test: a glob when it has * or ?, else a substring; case-insensitive. */
+export function matcher(text) {
+  const t = text.trim().toLowerCase();
+  if (!t) return () => true;
+  if (/[*?]/.test(t)) {
+    const re = globRegExp(t);
+    return (s) => re.test(s.name);
+  }
+  return (s) => s.name.toLowerCase().includes(t) || (s.description || '').toLowerCase().includes(t);
+}

@@ -18,25 +18,46 @@ import { api, ApiError, enc } from './api.js';
 
 const UPLOT = '../vendor/uplot/uPlot.esm.js';
 let uPlot = null;
+let uPlotLoading = null;
+
+/** uPlot, imported on first use (once): a page without a chart never loads it. */
+export function loadPlot() {
+  uPlotLoading ||= import(UPLOT).then((module) => { uPlot = module.default; return uPlot; }, (error) => {
+    uPlotLoading = null; // a later chart tries again
+    throw new Error(`the chart library did not load (${UPLOT}: ${error.message})`);
+  });
+  return uPlotLoading;
+}
 
 /**
- * A TrendChart once uPlot is loaded. uPlot is imported on first use, so a
- * page without a chart never loads it and a missing vendor file breaks only
- * the chart (with a message), not the page.
+ * Ask for a chart's history before the chart exists: GET /v1/trend for `names` over the last `minutes`, at
+ * the pixel width `el` has now, and uPlot's import, both at once. createTrend({early}) uses the answer when
+ * it asks for the same signals and range (and load() when the chart is as wide), so a page can start it
+ * while it still waits for other things (the Trends page: its signal list).
+ */
+export function prefetchTrend(el, names, minutes = 10) {
+  const now = Date.now() / 1000;
+  const range = { since: now - minutes * 60, until: now };
+  const early = { key: `${minutes}|${names.join(',')}`, range, points: chartPoints(chartWidth(el)), at: Date.now() };
+  early.answer = fetchTrend(names.map((name) => ({ name })), range, early.points);
+  loadPlot().catch(() => {}); // createTrend reports a failure
+  return early;
+}
+
+/**
+ * A TrendChart once uPlot is loaded. uPlot is imported on first use, so a page without a chart never loads it
+ * and a missing vendor file breaks only the chart (with a message), not the page. `options.early` is a
+ * prefetchTrend() of the same signals and minutes, used instead of asking again.
  */
 export async function createTrend(el, options) {
   // the history is asked for first, so the server works on it while uPlot loads and builds the chart
-  const now = Date.now() / 1000;
-  const range = { since: now - (options.minutes || 10) * 60, until: now };
-  const early = { range, points: chartPoints(chartWidth(el)), at: Date.now() };
-  early.answer = fetchTrend(options.signals, range, early.points);
-  if (!uPlot) {
-    try {
-      uPlot = (await import(UPLOT)).default;
-    } catch (error) {
-      throw new Error(`the chart library did not load (${UPLOT}: ${error.message})`);
-    }
+  const minutes = options.minutes || 10;
+  const names = options.signals.map((s) => s.name);
+  let early = options.early;
+  if (!early || early.key !== `${minutes}|${names.join(',')}` || Date.now() - early.at >= EARLY_MS) {
+    early = prefetchTrend(el, names, minutes);
   }
+  await loadPlot();
   const chart = new TrendChart(el, options);
   chart.early = early;
   return chart;
@@ -45,6 +66,7 @@ export async function createTrend(el, options) {
 const chartWidth = (el) => Math.max(300, el.clientWidth || 800);
 const chartPoints = (width) => Math.max(100, Math.round(width));
 const EARLY_MS = 5000;
+const EARLY_PX = 24;
 
 /**
  * GET /v1/trend for `signals` over a range: {series, from, note}, series null with the server's message as
@@ -152,7 +174,8 @@ export class TrendChart {
     const early = this.early;
     this.early = null;
     let answer;
-    if (live && early && early.points === points && Date.now() - early.at < EARLY_MS) {
+    // asked at a width a scroll bar or so away from the chart's: as good (a bucket a little off a pixel)
+    if (live && early && Math.abs(early.points - points) <= EARLY_PX && Date.now() - early.at < EARLY_MS) {
       ({ since, until } = early.range); // asked for by createTrend while the chart was being built
       answer = early.answer;
     } else {

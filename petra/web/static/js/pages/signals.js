@@ -8,7 +8,7 @@
 // signals-list, signal-row (data-name=<signal>), signal-value, signal-quality,
 // signal-age, signal-write, signal-force, signal-unforce.
 import { h, fill } from '../dom.js';
-import { formatValue, formatAge, globRegExp } from '../format.js';
+import { formatValue, formatAge, matcher } from '../format.js';
 import { latest } from '../stream.js';
 import { replaceQuery } from '../router.js';
 import { trendPopup } from '../trendpopup.js';
@@ -16,17 +16,6 @@ import { writeDialog, forceDialog, unforceDialog, offersWrite, offersForce } fro
 
 const ROW = 48;
 const OVERSCAN = 8;
-
-/** A filter text as a test: a glob when it has * or ?, else a substring; case-insensitive. */
-export function matcher(text) {
-  const t = text.trim().toLowerCase();
-  if (!t) return () => true;
-  if (/[*?]/.test(t)) {
-    const re = globRegExp(t);
-    return (s) => re.test(s.name);
-  }
-  return (s) => s.name.toLowerCase().includes(t) || (s.description || '').toLowerCase().includes(t);
-}
 
 export async function mount(el, ctx, route) {
   const body = await ctx.api.get('/v1/signals?pattern=*');

@@ -10,17 +10,19 @@
 // trend-csv, trend-png, trend-chart, trend-empty, trend-points, trend-error.
 import { h, fill } from '../dom.js';
 import { replaceQuery } from '../router.js';
-import { createTrend, PENS } from '../trendchart.js';
-import { matcher } from './signals.js';
+import { createTrend, prefetchTrend, PENS } from '../trendchart.js';
+import { matcher } from '../format.js';
 
 const MAX_SIGNALS = 8;
 const RANGES = [[5, '5 min'], [15, '15 min'], [60, '1 h'], [480, '8 h'], [1440, '24 h'], [10080, '7 d']];
 
 export async function mount(el, ctx, route) {
-  const body = await ctx.api.get('/v1/signals?pattern=*');
-  const candidates = body.signals.filter((s) => s.type !== 'string').sort((a, b) => a.name.localeCompare(b.name));
-  const known = new Map(candidates.map((s) => [s.name, s]));
-  let picked = (route.query.get('signals') || '').split(',').filter((n) => known.has(n)).slice(0, MAX_SIGNALS);
+  // the signal list and the chart's history are asked for at once: the page is built first (so the chart's
+  // width is known) and the history of the hash's signals is prefetched; it is used if they all exist
+  const asked = (route.query.get('signals') || '').split(',').filter(Boolean).slice(0, MAX_SIGNALS);
+  let candidates = [];
+  let known = new Map();
+  let picked = [];
   let minutes = Number(route.query.get('minutes')) || 15;
   let live = route.query.get('live') !== '0';
 
@@ -35,6 +37,9 @@ export async function mount(el, ctx, route) {
   const follow = h('button', { type: 'button', class: 'btn', 'data-test': 'trend-follow', hidden: true }, 'Follow live');
   const points = h('span', { class: 'muted', 'data-test': 'trend-points' });
   const chartEl = h('div', { class: 'trend-chart', 'data-test': 'trend-chart' });
+  let chart = null;
+  let builds = 0;
+  let stopped = false;
   const button = (test, label, onclick, title) => h('button', { type: 'button', class: 'btn', 'data-test': test, onclick, title }, label);
   el.append(h('h1', {}, 'Trends'), h('div', { class: 'trend-layout' }, picker, h('div', { style: { minWidth: 0 } },
     h('div', { class: 'toolbar' }, range,
@@ -44,10 +49,12 @@ export async function mount(el, ctx, route) {
       follow, h('span', { class: 'grow' }), points,
       button('trend-csv', 'CSV', () => chart?.exportCsv(fileName())), button('trend-png', 'PNG', () => chart?.exportPng(fileName()))),
     chartEl)));
+  let early = asked.length ? prefetchTrend(chartEl, asked, minutes) : null;
+  const body = await ctx.api.get('/v1/signals?pattern=*');
+  candidates = body.signals.filter((s) => s.type !== 'string').sort((a, b) => a.name.localeCompare(b.name));
+  known = new Map(candidates.map((s) => [s.name, s]));
+  picked = asked.filter((n) => known.has(n));
 
-  let chart = null;
-  let builds = 0;
-  let stopped = false;
   const listener = { signals: [], onChanges: (changes) => { if (chart && live) { chart.append(changes); count(); } } };
   const unsubscribe = ctx.hub.subscribe(listener);
   const fileName = () => `petra-trend-${picked.join('+') || 'none'}-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}`;
@@ -85,8 +92,9 @@ export async function mount(el, ctx, route) {
     }
     const seq = ++builds;
     try {
+      if (seq > 1) early = null; // the prefetch was for the first chart only
       const made = await createTrend(chartEl, {
-        signals: picked.map((n) => known.get(n)), minutes, height: Math.max(300, window.innerHeight - 260),
+        signals: picked.map((n) => known.get(n)), minutes, height: Math.max(300, window.innerHeight - 260), early,
         onZoom: (following) => { follow.hidden = following || !live; },
       });
       if (seq !== builds || stopped) { made.destroy(); return; }
