@@ -63,12 +63,14 @@ def read_rows(path: str | Path, signal: str | None = None, start: dt.datetime | 
     return table.sort_by([("ts", "ascending"), ("seq", "ascending")])
 
 
-def numeric_value(table: pa.Table) -> pa.ChunkedArray:
-    """The value as float64 (bool as 0/1); null for strings."""
+def numeric_value(table: pa.Table, memory_pool: pa.MemoryPool | None = None) -> pa.ChunkedArray:
+    """The value as float64 (bool as 0/1); null for strings. `memory_pool`: where the results are allocated
+    (Arrow's default pool unless told; `GET /v1/trend` gives its own, petra.web.trend)."""
     f = table.column("value_float")
-    i = pc.cast(table.column("value_int"), pa.float64())
-    b = pc.cast(pc.cast(table.column("value_bool"), pa.int8()), pa.float64())
-    return pc.coalesce(f, i, b)
+    i = pc.cast(table.column("value_int"), pa.float64(), memory_pool=memory_pool)
+    b = pc.cast(pc.cast(table.column("value_bool"), pa.int8(), memory_pool=memory_pool), pa.float64(),
+                memory_pool=memory_pool)
+    return pc.coalesce(f, i, b, memory_pool=memory_pool)
 
 
 def query_history(data_dir: str | Path, signal: str, start: dt.datetime | float | None = None,

@@ -104,6 +104,22 @@ def m4(first_t: Sequence[int], last_t: Sequence[int], first: Sequence[float], lo
 # --- the Parquet history ----------------------------------------------------------
 
 
+def trend_pool() -> Any:
+    """The Arrow memory pool of the trend's computations: jemalloc where this pyarrow has it, else Arrow's default.
+
+    Measured in `petra run` (benchmarks/hmi.py's plant, 8 signals x 86,400 points, three runs each): with Arrow's
+    default pool (mimalloc in these wheels) the first GET /v1/trend of a process took 300-360 ms (its compute
+    kernels ~15 times slower than on later calls, ~80-150 ms); with the computations here in jemalloc, 200-270 ms.
+    The Parquet reader and the group-by take no pool and stay in the default one (with jemalloc as the process's
+    default, ARROW_DEFAULT_MEMORY_POOL=jemalloc, the first call was ~100 ms). The results do not depend on it."""
+    from petra.storage.arrow import pa
+
+    try:
+        return pa.jemalloc_memory_pool()
+    except (NotImplementedError, AttributeError, pa.ArrowException):
+        return pa.default_memory_pool()
+
+
 def parquet_trend(data_dir: str | Path, names: Sequence[str], since: float, until: float,
                   points: int) -> dict[str, tuple[list[int], list[float], int]]:
     """Each signal's M4 points over [since, until) (times in microseconds after `since`) from the Parquet
@@ -129,23 +145,26 @@ def parquet_trend(data_dir: str | Path, names: Sequence[str], since: float, unti
     t0, t1 = round(since * 1e6), round(until * 1e6)
     width = max(1, -(-(t1 - t0) // points))
     wanted = pa.array(list(names), pa.string())
+    pool = trend_pool()
     pieces: list[Any] = []
     for part in files:
         try:
-            pieces += _part_rows(part.path, wanted, t0, t1, start, end)
+            pieces += _part_rows(part.path, wanted, t0, t1, start, end, pool)
         except DamagedPart as exc:  # the rest of the history is still worth showing
             warn_damaged(exc)
     found: dict[str, tuple[list[int], list[float], int]] = {name: ([], [], 0) for name in names}
     pieces = [piece for piece in pieces if piece.num_rows]
     if not pieces:
         return found
-    rows = pa.concat_tables(pieces)
+    rows = pa.concat_tables(pieces, memory_pool=pool)
     if not _in_order(pc, pieces):  # parts of later WAL ranges hold later times: normally no sort
-        rows = rows.take(pc.sort_indices(rows, [("ts", "ascending")]))  # stable: parts' order for equal times
+        # stable: the parts' order for equal times
+        rows = pc.take(rows, pc.sort_indices(rows, [("ts", "ascending")], memory_pool=pool), memory_pool=pool)
     ts = rows.column("ts")
-    bucket = pc.min_element_wise(pc.divide(pc.subtract(ts, t0), width), points - 1)
-    key = pc.add(pc.multiply(rows.column("code"), points), bucket)
-    table = pa.table({"key": key, "ts": pc.subtract(ts, t0), "v": rows.column("v")})
+    bucket = pc.min_element_wise(pc.divide(pc.subtract(ts, t0, memory_pool=pool), width, memory_pool=pool), points - 1,
+                                 memory_pool=pool)
+    key = pc.add(pc.multiply(rows.column("code"), points, memory_pool=pool), bucket, memory_pool=pool)
+    table = pa.table({"key": key, "ts": pc.subtract(ts, t0, memory_pool=pool), "v": rows.column("v")})
     agg = table.group_by("key", use_threads=False).aggregate([
         ("ts", "min"), ("ts", "max"), ("v", "first"), ("v", "min"), ("v", "max"), ("v", "last"), ("v", "count"),
     ]).sort_by("key")
@@ -164,7 +183,7 @@ def parquet_trend(data_dir: str | Path, names: Sequence[str], since: float, unti
     return found
 
 
-def _part_rows(path: Path, wanted: Any, t0: int, t1: int, start: Any, end: Any) -> list[Any]:
+def _part_rows(path: Path, wanted: Any, t0: int, t1: int, start: Any, end: Any, pool: Any = None) -> list[Any]:
     """The rows of one part (tables of code, ts in microseconds, v) of the asked signals within [t0, t1)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -190,14 +209,18 @@ def _part_rows(path: Path, wanted: Any, t0: int, t1: int, start: Any, end: Any) 
         for batch in batches:
             signal = batch.column("signal")
             if pa.types.is_dictionary(signal.type):
-                code = pc.take(pc.index_in(signal.dictionary, value_set=wanted), signal.indices)
+                code = pc.take(pc.index_in(signal.dictionary, value_set=wanted, memory_pool=pool), signal.indices,
+                               memory_pool=pool)
             else:
-                code = pc.index_in(signal, value_set=wanted)
-            ts = pc.cast(batch.column("ts"), pa.int64())
-            v = numeric_value(pa.Table.from_batches([batch]))
-            keep = pc.and_kleene(pc.and_kleene(pc.is_valid(code), pc.is_valid(v)),
-                                 pc.and_kleene(pc.greater_equal(ts, t0), pc.less(ts, t1)))
-            piece = pa.table({"code": pc.cast(code, pa.int64()), "ts": ts, "v": v}).filter(pc.fill_null(keep, False))
+                code = pc.index_in(signal, value_set=wanted, memory_pool=pool)
+            ts = pc.cast(batch.column("ts"), pa.int64(), memory_pool=pool)
+            v = numeric_value(pa.Table.from_batches([batch]), memory_pool=pool)
+            keep = pc.and_kleene(
+                pc.and_kleene(pc.is_valid(code, memory_pool=pool), pc.is_valid(v, memory_pool=pool), memory_pool=pool),
+                pc.and_kleene(pc.greater_equal(ts, t0, memory_pool=pool), pc.less(ts, t1, memory_pool=pool),
+                              memory_pool=pool), memory_pool=pool)
+            piece = pc.filter(pa.table({"code": pc.cast(code, pa.int64(), memory_pool=pool), "ts": ts, "v": v}),
+                              pc.fill_null(keep, False), memory_pool=pool)
             pieces.append(piece)
         return pieces
     except (pa.ArrowException, OSError) as exc:
