@@ -102,6 +102,11 @@ class OpcuaActor(SupervisedActor):
         info = self._host.info if self._host is not None and self.ready.is_set() else {}
         return {"opcua": info.get("endpoint"), "port": info.get("port"), "namespace": info.get("namespace")}
 
+    def server_pid(self) -> int | None:
+        """The server process's id (None before it starts)."""
+        process = self._host.process if self._host is not None else None
+        return process.pid if process is not None else None
+
     def crash_loop(self) -> None:
         """Kill the server process (the chaos tests: a crash the supervisor must see)."""
         if self._host is not None:
