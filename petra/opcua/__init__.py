@@ -2,7 +2,8 @@
 
 ```
 services
-└── opcua        asyncua on its own event loop thread (actor.py); signals as variables (address_space.py),
+└── opcua        asyncua in a process of its own (actor.py starts it, host.py feeds and answers it over
+                 link.py's pipe, child.py is that process); signals as variables (address_space.py),
                  values following the signal table (values.py), writes through the one remote-write path
                  (writes.py), PETRA's users (users.py), certificates and trust list (pki.py), the PETRA
                  status object (status.py), metrics (metrics.py); Alarms & Conditions (conditions*.py)

@@ -1,6 +1,7 @@
 """The asyncua server as PETRA runs it: secure by default, PETRA's users, its limits, its write path.
 
-`PetraServer.start()` (on the server's own loop, `petra.opcua.actor`):
+`PetraServer.start()` (on the loop of the server's own process, `petra.opcua.child`; what only PETRA decides,
+logins, writes, status values and alarm commands, it asks of its `backend`):
 
 1. `Server(user_manager=PetraUserManager)` with `allow_remote_admin(False)`, only the listed security policies,
    identity tokens UserName (+ Anonymous only with `allow_anonymous`), the application certificate

@@ -1,7 +1,7 @@
 """Signal values follow the signal table into their nodes, without slowing the scan.
 
-The bus listener (`ValueFollower.listener`) runs in the publishing owner's thread (a signal group, a block
-chain): it only appends the event (immutable columns) to a list under a lock and, for the first event of a
+The bus listener (`ValueFollower.listener`) runs in the publisher's thread (in the server's own process,
+the pipe's reader applying PETRA's batch): it only appends the event (immutable columns) to a list under a lock and, for the first event of a
 batch, wakes the server's loop, so the scan pays the same whatever the number of signals that changed. The
 loop takes the events and keeps the last (value, quality, timestamp) per signal (a signal changing every
 scan costs one node write per batch), then writes each node with the server's fast path
