@@ -290,8 +290,7 @@ class ServerHost:
                     qualities = tuple(qualities[i] for i in keep)
                 alarm_slots = self._alarm_slots
                 moved.update(alarm_slots[s] for s in slots if s in alarm_slots)
-                items.append(("changed", item.owner, tuple(slots), tuple(values), tuple(int(q) for q in qualities),
-                              item.timestamp))
+                items.append(("changed", item.owner, slots, values, qualities, item.timestamp))
             else:  # a Transition
                 view = self._view(item.alarm)
                 items.append(("transition", item.alarm, item.event, item.who, dict(item.details or {}), view))
