@@ -9,13 +9,14 @@
    process subscribes to all 10,000 (one subscription, 100 ms publishing interval) and measures the
    changes/s delivered and the latency from the value being set to the notification arriving.
    Before the client subscribes, the same changes run for as long with no client: what the change load
-   alone costs the scan. Beside it, in the same run, the floor: asyncua alone in a process of its own with the same variables,
-   changes, security and client (`run_floor`).
+   alone costs the scan. Beside it, in the same run, the floor: asyncua alone in a process of its own
+   with the same variables, changes, security and client (`run_floor`). `--pin` puts PETRA on CPU 0 and
+   the server process and the client on CPU 1: what serving costs the scan when it has a core of its own.
    Targets: latency p99 < 250 ms; scan.py's targets held (scan work p99 < 10 ms, tick lateness p99 within
    0.5 ms of a bare sleep loop measured in the same run).
 
     python benchmarks/opcua.py [--seconds 30] [--signals 10000] [--changing 0.1] [--period-ms 100]
-                               [--client-nice 0]
+                               [--client-nice 0] [--pin]
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def _plant(tmp: Path, n: int, port: int) -> tuple[Path, Path]:
 
 
 def run_petra(config_path: str, n: int, fraction: float, period_s: float, ready: Any, go: Any, done: Any,
-              queue: Any, alone_s: float) -> None:
+              queue: Any, alone_s: float, pin: bool = False) -> None:
     import logging
 
     from petra.commands.common import load_or_report
@@ -151,6 +152,11 @@ def run_petra(config_path: str, n: int, fraction: float, period_s: float, ready:
             return
         time.sleep(0.1)
     build_s = ref.proxy().status().get(timeout=10)["build_s"]
+    if pin:  # PETRA on CPU 0, its server process (and the client) on CPU 1
+        os.sched_setaffinity(0, {0})
+        for task in os.listdir("/proc/self/task"):
+            os.sched_setaffinity(int(task), {0})
+        os.sched_setaffinity(ref.proxy().server_pid().get(timeout=10), {1})
     ready.set()
     group = runtime.tree.lookup("petra/core/signals/field")
     names = [f"field.g{i // 100}.s{i % 100}" for i in range(n)]
@@ -273,6 +279,8 @@ async def _measure(url: str, tmp: Path, args: Any, go: Any, done: Any) -> dict[s
 def _client_process(url: str, tmp: str, args: Any, go: Any, done: Any, out: Any) -> None:
     if args.client_nice:
         os.nice(args.client_nice)
+    if args.pin:
+        os.sched_setaffinity(0, {1})
     out.put(asyncio.run(_measure(url, Path(tmp), args, go, done)))
 
 
@@ -343,6 +351,9 @@ def main() -> int:
     parser.add_argument("--client-nice", type=int, default=0,
                         help="the client process's niceness (10: it takes only the CPU PETRA leaves, as a SCADA "
                              "client on its own machine would; 0, the default, competes with PETRA for the cores)")
+    parser.add_argument("--pin", action="store_true",
+                        help="PETRA on CPU 0, the server process and the client on CPU 1: what serving costs the "
+                             "scan when the server has a core of its own (the two then share one core)")
     args = parser.parse_args()
 
     build = asyncio.run(_build(args.signals))
@@ -364,7 +375,7 @@ def main() -> int:
         floor_proc.join()
         ready, go, done = ctx.Event(), ctx.Event(), ctx.Event()
         petra = ctx.Process(target=run_petra, args=(str(config_path), args.signals, args.changing,
-                                                    args.period_ms / 1000, ready, go, done, q, args.seconds))
+                                                    args.period_ms / 1000, ready, go, done, q, args.seconds, args.pin))
         petra.start()
         if not ready.wait(900):
             print("PETRA did not start", file=sys.stderr)
