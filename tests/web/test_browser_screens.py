@@ -29,13 +29,17 @@ def widget(page, kind: str, signal: str):
     return page.locator(f'[data-test="widget"][data-type="{kind}"][data-signal="{signal}"]')
 
 
-INK_JS = """(canvas) => {
-    const {data} = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+INK_JS = """(holder) => {
+    const box = holder.parentElement;
+    const layer = box.closest('[data-test="screen"]').querySelector('[data-test="value-layer"]');
+    const r = box.getBoundingClientRect(), c = layer.getBoundingClientRect(), k = layer.width / c.width;
+    const {data} = layer.getContext('2d').getImageData(Math.round((r.left - c.left) * k), Math.round((r.top - c.top) * k),
+                                                       Math.round(r.width * k), Math.round(r.height * k));
     let ink = 0, sum = 0;
     for (let i = 3; i < data.length; i += 4) if (data[i] > 0) { ink += 1; sum = (sum * 31 + i * data[i]) % 1000000007; }
     return {ink, sum};
 }"""
-"""A value canvas's drawn pixels: how many have ink, and a checksum of where."""
+"""The pixels the screen's value layer drew over a value's box: how many have ink, and a checksum of where."""
 
 
 def test_a_screen_from_the_config_renders_each_widget_and_follows_its_signals(hmi: Hmi, browser):
@@ -48,7 +52,7 @@ def test_a_screen_from_the_config_renders_each_widget_and_follows_its_signals(hm
     expect(widget(page, "value", "temperature").get_by_test_id("widget-label")).to_have_text("Vessel")
     value = widget(page, "value", "temperature").get_by_test_id("widget-value")
     expect(value).to_have_text(re.compile(r"^20.*°C"))
-    # the value is drawn on the canvas (its text above is the canvas's fallback, for screen readers)
+    # the value is drawn on the screen's value layer, over its box (the text above is kept for screen readers)
     before = wait_until(lambda: (ink := value.evaluate(INK_JS))["ink"] > 50 and ink)
     lamp = widget(page, "lamp", "pump_on").get_by_test_id("widget-lamp")
     expect(lamp).to_have_attribute("data-on", "false")

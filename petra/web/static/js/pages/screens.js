@@ -3,7 +3,7 @@
 // GET /v1/signals and then the stream. #/screen/<name>.
 // data-test: screen (data-name=<name>), screen-missing, and the widgets' (widgets.js).
 import { h, fill } from '../dom.js';
-import { makeWidget } from '../widgets.js';
+import { makeWidget, ValueLayer } from '../widgets.js';
 import { latest } from '../stream.js';
 
 const APPLY_MS = 250;
@@ -18,9 +18,13 @@ export async function mount(el, ctx, route) {
       : 'No screens are configured (web.screens in the plant config).'));
     return null;
   }
-  const widgets = screen.widgets.map((w) => ({ view: w, widget: makeWidget(w, ctx) }));
   const grid = h('div', { class: 'screen-grid', 'data-test': 'screen', 'data-name': screen.name,
-    style: { gridTemplateColumns: `repeat(${screen.columns || 12}, minmax(0, 1fr))` } }, widgets.map((w) => w.widget.el));
+    style: { gridTemplateColumns: `repeat(${screen.columns || 12}, minmax(0, 1fr))` } });
+  // the live values of the screen are drawn on one canvas over its grid (widgets.js ValueLayer)
+  const layer = new ValueLayer(grid, ctx.hub);
+  const widgetCtx = Object.assign(Object.create(ctx), { values: layer });
+  const widgets = screen.widgets.map((w) => ({ view: w, widget: makeWidget(w, widgetCtx) }));
+  grid.prepend(...widgets.map((w) => w.widget.el));
   el.append(h('h1', {}, screen.title || screen.name), grid);
 
   const bySignal = new Map();
@@ -59,7 +63,12 @@ export async function mount(el, ctx, route) {
   // subscribe first, then read the values: nothing that changes in between is missed
   const listener = { signals: names, onChanges: receive };
   const unsubscribe = ctx.hub.subscribe(listener);
-  const cleanup = () => { unsubscribe(); clearTimeout(timer); for (const { widget } of widgets) widget.destroy?.(); };
+  const cleanup = () => {
+    unsubscribe();
+    clearTimeout(timer);
+    for (const { widget } of widgets) widget.destroy?.();
+    layer.destroy();
+  };
   if (names.length) {
     try {
       const { signals } = await ctx.api.get('/v1/signals?pattern=*');
