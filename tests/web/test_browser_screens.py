@@ -33,8 +33,8 @@ INK_JS = """(holder) => {
     const box = holder.parentElement;
     const layer = box.closest('[data-test="screen"]').querySelector('[data-test="value-layer"]');
     const r = box.getBoundingClientRect(), c = layer.getBoundingClientRect(), k = layer.width / c.width;
-    const {data} = layer.getContext('2d').getImageData(Math.round((r.left - c.left) * k), Math.round((r.top - c.top) * k),
-                                                       Math.round(r.width * k), Math.round(r.height * k));
+    const {data} = layer.getContext('2d').getImageData(Math.round((r.left - c.left) * k),
+        Math.round((r.top - c.top) * k), Math.round(r.width * k), Math.round(r.height * k));
     let ink = 0, sum = 0;
     for (let i = 3; i < data.length; i += 4) if (data[i] > 0) { ink += 1; sum = (sum * 31 + i * data[i]) % 1000000007; }
     return {ink, sum};
