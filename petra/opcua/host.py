@@ -328,14 +328,14 @@ class ServerHost:
         service = self._service
         if service is not None:  # a new list: the committing thread may be iterating over the old one
             service.transition_listeners = [f for f in service.transition_listeners if f != self.on_transition]
-        if self.link is not None:
-            self.link.tell("stop")
+        asked = self.link is not None and self.link.try_tell("stop")
         process = self.process
         if process is not None:
             try:
-                process.wait(STOP_TIMEOUT_S)
+                process.wait(STOP_TIMEOUT_S if asked else 0.1)
             except subprocess.TimeoutExpired:
-                log.warning("OPC-UA: the server process did not end in %.0f s; killed", STOP_TIMEOUT_S)
+                log.warning("OPC-UA: the server process did not end%s; killed",
+                            f" in {STOP_TIMEOUT_S:.0f} s" if asked else " (its pipe is blocked)")
                 process.kill()
                 process.wait(5)
         if self.link is not None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import pickle
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -48,21 +50,32 @@ class Link:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _send(self, message: tuple[Any, ...]) -> None:
+    def _send(self, message: tuple[Any, ...], lock_timeout: float = -1) -> bool:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         if self.closed.is_set():
             raise LinkClosed("the OPC-UA server process is gone")
+        if not self._send_lock.acquire(timeout=lock_timeout):
+            return False  # another sender is stuck on a full pipe (the other side does not read)
         try:
-            with self._send_lock:
-                self.conn.send_bytes(data)
+            self.conn.send_bytes(data)
         except (OSError, ValueError) as exc:  # the other end closed
             self._closed()
             raise LinkClosed(str(exc)) from None
+        finally:
+            self._send_lock.release()
+        return True
 
     def tell(self, name: str, *args: Any) -> None:
         """Send and forget; a closed link drops it (the other side is gone anyway)."""
         with contextlib.suppress(LinkClosed):
             self._send(("tell", name, args))
+
+    def try_tell(self, name: str, *args: Any, timeout: float = 1.0) -> bool:
+        """`tell` unless the pipe has been blocked for `timeout` (the other side hung): whether it went."""
+        try:
+            return self._send(("tell", name, args), lock_timeout=timeout)
+        except LinkClosed:
+            return False
 
     def call(self, name: str, *args: Any, timeout: float = 30.0) -> Any:
         """Ask the other side and wait (never from the reader thread); raises what its handler raised."""
@@ -148,6 +161,15 @@ class Link:
                 self.on_closed()
 
     def close(self) -> None:
+        """Close the pipe: both readers see its end (a shut-down socket wakes a blocked read, a closed fd
+        does not)."""
+        with contextlib.suppress(OSError, ValueError):
+            sock = socket.socket(fileno=os.dup(self.conn.fileno()))
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        if self._reader.is_alive() and self._reader is not threading.current_thread():
+            self._reader.join(5)
         with contextlib.suppress(OSError):
             self.conn.close()
         self._closed()

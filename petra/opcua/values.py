@@ -1,8 +1,9 @@
 """Signal values follow the signal table into their nodes, without slowing the scan.
 
 The bus listener (`ValueFollower.listener`) runs in the publisher's thread (in the server's own process,
-the pipe's reader applying PETRA's batch): it only appends the event (immutable columns) to a list under a lock and, for the first event of a
-batch, wakes the server's loop, so the scan pays the same whatever the number of signals that changed. The
+the pipe's reader applying PETRA's batch): it only appends the event (immutable columns) to a list under
+a lock and, for the first event of a batch, wakes the server's loop, so the publisher pays the same
+whatever the number of signals that changed. The
 loop takes the events and keeps the last (value, quality, timestamp) per signal (a signal changing every
 scan costs one node write per batch), then writes each node with the server's fast path
 (`write_attribute_value`, which notifies the monitored items), with the signal's timestamp as
