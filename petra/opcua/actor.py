@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from petra.control.auth import Identities
@@ -24,22 +23,8 @@ from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
 
-WORKER_NAME = "petra-opcua-worker"
-WORKERS = 2
-
-
 class OpcuaStopped(RuntimeError):
     pass
-
-
-def started_executor(workers: int = WORKERS, name: str = WORKER_NAME) -> ThreadPoolExecutor:
-    """Worker threads, all started now (none appears later, none outlives their owner)."""
-    executor = ThreadPoolExecutor(workers, thread_name_prefix=name)
-    barrier = threading.Barrier(workers + 1)
-    for _ in range(workers):  # each submit finds no idle worker and starts one
-        executor.submit(barrier.wait)
-    barrier.wait()
-    return executor
 
 
 class OpcuaActor(SupervisedActor):

@@ -39,6 +39,7 @@ from petra.config.model import SignalConfig
 from petra.messages import SignalsChanged
 from petra.opcua.link import Link
 from petra.opcua.settings import OpcuaSettings
+from petra.opcua.workers import started_executor
 from petra.owners import Owner
 from petra.security.roles import Principal, Role
 from petra.signals import SignalTable
@@ -186,8 +187,6 @@ class ServerProcess:
             os.nice(NICE)
         first = pickle.loads(self.conn.recv_bytes())
         boot: Boot = first[2][0]
-        from petra.opcua.actor import started_executor
-
         calls = ThreadPoolExecutor(1, thread_name_prefix="petra-opcua-child-call")
         link = self.link = Link(self.conn, {}, calls, name="petra-opcua-child-link", on_closed=self._closed)
         root = logging.getLogger()

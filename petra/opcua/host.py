@@ -35,6 +35,7 @@ from petra.opcua.metrics import Counts, OpcuaMetrics, add_count, add_counts
 from petra.opcua.settings import OpcuaSettings
 from petra.opcua.status import read_status
 from petra.opcua.users import Authority
+from petra.opcua.workers import started_executor
 from petra.opcua.writes import apply_writes
 from petra.plant import Plant
 from petra.security.roles import Principal
@@ -114,8 +115,6 @@ class ServerHost:
     # -- start ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        from petra.opcua.actor import started_executor
-
         self._calls = started_executor(CALL_WORKERS, CALL_THREAD)
         ours, theirs = socket.socketpair()
         env = dict(os.environ)

@@ -64,6 +64,8 @@ def test_a_crash_in_a_told_message_restarts_only_that_pooled_actor(start):
     tree.lookup("root/a").tell("boom")
     wait_until(lambda: journal.count("start", "a") == 2, what="a restarted")
     assert journal.count("start", "b") == 1
+    # on_start runs before the supervisor records the successor's ref: wait for the record too
+    wait_until(lambda: tree.lookup("root/a") is not None, what="a registered again")
     assert tree.lookup("root/a").ask("hi", timeout=5)[1] == "hi"
     node = next(n for n in tree.tree().walk() if n.path == "root/a")
     assert node.restarts == 1 and "boom" in (node.last_error or "")
