@@ -203,7 +203,7 @@ def _part_rows(path: Path, wanted: Any, t0: int, t1: int, start: Any, end: Any, 
             groups.append(index)
         if not groups:
             return []
-        batches = file.iter_batches(batch_size=65_536, row_groups=groups,
+        batches = file.iter_batches(batch_size=65_536, row_groups=groups, use_threads=False,
                                     columns=["signal", "ts", "value_bool", "value_int", "value_float"])
         pieces = []
         for batch in batches:
