@@ -41,6 +41,21 @@ def test_one_point_per_second_the_last_value_kept_and_only_the_newest_points():
     assert ring.history("s", None, None, 10)["rows"] == []  # strings are not trended
 
 
+def test_a_sample_in_slices_takes_what_one_whole_sample_takes():
+    specs = [SignalConfig(f"x{i}", DataType.FLOAT, 0.0) for i in range(45)]
+    whole, sliced = TrendRing(SignalTable(specs), 10), TrendRing(SignalTable(specs), 10)
+    whole.sample()
+    for part in range(20):
+        sliced.sample(part, 20)
+    for ring in (whole, sliced):
+        for i in range(45):
+            change(ring.table, 200.0 + i % 3, **{f"x{i}": float(i)})
+    assert whole.sample() == 45
+    assert sum(sliced.sample(part, 20) for part in range(20)) == 45  # each signal in exactly one slice
+    assert all(whole.history(f"x{i}", None, None, 10) == sliced.history(f"x{i}", None, None, 10) for i in range(45))
+    assert sliced.sample(3, 20) == 0  # a slice sampled again: nothing changed since
+
+
 def test_more_points_than_asked_come_as_buckets_with_min_max_mean_last_count():
     signals = table()
     ring = TrendRing(signals, 100)
