@@ -271,8 +271,8 @@ async def _measure(url: str, tmp: Path, args: Any, go: Any, done: Any) -> dict[s
     await asyncio.sleep(args.seconds)
     state["measuring"][0] = False
     elapsed = time.perf_counter() - t0
+    await state["client"].disconnect()  # before the server is told to end: a clean close, no traceback
     done.set()
-    await state["client"].disconnect()
     return {"latencies": list(state["latencies"]), "elapsed": elapsed, "subscribe_s": state["subscribe_s"]}
 
 
