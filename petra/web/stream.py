@@ -20,7 +20,9 @@ far) instead of holding memory. At most `MAX_STREAMS` streams are open (503 past
 Threads and cost: `StreamHub.listener` runs in the publishing owner's thread (one bus listener for every
 stream, subscribed while a stream is open) and does no work per change and none per stream: it appends the
 event to the hub's list and, for the first event since the last batch, asks the HTTP loop (one
-`call_soon_threadsafe`) for a `tick` at most `BATCH_S` after the previous one. The tick, on the loop, merges
+`call_soon_threadsafe`) for a `tick` at most `BATCH_S` after the previous one, run once the scan under way
+has ended (at most `MAX_GAP_WAIT_S` later): a batch for 50 tabs is milliseconds of Python, which inside a
+scan would share the interpreter with it and stretch its work. The tick, on the loop, merges
 the batch's events into the latest (value, quality, time) of each changed slot in C (`dict.update` over
 zipped columns: a signal that changed twice in a batch is sent once, with its last value), finds each
 stream's changed slots by one set intersection, encodes each changed slot's JSON once for every stream that
@@ -56,6 +58,10 @@ from petra.plant import Plant
 from petra.values import Quality
 
 BATCH_S = 0.1
+GAP_POLL_S = 0.001
+MAX_GAP_WAIT_S = 0.05
+"""A batch waits for the scan under way to end at most this long (a scan that overruns does not hold the
+streams back longer)."""
 STATUS_S = 1.0
 KEEPALIVE_S = 5.0
 MAX_PENDING = 20_000
@@ -268,12 +274,23 @@ class StreamHub:
                 loop.call_soon_threadsafe(self._tick_soon)
 
     def _tick_soon(self) -> None:
-        """On the loop: tick now, or when `BATCH_S` has passed since the last one."""
+        """On the loop: tick now, or when `BATCH_S` has passed since the last one (in the scan's gap)."""
         wait = self._last_tick + BATCH_S - time.monotonic()
         if wait > 0 and self._loop is not None:
-            self._loop.call_later(wait, self.tick)
+            self._loop.call_later(wait, self._tick_between_scans, time.monotonic() + wait + MAX_GAP_WAIT_S)
         else:
-            self.tick()
+            self._tick_between_scans(time.monotonic() + MAX_GAP_WAIT_S)
+
+    def _tick_between_scans(self, latest: float) -> None:
+        """The tick once the scan under way is done (a batch for many streams is milliseconds of Python that
+        would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`."""
+        stats = self.plant.stats
+        tick, done = stats.last_tick_monotonic, stats.last_complete_monotonic
+        scanning = tick is not None and (done is None or done < tick)
+        if scanning and time.monotonic() < latest and self._loop is not None:
+            self._loop.call_later(GAP_POLL_S, self._tick_between_scans, latest)
+            return
+        self.tick()
 
     def tick(self) -> None:
         """On the loop: the batch's latest change per slot to every stream that carries it, encoded once."""

@@ -1,0 +1,55 @@
+"""A stream batch goes out between two scans: its Python work never shares the interpreter with a scan under way
+(benchmarks/hmi.py: the scan's work p99 with 50 streams went from 24 ms to 13.5 ms), and a scan that does not
+end does not hold the streams back for longer than `MAX_GAP_WAIT_S`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+from petra.bus import ChangeBus
+from petra.clock.scanstats import ScanStats
+from petra.config.model import SignalConfig
+from petra.messages import SignalsChanged
+from petra.owners import Owner
+from petra.signals import SignalTable
+from petra.values import DataType, Quality
+from petra.web.stream import MAX_GAP_WAIT_S, StreamHub, Subscription
+from tests.helpers import run_apart
+
+
+def _change(value: float) -> SignalsChanged:
+    return SignalsChanged(Owner.group("default"), slots=(0,), values=(value,), qualities=(int(Quality.GOOD),),
+                          timestamp=time.time())
+
+
+def test_a_batch_waits_for_the_scan_under_way_and_goes_out_when_it_ends() -> None:
+    table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
+    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+
+    async def scenario() -> tuple[float, float]:
+        stream = hub.open("otto", asyncio.get_running_loop())
+        stream.subscription = Subscription.parse({"signals": ["x"]}, table.index)
+        plant.stats.record_tick(time.monotonic(), 0.0)  # a scan under way
+        hub.listener(_change(1.0))
+        await asyncio.sleep(0.02)
+        assert hub.ticks == 0 and not stream.wake.is_set()  # held while the scan runs
+        ended = time.monotonic()
+        plant.stats.record_scan(ended, 0.02)  # the scan ends: the batch goes out
+        await asyncio.wait_for(stream.wake.wait(), 5)
+        sent_after_end = time.monotonic() - ended
+        assert hub.ticks == 1 and b'"x"' in b"".join(stream.take_encoded())
+        stream.wake.clear()
+        await asyncio.sleep(0.15)  # past the batch interval
+        plant.stats.record_tick(time.monotonic(), 0.0)  # a scan that never ends
+        started = time.monotonic()
+        hub.listener(_change(2.0))
+        await asyncio.wait_for(stream.wake.wait(), 5)
+        return sent_after_end, time.monotonic() - started
+
+    sent_after_end, held = run_apart(scenario())
+    assert hub.ticks == 2
+    assert sent_after_end < 1.0  # promptly (polled every millisecond; generous for a loaded machine)
+    assert held >= MAX_GAP_WAIT_S * 0.9  # it waited for the scan, then went out without it ending
