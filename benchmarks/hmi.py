@@ -1,6 +1,7 @@
 """Web HMI benchmark: a real headless Chromium against a real PETRA (`petra run`, its `web:` listener).
 
     .venv/bin/python benchmarks/hmi.py [--seconds 10] [--clients 0,10,25,50] [--skip-browser] [--skip-scan]
+                                       [--client-nice 0]
 
 Prints each figure beside the issue's target:
 
@@ -381,7 +382,7 @@ def scan_petra(config_path: str, commands: mp.Queue, results: mp.Queue) -> None:
     results.put("stopped")
 
 
-def bench_scan(seconds: float, levels: list[int]) -> None:
+def bench_scan(seconds: float, levels: list[int], client_nice: int = 0) -> None:
     root = Path(tempfile.mkdtemp(prefix="petra-hmi-scan-"))
     port = free_port()
     add_user(root / "users.yaml")
@@ -394,12 +395,15 @@ def bench_scan(seconds: float, levels: list[int]) -> None:
     commands, results = context.Queue(), context.Queue()
     child = context.Process(target=scan_petra, args=(str(config), commands, results))
     child.start()
+    if client_nice:  # after PETRA's process started (it keeps nice 0): the stream clients take what PETRA leaves
+        os.nice(client_nice)
     assert results.get(timeout=300) == "started"
     wait_port(port)
     time.sleep(2.0)  # warm-up, as scan.py
     cookie, csrf = login(port)
     names = [out for block in plant["blocks"] for out in block["outputs"].values() if "_s" in out]  # numeric
-    print(f"  (load average {os.getloadavg()[0]:.2f}; each client: 200 signals changing every 50 ms scan)")
+    print(f"  (load average {os.getloadavg()[0]:.2f}; each client: 200 signals changing every 50 ms scan; "
+          f"clients at nice {client_nice})")
     base_cpu = None
     clients: list[StreamClient] = []
     try:
@@ -438,6 +442,9 @@ def main() -> int:
     parser.add_argument("--clients", default="0,10,25,50", help="client counts for the scan phase")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-scan", action="store_true")
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="the stream clients' niceness in the scan phase (10: they take only the CPU PETRA "
+                             "leaves, as browsers on other machines would; 0, the default, compete with it)")
     args = parser.parse_args()
     print(f"web HMI benchmark (Chromium {CHROMIUM}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})")
     if not args.skip_browser:
@@ -445,7 +452,7 @@ def main() -> int:
         bench_browser(args.seconds)
     if not args.skip_scan:
         print(f"2. streams on benchmarks/scan.py's plant (target: {TARGET_CLIENTS} clients, scan target held)")
-        bench_scan(args.seconds, [int(n) for n in args.clients.split(",")])
+        bench_scan(args.seconds, [int(n) for n in args.clients.split(",")], args.client_nice)
     return 0
 
 
