@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from petra.control.auth import Identities
@@ -22,6 +23,10 @@ from petra.wiring import Wiring
 from supervision import SupervisedActor
 
 log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 120.0
+"""A server process that neither listens nor says why within this fails the actor (a hung start)."""
+
 
 class OpcuaStopped(RuntimeError):
     pass
@@ -40,6 +45,7 @@ class OpcuaActor(SupervisedActor):
         self.wiring = wiring
         self._host: Any = None
         self._crashed: str | None = None
+        self._started_at = 0.0
         self.ready = threading.Event()
         """Set once the server listens (`endpoints` says where)."""
 
@@ -51,6 +57,7 @@ class OpcuaActor(SupervisedActor):
         settings = self.plant.config.settings("opcua", OpcuaSettings)
         host = self._host = ServerHost(self.plant, settings, self.identities, self.runtime, self.metrics, self.wiring,
                                        on_ready=self.ready.set, on_failed=self._failed)
+        self._started_at = time.monotonic()
         host.start()
 
     def _failed(self, reason: str) -> None:
@@ -64,6 +71,8 @@ class OpcuaActor(SupervisedActor):
             self.metrics.gauges.up = 0
             code = host.process.poll() if host.process is not None else None
             raise OpcuaStopped(f"the OPC-UA server process ended (exit code {code}; {self._crashed or 'no reason'})")
+        if host is not None and not self.ready.is_set() and time.monotonic() - self._started_at > START_TIMEOUT_S:
+            raise OpcuaStopped(f"the OPC-UA server did not start within {START_TIMEOUT_S:.0f} s")
 
     def release(self) -> None:
         host, self._host = self._host, None

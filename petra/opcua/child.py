@@ -69,7 +69,6 @@ class Boot:
     """The alarms' config (`AlarmsConfig`), None without an alarm service."""
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     log_level: int = logging.INFO
-    gc_freeze: bool = True
 
 
 @dataclass
@@ -246,15 +245,17 @@ class ServerProcess:
             with contextlib.suppress(Exception):
                 await server.stop()
             return 1
-        if boot.gc_freeze:  # the address space is long-lived: no full collection walks it (p99 latency)
-            gc.collect()
-            gc.freeze()
+        gc.collect()  # the address space is long-lived: no full collection walks it again (p99 latency)
+        gc.freeze()
         link.tell("ready", {"endpoint": server.endpoint, "port": server.port, "namespace": server.namespace,
                             "build_s": server.build_s})
         try:
             while not self.stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_event.wait(), REPORT_S)
+                if not server.listening():  # asyncua's listener went: end, so PETRA starts a server anew
+                    log.error("OPC-UA: the server stopped listening")
+                    return 1
                 server.measure()
                 link.tell("report", server.status(), vars(metrics.gauges).copy(), counter_values(metrics))
         finally:

@@ -92,9 +92,10 @@ class ServerHost:
         self._service: Any = None
         table = plant.table
         self._layout = len(table.names)
+        self._alarm_slots = alarm_state_slots(list(table.names))
         self._forwarded = self._needed_slots()
         self._forwarding_owners = {table.owners[slot] for slot in self._forwarded}
-        self._alarm_slots = alarm_state_slots(list(table.names))
+        self._booted_alarms = False
 
     # -- what the server needs --------------------------------------------------------------------
 
@@ -102,8 +103,7 @@ class ServerHost:
         table = self.plant.table
         served = {slot for slot, _, _ in address_space.served(table, self.settings.signals)}
         service = _alarm_service(self.wiring)
-        names = list(table.names)
-        served.update(alarm_state_slots(names))
+        served.update(self._alarm_slots)
         if service is not None:
             for spec in service.config.alarms:
                 for name in (spec.signal, spec.setpoint_signal):
@@ -140,6 +140,7 @@ class ServerHost:
         service = self._service
         views = {k: dict(v) for k, v in list(service.views.items())} if service is not None else {}
         level = logging.getLogger("petra").getEffectiveLevel()
+        self._booted_alarms = service is not None
         return Boot(settings=self.settings, base_dir=str(Path.cwd()), specs=list(table.specs),
                     index=dict(table.index), owners=list(table.owners), values=list(table.values),
                     quality=list(table.quality), timestamps=list(table.timestamps),
@@ -248,6 +249,9 @@ class ServerHost:
                 self._follow_alarms()
                 if len(self.plant.table.names) != self._layout:
                     self.on_failed("the signal list changed: the OPC-UA server starts again with it")
+                    return
+                if self._service is not None and not self._booted_alarms:
+                    self.on_failed("the alarms started after the OPC-UA server: it starts again with them")
                     return
             if not self._wake.is_set():
                 continue

@@ -366,6 +366,11 @@ class PetraServer:
             total += len(getattr(sub, "_not_acknowledged_results", {}) or {})
         return total
 
+    def listening(self) -> bool:
+        """Whether asyncua's TCP listener still serves (False before `start` and after `stop`)."""
+        bserver = self.server.bserver if self.server is not None else None
+        return bserver is not None and bserver._server is not None and bserver._server.is_serving()
+
     def measure(self) -> None:
         """Refresh the metrics' gauges (on the loop)."""
         if self.server is None:
