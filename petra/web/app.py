@@ -255,6 +255,7 @@ class WebApp:
             now = clock()
             if stream.has_news() and now - last_batch < BATCH_S:
                 await asyncio.sleep(BATCH_S - (now - last_batch))
+            await self.hub.between_scans()  # a write is Python too: in the gap between two scans
             changes, alarms, dropped = stream.take()
             encoded = stream.take_encoded()
             if changes or encoded:

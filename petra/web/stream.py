@@ -22,7 +22,9 @@ stream, subscribed while a stream is open) and does no work per change and none 
 event to the hub's list and, for the first event since the last batch, asks the HTTP loop (one
 `call_soon_threadsafe`) for a `tick` at most `BATCH_S` after the previous one, run once the scan under way
 has ended (at most `MAX_GAP_WAIT_S` later): a batch for 50 tabs is milliseconds of Python, which inside a
-scan would share the interpreter with it and stretch its work. The tick, on the loop, merges
+scan would share the interpreter with it and stretch its work. A batch of many changed signals (10,000 on 50
+tabs: tens of milliseconds, more than the gap of a 50 ms scan) goes out in slices of at most `SLICE_S`, each
+in a gap, and each stream's write waits for a gap too (`between_scans`). The tick, on the loop, merges
 the batch's events into the latest (value, quality, time) of each changed slot in C (`dict.update` over
 zipped columns: a signal that changed twice in a batch is sent once, with its last value), finds each
 stream's changed slots by one set intersection, encodes each changed slot's JSON once for every stream that
@@ -46,7 +48,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -62,6 +64,10 @@ GAP_POLL_S = 0.001
 MAX_GAP_WAIT_S = 0.05
 """A batch waits for the scan under way to end at most this long (a scan that overruns does not hold the
 streams back longer)."""
+SLICE_S = 0.002
+"""A batch's work runs on the loop in slices of about this long, each between two scans."""
+ENCODE_SLICE = 250
+STREAM_SLICE = 10
 STATUS_S = 1.0
 KEEPALIVE_S = 5.0
 MAX_PENDING = 20_000
@@ -214,6 +220,9 @@ class StreamHub:
         self.encoder = Encoder(plant)
         self.ticks = 0
         self._forced: dict[int, tuple[Any, str]] = {}
+        self._batch: Iterator[None] | None = None
+        """The batch going out a slice at a time (on the loop), if any."""
+        self._gap: asyncio.Future[None] | None = None
 
     def open(self, owner: str, loop: asyncio.AbstractEventLoop) -> Stream:
         """A new stream for `owner`; ApiError 503 past `max_streams`."""
@@ -281,19 +290,54 @@ class StreamHub:
         else:
             self._tick_between_scans(time.monotonic() + MAX_GAP_WAIT_S)
 
+    def scanning(self) -> bool:
+        """Whether a scan is under way (ticked and not yet complete)."""
+        stats = self.plant.stats
+        tick, done = stats.last_tick_monotonic, stats.last_complete_monotonic
+        return tick is not None and (done is None or done < tick)
+
     def _tick_between_scans(self, latest: float) -> None:
         """The tick once the scan under way is done (a batch for many streams is milliseconds of Python that
         would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`."""
-        stats = self.plant.stats
-        tick, done = stats.last_tick_monotonic, stats.last_complete_monotonic
-        scanning = tick is not None and (done is None or done < tick)
-        if scanning and time.monotonic() < latest and self._loop is not None:
+        if self._batch is not None:  # the previous batch is still going out: this one follows it
+            if self._loop is not None:
+                self._loop.call_later(GAP_POLL_S, self._tick_between_scans, latest)
+            return
+        if self.scanning() and time.monotonic() < latest and self._loop is not None:
             self._loop.call_later(GAP_POLL_S, self._tick_between_scans, latest)
             return
-        self.tick()
+        self._batch = self._batch_steps()
+        self._run_batch(time.monotonic() + MAX_GAP_WAIT_S)
+
+    def _run_batch(self, latest: float) -> None:
+        """On the loop: the batch under way, a slice of at most `SLICE_S` at a time, each between two scans (a
+        batch of 10,000 changed signals is tens of milliseconds: longer than the gap of a 50 ms scan)."""
+        steps = self._batch
+        if steps is None:
+            return
+        loop = self._loop
+        if loop is not None and self.scanning() and time.monotonic() < latest:
+            loop.call_later(GAP_POLL_S, self._run_batch, latest)
+            return
+        until = time.monotonic() + SLICE_S
+        for _ in steps:
+            if loop is not None and time.monotonic() >= until:
+                loop.call_soon(self._run_batch, time.monotonic() + MAX_GAP_WAIT_S)
+                return
+        self._batch = None
 
     def tick(self) -> None:
-        """On the loop: the batch's latest change per slot to every stream that carries it, encoded once."""
+        """The batch's latest change per slot to every stream that carries it, encoded once (all at once; on the
+        loop the ticks run `_batch_steps` a slice at a time)."""
+        if self._batch is not None:  # finish the one under way first: streams get batches in order
+            for _ in self._batch:
+                pass
+            self._batch = None
+        for _ in self._batch_steps():
+            pass
+
+    def _batch_steps(self) -> Iterator[None]:
+        """One batch, yielding between slices of its work (`ENCODE_SLICE` slots encoded, a slice of streams)."""
         with self._lock:
             events, self._events = self._events, []
             self._tick_asked = False
@@ -312,13 +356,22 @@ class StreamHub:
             if slot < len(table.values):
                 latest[slot] = (table.values[slot], table.quality[slot], table.timestamps[slot])
         streams = self.streams()
-        encoded = self.encoder.batch(latest)
         changed = latest.keys()
-        for stream in streams:
-            wanted = stream.subscription.signals
-            slots = changed if wanted is None else wanted & changed
+        wanted = [(stream, changed if stream.subscription.signals is None else stream.subscription.signals & changed)
+                  for stream in streams]
+        needed: set[int] = set()
+        for _, slots in wanted:
+            needed.update(slots)
+        order = sorted(needed)
+        encoded: dict[int, bytes] = {}
+        for first in range(0, len(order), ENCODE_SLICE):
+            encoded.update(self.encoder.encode(latest, order[first:first + ENCODE_SLICE], forced))
+            yield
+        for k, (stream, slots) in enumerate(wanted, 1):
             if slots:
-                stream.offer_encoded(b",".join([encoded(slot) for slot in sorted(slots)]), len(slots))
+                stream.offer_encoded(b",".join([encoded[slot] for slot in sorted(slots)]), len(slots))
+            if k % STREAM_SLICE == 0:
+                yield
         if any(s.subscription.alarms for s in streams):
             alarm_slots = self._alarm_state_slots()
             moved = {alarm_slots[slot] for slot in alarm_slots.keys() & changed}
@@ -326,6 +379,24 @@ class StreamHub:
                 if stream.subscription.alarms:
                     for alarm_id in moved:
                         stream.alarm_moved(alarm_id)
+
+    async def between_scans(self) -> None:
+        """Return once no scan is under way (at most `MAX_GAP_WAIT_S` later): a stream's write waits for the gap.
+        Every stream waiting shares one poll."""
+        if not self.scanning():
+            return
+        if self._gap is None or self._gap.done():
+            self._gap = asyncio.get_running_loop().create_future()
+            self._poll_gap(self._gap, time.monotonic() + MAX_GAP_WAIT_S)
+        await asyncio.shield(self._gap)
+
+    def _poll_gap(self, gap: asyncio.Future[None], latest: float) -> None:
+        if gap.done():
+            return
+        if self.scanning() and time.monotonic() < latest:
+            gap.get_loop().call_later(GAP_POLL_S, self._poll_gap, gap, latest)
+        else:
+            gap.set_result(None)
 
     def _flipped(self) -> set[int]:
         """The slots forced, released or forced anew since the last look (which this one becomes)."""
@@ -358,39 +429,40 @@ class Encoder:
         self._heads: list[str] = []
         self._qualities = {int(q): f',"quality":"{q.name.lower()}","timestamp":' for q in Quality}
 
-    def _head(self, slot: int) -> str:
+    def encode(self, latest: dict[int, tuple[Any, int, float]], slots: Iterable[int],
+               forced: dict[int, tuple[Any, str]]) -> dict[int, bytes]:
+        """Each of `slots`' item for its value in `latest` (one loop: no call per item)."""
         names = self.plant.table.names
-        if len(names) != len(self._names) or names[slot] != self._names[slot]:
-            self._names = list(names)
-            self._heads = ['{"name":' + json.dumps(name) + ',"value":' for name in self._names]
-        return self._heads[slot]
+        if len(names) != len(self._names):
+            self._name_parts(names)
+        heads, known, qualities, isfinite, out = self._heads, self._names, self._qualities, math.isfinite, {}
+        for slot in slots:
+            if names[slot] is not known[slot] and names[slot] != known[slot]:  # a reload renamed slots
+                self._name_parts(names)
+                heads, known = self._heads, self._names
+            value, quality, ts = latest[slot]
+            kind = type(value)
+            if kind is float and isfinite(value):
+                text = repr(value)
+            elif kind is bool:
+                text = "true" if value else "false"
+            elif kind is int:
+                text = str(value)
+            else:
+                text = json.dumps(value, default=str)
+            force = forced.get(slot) if forced else None
+            tail = "}" if force is None else ',"forced":true,"force_reason":' + json.dumps(force[1]) + "}"
+            quality_part = qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'
+            out[slot] = (heads[slot] + text + quality_part + repr(float(ts)) + tail).encode()
+        return out
 
-    def batch(self, latest: dict[int, tuple[Any, int, float]]) -> Callable[[int], bytes]:
-        """`encoded(slot)` for this batch's `latest` (cached: a slot many streams carry is encoded once)."""
-        cache: dict[int, bytes] = {}
-        forced = self.plant.table.forced
-
-        def encoded(slot: int) -> bytes:
-            item = cache.get(slot)
-            if item is None:
-                value, quality, ts = latest[slot]
-                item = cache[slot] = self.item(slot, value, quality, ts, forced.get(slot))
-            return item
-
-        return encoded
+    def _name_parts(self, names: Iterable[str]) -> None:
+        self._names = list(names)
+        self._heads = ['{"name":' + json.dumps(name) + ',"value":' for name in self._names]
 
     def item(self, slot: int, value: Any, quality: int, ts: float, force: tuple[Any, str] | None) -> bytes:
-        if type(value) is float and math.isfinite(value):
-            text = repr(value)
-        elif type(value) is bool:
-            text = "true" if value else "false"
-        elif type(value) is int:
-            text = str(value)
-        else:
-            text = json.dumps(value, default=str)
-        tail = "}" if force is None else ',"forced":true,"force_reason":' + json.dumps(force[1]) + "}"
-        quality_part = self._qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'
-        return f"{self._head(slot)}{text}{quality_part}{float(ts)!r}{tail}".encode()  # one string, one encode
+        """One change item (as `encode` makes it)."""
+        return self.encode({slot: (value, quality, ts)}, (slot,), {slot: force} if force else {})[slot]
 
     def items(self, changes: Iterable[Change]) -> list[bytes]:
         """Items for queued (name, value, quality, timestamp) changes: a new subscription's current values."""

@@ -53,3 +53,34 @@ def test_a_batch_waits_for_the_scan_under_way_and_goes_out_when_it_ends() -> Non
     assert hub.ticks == 2
     assert sent_after_end < 1.0  # promptly (polled every millisecond; generous for a loaded machine)
     assert held >= MAX_GAP_WAIT_S * 0.9  # it waited for the scan, then went out without it ending
+
+
+def test_a_large_batch_goes_out_in_slices_and_a_scan_that_starts_between_them_holds_the_rest(monkeypatch) -> None:
+    import petra.web.stream as stream_module
+
+    monkeypatch.setattr(stream_module, "SLICE_S", 0.0)  # one slice per turn of the loop
+    count = 3 * stream_module.ENCODE_SLICE
+    table = SignalTable([SignalConfig(f"s{i}", DataType.FLOAT, 0.0) for i in range(count)])
+    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+
+    async def scenario() -> tuple[bool, bool, list[str]]:
+        stream = hub.open("otto", asyncio.get_running_loop())
+        stream.subscription = Subscription.parse({"signals": ["*"]}, table.index)
+        hub.listener(SignalsChanged(Owner.group("default"), slots=tuple(range(count)),
+                                    values=tuple(float(i) for i in range(count)),
+                                    qualities=(int(Quality.GOOD),) * count, timestamp=time.time()))
+        while hub._batch is None:  # the first slice is under way
+            await asyncio.sleep(0)
+        plant.stats.record_tick(time.monotonic(), 0.0)  # a scan starts between two slices
+        await asyncio.sleep(0.02)
+        held = hub._batch is not None and not stream.has_news()
+        plant.stats.record_scan(time.monotonic(), 0.02)
+        await asyncio.wait_for(stream.wake.wait(), 5)
+        import json
+        items = json.loads(b"[" + b",".join(stream.take_encoded()) + b"]")
+        return held, hub._batch is None, [item["name"] for item in items]
+
+    held, done, names = run_apart(scenario())
+    assert held  # the rest of the batch waited for the scan to end
+    assert done and names == [f"s{i}" for i in range(count)]  # then all of it, in slot order, each once
