@@ -231,10 +231,11 @@ class StreamHub:
                 raise ApiError(503, f"{self.max_streams} streams are open already; close a tab or try again later")
             stream = Stream(secrets.token_urlsafe(12), owner, loop)
             self._streams[stream.id] = stream
-            if len(self._streams) == 1:
+            if len(self._streams) == 1:  # the first on this loop (the hub outlives the web actor's loops)
                 self._loop = loop
                 self._events = []
                 self._tick_asked = False
+                self._batch = self._gap = None  # what was under way on a loop that stopped is for nobody now
                 self.plant.bus.subscribe(self.listener)
         return stream
 
@@ -298,41 +299,42 @@ class StreamHub:
 
     def _tick_between_scans(self, latest: float) -> None:
         """The tick once the scan under way is done (a batch for many streams is milliseconds of Python that
-        would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`."""
-        if self._batch is not None:  # the previous batch is still going out: this one follows it
-            if self._loop is not None:
-                self._loop.call_later(GAP_POLL_S, self._tick_between_scans, latest)
-            return
-        if self.scanning() and time.monotonic() < latest and self._loop is not None:
+        would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`; after
+        the batch still going out, if any (streams get batches in order)."""
+        if self._batch is not None and self._loop is not None:
             self._loop.call_later(GAP_POLL_S, self._tick_between_scans, latest)
             return
         self._batch = self._batch_steps()
-        self._run_batch(time.monotonic() + MAX_GAP_WAIT_S)
+        self._run_batch(self._batch, latest)
 
-    def _run_batch(self, latest: float) -> None:
-        """On the loop: the batch under way, a slice of at most `SLICE_S` at a time, each between two scans (a
-        batch of 10,000 changed signals is tens of milliseconds: longer than the gap of a 50 ms scan)."""
-        steps = self._batch
-        if steps is None:
-            return
+    def _run_batch(self, steps: Iterator[None], latest: float) -> None:
+        """On the loop: the batch `steps`, a slice of at most `SLICE_S` at a time, each once no scan is under way
+        (or at `latest`): a batch of 10,000 changed signals is tens of milliseconds, longer than the gap of a
+        50 ms scan."""
         loop = self._loop
+        if steps is not self._batch:
+            return  # dropped (the streams it was for are gone)
         if loop is not None and self.scanning() and time.monotonic() < latest:
-            loop.call_later(GAP_POLL_S, self._run_batch, latest)
+            loop.call_later(GAP_POLL_S, self._run_batch, steps, latest)
             return
         until = time.monotonic() + SLICE_S
-        for _ in steps:
-            if loop is not None and time.monotonic() >= until:
-                loop.call_soon(self._run_batch, time.monotonic() + MAX_GAP_WAIT_S)
-                return
+        try:
+            for _ in steps:
+                if loop is not None and time.monotonic() >= until:
+                    loop.call_soon(self._run_batch, steps, time.monotonic() + MAX_GAP_WAIT_S)
+                    return
+        except BaseException:
+            self._batch = None  # a batch that failed is lost, not the ones after it
+            raise
         self._batch = None
 
     def tick(self) -> None:
         """The batch's latest change per slot to every stream that carries it, encoded once (all at once; on the
         loop the ticks run `_batch_steps` a slice at a time)."""
-        if self._batch is not None:  # finish the one under way first: streams get batches in order
-            for _ in self._batch:
+        steps, self._batch = self._batch, None
+        if steps is not None:  # finish the one under way first: streams get batches in order
+            for _ in steps:
                 pass
-            self._batch = None
         for _ in self._batch_steps():
             pass
 
@@ -385,8 +387,9 @@ class StreamHub:
         Every stream waiting shares one poll."""
         if not self.scanning():
             return
+        loop = asyncio.get_running_loop()
         if self._gap is None or self._gap.done():
-            self._gap = asyncio.get_running_loop().create_future()
+            self._gap = loop.create_future()
             self._poll_gap(self._gap, time.monotonic() + MAX_GAP_WAIT_S)
         await asyncio.shield(self._gap)
 
@@ -459,10 +462,6 @@ class Encoder:
     def _name_parts(self, names: Iterable[str]) -> None:
         self._names = list(names)
         self._heads = ['{"name":' + json.dumps(name) + ',"value":' for name in self._names]
-
-    def item(self, slot: int, value: Any, quality: int, ts: float, force: tuple[Any, str] | None) -> bytes:
-        """One change item (as `encode` makes it)."""
-        return self.encode({slot: (value, quality, ts)}, (slot,), {slot: force} if force else {})[slot]
 
     def items(self, changes: Iterable[Change]) -> list[bytes]:
         """Items for queued (name, value, quality, timestamp) changes: a new subscription's current values."""

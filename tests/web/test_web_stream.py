@@ -198,7 +198,7 @@ def test_the_encoded_items_are_the_json_of_each_change():
     encoder = Encoder(SimpleNamespace(table=table))  # type: ignore[arg-type]
     for slot, value, quality in [(0, 1.5, 0), (0, float("nan"), 0), (1, 3, 1), (2, "text \"\u00e9\"", 2),
                                  (0, True, 0), (0, 1e300, 0)]:
-        item = json.loads(encoder.item(slot, value, quality, 1700000000.123456, table.forced.get(slot)))
+        item = json.loads(encoder.encode({slot: (value, quality, 1700000000.123456)}, [slot], table.forced)[slot])
         expected = {"name": table.names[slot], "value": value,
                     "quality": ["good", "uncertain", "bad"][quality], "timestamp": 1700000000.123456}
         if slot == 1:

@@ -84,3 +84,57 @@ def test_a_large_batch_goes_out_in_slices_and_a_scan_that_starts_between_them_ho
     held, done, names = run_apart(scenario())
     assert held  # the rest of the batch waited for the scan to end
     assert done and names == [f"s{i}" for i in range(count)]  # then all of it, in slot order, each once
+
+
+def test_a_batch_or_gap_wait_left_on_a_loop_that_stopped_does_not_hold_the_streams_of_the_next_loop() -> None:
+    """The hub outlives the web actor (its restarts start a new loop): what was under way on the old loop
+    must not hold the new loop's streams back."""
+    table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
+    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+
+    async def stopped_mid_batch() -> None:
+        stream = hub.open("otto", asyncio.get_running_loop())
+        stream.subscription = Subscription.parse({"signals": ["x"]}, table.index)
+        plant.stats.record_tick(time.monotonic(), 0.0)  # a scan under way: the batch and a write wait for it
+        hub.listener(_change(1.0))
+        waiting = asyncio.ensure_future(hub.between_scans())
+        while hub._batch is None:
+            await asyncio.sleep(0.001)
+        assert not waiting.done()
+        hub.close(stream)  # the web actor stops: its streams end, its loop with them
+
+    async def next_loop() -> bytes:
+        stream = hub.open("otto", asyncio.get_running_loop())
+        stream.subscription = Subscription.parse({"signals": ["x"]}, table.index)
+        plant.stats.record_scan(time.monotonic(), 0.02)
+        hub.listener(_change(2.0))
+        await asyncio.wait_for(stream.wake.wait(), 5)
+        plant.stats.record_tick(time.monotonic(), 0.0)
+        waiting = asyncio.ensure_future(hub.between_scans())
+        plant.stats.record_scan(time.monotonic(), 0.02)
+        await asyncio.wait_for(waiting, 5)
+        return b"".join(stream.take_encoded())
+
+    run_apart(stopped_mid_batch())
+    assert b'"value":2.0' in run_apart(next_loop())
+
+
+def test_a_batch_that_fails_loses_only_itself() -> None:
+    """A change for a slot the table no longer has (a reload shrank it) fails its batch; the next goes out."""
+    table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
+    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+
+    async def scenario() -> bytes:
+        stream = hub.open("otto", asyncio.get_running_loop())
+        stream.subscription = Subscription.parse({"signals": "*"}, table.index)
+        hub.listener(SignalsChanged(Owner.group("default"), slots=(7,), values=(1.0,),
+                                    qualities=(int(Quality.GOOD),), timestamp=time.time()))
+        while hub.ticks == 0:
+            await asyncio.sleep(0.001)
+        hub.listener(_change(2.0))
+        await asyncio.wait_for(stream.wake.wait(), 5)
+        return b"".join(stream.take_encoded())
+
+    assert b'"value":2.0' in run_apart(scenario())
