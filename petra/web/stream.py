@@ -439,6 +439,9 @@ class Encoder:
         if len(names) != len(self._names):
             self._name_parts(names)
         heads, known, qualities, isfinite, out = self._heads, self._names, self._qualities, math.isfinite, {}
+        # each (quality, timestamp)'s tail is made once: an event's slots share its time, and a float's
+        # repr is most of an item's cost
+        tails: dict[tuple[int, float], str] = {}
         for slot in slots:
             if names[slot] is not known[slot] and names[slot] != known[slot]:  # a reload renamed slots
                 self._name_parts(names)
@@ -454,9 +457,13 @@ class Encoder:
             else:
                 text = json.dumps(value, default=str)
             force = forced.get(slot) if forced else None
-            tail = "}" if force is None else ',"forced":true,"force_reason":' + json.dumps(force[1]) + "}"
-            quality_part = qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'
-            out[slot] = (heads[slot] + text + quality_part + repr(float(ts)) + tail).encode()
+            tail = tails.get((quality, ts))
+            if tail is None:
+                quality_part = qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'
+                tail = tails[(quality, ts)] = quality_part + repr(float(ts)) + "}"
+            if force is not None:
+                tail = tail[:-1] + ',"forced":true,"force_reason":' + json.dumps(force[1]) + "}"
+            out[slot] = (heads[slot] + text + tail).encode()
         return out
 
     def _name_parts(self, names: Iterable[str]) -> None:
