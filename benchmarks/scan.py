@@ -59,7 +59,7 @@ def generate(chains: int, blocks_per_chain: int) -> dict:
             for port, flavour in outputs.items():
                 out_names[port] = f"c{c}_{flavour}{i}"
             fill = {"enable": "enable", "prev": prev or "1.0", "prevb": prevb or "true"}
-            block = {
+            block: dict[str, object] = {
                 "name": f"c{c}_b{i}",
                 "type": kind,
                 "inputs": {p: v.format(**fill) for p, v in inputs.items()},

@@ -184,6 +184,7 @@ class WebApp:
         assert self.ring is not None
         part = 0
         while True:
+            await self.hub.between_scans()  # Python too: in the gap between two scans
             try:  # one slice at a time, spread over the second (ring.sample)
                 self.ring.sample(part, RING_SLICES)
             except Exception:  # a sample that fails must not end the sampling (a reload mid-sample)
@@ -272,14 +273,16 @@ class WebApp:
                 self.hub.poll_forced()
                 last_forced = clock()
             if stream.subscription.status and clock() - last_status >= STATUS_S:
-                body = await loop.run_in_executor(self.control.executor, self.status.get)
-                if body is not None:
-                    await _event(response, "status", json.dumps(body, default=str))
+                await self.hub.between_scans()  # the status is milliseconds of Python (once for every stream)
+                text = await loop.run_in_executor(self.control.executor, self.status.text)
+                if text is not None:
+                    await _event(response, "status", text)
                 last_status = last_write = clock()
             if clock() - last_write >= KEEPALIVE_S:
                 await response.write(b": keep-alive\n\n")
                 last_write = clock()
             if clock() - checked >= REAUTH_S and principal.via == "session":
+                await self.hub.between_scans()
                 checked = clock()
                 try:
                     await self._identify(request)

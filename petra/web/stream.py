@@ -66,6 +66,8 @@ MAX_GAP_WAIT_S = 0.05
 streams back longer)."""
 SLICE_S = 0.002
 """A batch's work runs on the loop in slices of about this long, each between two scans."""
+GUARD_S = 0.003
+"""A slice starts only if the next scan is due at least this much later (more than a slice, so it ends first)."""
 ENCODE_SLICE = 250
 STREAM_SLICE = 10
 STATUS_S = 1.0
@@ -222,7 +224,7 @@ class StreamHub:
         self._forced: dict[int, tuple[Any, str]] = {}
         self._batch: Iterator[None] | None = None
         """The batch going out a slice at a time (on the loop), if any."""
-        self._gap: asyncio.Future[None] | None = None
+        self._gap: asyncio.Future[bool] | None = None
 
     def open(self, owner: str, loop: asyncio.AbstractEventLoop) -> Stream:
         """A new stream for `owner`; ApiError 503 past `max_streams`."""
@@ -291,11 +293,18 @@ class StreamHub:
         else:
             self._tick_between_scans(time.monotonic() + MAX_GAP_WAIT_S)
 
-    def scanning(self) -> bool:
-        """Whether a scan is under way (ticked and not yet complete)."""
+    def in_gap(self) -> bool:
+        """Whether a slice of Python may run now without sharing the interpreter with a scan: none is under way
+        and the next is not due within `GUARD_S` (expected one scan period after the last tick; a clock that
+        has stopped ticking for more than a period holds nothing back)."""
         stats = self.plant.stats
         tick, done = stats.last_tick_monotonic, stats.last_complete_monotonic
-        return tick is not None and (done is None or done < tick)
+        if tick is None:
+            return True
+        if (done is None or done < tick) and self.plant.main_has_chains:
+            return False  # a scan under way (without chains the main task's scans never complete: only ticks)
+        period = self.plant.scan_time_s
+        return not tick + period - GUARD_S <= time.monotonic() <= tick + 2 * period
 
     def _tick_between_scans(self, latest: float) -> None:
         """The tick once the scan under way is done (a batch for many streams is milliseconds of Python that
@@ -314,7 +323,7 @@ class StreamHub:
         loop = self._loop
         if steps is not self._batch:
             return  # dropped (the streams it was for are gone)
-        if loop is not None and self.scanning() and time.monotonic() < latest:
+        if loop is not None and not self.in_gap() and time.monotonic() < latest:
             loop.call_later(GAP_POLL_S, self._run_batch, steps, latest)
             return
         until = time.monotonic() + SLICE_S
@@ -383,23 +392,26 @@ class StreamHub:
                         stream.alarm_moved(alarm_id)
 
     async def between_scans(self) -> None:
-        """Return once no scan is under way (at most `MAX_GAP_WAIT_S` later): a stream's write waits for the gap.
-        Every stream waiting shares one poll."""
-        if not self.scanning():
-            return
-        loop = asyncio.get_running_loop()
-        if self._gap is None or self._gap.done():
-            self._gap = loop.create_future()
-            self._poll_gap(self._gap, time.monotonic() + MAX_GAP_WAIT_S)
-        await asyncio.shield(self._gap)
+        """Return in a gap between two scans (`in_gap`), or once one has been awaited for `MAX_GAP_WAIT_S`: a
+        stream's write waits for the gap. Every stream waiting shares one poll, and each looks again when it
+        wakes (50 writes one after the other would otherwise run on into the next scan)."""
+        while not self.in_gap():
+            if self._gap is None or self._gap.done():
+                self._gap = asyncio.get_running_loop().create_future()
+                self._poll_gap(self._gap, time.monotonic() + MAX_GAP_WAIT_S)
+            if not await asyncio.shield(self._gap):
+                return  # waited the longest a write may
 
-    def _poll_gap(self, gap: asyncio.Future[None], latest: float) -> None:
+    def _poll_gap(self, gap: asyncio.Future[bool], latest: float) -> None:
+        """Resolve `gap` True in the next gap, False at `latest`."""
         if gap.done():
             return
-        if self.scanning() and time.monotonic() < latest:
+        if self.in_gap():
+            gap.set_result(True)
+        elif time.monotonic() < latest:
             gap.get_loop().call_later(GAP_POLL_S, self._poll_gap, gap, latest)
         else:
-            gap.set_result(None)
+            gap.set_result(False)
 
     def _flipped(self) -> set[int]:
         """The slots forced, released or forced anew since the last look (which this one becomes)."""
@@ -496,7 +508,8 @@ def _quality(value: int) -> str:
 
 
 class StatusCache:
-    """`GET /v1/status` without `process`, computed at most once per `STATUS_S` for every stream together."""
+    """`GET /v1/status` without `process`, computed (and its JSON encoded) at most once per `STATUS_S` for every
+    stream together."""
 
     def __init__(self, compute: Callable[[], Any], clock: Callable[[], float] = time.monotonic) -> None:
         self.compute = compute
@@ -504,13 +517,25 @@ class StatusCache:
         self._lock = threading.Lock()
         self._at = -1e9
         self._body: Any = None
+        self._text: str | None = None
 
     def get(self) -> Any:
         with self._lock:
-            now = self.clock()
-            if now - self._at >= STATUS_S * 0.9:
-                body = self.compute()
-                if isinstance(body, dict):
-                    body = {k: v for k, v in body.items() if k != "process"}
-                self._body, self._at = body, now
-            return self._body
+            return self._fresh()
+
+    def text(self) -> str | None:
+        """`get()` as JSON (None while there is no status), encoded once for every stream."""
+        with self._lock:
+            body = self._fresh()
+            if self._text is None and body is not None:
+                self._text = json.dumps(body, default=str)
+            return self._text
+
+    def _fresh(self) -> Any:
+        now = self.clock()
+        if now - self._at >= STATUS_S * 0.9:
+            body = self.compute()
+            if isinstance(body, dict):
+                body = {k: v for k, v in body.items() if k != "process"}
+            self._body, self._at, self._text = body, now, None
+        return self._body

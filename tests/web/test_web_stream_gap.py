@@ -15,8 +15,13 @@ from petra.messages import SignalsChanged
 from petra.owners import Owner
 from petra.signals import SignalTable
 from petra.values import DataType, Quality
-from petra.web.stream import MAX_GAP_WAIT_S, StreamHub, Subscription
+from petra.web.stream import GUARD_S, MAX_GAP_WAIT_S, StreamHub, Subscription
 from tests.helpers import run_apart
+
+
+def _plant(table: SignalTable) -> SimpleNamespace:
+    """What the hub reads of a plant: a main task with chains, at a 50 ms scan."""
+    return SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats(), scan_time_s=0.05, main_has_chains=True)
 
 
 def _change(value: float) -> SignalsChanged:
@@ -26,7 +31,7 @@ def _change(value: float) -> SignalsChanged:
 
 def test_a_batch_waits_for_the_scan_under_way_and_goes_out_when_it_ends() -> None:
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
-    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    plant = _plant(table)
     hub = StreamHub(plant)  # type: ignore[arg-type]
 
     async def scenario() -> tuple[float, float]:
@@ -61,7 +66,7 @@ def test_a_large_batch_goes_out_in_slices_and_a_scan_that_starts_between_them_ho
     monkeypatch.setattr(stream_module, "SLICE_S", 0.0)  # one slice per turn of the loop
     count = 3 * stream_module.ENCODE_SLICE
     table = SignalTable([SignalConfig(f"s{i}", DataType.FLOAT, 0.0) for i in range(count)])
-    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    plant = _plant(table)
     hub = StreamHub(plant)  # type: ignore[arg-type]
 
     async def scenario() -> tuple[bool, bool, list[str]]:
@@ -90,7 +95,7 @@ def test_a_batch_or_gap_wait_left_on_a_loop_that_stopped_does_not_hold_the_strea
     """The hub outlives the web actor (its restarts start a new loop): what was under way on the old loop
     must not hold the new loop's streams back."""
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
-    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    plant = _plant(table)
     hub = StreamHub(plant)  # type: ignore[arg-type]
 
     async def stopped_mid_batch() -> None:
@@ -123,7 +128,7 @@ def test_a_batch_or_gap_wait_left_on_a_loop_that_stopped_does_not_hold_the_strea
 def test_a_batch_that_fails_loses_only_itself() -> None:
     """A change for a slot the table no longer has (a reload shrank it) fails its batch; the next goes out."""
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
-    plant = SimpleNamespace(table=table, bus=ChangeBus(), stats=ScanStats())
+    plant = _plant(table)
     hub = StreamHub(plant)  # type: ignore[arg-type]
 
     async def scenario() -> bytes:
@@ -138,3 +143,61 @@ def test_a_batch_that_fails_loses_only_itself() -> None:
         return b"".join(stream.take_encoded())
 
     assert b'"value":2.0' in run_apart(scenario())
+
+
+def test_nothing_starts_when_the_next_scan_is_due_within_the_guard() -> None:
+    """A slice started just before a tick would run on into the scan: the gap ends `GUARD_S` before the next
+    tick is due (one period after the last)."""
+    table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
+    plant = _plant(table)
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+    now = time.monotonic()
+    plant.stats.record_tick(now - plant.scan_time_s + GUARD_S / 2, 0.0)
+    plant.stats.record_scan(now - 0.01, 0.01)  # the scan ended, the next is due in GUARD_S / 2
+    assert not hub.in_gap()
+    plant.stats.record_tick(now - 0.02, 0.0)
+    plant.stats.record_scan(now - 0.01, 0.01)  # the next is due in 30 ms
+    assert hub.in_gap()
+    plant.stats.record_tick(now - 3 * plant.scan_time_s, 0.0)
+    plant.stats.record_scan(now - 2 * plant.scan_time_s, 0.01)  # the clock stopped: nothing to wait for
+    assert hub.in_gap()
+
+
+def test_each_waiting_write_looks_again_when_it_wakes_so_a_run_of_writes_stops_at_the_next_scan() -> None:
+    """50 streams woken by one gap write one after the other; if those writes run into the next scan, the
+    streams still waiting wait for that scan to end too."""
+    table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
+    plant = _plant(table)
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+    order: list[str] = []
+
+    async def write(name: str, starts_a_scan: bool) -> None:
+        await hub.between_scans()
+        order.append(name)
+        if starts_a_scan:  # this write took long enough that the next scan began
+            plant.stats.record_tick(time.monotonic(), 0.0)
+
+    async def scenario() -> None:
+        plant.stats.record_tick(time.monotonic(), 0.0)  # a scan under way
+        first = asyncio.ensure_future(write("first", True))
+        second = asyncio.ensure_future(write("second", False))
+        await asyncio.sleep(0.01)
+        assert order == []
+        plant.stats.record_scan(time.monotonic(), 0.01)
+        await asyncio.wait_for(first, 5)
+        await asyncio.sleep(0.01)
+        assert order == ["first"]  # the second woke with the first, looked again and found a scan under way
+        plant.stats.record_scan(time.monotonic(), 0.01)
+        await asyncio.wait_for(second, 5)
+
+    run_apart(scenario())
+    assert order == ["first", "second"]
+
+
+def test_without_chains_on_the_main_task_nothing_waits_for_scans_that_never_complete() -> None:
+    table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
+    plant = _plant(table)
+    plant.main_has_chains = False
+    hub = StreamHub(plant)  # type: ignore[arg-type]
+    plant.stats.record_tick(time.monotonic() - 0.01, 0.0)  # it ticks; with no chains no scan ever completes
+    assert hub.in_gap()
