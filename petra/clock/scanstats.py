@@ -6,9 +6,13 @@ Percentiles come from a bounded window of recent samples.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -52,6 +56,13 @@ class ScanStats:
         self._work: deque[float] = deque(maxlen=window)
         self.chain_work_s: dict[str, float] = {}
         self.chain_overruns: dict[str, int] = {}
+        self._on_scan: list[Callable[[], None]] = []
+
+    def on_scan(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (in the thread that finished it, so it must be quick) after each completed scan:
+        what waits for the gap between two scans is told, not polling."""
+        with self._lock:
+            self._on_scan.append(callback)
 
     def record_tick(self, at: float, lateness_s: float) -> None:
         with self._lock:
@@ -76,6 +87,12 @@ class ScanStats:
             self.completed_scans += 1
             self.last_complete_monotonic = at
             self._work.append(work_s)
+            told = tuple(self._on_scan)
+        for callback in told:
+            try:
+                callback()
+            except Exception:  # a listener's fault must not stop the scan's bookkeeping
+                log.exception("a listener of completed scans failed")
 
     def lateness_samples(self) -> list[float]:
         with self._lock:

@@ -60,7 +60,6 @@ from petra.plant import Plant
 from petra.values import Quality
 
 BATCH_S = 0.1
-GAP_POLL_S = 0.001
 MAX_GAP_WAIT_S = 0.05
 """A batch waits for the scan under way to end at most this long (a scan that overruns does not hold the
 streams back longer)."""
@@ -225,6 +224,9 @@ class StreamHub:
         self._batch: Iterator[None] | None = None
         """The batch going out a slice at a time (on the loop), if any."""
         self._gap: asyncio.Future[bool] | None = None
+        self._queued: float | None = None
+        """The `latest` of a tick asked for while a batch was still going out (it runs next)."""
+        self._hears_scans = False
 
     def open(self, owner: str, loop: asyncio.AbstractEventLoop) -> Stream:
         """A new stream for `owner`; ApiError 503 past `max_streams`."""
@@ -237,7 +239,7 @@ class StreamHub:
                 self._loop = loop
                 self._events = []
                 self._tick_asked = False
-                self._batch = self._gap = None  # what was under way on a loop that stopped is for nobody now
+                self._batch = self._gap = self._queued = None  # what was under way on a stopped loop is for nobody
                 self.plant.bus.subscribe(self.listener)
         return stream
 
@@ -310,8 +312,8 @@ class StreamHub:
         """The tick once the scan under way is done (a batch for many streams is milliseconds of Python that
         would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`; after
         the batch still going out, if any (streams get batches in order)."""
-        if self._batch is not None and self._loop is not None:
-            self._loop.call_later(GAP_POLL_S, self._tick_between_scans, latest)
+        if self._batch is not None:
+            self._queued = latest if self._queued is None else self._queued
             return
         self._batch = self._batch_steps()
         self._run_batch(self._batch, latest)
@@ -324,7 +326,7 @@ class StreamHub:
         if steps is not self._batch:
             return  # dropped (the streams it was for are gone)
         if loop is not None and not self.in_gap() and time.monotonic() < latest:
-            loop.call_later(GAP_POLL_S, self._run_batch, steps, latest)
+            self._gap_future(loop).add_done_callback(lambda _: self._run_batch(steps, latest))
             return
         until = time.monotonic() + SLICE_S
         try:
@@ -333,9 +335,16 @@ class StreamHub:
                     loop.call_soon(self._run_batch, steps, time.monotonic() + MAX_GAP_WAIT_S)
                     return
         except BaseException:
-            self._batch = None  # a batch that failed is lost, not the ones after it
+            self._batch_done()  # a batch that failed is lost, not the ones after it
             raise
+        self._batch_done()
+
+    def _batch_done(self) -> None:
+        """The batch went out (or failed): the tick asked for meanwhile, if any, comes next."""
         self._batch = None
+        queued, self._queued = self._queued, None
+        if queued is not None and self._loop is not None:
+            self._loop.call_soon(self._tick_between_scans, queued)
 
     def tick(self) -> None:
         """The batch's latest change per slot to every stream that carries it, encoded once (all at once; on the
@@ -393,25 +402,36 @@ class StreamHub:
 
     async def between_scans(self) -> None:
         """Return in a gap between two scans (`in_gap`), or once one has been awaited for `MAX_GAP_WAIT_S`: a
-        stream's write waits for the gap. Every stream waiting shares one poll, and each looks again when it
+        stream's write waits for the gap. Every stream waiting shares one future, and each looks again when it
         wakes (50 writes one after the other would otherwise run on into the next scan)."""
         while not self.in_gap():
-            if self._gap is None or self._gap.done():
-                self._gap = asyncio.get_running_loop().create_future()
-                self._poll_gap(self._gap, time.monotonic() + MAX_GAP_WAIT_S)
-            if not await asyncio.shield(self._gap):
+            if not await asyncio.shield(self._gap_future(asyncio.get_running_loop())):
                 return  # waited the longest a write may
 
-    def _poll_gap(self, gap: asyncio.Future[bool], latest: float) -> None:
-        """Resolve `gap` True in the next gap, False at `latest`."""
-        if gap.done():
-            return
-        if self.in_gap():
-            gap.set_result(True)
-        elif time.monotonic() < latest:
-            gap.get_loop().call_later(GAP_POLL_S, self._poll_gap, gap, latest)
-        else:
-            gap.set_result(False)
+    def _gap_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[bool]:
+        """The one future of everything waiting on `loop` for the gap: True once a scan completes into a gap
+        (the scan's thread says so: no polling, which would take the interpreter from the scan every
+        millisecond), False after `MAX_GAP_WAIT_S`."""
+        gap = self._gap
+        if gap is None or gap.done() or gap.get_loop() is not loop:
+            gap = self._gap = loop.create_future()
+            timer = loop.call_later(MAX_GAP_WAIT_S, _settle, gap, False)
+            gap.add_done_callback(lambda _: timer.cancel())
+            if not self._hears_scans:
+                self._hears_scans = True
+                self.plant.stats.on_scan(self._scan_completed)
+        return gap
+
+    def _scan_completed(self) -> None:
+        """In the thread that completed a scan: wake what waits for the gap, if anything does."""
+        gap = self._gap
+        if gap is not None and not gap.done():
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing waits on it now
+                gap.get_loop().call_soon_threadsafe(self._settle_in_gap, gap)
+
+    def _settle_in_gap(self, gap: asyncio.Future[bool]) -> None:
+        if self.in_gap():  # not when the scan overran into the next tick: the next completion says
+            _settle(gap, True)
 
     def _flipped(self) -> set[int]:
         """The slots forced, released or forced anew since the last look (which this one becomes)."""
@@ -495,6 +515,11 @@ class Encoder:
         return out
 
 
+def _settle(gap: asyncio.Future[bool], result: bool) -> None:
+    if not gap.done():
+        gap.set_result(result)
+
+
 def _added(new: frozenset[int] | None, old: frozenset[int] | None, size: int) -> set[int]:
     """The slots `new` carries that `old` did not (None: every slot)."""
     new_slots = set(range(size)) if new is None else set(new)
@@ -508,8 +533,8 @@ def _quality(value: int) -> str:
 
 
 class StatusCache:
-    """`GET /v1/status` without `process`, computed (and its JSON encoded) at most once per `STATUS_S` for every
-    stream together."""
+    """The streams' status (`GET /v1/status` without `process`), computed (and its JSON encoded) at most once
+    per `STATUS_S` for every stream together."""
 
     def __init__(self, compute: Callable[[], Any], clock: Callable[[], float] = time.monotonic) -> None:
         self.compute = compute
@@ -535,7 +560,5 @@ class StatusCache:
         now = self.clock()
         if now - self._at >= STATUS_S * 0.9:
             body = self.compute()
-            if isinstance(body, dict):
-                body = {k: v for k, v in body.items() if k != "process"}
             self._body, self._at, self._text = body, now, None
         return self._body

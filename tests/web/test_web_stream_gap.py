@@ -201,3 +201,17 @@ def test_without_chains_on_the_main_task_nothing_waits_for_scans_that_never_comp
     hub = StreamHub(plant)  # type: ignore[arg-type]
     plant.stats.record_tick(time.monotonic() - 0.01, 0.0)  # it ticks; with no chains no scan ever completes
     assert hub.in_gap()
+
+
+def test_a_completed_scan_tells_its_listeners_and_one_that_fails_does_not_stop_the_others(caplog) -> None:
+    stats = ScanStats()
+    heard: list[float | None] = []
+
+    def broken() -> None:
+        raise RuntimeError("a broken listener")
+
+    stats.on_scan(broken)
+    stats.on_scan(lambda: heard.append(stats.last_complete_monotonic))
+    stats.record_scan(12.5, 0.01)
+    assert heard == [12.5] and stats.completed_scans == 1  # told after the scan was recorded
+    assert "a broken listener" in caplog.text
