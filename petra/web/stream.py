@@ -24,7 +24,11 @@ event to the hub's list and, for the first event since the last batch, asks the 
 has ended (at most `MAX_GAP_WAIT_S` later): a batch for 50 tabs is milliseconds of Python, which inside a
 scan would share the interpreter with it and stretch its work. A batch of many changed signals (10,000 on 50
 tabs: tens of milliseconds, more than the gap of a 50 ms scan) goes out in slices of at most `SLICE_S`, each
-in a gap, and each stream's write waits for a gap too (`between_scans`). The tick, on the loop, merges
+in a gap, and each stream's write waits for a gap too (`between_scans`), as do the status (computed once a
+second for every stream), the session's re-check and the trend ring's slices. A gap is no scan under way and
+the next not due within `GUARD_S`; what waits for one shares one future, settled when the scan's thread says
+a scan completed (`ScanStats.on_scan`), not by polling, and each waiter looks again when it wakes, so a run
+of 50 writes stops at the next scan. The tick, on the loop, merges
 the batch's events into the latest (value, quality, time) of each changed slot in C (`dict.update` over
 zipped columns: a signal that changed twice in a batch is sent once, with its last value), finds each
 stream's changed slots by one set intersection, encodes each changed slot's JSON once for every stream that
