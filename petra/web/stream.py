@@ -317,7 +317,8 @@ class StreamHub:
         would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`; after
         the batch still going out, if any (streams get batches in order)."""
         if self._batch is not None:
-            self._queued = latest if self._queued is None else self._queued
+            if self._queued is None:  # the first asked keeps its bound
+                self._queued = latest
             return
         self._batch = self._batch_steps()
         self._run_batch(self._batch, latest)
@@ -545,24 +546,13 @@ class StatusCache:
         self.clock = clock
         self._lock = threading.Lock()
         self._at = -1e9
-        self._body: Any = None
         self._text: str | None = None
 
-    def get(self) -> Any:
-        with self._lock:
-            return self._fresh()
-
     def text(self) -> str | None:
-        """`get()` as JSON (None while there is no status), encoded once for every stream."""
+        """The status as JSON (None while there is none), computed and encoded once for every stream."""
         with self._lock:
-            body = self._fresh()
-            if self._text is None and body is not None:
-                self._text = json.dumps(body, default=str)
+            now = self.clock()
+            if now - self._at >= STATUS_S * 0.9:
+                body = self.compute()
+                self._at, self._text = now, None if body is None else json.dumps(body, default=str)
             return self._text
-
-    def _fresh(self) -> Any:
-        now = self.clock()
-        if now - self._at >= STATUS_S * 0.9:
-            body = self.compute()
-            self._body, self._at, self._text = body, now, None
-        return self._body
