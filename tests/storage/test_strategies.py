@@ -106,14 +106,16 @@ def test_parallel_writes_both_tiers_independently_and_the_wal_keeps_what_clickho
         wait_until(lambda: metric(runtime, "petra_storage_oldest_unforwarded_seconds",
                                   {"consumer": "clickhouse"}) > 1.0, timeout=20)
         assert wal.cursor("clickhouse").get() == ch_cursor
-        assert lag(runtime, "clickhouse") > 300 and lag(runtime, "parquet") < 2000
+        wait_until(lambda: lag(runtime, "clickhouse") > 300, timeout=20)
+        assert lag(runtime, "parquet") < 2000
         wal.trim(True).get()
         assert wal.status().get()["tail"] <= ch_cursor + 1, "the WAL keeps everything ClickHouse has not taken"
         ch.start()
         set_enable(runtime, True)
         seqs = quiesce(runtime, ("parquet", "clickhouse"), timeout=40)
-        assert lag(runtime, "clickhouse") == 0
-        assert metric(runtime, "petra_storage_oldest_unforwarded_seconds", {"consumer": "clickhouse"}) == 0
+        wait_until(lambda: lag(runtime, "clickhouse") == 0, timeout=20)
+        wait_until(lambda: metric(runtime, "petra_storage_oldest_unforwarded_seconds",
+                                  {"consumer": "clickhouse"}) == 0, timeout=20)
         assert metric(runtime, "petra_storage_failures_total", {"tier": "clickhouse"}) >= 1
     finally:
         runtime.stop()
