@@ -80,6 +80,10 @@ ROLES: tuple[ThreadRole, ...] = (
     ThreadRole("petra-opcua-call_*", f"{SERVICES}/opcua",
                "one of 2 workers answering the OPC-UA server's process: logins, client writes, alarm methods, "
                "status values"),
+    ThreadRole("petra-web-fanout-link", f"{SERVICES}/web",
+               "reads the pipe from the web streams' fan-out process: each batch's bytes for every stream"),
+    ThreadRole("petra-web-fanout-stop", f"{SERVICES}/web",
+               "waits for the web streams' fan-out process to end once the last stream closed (kills it late)"),
     ThreadRole("petra-simulator", "petra run --simulate", "the plant simulator's process model"),
     ThreadRole("modbus-server", "petra run --simulate", "the simulated Modbus device's server"),
 )

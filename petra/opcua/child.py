@@ -5,7 +5,7 @@ GIL from the scan (scan work p99 from 10 to 30-50 ms with one client subscribed 
 signals). So the server runs here (`python -m petra.opcua.child FD`, started by `petra.opcua.host`), and
 PETRA's process keeps only a bus listener that queues and a thread that forwards.
 
-What crosses the pipe (`petra.opcua.link`): first `boot` (the settings, the signal specs and their current
+What crosses the pipe (`petra.link`): first `boot` (the settings, the signal specs and their current
 values, the alarms' config and views); then PETRA's `changed` batches (signal changes of the served and
 alarm-related signals, alarm transitions, the views they changed), applied to this process's table and
 published on its bus, where `ValueFollower` and the conditions follow them as they would in PETRA. This
@@ -36,8 +36,8 @@ from typing import Any
 
 from petra.bus import ChangeBus
 from petra.config.model import SignalConfig
+from petra.link import Link
 from petra.messages import SignalsChanged
-from petra.opcua.link import Link
 from petra.opcua.settings import OpcuaSettings
 from petra.opcua.workers import started_executor
 from petra.owners import Owner

@@ -27,10 +27,10 @@ from typing import Any
 from petra.alarms.checks import alarm_state_slots
 from petra.control.auth import Identities
 from petra.control.handle import RuntimeHandle
+from petra.link import Link
 from petra.messages import SignalsChanged
 from petra.opcua import address_space
 from petra.opcua.child import Boot
-from petra.opcua.link import Link
 from petra.opcua.metrics import Counts, OpcuaMetrics, add_count, add_counts
 from petra.opcua.settings import OpcuaSettings
 from petra.opcua.status import read_status

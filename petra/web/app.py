@@ -38,7 +38,7 @@ from petra.control.calls import ApiError, Request
 from petra.control.server import ControlApp
 from petra.security.roles import Principal
 from petra.web.ring import TrendRing
-from petra.web.stream import BATCH_S, KEEPALIVE_S, STATUS_S, StatusCache, Stream, StreamHub
+from petra.web.stream import BATCH_S, KEEPALIVE_S, STATUS_S, StatusCache, Stream, StreamHub, change_items
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class WebApp:
             changes, alarms, dropped = stream.take()
             encoded = stream.take_encoded()
             if changes or encoded:
-                items = b",".join([*self.hub.encoder.items(changes), *encoded])
+                items = b",".join([*change_items(self.hub.plant.table, changes), *encoded])
                 await response.write(b'event: changes\ndata: {"changes":[' + items + b'],"dropped":'
                                      + str(dropped).encode() + b"}\n\n")
                 last_batch = last_write = clock()

@@ -47,32 +47,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import itertools
 import json
-import math
+import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
+
+from prometheus_client import Counter
 
 from petra.alarms.checks import alarm_state_slots
 from petra.control.calls import ApiError
 from petra.messages import SignalsChanged
 from petra.plant import Plant
 from petra.values import Quality
+from petra.web.fanout import Columns, Encoded, Encoder, Latest, fan_out, merge
+from petra.web.fanout_host import FanoutProcess
+
+log = logging.getLogger(__name__)
 
 BATCH_S = 0.1
 MAX_GAP_WAIT_S = 0.05
+ANSWER_TIMEOUT_S = 2.0
+"""The fan-out process answers a batch within this, or it is killed and the hub makes the batch itself."""
+FANOUT_RETRY_S = 10.0
+"""After the fan-out process failed, the hub makes the batches itself this long before it starts another."""
 """A batch waits for the scan under way to end at most this long (a scan that overruns does not hold the
 streams back longer)."""
 SLICE_S = 0.002
 """A batch's work runs on the loop in slices of about this long, each between two scans."""
 GUARD_S = 0.003
 """A slice starts only if the next scan is due at least this much later (more than a slice, so it ends first)."""
-ENCODE_SLICE = 250
-STREAM_SLICE = 10
 STATUS_S = 1.0
 KEEPALIVE_S = 5.0
 MAX_PENDING = 20_000
@@ -211,7 +219,7 @@ class Stream:
 class StreamHub:
     """The open streams of the web listener and their one bus listener; kept across restarts of the web actor."""
 
-    def __init__(self, plant: Plant, max_streams: int = MAX_STREAMS) -> None:
+    def __init__(self, plant: Plant, max_streams: int = MAX_STREAMS, fanout: bool = True) -> None:
         self.plant = plant
         self.max_streams = max_streams
         self._lock = threading.Lock()
@@ -222,7 +230,7 @@ class StreamHub:
         self._tick_asked = False
         self._last_tick = -1e9
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.encoder = Encoder(plant)
+        self.encoder = Encoder(lambda: plant.table.names)
         self.ticks = 0
         self._forced: dict[int, tuple[Any, str]] = {}
         self._batch: Iterator[None] | None = None
@@ -231,6 +239,15 @@ class StreamHub:
         self._queued: float | None = None
         """The `latest` of a tick asked for while a batch was still going out (it runs next)."""
         self._hears_scans = False
+        self._use_fanout = fanout
+        """Whether batches are made in the fan-out process (`petra.web.fanout_child`) when it is there."""
+        self._fanout: FanoutProcess | None = None
+        self._fanout_retry_at = 0.0
+        self._inflight: tuple[int, list[Columns], Latest, asyncio.TimerHandle | None] | None = None
+        """The batch the fan-out process is making: its id, its events and forced values, the answer's timer."""
+        self._batch_ids = itertools.count(1)
+        self._subscriptions_changed = True
+        self._failures = _fanout_failures(plant)
 
     def open(self, owner: str, loop: asyncio.AbstractEventLoop) -> Stream:
         """A new stream for `owner`; ApiError 503 past `max_streams`."""
@@ -243,15 +260,24 @@ class StreamHub:
                 self._loop = loop
                 self._events = []
                 self._tick_asked = False
-                self._batch = self._gap = self._queued = None  # what was under way on a stopped loop is for nobody
+                self._batch = self._gap = self._queued = self._inflight = None  # for nobody now
+                self._start_fanout()
                 self.plant.bus.subscribe(self.listener)
+            self._subscriptions_changed = True
         return stream
 
     def close(self, stream: Stream) -> None:
         stream.close()
         with self._lock:
-            if self._streams.pop(stream.id, None) is not None and not self._streams:
-                self.plant.bus.unsubscribe(self.listener)
+            if self._streams.pop(stream.id, None) is None:
+                return
+            self._subscriptions_changed = True
+            if self._streams:
+                return
+            self.plant.bus.unsubscribe(self.listener)
+            fanout, self._fanout = self._fanout, None
+        if fanout is not None:
+            fanout.stop()
 
     def close_all(self) -> None:
         for stream in self.streams():
@@ -271,6 +297,7 @@ class StreamHub:
         new = Subscription.parse(data, table.index)
         old = stream.subscription
         stream.subscription = new
+        self._subscriptions_changed = True
         added = _added(new.signals, old.signals, len(table.names))
         if added:
             stream.offer([(table.names[slot], table.values[slot], _quality(table.quality[slot]),
@@ -316,9 +343,12 @@ class StreamHub:
         """The tick once the scan under way is done (a batch for many streams is milliseconds of Python that
         would otherwise share the interpreter with the scan, stretching its work), at the latest `latest`; after
         the batch still going out, if any (streams get batches in order)."""
-        if self._batch is not None:
+        if self._batch is not None or self._inflight is not None:
             if self._queued is None:  # the first asked keeps its bound
                 self._queued = latest
+            return
+        if self._fanout_ready():
+            self._send_batch(latest)
             return
         self._batch = self._batch_steps()
         self._run_batch(self._batch, latest)
@@ -346,7 +376,7 @@ class StreamHub:
 
     def _batch_done(self) -> None:
         """The batch went out (or failed): the tick asked for meanwhile, if any, comes next."""
-        self._batch = None
+        self._batch = self._inflight = None
         queued, self._queued = self._queued, None
         if queued is not None and self._loop is not None:
             self._loop.call_soon(self._tick_between_scans, queued)
@@ -355,55 +385,194 @@ class StreamHub:
         """The batch's latest change per slot to every stream that carries it, encoded once (all at once; on the
         loop the ticks run `_batch_steps` a slice at a time)."""
         steps, self._batch = self._batch, None
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None and inflight[0] != 0:  # the fan-out process's batch: made here, first
+            if inflight[3] is not None:
+                inflight[3].cancel()
+            for _ in self._batch_steps((inflight[1], inflight[2])):
+                pass
         if steps is not None:  # finish the one under way first: streams get batches in order
             for _ in steps:
                 pass
         for _ in self._batch_steps():
             pass
 
-    def _batch_steps(self) -> Iterator[None]:
-        """One batch, yielding between slices of its work (`ENCODE_SLICE` slots encoded, a slice of streams)."""
+    def _take_events(self) -> tuple[list[Columns], Latest] | None:
+        """The batch's events as columns, and the table's value of each signal whose force changed; None for
+        an empty batch."""
         with self._lock:
             events, self._events = self._events, []
             self._tick_asked = False
         self._last_tick = time.monotonic()
         table = self.plant.table
-        forced = table.forced
-        flipped = () if forced == self._forced else self._flipped()
+        flipped = () if table.forced == self._forced else self._flipped()
         if not events and not flipped:
-            return
+            return None
         self.ticks += 1
-        latest: dict[int, tuple[Any, int, float]] = {}
-        for event in events:
-            columns = zip(event.values, event.qualities, repeat(event.timestamp), strict=False)
-            latest.update(zip(event.slots, columns, strict=True))
-        for slot in flipped:  # the table's value now: newer than the batch's events (a force writes it there)
-            if slot < len(table.values):
-                latest[slot] = (table.values[slot], table.quality[slot], table.timestamps[slot])
+        columns: list[Columns] = [(event.slots, event.values, event.qualities, event.timestamp) for event in events]
+        # the table's value now: newer than the batch's events (a force writes it there)
+        extra: Latest = {slot: (table.values[slot], table.quality[slot], table.timestamps[slot])
+                 for slot in flipped if slot < len(table.values)}
+        return columns, extra
+
+    def _batch_steps(self, taken: tuple[list[Columns], Latest] | None = None) -> Iterator[None]:
+        """One batch made here (of `taken`, else of the events now), yielding between slices of its work."""
+        if taken is None:
+            taken = self._take_events()
+            if taken is None:
+                return
+        columns, extra = taken
+        latest = merge(columns)
+        latest.update(extra)
         streams = self.streams()
-        changed = latest.keys()
-        wanted = [(stream, changed if stream.subscription.signals is None else stream.subscription.signals & changed)
-                  for stream in streams]
-        needed: set[int] = set()
-        for _, slots in wanted:
-            needed.update(slots)
-        order = sorted(needed)
-        encoded: dict[int, bytes] = {}
-        for first in range(0, len(order), ENCODE_SLICE):
-            encoded.update(self.encoder.encode(latest, order[first:first + ENCODE_SLICE], forced))
-            yield
-        for k, (stream, slots) in enumerate(wanted, 1):
-            if slots:
-                stream.offer_encoded(b",".join([encoded[slot] for slot in sorted(slots)]), len(slots))
-            if k % STREAM_SLICE == 0:
-                yield
-        if any(s.subscription.alarms for s in streams):
+        out: Encoded = {}
+        subscriptions = {stream.id: stream.subscription.signals for stream in streams}
+        yield from fan_out(latest, subscriptions, self.encoder, self.plant.table.forced, out)
+        self._deliver_encoded(streams, out, frozenset(self._alarm_state_slots().keys() & latest.keys())
+                              if any(s.subscription.alarms for s in streams) else frozenset())
+
+    def _deliver_encoded(self, streams: list[Stream], out: Encoded, moved_slots: frozenset[int]) -> None:
+        """Each stream its bytes, and the alarms that moved to each stream that carries alarms."""
+        for stream in streams:
+            encoded = out.get(stream.id)
+            if encoded is not None:
+                stream.offer_encoded(*encoded)
+        if moved_slots:
             alarm_slots = self._alarm_state_slots()
-            moved = {alarm_slots[slot] for slot in alarm_slots.keys() & changed}
+            moved = {alarm_slots[slot] for slot in moved_slots if slot in alarm_slots}
             for stream in streams:
                 if stream.subscription.alarms:
                     for alarm_id in moved:
                         stream.alarm_moved(alarm_id)
+
+    # -- the fan-out process ----------------------------------------------------------------------------
+
+    def _start_fanout(self) -> None:
+        """Start the fan-out process (with the first stream); the hub makes the batches itself when it cannot."""
+        if not self._use_fanout or self._fanout is not None or time.monotonic() < self._fanout_retry_at:
+            return
+        fanout = FanoutProcess(self._on_encoded, self._on_failed, self._on_gone)
+        try:
+            fanout.start()
+        except Exception as exc:
+            self._fanout_failed("start", f"could not be started ({type(exc).__name__}: {exc})")
+            return
+        self._fanout = fanout
+
+    def _fanout_ready(self) -> bool:
+        if self._fanout is None and self._use_fanout and self._streams:
+            self._start_fanout()  # again after a failure, once FANOUT_RETRY_S has passed
+        return self._fanout is not None and self._loop is not None
+
+    def _send_batch(self, latest: float) -> None:
+        """On the loop, in a gap (pickling the batch is C, but not nothing): the batch to the fan-out process."""
+        loop, fanout = self._loop, self._fanout
+        if loop is not None and not self.in_gap() and time.monotonic() < latest:
+            self._inflight = (0, [], {}, None)  # held: nothing else starts meanwhile
+            self._gap_future(loop).add_done_callback(lambda _: self._send_held(latest))
+            return
+        taken = self._take_events()
+        if taken is None:
+            self._batch_done()
+            return
+        if fanout is None or loop is None:
+            self._run_taken(taken)
+            return
+        columns, extra = taken
+        table = self.plant.table
+        subscriptions = None
+        if self._subscriptions_changed:
+            self._subscriptions_changed = False
+            subscriptions = {stream.id: stream.subscription.signals for stream in self.streams()}
+        batch_id = next(self._batch_ids)
+        sent = len(table.names) == fanout.names_sent or fanout.send_layout(
+            list(table.names), frozenset(self._alarm_state_slots()))
+        sent = sent and fanout.send_batch(batch_id, columns, extra, dict(table.forced), subscriptions)
+        if not sent:
+            self._subscriptions_changed = True
+            self._fanout_failed("send", "took no batch (its pipe is closed or full)")
+            self._run_taken(taken)
+            return
+        timer = loop.call_later(ANSWER_TIMEOUT_S, self._answer_late, batch_id)
+        self._inflight = (batch_id, columns, extra, timer)
+
+    def _send_held(self, latest: float) -> None:
+        if self._inflight is not None and self._inflight[0] == 0:
+            self._inflight = None
+            self._send_batch(latest)
+
+    def _run_taken(self, taken: tuple[list[Columns], Latest]) -> None:
+        """Make a batch already taken here (the fan-out process is not there, or failed it)."""
+        self._inflight = None
+        self._batch = self._batch_steps(taken)
+        self._run_batch(self._batch, time.monotonic() + MAX_GAP_WAIT_S)
+
+    def _on_encoded(self, batch_id: int, out: Encoded, moved: frozenset[int]) -> None:
+        """On the pipe's reader: the batch is made; the loop hands it out."""
+        self._on_loop(self._deliver_answer, batch_id, out, moved)
+
+    def _on_failed(self, batch_id: int, why: str) -> None:
+        self._on_loop(self._answer_failed, batch_id, why)
+
+    def _on_gone(self) -> None:
+        self._on_loop(self._fanout_gone)
+
+    def _on_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the streams are gone with it
+                loop.call_soon_threadsafe(callback, *args)
+
+    def _deliver_answer(self, batch_id: int, out: Encoded, moved: frozenset[int]) -> None:
+        inflight = self._inflight
+        if inflight is None or inflight[0] != batch_id:
+            return  # late: made here meanwhile
+        if inflight[3] is not None:
+            inflight[3].cancel()
+        self._deliver_encoded(self.streams(), out, moved)
+        self._batch_done()
+
+    def _answer_failed(self, batch_id: int, why: str) -> None:
+        inflight = self._inflight
+        if inflight is not None and inflight[0] == batch_id:
+            log.warning("web HMI: the fan-out process failed a batch (%s); made here instead", why)
+            self._failures.labels("batch").inc()
+            self._retake(inflight)
+
+    def _answer_late(self, batch_id: int) -> None:
+        inflight, fanout = self._inflight, self._fanout
+        if inflight is None or inflight[0] != batch_id:
+            return
+        self._fanout = None
+        if fanout is not None:
+            fanout.kill()
+            fanout.stop()
+        self._fanout_failed("hung", f"did not answer a batch within {ANSWER_TIMEOUT_S:g} s; killed")
+        self._retake(inflight)
+
+    def _fanout_gone(self) -> None:
+        """The pipe closed without a stop: the process died. Its batch in flight, if any, is made here."""
+        if self._fanout is None:
+            return
+        fanout, self._fanout = self._fanout, None
+        fanout.stop()
+        code = fanout.process.poll() if fanout.process is not None else None
+        self._fanout_failed("died", "ended" + (f" (exit code {code})" if code is not None else ""))
+        inflight = self._inflight
+        if inflight is not None and inflight[0] != 0:
+            self._retake(inflight)
+
+    def _retake(self, inflight: tuple[int, list[Columns], Latest, asyncio.TimerHandle | None]) -> None:
+        if inflight[3] is not None:
+            inflight[3].cancel()
+        self._subscriptions_changed = True  # a new process starts from no subscription
+        self._run_taken((inflight[1], inflight[2]))
+
+    def _fanout_failed(self, reason: str, what: str) -> None:
+        self._failures.labels(reason).inc()
+        self._fanout_retry_at = time.monotonic() + FANOUT_RETRY_S
+        log.warning("web HMI: the streams' fan-out process %s; the HTTP loop makes the batches for %.0f s, then "
+                    "a new process is started", what, FANOUT_RETRY_S)
 
     async def between_scans(self) -> None:
         """Return in a gap between two scans (`in_gap`), or once one has been awaited for `MAX_GAP_WAIT_S`: a
@@ -448,7 +617,10 @@ class StreamHub:
         """On the loop: a tick now when a signal was forced or released since the last one (no change may say
         so)."""
         if self.plant.table.forced != self._forced:
-            self.tick()
+            if self._loop is None:
+                self.tick()
+            else:  # after the batch under way (here or in the fan-out process): streams get batches in order
+                self._tick_between_scans(time.monotonic() + MAX_GAP_WAIT_S)
 
     def _alarm_state_slots(self) -> dict[int, str]:
         """Slot -> alarm id of every `alarm.<id>.state|acked|active` signal (again after a reload)."""
@@ -458,66 +630,30 @@ class StreamHub:
         return self._alarm_slots
 
 
-class Encoder:
-    """A change item's JSON, `{"name", "value", "quality", "timestamp"}` (plus `forced`, `force_reason`),
-    as bytes: each signal's name part is made once (again when a reload changes the table), each changed
-    slot's item once per batch whatever the number of streams carrying it."""
+def change_items(table: Any, changes: Iterable[Change]) -> list[bytes]:
+    """Items for queued (name, value, quality, timestamp) changes: a new subscription's current values."""
+    index, forced = table.index, table.forced
+    out = []
+    for name, value, quality, ts in changes:
+        slot = index.get(name)
+        force = forced.get(slot) if slot is not None else None
+        out.append(json.dumps({"name": name, "value": value, "quality": quality, "timestamp": ts,
+                               **({"forced": True, "force_reason": force[1]} if force else {})},
+                              default=str).encode())
+    return out
 
-    def __init__(self, plant: Plant) -> None:
-        self.plant = plant
-        self._names: list[str] = []
-        self._heads: list[str] = []
-        self._qualities = {int(q): f',"quality":"{q.name.lower()}","timestamp":' for q in Quality}
 
-    def encode(self, latest: dict[int, tuple[Any, int, float]], slots: Iterable[int],
-               forced: dict[int, tuple[Any, str]]) -> dict[int, bytes]:
-        """Each of `slots`' item for its value in `latest` (one loop: no call per item)."""
-        names = self.plant.table.names
-        if len(names) != len(self._names):
-            self._name_parts(names)
-        heads, known, qualities, isfinite, out = self._heads, self._names, self._qualities, math.isfinite, {}
-        # each (quality, timestamp)'s tail is made once: an event's slots share its time, and a float's
-        # repr is most of an item's cost
-        tails: dict[tuple[int, float], str] = {}
-        for slot in slots:
-            if names[slot] is not known[slot] and names[slot] != known[slot]:  # a reload renamed slots
-                self._name_parts(names)
-                heads, known = self._heads, self._names
-            value, quality, ts = latest[slot]
-            kind = type(value)
-            if kind is float and isfinite(value):
-                text = repr(value)
-            elif kind is bool:
-                text = "true" if value else "false"
-            elif kind is int:
-                text = str(value)
-            else:
-                text = json.dumps(value, default=str)
-            force = forced.get(slot) if forced else None
-            tail = tails.get((quality, ts))
-            if tail is None:
-                quality_part = qualities.get(int(quality)) or f',"quality":"{quality}","timestamp":'
-                tail = tails[(quality, ts)] = quality_part + repr(float(ts)) + "}"
-            if force is not None:
-                tail = tail[:-1] + ',"forced":true,"force_reason":' + json.dumps(force[1]) + "}"
-            out[slot] = (heads[slot] + text + tail).encode()
-        return out
-
-    def _name_parts(self, names: Iterable[str]) -> None:
-        self._names = list(names)
-        self._heads = ['{"name":' + json.dumps(name) + ',"value":' for name in self._names]
-
-    def items(self, changes: Iterable[Change]) -> list[bytes]:
-        """Items for queued (name, value, quality, timestamp) changes: a new subscription's current values."""
-        index, forced = self.plant.table.index, self.plant.table.forced
-        out = []
-        for name, value, quality, ts in changes:
-            slot = index.get(name)
-            force = forced.get(slot) if slot is not None else None
-            out.append(json.dumps({"name": name, "value": value, "quality": quality, "timestamp": ts,
-                                   **({"forced": True, "force_reason": force[1]} if force else {})},
-                                  default=str).encode())
-        return out
+def _fanout_failures(plant: Plant) -> Any:
+    """petra_web_fanout_failures_total{reason}: one per registry (the hub outlives the web actor)."""
+    registry = getattr(getattr(plant, "metrics", None), "registry", None)
+    if registry is None:  # a test's plant without metrics
+        return Counter("petra_web_fanout_failures", "unregistered", ["reason"], registry=None)
+    name = "petra_web_fanout_failures"
+    existing = registry._names_to_collectors.get(f"{name}_total")
+    if isinstance(existing, Counter):
+        return existing
+    return Counter(name, "Times the web streams' fan-out process failed (start, send, batch, hung, died): the "
+                   "HTTP loop made the batches meanwhile", ["reason"], registry=registry)
 
 
 def _settle(gap: asyncio.Future[bool], result: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from petra.alarms.states import CommandRefused
-from petra.opcua.link import Link, LinkClosed
+from petra.link import Link, LinkClosed
 
 
 @pytest.fixture

@@ -192,10 +192,10 @@ def test_the_encoded_items_are_the_json_of_each_change():
     import json
     from types import SimpleNamespace
 
-    from petra.web.stream import Encoder
+    from petra.web.fanout import Encoder
 
     table = SimpleNamespace(names=["a", 'q"x', "s"], index={"a": 0, 'q"x': 1, "s": 2}, forced={1: (3, "test \u00e9")})
-    encoder = Encoder(SimpleNamespace(table=table))  # type: ignore[arg-type]
+    encoder = Encoder(lambda: table.names)
     for slot, value, quality in [(0, 1.5, 0), (0, float("nan"), 0), (1, 3, 1), (2, "text \"\u00e9\"", 2),
                                  (0, True, 0), (0, 1e300, 0)]:
         item = json.loads(encoder.encode({slot: (value, quality, 1700000000.123456)}, [slot], table.forced)[slot])

@@ -15,6 +15,7 @@ from petra.messages import SignalsChanged
 from petra.owners import Owner
 from petra.signals import SignalTable
 from petra.values import DataType, Quality
+from petra.web.fanout import ENCODE_SLICE
 from petra.web.stream import GUARD_S, MAX_GAP_WAIT_S, StreamHub, Subscription
 from tests.helpers import run_apart
 
@@ -52,7 +53,9 @@ def test_a_batch_waits_for_the_scan_under_way_and_goes_out_when_it_ends() -> Non
         started = time.monotonic()
         hub.listener(_change(2.0))
         await asyncio.wait_for(stream.wake.wait(), 5)
-        return sent_after_end, time.monotonic() - started
+        held = time.monotonic() - started
+        hub.close_all()  # the last stream: the fan-out process ends
+        return sent_after_end, held
 
     sent_after_end, held = run_apart(scenario())
     assert hub.ticks == 2
@@ -64,10 +67,10 @@ def test_a_large_batch_goes_out_in_slices_and_a_scan_that_starts_between_them_ho
     import petra.web.stream as stream_module
 
     monkeypatch.setattr(stream_module, "SLICE_S", 0.0)  # one slice per turn of the loop
-    count = 3 * stream_module.ENCODE_SLICE
+    count = 3 * ENCODE_SLICE
     table = SignalTable([SignalConfig(f"s{i}", DataType.FLOAT, 0.0) for i in range(count)])
     plant = _plant(table)
-    hub = StreamHub(plant)  # type: ignore[arg-type]
+    hub = StreamHub(plant, fanout=False)  # type: ignore[arg-type]
 
     async def scenario() -> tuple[bool, bool, list[str]]:
         stream = hub.open("otto", asyncio.get_running_loop())
@@ -96,7 +99,7 @@ def test_a_batch_or_gap_wait_left_on_a_loop_that_stopped_does_not_hold_the_strea
     must not hold the new loop's streams back."""
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
     plant = _plant(table)
-    hub = StreamHub(plant)  # type: ignore[arg-type]
+    hub = StreamHub(plant, fanout=False)  # type: ignore[arg-type]
 
     async def stopped_mid_batch() -> None:
         stream = hub.open("otto", asyncio.get_running_loop())
@@ -129,7 +132,7 @@ def test_a_batch_that_fails_loses_only_itself() -> None:
     """A change for a slot the table no longer has (a reload shrank it) fails its batch; the next goes out."""
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
     plant = _plant(table)
-    hub = StreamHub(plant)  # type: ignore[arg-type]
+    hub = StreamHub(plant, fanout=False)  # type: ignore[arg-type]
 
     async def scenario() -> bytes:
         stream = hub.open("otto", asyncio.get_running_loop())
@@ -150,7 +153,7 @@ def test_nothing_starts_when_the_next_scan_is_due_within_the_guard() -> None:
     tick is due (one period after the last)."""
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
     plant = _plant(table)
-    hub = StreamHub(plant)  # type: ignore[arg-type]
+    hub = StreamHub(plant, fanout=False)  # type: ignore[arg-type]
     now = time.monotonic()
     plant.stats.record_tick(now - plant.scan_time_s + GUARD_S / 2, 0.0)
     plant.stats.record_scan(now - 0.01, 0.01)  # the scan ended, the next is due in GUARD_S / 2
@@ -168,7 +171,7 @@ def test_each_waiting_write_looks_again_when_it_wakes_so_a_run_of_writes_stops_a
     streams still waiting wait for that scan to end too."""
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
     plant = _plant(table)
-    hub = StreamHub(plant)  # type: ignore[arg-type]
+    hub = StreamHub(plant, fanout=False)  # type: ignore[arg-type]
     order: list[str] = []
 
     async def write(name: str, starts_a_scan: bool) -> None:
@@ -198,7 +201,7 @@ def test_without_chains_on_the_main_task_nothing_waits_for_scans_that_never_comp
     table = SignalTable([SignalConfig("x", DataType.FLOAT, 0.0)])
     plant = _plant(table)
     plant.main_has_chains = False
-    hub = StreamHub(plant)  # type: ignore[arg-type]
+    hub = StreamHub(plant, fanout=False)  # type: ignore[arg-type]
     plant.stats.record_tick(time.monotonic() - 0.01, 0.0)  # it ticks; with no chains no scan ever completes
     assert hub.in_gap()
 

@@ -1,4 +1,5 @@
-"""The pipe between PETRA and its OPC-UA server process: tells, and calls that wait for an answer.
+"""The pipe between PETRA and a process of its own (the OPC-UA server, the web streams' fan-out): tells, and
+calls that wait for an answer.
 
 Each side has one `Link` over a `multiprocessing.connection.Connection` (a socketpair). A message is a
 pickled tuple: `("tell", name, args)`, `("call", id, name, args)` or `("reply", id, ok, value)`. The
@@ -32,8 +33,11 @@ class LinkClosed(ConnectionError):
 
 class Link:
     def __init__(self, conn: Connection, handlers: dict[str, Handler], executor: Executor,
-                 name: str = "petra-opcua-link", on_closed: Callable[[], None] | None = None) -> None:
+                 name: str = "petra-opcua-link", on_closed: Callable[[], None] | None = None,
+                 peer: str = "the OPC-UA server process") -> None:
         self.conn = conn
+        self.peer = peer
+        """The other side, as the log and `LinkClosed` name it."""
         self.handlers = handlers
         self.executor = executor
         self.on_closed = on_closed
@@ -53,7 +57,7 @@ class Link:
     def _send(self, message: tuple[Any, ...], lock_timeout: float = -1) -> bool:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         if self.closed.is_set():
-            raise LinkClosed("the OPC-UA server process is gone")
+            raise LinkClosed(f"{self.peer} is gone")
         if not self._send_lock.acquire(timeout=lock_timeout):
             return False  # another sender is stuck on a full pipe (the other side does not read)
         try:
@@ -101,7 +105,7 @@ class Link:
                     return
                 self._dispatch(message)
         except Exception:
-            log.exception("OPC-UA link: a message could not be read")
+            log.exception("link to %s: a message could not be read", self.peer)
         finally:
             self._closed()
 
@@ -121,7 +125,7 @@ class Link:
             try:
                 self.handlers[name](*args)
             except Exception:
-                log.exception("OPC-UA link: %s failed", name)
+                log.exception("link to %s: %s failed", self.peer, name)
         elif kind == "call":
             _, call_id, name, args = message
             try:
@@ -143,7 +147,7 @@ class Link:
         except LinkClosed:
             pass
         except Exception as exc:  # the value or the exception would not pickle
-            log.exception("OPC-UA link: the answer to %d could not be sent", call_id)
+            log.exception("link to %s: the answer to %d could not be sent", self.peer, call_id)
             with contextlib.suppress(LinkClosed):
                 self._send(("reply", call_id, False, RuntimeError(f"{type(value).__name__}: {exc}")))
 
@@ -155,7 +159,7 @@ class Link:
             waiting = list(self._waiting.values())
         for future in waiting:
             if not future.done():
-                future.set_exception(LinkClosed("the OPC-UA server process is gone"))
+                future.set_exception(LinkClosed(f"{self.peer} is gone"))
         if self.on_closed is not None:
             with contextlib.suppress(Exception):
                 self.on_closed()
