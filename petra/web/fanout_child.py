@@ -11,8 +11,8 @@ What crosses the pipe (`petra.link`), every message a tell:
 - PETRA -> here: `layout` (the names appended to the signal table since the last, the slots of the alarm
   state signals), `batch` (an id, the events' columns, the slots whose force changed with their current
   value, the forced signals, and the streams' subscriptions when they changed), `stop`;
-- here -> PETRA: `encoded` (the batch's id, each stream's items, the alarm state slots that changed), or
-  `failed` (the id and why: PETRA then makes that batch itself).
+- here -> PETRA: `ready` once, then `encoded` (the batch's id, each stream's items, the alarm state slots
+  that changed), or `failed` (the id and why: PETRA then makes that batch itself).
 
 The process runs at `NICE` over PETRA (on a machine short of cores the scan wins), and ends when PETRA says
 `stop` or the pipe closes.
@@ -85,6 +85,7 @@ def main(fd: int) -> None:
     link = Link(Connection(fd), handlers, ThreadPoolExecutor(max_workers=1), name="fanout-link",
                 on_closed=done.set, peer="PETRA")
     link.start()
+    link.tell("ready")  # imported and listening: PETRA sends batches from now on
     done.wait()
     link.close()
 

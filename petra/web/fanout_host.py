@@ -44,6 +44,9 @@ class FanoutProcess:
         self.on_gone = on_gone
         self.process: subprocess.Popen[bytes] | None = None
         self.link: Link | None = None
+        self.ready = threading.Event()
+        """Set when the process has started and listens: until then the hub makes the batches itself (a
+        process still importing would look hung)."""
         self.names_sent = 0
         """How many of the table's names the process has (they only ever get appended)."""
 
@@ -62,7 +65,8 @@ class FanoutProcess:
             raise
         finally:
             theirs.close()
-        handlers: dict[str, Handler] = {"encoded": self.on_encoded, "failed": self.on_failed}
+        handlers: dict[str, Handler] = {"ready": self.ready.set, "encoded": self.on_encoded,
+                                        "failed": self.on_failed}
         # no calls cross this pipe: the executor never starts a thread
         self.link = Link(Connection(ours.detach()), handlers, ThreadPoolExecutor(max_workers=1), name=LINK_THREAD,
                          on_closed=self.on_gone, peer="the web fan-out process").start()

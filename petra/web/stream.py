@@ -462,7 +462,7 @@ class StreamHub:
     def _fanout_ready(self) -> bool:
         if self._fanout is None and self._use_fanout and self._streams:
             self._start_fanout()  # again after a failure, once FANOUT_RETRY_S has passed
-        return self._fanout is not None and self._loop is not None
+        return self._fanout is not None and self._fanout.ready.is_set() and self._loop is not None
 
     def _send_batch(self, latest: float) -> None:
         """On the loop, in a gap (pickling the batch is C, but not nothing): the batch to the fan-out process."""
