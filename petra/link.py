@@ -16,15 +16,38 @@ import logging
 import os
 import pickle
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Any]
+
+
+def spawn_child(module: str, send_buffer: int | None = None) -> tuple[subprocess.Popen[bytes], Connection]:
+    """Start `python -m module FD` (this checkout of PETRA first on its path) with one end of a new socketpair;
+    returns the process and PETRA's end of the pipe."""
+    ours, theirs = socket.socketpair()
+    if send_buffer is not None:
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        process = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno())],
+                                   pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env, close_fds=True)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return process, Connection(ours.detach())
 
 
 class LinkClosed(ConnectionError):

@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from petra.alarms.checks import alarm_state_slots
 from petra.control.auth import Identities
 from petra.control.handle import RuntimeHandle
-from petra.link import Link
+from petra.link import Link, spawn_child
 from petra.messages import SignalsChanged
 from petra.opcua import address_space
 from petra.opcua.child import Boot
@@ -116,17 +112,8 @@ class ServerHost:
 
     def start(self) -> None:
         self._calls = started_executor(CALL_WORKERS, CALL_THREAD)
-        ours, theirs = socket.socketpair()
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent.parent)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        try:
-            self.process = subprocess.Popen([sys.executable, "-m", "petra.opcua.child", str(theirs.fileno())],
-                                            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-                                            close_fds=True)
-        finally:
-            theirs.close()
-        self.link = Link(Connection(ours.detach()), self._handlers(), self._calls, name=LINK_THREAD,
+        self.process, conn = spawn_child("petra.opcua.child")
+        self.link = Link(conn, self._handlers(), self._calls, name=LINK_THREAD,
                          on_closed=self._closed)
         self.plant.bus.subscribe(self.listener)  # first: nothing between the copy and the feed is missed
         self._follow_alarms()

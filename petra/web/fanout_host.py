@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-from petra.link import Handler, Link, LinkClosed
+from petra.link import Handler, Link, LinkClosed, spawn_child
 from petra.web.fanout import Columns, Encoded, Latest
 
 log = logging.getLogger(__name__)
@@ -51,24 +46,11 @@ class FanoutProcess:
         """How many of the table's names the process has (they only ever get appended)."""
 
     def start(self) -> None:
-        ours, theirs = socket.socketpair()
-        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent.parent)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        try:
-            self.process = subprocess.Popen([sys.executable, "-m", "petra.web.fanout_child", str(theirs.fileno())],
-                                            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-                                            close_fds=True)
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        self.process, conn = spawn_child("petra.web.fanout_child", SEND_BUFFER_BYTES)
         handlers: dict[str, Handler] = {"ready": self.ready.set, "encoded": self.on_encoded,
                                         "failed": self.on_failed}
         # no calls cross this pipe: the executor never starts a thread
-        self.link = Link(Connection(ours.detach()), handlers, ThreadPoolExecutor(max_workers=1), name=LINK_THREAD,
+        self.link = Link(conn, handlers, ThreadPoolExecutor(max_workers=1), name=LINK_THREAD,
                          on_closed=self.on_gone, peer="the web fan-out process").start()
 
     def send_layout(self, names: list[str], alarm_slots: frozenset[int]) -> bool:
