@@ -38,7 +38,7 @@ from petra.control.calls import ApiError, Request
 from petra.control.server import ControlApp
 from petra.security.roles import Principal
 from petra.web.ring import TrendRing
-from petra.web.stream import BATCH_S, KEEPALIVE_S, STATUS_S, StatusCache, Stream, StreamHub, change_items
+from petra.web.stream import KEEPALIVE_S, STATUS_S, StatusCache, Stream, StreamHub, change_items
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,6 @@ WAY_IN_RECHECK_S = 2.0
 RING_SAMPLE_S = 1.0
 RING_SLICES = 20
 """The ring is sampled a twentieth at a time (every 50 ms): each signal once a second, no slice over ~0.3 ms."""
-GONE_CHECK_S = 1.0
-"""How soon a stream notices that its tab went away while it has nothing to send."""
 REAUTH_S = 5.0
 """How often an open stream checks that its caller is still who it was: a session that ended (logout, expiry,
 a password or role change, a lock) ends the stream within this long (a session lookup: no hashing)."""
@@ -102,9 +100,9 @@ class WebApp:
         self.app.on_shutdown.insert(0, self._end_streams)
         self.ring = ring
         self._sampler: asyncio.Task[None] | None = None
-        if ring is not None:
-            self.app.on_startup.append(self._start_sampling)
-            self.app.on_cleanup.append(self._stop_sampling)
+        self._tender: asyncio.Task[None] | None = None
+        self.app.on_startup.append(self._start_tasks)
+        self.app.on_cleanup.append(self._stop_tasks)
         self._open: set[Stream] = set()
         self._reloads: set[asyncio.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -172,12 +170,15 @@ class WebApp:
         with contextlib.suppress(Exception):  # the loop stopped: nothing left to answer
             asyncio.run_coroutine_threadsafe(release(), loop).result(timeout)
 
-    async def _start_sampling(self, _app: web.Application) -> None:
-        self._sampler = asyncio.ensure_future(self._sample())
+    async def _start_tasks(self, _app: web.Application) -> None:
+        self._tender = asyncio.ensure_future(self._tend())
+        if self.ring is not None:
+            self._sampler = asyncio.ensure_future(self._sample())
 
-    async def _stop_sampling(self, _app: web.Application) -> None:
-        if self._sampler is not None:
-            self._sampler.cancel()
+    async def _stop_tasks(self, _app: web.Application) -> None:
+        for task in (self._tender, self._sampler):
+            if task is not None:
+                task.cancel()
 
     async def _sample(self) -> None:
         """The trend ring's once-a-second sample, on the loop (petra.web.ring: off the scan's path)."""
@@ -240,59 +241,75 @@ class WebApp:
 
     async def _pump(self, request: web.Request, response: web.StreamResponse, stream: Stream,
                     principal: Principal) -> None:
-        """Send the stream's batches until it is closed or its caller no longer may read."""
+        """Send the stream's news each time it is woken, until it is closed or its caller may no longer read.
+
+        Nothing here has a timer of its own: the hub wakes the stream in a gap between two scans (a batch
+        handed out, `_tend`'s once-a-second round), so 50 tabs are 50 steps of Python in the gap, not 50 sets
+        of timers firing into scans. A wake from elsewhere (a PUT's current values, from the API's thread)
+        waits for the gap first."""
         loop = asyncio.get_running_loop()
         clock = time.monotonic
-        last_batch = last_status = -1e9
-        last_write = checked = last_forced = clock()
+        last_write = checked = clock()
+        status_sent = False
         while not stream.closed:
-            now = clock()
-            deadline = last_write + KEEPALIVE_S
-            if stream.subscription.status:
-                deadline = min(deadline, last_status + STATUS_S)
-            if not stream.has_news():
-                stream.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stream.wake.wait(), min(GONE_CHECK_S, max(0.0, deadline - now)))
+            await stream.wake.wait()
+            stream.wake.clear()
             transport = request.transport
             if stream.closed or transport is None or transport.is_closing():
                 break  # ended, or the tab left (aiohttp does not cancel a handler whose client went away)
-            now = clock()
-            if stream.has_news() and now - last_batch < BATCH_S:
-                await asyncio.sleep(BATCH_S - (now - last_batch))
-            await self.hub.between_scans()  # a write is Python too: in the gap between two scans
+            await self.hub.between_scans()  # at once when woken in a gap, as the hub wakes it
             changes, alarms, dropped = stream.take()
             encoded = stream.take_encoded()
             if changes or encoded:
                 items = b",".join([*change_items(self.hub.plant.table, changes), *encoded])
                 await response.write(b'event: changes\ndata: {"changes":[' + items + b'],"dropped":'
                                      + str(dropped).encode() + b"}\n\n")
-                last_batch = last_write = clock()
+                last_write = clock()
             for alarm_id in alarms:
                 view = await loop.run_in_executor(self.control.executor, self._alarm, alarm_id, principal)
                 if view is not None:
                     await _event(response, "alarms", json.dumps(view, default=str))
                     last_write = clock()
-            if clock() - last_forced >= STATUS_S:
-                self.hub.poll_forced()
-                last_forced = clock()
-            if stream.subscription.status and clock() - last_status >= STATUS_S:
-                await self.hub.between_scans()  # the status is milliseconds of Python (once for every stream)
-                text = await loop.run_in_executor(self.control.executor, self.status.text)
-                if text is not None:
-                    await _event(response, "status", text)
-                last_status = last_write = clock()
+            status = stream.take_status()
+            if status is None and stream.subscription.status and not status_sent:  # just subscribed: at once
+                status = await loop.run_in_executor(self.control.executor, self.status.text)
+            if status is not None:
+                await _event(response, "status", status)
+                status_sent, last_write = True, clock()
             if clock() - last_write >= KEEPALIVE_S:
                 await response.write(b": keep-alive\n\n")
                 last_write = clock()
             if clock() - checked >= REAUTH_S and principal.via == "session":
-                await self.hub.between_scans()
                 checked = clock()
                 try:
                     await self._identify(request)
                 except Refused as refused:
                     await _event(response, "ended", json.dumps({"error": refused.message, "status": refused.status}))
                     return
+
+    async def _tend(self) -> None:
+        """Once a second, for every open stream together and in a gap between two scans: the forced signals
+        looked at, the status computed once and given to each stream that carries it, and every stream woken
+        (to send it, to see whether its tab left, whether a keep-alive or its caller's re-check is due)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(STATUS_S)
+            streams = list(self._open)
+            if not streams:
+                continue
+            try:
+                await self.hub.between_scans()
+                self.hub.poll_forced()
+                text = None
+                if any(stream.subscription.status for stream in streams):
+                    text = await loop.run_in_executor(self.control.executor, self.status.text)
+                    await self.hub.between_scans()
+                for stream in streams:
+                    if text is not None and stream.subscription.status:
+                        stream.give_status(text)
+                    stream.wake.set()
+            except Exception:  # one round that fails must not end the streams' rounds
+                log.exception("web HMI: the streams' once-a-second round failed")
 
     def _alarm(self, alarm_id: str, principal: Principal) -> Any:
         response = self.control.api.handle(Request("GET", f"/v1/alarms/{alarm_id}", caller=principal.audit_actor,

@@ -13,7 +13,8 @@ A subscription (`Subscription.parse`) replaces the previous one whole: `signals`
 shell patterns or "*", `alarms` and `status` booleans. The first `changes` after it carries the current
 value of every signal it added (a page shows values at once, not at their next change).
 
-Changes are batched: at most one `changes` event per `BATCH_S` per stream. Each stream queues at most
+Changes are batched: the hub makes at most one batch per `BATCH_S` (a new subscription's current values go
+out at once, besides). Each stream queues at most
 `MAX_PENDING` changes; past that (a slow tab, a slow network) it counts them in `dropped` (the total so
 far) instead of holding memory. At most `MAX_STREAMS` streams are open (503 past it).
 
@@ -25,7 +26,10 @@ has ended (at most `MAX_GAP_WAIT_S` later): a batch for 50 tabs is milliseconds 
 scan would share the interpreter with it and stretch its work. A batch of many changed signals (10,000 on 50
 tabs: tens of milliseconds, more than the gap of a 50 ms scan) goes out in slices of at most `SLICE_S`, each
 in a gap, and each stream's write waits for a gap too (`between_scans`), as do the status (computed once a
-second for every stream), the session's re-check and the trend ring's slices. A gap is no scan under way and
+second for every stream), the session's re-check and the trend ring's slices. The writers have no timers of
+their own: a stream's writer runs when the hub wakes it, in a gap (a batch handed out; the web app's
+once-a-second round for the status, keep-alives and a tab gone), so 50 tabs are 50 steps in the gap rather
+than 50 sets of timers firing into scans. A gap is no scan under way and
 the next not due within `GUARD_S`; what waits for one shares one future, settled when the scan's thread says
 a scan completed (`ScanStats.on_scan`), not by polling, and each waiter looks again when it wakes, so a run
 of 50 writes stops at the next scan. The tick, on the loop, merges
@@ -37,9 +41,10 @@ one list append per event, and the server's work per client is one set intersect
 batch. A `PUT` runs in the API's thread pool and swaps the subscription whole.
 
 A change item also carries `"forced": true` and `"force_reason"` while the signal is forced (so a page shows
-FORCED live). Forcing or releasing does not always publish a change, so each tick, and each stream's pump
-once a second (`poll_forced`), compares the table's forced signals with the last ones seen: a signal forced,
-released or forced anew is sent again with its current value, with or without the flag.
+FORCED live). Forcing or releasing does not always publish a change, so each tick, and once a second
+(`poll_forced`), compares the table's forced signals with the last ones seen: a signal forced,
+released or forced anew is sent again with its current value, with or without the flag. (The once-a-second
+look is the web app's round, `WebApp._tend`.)
 """
 
 from __future__ import annotations
@@ -157,6 +162,7 @@ class Stream:
         """Batches of changes as the hub's tick encoded them (comma-joined JSON objects)."""
         self._encoded_count = 0
         self._alarms: set[str] = set()
+        self._status: str | None = None
         self.dropped = 0
 
     def offer(self, changes: list[Change]) -> None:
@@ -202,6 +208,14 @@ class Stream:
             pending, self._pending = self._pending, []
             alarms, self._alarms = sorted(self._alarms), set()
             return pending, alarms, self.dropped
+
+    def give_status(self, text: str) -> None:
+        """The status to send when next woken (on the loop: the web app's once-a-second round)."""
+        self._status = text
+
+    def take_status(self) -> str | None:
+        status, self._status = self._status, None
+        return status
 
     def has_news(self) -> bool:
         with self._lock:
@@ -523,12 +537,20 @@ class StreamHub:
             with contextlib.suppress(RuntimeError):  # the loop closed: the streams are gone with it
                 loop.call_soon_threadsafe(callback, *args)
 
-    def _deliver_answer(self, batch_id: int, out: Encoded, moved: frozenset[int]) -> None:
-        inflight = self._inflight
+    def _deliver_answer(self, batch_id: int, out: Encoded, moved: frozenset[int], latest: float | None = None) -> None:
+        """On the loop: the process's answer to each stream, in a gap (the answer comes when it is made, often
+        during the next scan; handing it out wakes every stream's writer), at the latest `MAX_GAP_WAIT_S` on."""
+        inflight, loop = self._inflight, self._loop
         if inflight is None or inflight[0] != batch_id:
             return  # late: made here meanwhile
-        if inflight[3] is not None:
+        if inflight[3] is not None:  # answered: no longer late
             inflight[3].cancel()
+            self._inflight = (batch_id, inflight[1], inflight[2], None)
+        if latest is None:
+            latest = time.monotonic() + MAX_GAP_WAIT_S
+        if loop is not None and not self.in_gap() and time.monotonic() < latest:
+            self._gap_future(loop).add_done_callback(lambda _: self._deliver_answer(batch_id, out, moved, latest))
+            return
         self._deliver_encoded(self.streams(), out, moved)
         self._batch_done()
 
