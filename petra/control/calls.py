@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from petra import jsontext
 from petra.security.roles import Principal, Role
 
 
@@ -49,7 +50,7 @@ class Response:
     """Extra response headers (Retry-After, Set-Cookie)."""
 
     def encode(self) -> bytes:
-        return (json.dumps(self.body, default=str) + "\n").encode()
+        return (jsontext.dumps(self.body, default=str) + "\n").encode()
 
 
 class ApiError(Exception):

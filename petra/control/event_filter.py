@@ -22,6 +22,7 @@ from asyncio import AbstractEventLoop
 from collections.abc import Callable
 from typing import Any
 
+from petra import jsontext
 from petra.bus import ChangeBus
 from petra.messages import SignalsChanged
 from petra.signals import SignalTable
@@ -70,7 +71,7 @@ class _Pattern:
             self.loop.call_soon_threadsafe(self._fan_out, str(event.owner), changes)
 
     def _fan_out(self, owner: str, changes: list[dict[str, Any]]) -> None:  # on the event loop
-        encoded = json.dumps(changes, default=str)
+        encoded = jsontext.dumps(changes, default=str)
         for deliver in self.receivers:
             deliver(owner, encoded)
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
+from petra import jsontext
 from petra.control.auth import SESSION_COOKIE, Refused
 from petra.control.calls import ApiError, Request
 from petra.control.server import ControlApp
@@ -268,7 +269,7 @@ class WebApp:
             for alarm_id in alarms:
                 view = await loop.run_in_executor(self.control.executor, self._alarm, alarm_id, principal)
                 if view is not None:
-                    await _event(response, "alarms", json.dumps(view, default=str))
+                    await _event(response, "alarms", jsontext.dumps(view, default=str))
                     last_write = clock()
             status = stream.take_status()
             if status is None and stream.subscription.status and not status_sent:  # just subscribed: at once
@@ -327,7 +328,7 @@ async def _event(response: web.StreamResponse, kind: str, data: str) -> None:
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
-    reply = web.Response(status=status, body=(json.dumps(body) + "\n").encode(), content_type="application/json")
+    reply = web.Response(status=status, body=(jsontext.dumps(body) + "\n").encode(), content_type="application/json")
     for name, value in (headers or {}).items():
         reply.headers[name] = value
     return reply

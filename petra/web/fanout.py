@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
+from petra import jsontext
+from petra.jsontext import nonfinite_text
 from petra.values import Quality
 
 Columns = tuple[Sequence[int], Sequence[Any], Sequence[int], float]
@@ -85,14 +87,14 @@ class Encoder:
                 heads, known = self._heads, self._names
             value, quality, ts = latest[slot]
             kind = type(value)
-            if kind is float and isfinite(value):
-                text = repr(value)
+            if kind is float:
+                text = repr(value) if isfinite(value) else '"' + nonfinite_text(value) + '"'
             elif kind is bool:
                 text = "true" if value else "false"
             elif kind is int:
                 text = str(value)
             else:
-                text = json.dumps(value, default=str)
+                text = jsontext.dumps(value, default=str)
             force = forced.get(slot) if forced else None
             tail = tails.get((quality, ts))
             if tail is None:

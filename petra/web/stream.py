@@ -53,7 +53,6 @@ import asyncio
 import contextlib
 import fnmatch
 import itertools
-import json
 import logging
 import secrets
 import threading
@@ -64,6 +63,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from petra import jsontext
 from petra.alarms.checks import alarm_state_slots
 from petra.control.calls import ApiError
 from petra.messages import SignalsChanged
@@ -659,7 +659,7 @@ def change_items(table: Any, changes: Iterable[Change]) -> list[bytes]:
     for name, value, quality, ts in changes:
         slot = index.get(name)
         force = forced.get(slot) if slot is not None else None
-        out.append(json.dumps({"name": name, "value": value, "quality": quality, "timestamp": ts,
+        out.append(jsontext.dumps({"name": name, "value": value, "quality": quality, "timestamp": ts,
                                **({"forced": True, "force_reason": force[1]} if force else {})},
                               default=str).encode())
     return out
@@ -712,5 +712,5 @@ class StatusCache:
             now = self.clock()
             if now - self._at >= STATUS_S * 0.9:
                 body = self.compute()
-                self._at, self._text = now, None if body is None else json.dumps(body, default=str)
+                self._at, self._text = now, None if body is None else jsontext.dumps(body, default=str)
             return self._text

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON (a browser's JSON.parse refuses it)")
+
+
+def strict_json(text: str | bytes) -> Any:
+    """`json.loads` as strict as a browser's JSON.parse: no bare NaN or Infinity."""
+    return json.loads(text, parse_constant=_not_json)
+
+
 @dataclass
 class Event:
     kind: str
@@ -54,7 +63,7 @@ class EventStream:
                 continue
             if not text:
                 if data:
-                    return Event(kind, json.loads("\n".join(data)), time.monotonic())
+                    return Event(kind, strict_json("\n".join(data)), time.monotonic())
                 continue
             field, _, value = text.partition(":")
             if field == "event":

@@ -18,6 +18,7 @@ from petra.config.loader import load_config
 from petra.security import user_changes
 from petra.security.roles import Role
 from tests.harness import RunningPlant, free_port
+from tests.web.sse import strict_json
 
 PASSWORD = "correct horse battery"
 USERS = {"vera": Role.VIEWER, "otto": Role.OPERATOR, "erin": Role.ENGINEER, "ada": Role.ADMIN}
@@ -78,7 +79,7 @@ class Web:
         payload = reply.read()
         connection.close()
         kind = reply.headers.get("Content-Type", "")
-        return reply.status, json.loads(payload) if kind.startswith("application/json") else payload, reply.headers
+        return reply.status, strict_json(payload) if kind.startswith("application/json") else payload, reply.headers
 
     def login(self, user: str) -> Session:
         status, body, headers = self.call("POST", "/v1/login", {"user": user, "password": PASSWORD})
