@@ -30,6 +30,12 @@ def _plant() -> SimpleNamespace:
                            metrics=SimpleNamespace(registry=CollectorRegistry()))
 
 
+def _state(pid: int) -> str:
+    """The process's state letter in /proc (T: stopped)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
 def _event(first: int, value: float, stamp: float) -> SignalsChanged:
     slots = tuple(range(first, first + 10))
     return SignalsChanged(Owner.group("default"), slots=slots, values=tuple(value + s for s in slots),
@@ -95,7 +101,9 @@ def test_a_killed_or_hung_fan_out_process_loses_no_batch(monkeypatch) -> None:
                 process.kill()
                 process.wait(5)
             elif fault == "hang":
-                os.kill(process.pid, signal.SIGSTOP)  # alive, reading nothing
+                os.kill(process.pid, signal.SIGSTOP)  # alive, reading nothing: once the kernel has stopped it
+                while _state(process.pid) != "T":  # (a process busy on the other core could answer first)
+                    await asyncio.sleep(0.005)
             hub.listener(_event(0, float(k), time.time()))
             await asyncio.wait_for(stream.wake.wait(), 10)
             stream.wake.clear()
