@@ -5,7 +5,7 @@ import jsonschema
 import pytest
 
 import petra.blocks
-from petra.blocks import REGISTRY, Block, BlockParamError, Param, catalog, catalog_markdown
+from petra.blocks import REGISTRY, Block, BlockParamError, BlockRegistry, Param, catalog, catalog_markdown
 from petra.blocks.base import check_param_value
 from petra.values import DataType
 from tests.blocks.conftest import evaluate, make
@@ -33,8 +33,18 @@ MINIMAL_PARAMS = {
 SAMPLE = {DataType.BOOL: True, DataType.INT: 1, DataType.FLOAT: 1.0, "numeric": 2.0, "any": 3}
 
 
+def shipped() -> BlockRegistry:
+    """The block types PETRA ships: a test may have added one of its own to the registry (tests.e2e.fault_block's
+    TEST_RAISE_ONCE, imported by the task tests), which the catalog and its README are not about."""
+    own = BlockRegistry()
+    for cls in REGISTRY.types.values():
+        if not cls.__module__.startswith("tests."):
+            own.register(cls)
+    return own
+
+
 def test_every_block_type_is_registered_by_importing_petra_blocks():
-    assert set(REGISTRY.names()) == ALL_TYPES
+    assert set(shipped().names()) == ALL_TYPES
 
 
 @pytest.mark.parametrize("type_name", sorted(ALL_TYPES))
@@ -72,7 +82,7 @@ def test_every_param_schema_is_valid_json_schema_and_accepts_its_default(type_na
 
 def test_readme_is_the_current_catalog_markdown():
     readme = Path(petra.blocks.__file__).with_name("README.md").read_text()
-    assert readme == catalog_markdown(), "regenerate petra/blocks/README.md from catalog_markdown()"
+    assert readme == catalog_markdown(shipped()), "regenerate petra/blocks/README.md from catalog_markdown()"
 
 
 def test_catalog_lists_ports_and_params_as_data():
