@@ -18,6 +18,8 @@ class RuntimeOptions:
     web_port: int | None = None
     """`petra run --web-port`: the web HMI's port instead of `web.port`; 0 turns the web HMI off."""
     gc_freeze: bool = True
+    gc_between_scans: bool = True
+    """Collect garbage after each completed scan, not inside the next (`petra.gc_gaps`)."""
     switch_interval_s: float | None = 0.0005
     config_path: Path | None = None
     control_socket: Path | None = None

@@ -22,6 +22,7 @@ from petra import __version__
 from petra.audit import AuditLog
 from petra.config.model import PlantConfig
 from petra.config.sections import SecuritySettings
+from petra.gc_gaps import GapCollector
 from petra.logs import apply_config_level
 from petra.options import RuntimeOptions
 from petra.paths import METRICS, ROOT
@@ -62,6 +63,8 @@ class Runtime:
         self.options = options or RuntimeOptions()
         self.plant = plant
         self.tree: SupervisionTree | None = None
+        self.collector = GapCollector()
+        self._collector_listens = False
         self.stopped = threading.Event()
         self.started = threading.Event()
         """Set once the whole tree is up: the control API holds requests that arrive before."""
@@ -100,6 +103,7 @@ class Runtime:
         if self.options.gc_freeze:
             gc.collect()
             gc.freeze()
+        self._collect_between_scans()
         self.audit("config.load", "system", accepted=True, **self.config_info())
         self.audit("runtime.start", "system", version=__version__)
         log.info("plant running: %s, %s in %s, scan %d ms", plural(len(self.plant.table.index), "signal"),
@@ -113,11 +117,21 @@ class Runtime:
         ref = self.tree.lookup(METRICS)
         return None if ref is None else ref.proxy().bound_port().get(timeout=5)
 
+    def _collect_between_scans(self) -> None:
+        """Garbage collections after each completed scan (`petra.gc_gaps`), once the main task has chains (its
+        scans complete)."""
+        if self.options.gc_between_scans and self.plant.main_has_chains and not self.collector.active:
+            self.collector.install()
+            if not self._collector_listens:
+                self._collector_listens = True
+                self.plant.stats.on_scan(self.collector.after_scan)
+
     def stop(self, timeout: float = 10.0) -> None:
         self.notifier.stopping()
         if self.tree is not None:
             self.tree.stop(timeout=timeout)
             self.audit("runtime.stop", "system")
+        self.collector.uninstall()
         if self._audit_log is not None:
             self._audit_log.close()
             self._audit_log = None
@@ -185,6 +199,7 @@ class Runtime:
                     gc.freeze()
                 if gc_was_enabled:
                     gc.enable()
+                self._collect_between_scans()  # a reload may have given the main task its first chains
                 self.notifier.ready(self.health_line())
             result.duration_ms = (time.perf_counter() - started) * 1e3
             self.reloads.labels("accepted" if result.accepted else "refused").inc()

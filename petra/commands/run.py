@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "/etc/petra/trusted-keys when it exists; never taken from the config)")
     run.add_argument("--plugin", action="append", default=[], help="module or .py file with extra block types")
     run.add_argument("--no-gc-freeze", action="store_true", help="do not gc.freeze() after start-up")
+    run.add_argument("--gc-in-scans", action="store_true",
+                     help="let garbage collections run whenever Python starts them, inside scans too (by default "
+                          "they run after each completed scan, in the gap before the next)")
     run.add_argument("--simulate", action="store_true",
                      help="start the plant simulator (an S7 PLC and a Modbus device on loopback) and run "
                           "PETRA connected to it instead of the embedded demo")
@@ -118,6 +121,7 @@ def _run(args: argparse.Namespace, config, raw: bytes | None) -> int:
         metrics_port=None if port == 0 else port,
         web_port=args.web_port,
         gc_freeze=not args.no_gc_freeze,
+        gc_between_scans=not args.gc_in_scans,
         config_path=Path(args.config) if args.config else None,
         control_socket=args.control_socket,
         audit_log=args.audit_log,
