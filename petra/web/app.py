@@ -251,7 +251,7 @@ class WebApp:
         loop = asyncio.get_running_loop()
         clock = time.monotonic
         last_write = checked = clock()
-        status_sent = False
+        last_status: str | None = None
         while not stream.closed:
             await stream.wake.wait()
             stream.wake.clear()
@@ -272,11 +272,13 @@ class WebApp:
                     await _event(response, "alarms", jsontext.dumps(view, default=str))
                     last_write = clock()
             status = stream.take_status()
-            if status is None and stream.subscription.status and not status_sent:  # just subscribed: at once
-                status = await loop.run_in_executor(self.control.executor, self.status.text)
-            if status is not None:
+            if stream.status_now:  # just subscribed to it: at once
+                stream.status_now = False
+                if stream.subscription.status:
+                    status = await loop.run_in_executor(self.control.executor, self.status.text)
+            if status is not None and status is not last_status:  # not the one sent at once again
                 await _event(response, "status", status)
-                status_sent, last_write = True, clock()
+                last_write, last_status = clock(), status
             if clock() - last_write >= KEEPALIVE_S:
                 await response.write(b": keep-alive\n\n")
                 last_write = clock()

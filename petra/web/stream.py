@@ -163,6 +163,8 @@ class Stream:
         self._encoded_count = 0
         self._alarms: set[str] = set()
         self._status: str | None = None
+        self.status_now = False
+        """The subscription has just asked for the status: the writer sends it when next woken."""
         self.dropped = 0
 
     def offer(self, changes: list[Change]) -> None:
@@ -223,6 +225,10 @@ class Stream:
 
     def close(self) -> None:
         self.closed = True
+        self._poke()
+
+    def poke(self) -> None:
+        """Wake the stream's writer from any thread (it waits for the gap between two scans itself)."""
         self._poke()
 
     def _poke(self) -> None:
@@ -316,6 +322,10 @@ class StreamHub:
         if added:
             stream.offer([(table.names[slot], table.values[slot], _quality(table.quality[slot]),
                            table.timestamps[slot]) for slot in sorted(added) if slot < len(table.names)])
+        if new.status and not old.status:  # its writer sends the status at once, not at the next round
+            stream.status_now = True
+            if not added:
+                stream.poke()
         return new.describe(stream.id)
 
     def listener(self, event: SignalsChanged) -> None:
