@@ -103,7 +103,7 @@ def bare_loop(period: float, seconds: float, queue: mp.Queue) -> None:
 
 
 def run_petra(config_path: str, scan_ms: int, seconds: float, gc_freeze: bool, switch: float | None,
-              queue: mp.Queue) -> None:
+              queue: mp.Queue, gc_between_scans: bool = True) -> None:
     """The real runtime in a fresh process; reports samples and peak RSS."""
     import logging
 
@@ -119,6 +119,7 @@ def run_petra(config_path: str, scan_ms: int, seconds: float, gc_freeze: bool, s
     config, _ = loaded
     load_s = time.monotonic() - t0
     options = RuntimeOptions(scan_time_ms=scan_ms, metrics_port=None, gc_freeze=gc_freeze,
+                             gc_between_scans=gc_between_scans,
                              switch_interval_s=switch)
     runtime = Runtime.from_config(config, options)
     t1 = time.monotonic()
@@ -171,6 +172,8 @@ def main() -> int:
     parser.add_argument("--chains", type=int, default=100)
     parser.add_argument("--blocks", type=int, default=10_000)
     parser.add_argument("--no-gc-freeze", action="store_true")
+    parser.add_argument("--gc-in-scans", action="store_true", help="collections whenever Python starts them, as "
+                        "`petra run --gc-in-scans` (by default they run between scans)")
     parser.add_argument("--switch-interval", type=float, default=0.0005,
                         help="sys.setswitchinterval for the runtime (0 keeps Python's 5 ms)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
@@ -217,7 +220,8 @@ def main() -> int:
 
         petra_proc = ctx.Process(
             target=run_petra,
-            args=(str(path), args.scan_ms, args.seconds, not args.no_gc_freeze, args.switch_interval or None, q),
+            args=(str(path), args.scan_ms, args.seconds, not args.no_gc_freeze, args.switch_interval or None, q,
+                  not args.gc_in_scans),
         )
         petra_proc.start()
         result = q.get()
