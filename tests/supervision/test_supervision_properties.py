@@ -53,7 +53,10 @@ def test_any_sequence_of_faults_leaves_one_live_instance_per_child_and_permanent
             assert_at_most_one_live_instance(journal)
             return all(a.abandoned or not a.actor_ref.is_alive() for a in hit)
 
-        wait_until(faults_took_effect, what="faults took effect")
+        # a budget, not an expectation: under CI's load (4 workers on 2 cores) 5 s ran out once (fresh-clone CI,
+        # 2026-12-03: not reproduced when hypothesis ran the same script again); an instance that never ends
+        # still fails it
+        wait_until(faults_took_effect, timeout=30.0, what="faults took effect")
 
         def settled() -> bool:
             assert_at_most_one_live_instance(journal)
