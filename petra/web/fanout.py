@@ -16,7 +16,6 @@ from itertools import repeat
 from typing import Any
 
 from petra import jsontext
-from petra.jsontext import nonfinite_text
 from petra.values import Quality
 
 Columns = tuple[Sequence[int], Sequence[Any], Sequence[int], float]
@@ -88,7 +87,7 @@ class Encoder:
             value, quality, ts = latest[slot]
             kind = type(value)
             if kind is float:
-                text = repr(value) if isfinite(value) else '"' + nonfinite_text(value) + '"'
+                text = repr(value) if isfinite(value) else '"' + jsontext.nonfinite_text(value) + '"'
             elif kind is bool:
                 text = "true" if value else "false"
             elif kind is int:

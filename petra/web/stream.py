@@ -177,7 +177,7 @@ class Stream:
             first = not self._pending and not self._alarms
             self._pending.extend(changes)
         if first:
-            self._poke()
+            self.poke()
 
     def offer_encoded(self, items: bytes, count: int) -> None:
         """Queue `count` changes already encoded (by the hub's tick, on the loop); past MAX_PENDING counted."""
@@ -202,7 +202,7 @@ class Stream:
             first = not self._pending and not self._alarms
             self._alarms.add(alarm_id)
         if first:
-            self._poke()
+            self.poke()
 
     def take(self) -> tuple[list[Change], list[str], int]:
         """What the next batch sends: the changes, the alarms that moved, the dropped count so far."""
@@ -225,13 +225,10 @@ class Stream:
 
     def close(self) -> None:
         self.closed = True
-        self._poke()
+        self.poke()
 
     def poke(self) -> None:
         """Wake the stream's writer from any thread (it waits for the gap between two scans itself)."""
-        self._poke()
-
-    def _poke(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed: the stream is gone anyway
             self.loop.call_soon_threadsafe(self.wake.set)
 
@@ -384,8 +381,7 @@ class StreamHub:
         loop = self._loop
         if steps is not self._batch:
             return  # dropped (the streams it was for are gone)
-        if loop is not None and not self.in_gap() and time.monotonic() < latest:
-            self._gap_future(loop).add_done_callback(lambda _: self._run_batch(steps, latest))
+        if self._later_in_gap(latest, lambda: self._run_batch(steps, latest)):
             return
         until = time.monotonic() + SLICE_S
         try:
@@ -491,9 +487,8 @@ class StreamHub:
     def _send_batch(self, latest: float) -> None:
         """On the loop, in a gap (pickling the batch is C, but not nothing): the batch to the fan-out process."""
         loop, fanout = self._loop, self._fanout
-        if loop is not None and not self.in_gap() and time.monotonic() < latest:
+        if self._later_in_gap(latest, lambda: self._send_held(latest)):
             self._inflight = (0, [], {}, None)  # held: nothing else starts meanwhile
-            self._gap_future(loop).add_done_callback(lambda _: self._send_held(latest))
             return
         taken = self._take_events()
         if taken is None:
@@ -550,16 +545,14 @@ class StreamHub:
     def _deliver_answer(self, batch_id: int, out: Encoded, moved: frozenset[int], latest: float | None = None) -> None:
         """On the loop: the process's answer to each stream, in a gap (the answer comes when it is made, often
         during the next scan; handing it out wakes every stream's writer), at the latest `MAX_GAP_WAIT_S` on."""
-        inflight, loop = self._inflight, self._loop
+        inflight = self._inflight
         if inflight is None or inflight[0] != batch_id:
             return  # late: made here meanwhile
         if inflight[3] is not None:  # answered: no longer late
             inflight[3].cancel()
             self._inflight = (batch_id, inflight[1], inflight[2], None)
-        if latest is None:
-            latest = time.monotonic() + MAX_GAP_WAIT_S
-        if loop is not None and not self.in_gap() and time.monotonic() < latest:
-            self._gap_future(loop).add_done_callback(lambda _: self._deliver_answer(batch_id, out, moved, latest))
+        bound = time.monotonic() + MAX_GAP_WAIT_S if latest is None else latest
+        if self._later_in_gap(bound, lambda: self._deliver_answer(batch_id, out, moved, bound)):
             return
         self._deliver_encoded(self.streams(), out, moved)
         self._batch_done()
@@ -605,6 +598,15 @@ class StreamHub:
         self._fanout_retry_at = time.monotonic() + FANOUT_RETRY_S
         log.warning("web HMI: the streams' fan-out process %s; the HTTP loop makes the batches for %.0f s, then "
                     "a new process is started", what, FANOUT_RETRY_S)
+
+    def _later_in_gap(self, latest: float, then: Callable[[], None]) -> bool:
+        """On the loop: True when a scan is under way (or the next is due) and `latest` has not passed, after
+        arranging for `then` to run at the next gap (or at `MAX_GAP_WAIT_S`); False to go on now."""
+        loop = self._loop
+        if loop is None or self.in_gap() or time.monotonic() >= latest:
+            return False
+        self._gap_future(loop).add_done_callback(lambda _: then())
+        return True
 
     async def between_scans(self) -> None:
         """Return in a gap between two scans (`in_gap`), or once one has been awaited for `MAX_GAP_WAIT_S`: a
