@@ -75,7 +75,7 @@ class BlockChainActor(PooledActor):
         if self._forced_outputs():
             self._recompile()
         run = self.run_here if self.task.event is not None else None
-        self.task.board.subscribe(self.chain.name, self.actor_ref, run)
+        self.task.board.subscribe(self.chain.name, self.actor_ref, run, pooled=self)
         self._subscribed = True
 
     def on_stop(self) -> None:
