@@ -180,7 +180,7 @@ class ActorPool:
                 self.stuck_workers += 1
                 logger.warning(
                     "pool %s: worker stuck in %s for %.1f s; starting a replacement",
-                    self.name, worker.current, now - since,
+                    self.name, worker.job.path if worker.job is not None else worker.current, now - since,
                 )
                 self._spawn_worker()
                 if isinstance(worker.job, _Round):
@@ -204,9 +204,10 @@ class _Round:
 
     @property
     def path(self) -> str:
+        """Which actor the round is in (or was last in): the one a stuck worker is stuck in."""
         with self._lock:
-            at = self._actors[min(self._next, len(self._actors)) - 1] if self._next else None
-        return f"a round of {len(self._actors)} ({at.path if at is not None else 'not begun'})"
+            at = self._actors[self._next - 1] if self._next else None
+        return f"a round of {len(self._actors)} (at {at.path if at is not None else 'none yet'})"
 
     def _run_slice(self) -> None:
         me = threading.get_ident()

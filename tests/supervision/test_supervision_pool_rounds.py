@@ -125,7 +125,7 @@ def test_a_round_gives_way_to_a_more_urgent_actor_between_two_of_its_own(start):
     assert [child for child, _m, _t in seen] == ["low1", "urgent", "low2", "urgent", "low3", "urgent"]
 
 
-def test_a_round_whose_worker_hangs_goes_on_in_the_replacement_from_the_next_actor(start):
+def test_a_round_whose_worker_hangs_goes_on_in_the_replacement_from_the_next_actor(start, caplog):
     pool = ActorPool.named("test-round-pool")
     stuck_before = pool.stuck_workers
     pool.stuck_after_s = 0.5
@@ -138,5 +138,6 @@ def test_a_round_whose_worker_hangs_goes_on_in_the_replacement_from_the_next_act
         wait_until(lambda: _of(seen, ("hold", "hang")) == ["a", "c", "d"], timeout=10,
                    what="the rest of the round delivered by the replacement")
         gate.set()
+        assert "worker stuck in a round of 4 (at root/hang)" in caplog.text  # the log names the culprit
     finally:
         pool.stuck_after_s = 2.0
