@@ -45,6 +45,9 @@ __all__ = ["ActorPool", "PooledActor"]
 
 logger = logging.getLogger("supervision")
 
+_NOTHING: Any = object()
+"""`_run_slice`'s default: no delivered message (None is a message like any other)."""
+
 
 class _Slice(Protocol):
     """What a pool's worker runs: an actor's slice of messages, or a `_Round`."""
@@ -62,8 +65,8 @@ class _Worker:
     name: str
     thread: threading.Thread | None = None
     busy_since: float | None = None
-    current: str = ""
     job: _Slice | None = None
+    """What the worker runs now (its ``path`` names it when the worker is found stuck)."""
     retired: bool = False
 
 
@@ -138,7 +141,6 @@ class ActorPool:
                 while not self._ready:
                     self._cond.wait()
                 actor = heapq.heappop(self._ready)[2]
-            me.current = actor.path
             me.job = actor
             me.busy_since = time.monotonic()
             try:
@@ -172,19 +174,19 @@ class ActorPool:
         abandoned: list[_Round] = []
         with self._cond:
             for worker in list(self._workers):
-                since = worker.busy_since
-                if worker.retired or since is None or now - since < self.stuck_after_s:
+                job, since = worker.job, worker.busy_since
+                if worker.retired or job is None or since is None or now - since < self.stuck_after_s:
                     continue
                 worker.retired = True
                 self._workers.remove(worker)
                 self.stuck_workers += 1
                 logger.warning(
                     "pool %s: worker stuck in %s for %.1f s; starting a replacement",
-                    self.name, worker.job.path if worker.job is not None else worker.current, now - since,
+                    self.name, job.path, now - since,
                 )
                 self._spawn_worker()
-                if isinstance(worker.job, _Round):
-                    abandoned.append(worker.job)
+                if isinstance(job, _Round):
+                    abandoned.append(job)
         for job in abandoned:
             job.abandon()
 
@@ -337,14 +339,14 @@ class PooledActor(SupervisedActor):
         self._run_slice(message)
         return True
 
-    def _run_slice(self, delivered: Any = None) -> None:
+    def _run_slice(self, delivered: Any = _NOTHING) -> None:
         inbox = self._pooled_inbox
         try:
             if not self._set_up:
                 self._set_up = True
                 self._actor_loop_setup()
             handled = 0
-            if delivered is not None and not self.actor_stopped.is_set():
+            if delivered is not _NOTHING and not self.actor_stopped.is_set():
                 self._receive_delivered(delivered)
                 handled = 1
             while not self.actor_stopped.is_set() and handled < self.slice_messages:
